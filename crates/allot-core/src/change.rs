@@ -1,0 +1,141 @@
+//! Change events: what an applied plan did, each with the values before and after.
+//! They are the ledger's entries and the only way the state changes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::Product;
+use crate::ids::{GroupId, LicenseKey, OrgId, ProductCode, ServiceType, TenantId, UserId};
+use crate::state::{Grant, Holding, Rule, UserProfile};
+
+/// Where a pool sits.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Scope {
+    Host,
+    Org { org: OrgId },
+    Tenant { org: OrgId, tenant: TenantId, service: ServiceType },
+}
+
+impl Scope {
+    pub fn org(&self) -> Option<&OrgId> {
+        match self {
+            Scope::Host => None,
+            Scope::Org { org } | Scope::Tenant { org, .. } => Some(org),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Change {
+    ProductAdded { product: Product },
+    ProductRemoved { product: Product },
+    OrgCreated { org: OrgId, name: String },
+    OrgRenamed { org: OrgId, before: String, after: String },
+    OrgDeleted { org: OrgId, name: String },
+    UserCreated { org: OrgId, user: UserId, profile: UserProfile },
+    UserUpdated { org: OrgId, user: UserId, before: UserProfile, after: UserProfile },
+    UserDeleted { org: OrgId, user: UserId, profile: UserProfile },
+    GroupCreated { org: OrgId, group: GroupId, name: String },
+    GroupDeleted { org: OrgId, group: GroupId, name: String },
+    TenantCreated { org: OrgId, tenant: TenantId, name: String },
+    TenantDeleted { org: OrgId, tenant: TenantId, name: String },
+    MemberAdded { org: OrgId, group: GroupId, user: UserId, seq: u64 },
+    MemberRemoved { org: OrgId, group: GroupId, user: UserId, seq: u64 },
+    RuleSet { org: OrgId, group: GroupId, before: Rule, after: Rule },
+    PoolSet { scope: Scope, license: LicenseKey, before: Grant, after: Grant },
+    HoldingSet { org: OrgId, user: UserId, product: ProductCode, before: Option<Holding>, after: Option<Holding> },
+}
+
+impl Change {
+    /// The change that undoes this one.
+    pub fn inverse(&self) -> Change {
+        match self.clone() {
+            Change::ProductAdded { product } => Change::ProductRemoved { product },
+            Change::ProductRemoved { product } => Change::ProductAdded { product },
+            Change::OrgCreated { org, name } => Change::OrgDeleted { org, name },
+            Change::OrgDeleted { org, name } => Change::OrgCreated { org, name },
+            Change::OrgRenamed { org, before, after } => Change::OrgRenamed { org, before: after, after: before },
+            Change::UserCreated { org, user, profile } => Change::UserDeleted { org, user, profile },
+            Change::UserDeleted { org, user, profile } => Change::UserCreated { org, user, profile },
+            Change::UserUpdated { org, user, before, after } => {
+                Change::UserUpdated { org, user, before: after, after: before }
+            }
+            Change::GroupCreated { org, group, name } => Change::GroupDeleted { org, group, name },
+            Change::GroupDeleted { org, group, name } => Change::GroupCreated { org, group, name },
+            Change::TenantCreated { org, tenant, name } => Change::TenantDeleted { org, tenant, name },
+            Change::TenantDeleted { org, tenant, name } => Change::TenantCreated { org, tenant, name },
+            Change::MemberAdded { org, group, user, seq } => Change::MemberRemoved { org, group, user, seq },
+            Change::MemberRemoved { org, group, user, seq } => Change::MemberAdded { org, group, user, seq },
+            Change::RuleSet { org, group, before, after } => {
+                Change::RuleSet { org, group, before: after, after: before }
+            }
+            Change::PoolSet { scope, license, before, after } => {
+                Change::PoolSet { scope, license, before: after, after: before }
+            }
+            Change::HoldingSet { org, user, product, before, after } => {
+                Change::HoldingSet { org, user, product, before: after, after: before }
+            }
+        }
+    }
+
+    /// The organization the change belongs to; `None` for host-wide changes.
+    pub fn org(&self) -> Option<&OrgId> {
+        match self {
+            Change::ProductAdded { .. } | Change::ProductRemoved { .. } => None,
+            Change::PoolSet { scope, .. } => scope.org(),
+            Change::OrgCreated { org, .. }
+            | Change::OrgRenamed { org, .. }
+            | Change::OrgDeleted { org, .. }
+            | Change::UserCreated { org, .. }
+            | Change::UserUpdated { org, .. }
+            | Change::UserDeleted { org, .. }
+            | Change::GroupCreated { org, .. }
+            | Change::GroupDeleted { org, .. }
+            | Change::TenantCreated { org, .. }
+            | Change::TenantDeleted { org, .. }
+            | Change::MemberAdded { org, .. }
+            | Change::MemberRemoved { org, .. }
+            | Change::RuleSet { org, .. }
+            | Change::HoldingSet { org, .. } => Some(org),
+        }
+    }
+
+    /// The user the change concerns, for ledger filters.
+    pub fn user(&self) -> Option<&UserId> {
+        match self {
+            Change::UserCreated { user, .. }
+            | Change::UserUpdated { user, .. }
+            | Change::UserDeleted { user, .. }
+            | Change::MemberAdded { user, .. }
+            | Change::MemberRemoved { user, .. }
+            | Change::HoldingSet { user, .. } => Some(user),
+            _ => None,
+        }
+    }
+
+    /// The license the change concerns, for ledger filters: the pool's license, or the
+    /// held license (after the change, else before).
+    pub fn license(&self) -> Option<LicenseKey> {
+        match self {
+            Change::PoolSet { license, .. } => Some(license.clone()),
+            Change::HoldingSet { product, before, after, .. } => {
+                after.as_ref().or(before.as_ref()).map(|h| h.license(product))
+            }
+            _ => None,
+        }
+    }
+
+    /// The signed change in units drawn, for holdings (+1 granted, -1 released) and the
+    /// change in quantity for pools.
+    pub fn delta(&self) -> i64 {
+        match self {
+            Change::PoolSet { before, after, .. } => after.quantity - before.quantity,
+            Change::HoldingSet { before, after, .. } => {
+                let units = |h: &Option<Holding>| i64::from(h.as_ref().is_some_and(Holding::draws_unit));
+                units(after) - units(before)
+            }
+            _ => 0,
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Identifiers, parsed once at the edge so the rest of the code never sees a bad one.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Why a string is not a valid identifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} `{value}` is invalid: {why}")]
+pub struct InvalidId {
+    pub kind: &'static str,
+    pub value: String,
+    pub why: &'static str,
+}
+
+fn check_id(kind: &'static str, value: &str, max: usize, allowed: fn(char) -> bool) -> Result<(), InvalidId> {
+    let invalid = |why| InvalidId { kind, value: value.chars().take(140).collect(), why };
+    if value.is_empty() {
+        return Err(invalid("it is empty"));
+    }
+    if value.len() > max {
+        return Err(invalid("it is too long"));
+    }
+    if !value.chars().all(allowed) {
+        return Err(invalid("it contains characters other than letters, digits and - _ . @ +"));
+    }
+    Ok(())
+}
+
+fn id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | '+')
+}
+
+fn code_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_')
+}
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $max:literal, $allowed:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(value: &str) -> Result<Self, InvalidId> {
+                check_id($kind, value, $max, $allowed)?;
+                Ok(Self(value.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(deserializer)?;
+                Self::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// An organization id as its creator spelled it (e.g. `song-one`).
+    OrgId, "organization id", 128, id_char
+);
+string_id!(
+    /// A user id, unique within its organization.
+    UserId, "user id", 128, id_char
+);
+string_id!(
+    /// A group id, unique within its organization.
+    GroupId, "group id", 128, id_char
+);
+string_id!(
+    /// A tenant id, unique within its organization.
+    TenantId, "tenant id", 128, id_char
+);
+string_id!(
+    /// A service type of a tenant (`orchestrator`, `aicenter`, ...).
+    ServiceType, "service type", 64, code_char
+);
+string_id!(
+    /// A product code as the catalogue spells it (`RPADEVNU`, `analytics`).
+    ProductCode, "license code", 64, code_char
+);
+string_id!(
+    /// A capability of a product (`creator`, `viewer`, `enabled`).
+    Capability, "capability", 64, code_char
+);
+
+impl OrgId {
+    /// The key organizations are compared by: case-insensitive, with `-` and `_` equal,
+    /// so `song_one` finds `song-one` (compat/uipath.md).
+    pub fn key(&self) -> OrgKey {
+        OrgKey::of(&self.0)
+    }
+}
+
+/// The canonical form of an organization id; see [`OrgId::key`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OrgKey(String);
+
+impl OrgKey {
+    pub fn of(raw: &str) -> Self {
+        Self(raw.to_ascii_lowercase().replace('_', "-"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrgKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A license: a product code, and for products with capabilities, one capability
+/// (`analytics:creator`). Each license has its own pool.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LicenseKey {
+    pub product: ProductCode,
+    pub capability: Option<Capability>,
+}
+
+impl LicenseKey {
+    pub fn product(product: ProductCode) -> Self {
+        Self { product, capability: None }
+    }
+
+    /// Parses `CODE` or `code:capability`. Spelling is checked here; whether the code is in
+    /// the catalogue is the catalogue's business ([`crate::Catalogue::resolve`]).
+    pub fn parse(value: &str) -> Result<Self, InvalidId> {
+        match value.split_once(':') {
+            None => Ok(Self::product(ProductCode::parse(value)?)),
+            Some((product, capability)) => {
+                Ok(Self { product: ProductCode::parse(product)?, capability: Some(Capability::parse(capability)?) })
+            }
+        }
+    }
+}
+
+impl fmt::Display for LicenseKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.capability {
+            None => write!(f, "{}", self.product),
+            Some(capability) => write!(f, "{}:{}", self.product, capability),
+        }
+    }
+}
+
+impl Serialize for LicenseKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for LicenseKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Unix time in milliseconds. The core never reads a clock: callers pass `now` in.
+pub type Timestamp = i64;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn organization_keys_ignore_case_and_treat_dash_and_underscore_alike() {
+        let a = OrgId::parse("Song_One").unwrap();
+        let b = OrgId::parse("song-one").unwrap();
+        assert_eq!(a.key(), b.key());
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn ids_reject_empty_long_and_odd_characters() {
+        assert!(UserId::parse("").is_err());
+        assert!(UserId::parse(&"x".repeat(129)).is_err());
+        assert!(UserId::parse("a/b").is_err());
+        assert!(UserId::parse("singer-77").is_ok());
+        assert!(ProductCode::parse("UNATT-HOSTING").is_ok());
+        assert!(ProductCode::parse("a.b").is_err());
+    }
+
+    #[test]
+    fn license_keys_round_trip_with_and_without_capability() {
+        for raw in ["RPADEVNU", "analytics:creator"] {
+            assert_eq!(LicenseKey::parse(raw).unwrap().to_string(), raw);
+        }
+        assert!(LicenseKey::parse("analytics:").is_err());
+        assert!(LicenseKey::parse(":creator").is_err());
+    }
+}

@@ -1,0 +1,577 @@
+//! The whole license state of an installation, in memory: what the check answers from and
+//! what the planner plans against. It changes only by [`Change`] events, the same events
+//! the ledger stores, so the state is always a replay of the ledger.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::Catalogue;
+use crate::change::{Change, Scope};
+use crate::ids::{
+    Capability, GroupId, LicenseKey, OrgId, OrgKey, ProductCode, ServiceType, TenantId, Timestamp, UserId,
+};
+
+/// What a pool was granted: a quantity and an optional validity window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub quantity: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Timestamp>,
+}
+
+impl Grant {
+    pub fn quantity(quantity: i64) -> Self {
+        Self { quantity, ..Self::default() }
+    }
+
+    pub fn is_valid_at(&self, now: Timestamp) -> bool {
+        self.valid_from.is_none_or(|from| from <= now) && self.valid_until.is_none_or(|until| now < until)
+    }
+}
+
+/// One scope's balance of one license. `allocated` counts what the scope passed on:
+/// child grants and, at organization scope, units held by users.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pool {
+    pub grant: Grant,
+    pub allocated: i64,
+}
+
+impl Pool {
+    pub fn available(&self) -> i64 {
+        self.grant.quantity - self.allocated
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.grant.quantity == 0 && self.allocated == 0
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Holds licenses; may not use the API.
+    #[default]
+    Member,
+    /// May read the organization's data.
+    Reader,
+    /// May read and change the organization's data.
+    Admin,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProfile {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "group")]
+pub enum Source {
+    Direct,
+    Group(GroupId),
+}
+
+/// A user's holding of one product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holding {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capability: Option<Capability>,
+    pub source: Source,
+    /// Recorded but drawing no unit: the license comes from outside the organization.
+    #[serde(default)]
+    pub external: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Timestamp>,
+}
+
+impl Holding {
+    pub fn license(&self, product: &ProductCode) -> LicenseKey {
+        LicenseKey { product: product.clone(), capability: self.capability.clone() }
+    }
+
+    pub fn draws_unit(&self) -> bool {
+        !self.external
+    }
+
+    pub fn is_valid_at(&self, now: Timestamp) -> bool {
+        self.valid_from.is_none_or(|from| from <= now) && self.valid_until.is_none_or(|until| now < until)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub licenses: Vec<LicenseKey>,
+    #[serde(default)]
+    pub external: bool,
+}
+
+impl Rule {
+    pub fn grants(&self, license: &LicenseKey) -> bool {
+        self.licenses.contains(license)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: UserId,
+    pub profile: UserProfile,
+    pub holdings: BTreeMap<ProductCode, Holding>,
+    /// Groups the user belongs to, with the sequence number of joining (first come, first served).
+    pub groups: BTreeMap<GroupId, u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub id: GroupId,
+    pub name: String,
+    pub rule: Rule,
+    /// Members in order of joining.
+    pub members: BTreeMap<u64, UserId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub pools: BTreeMap<(ServiceType, LicenseKey), Pool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Org {
+    pub id: OrgId,
+    pub name: String,
+    pub users: BTreeMap<UserId, User>,
+    pub groups: BTreeMap<GroupId, Group>,
+    pub tenants: BTreeMap<TenantId, Tenant>,
+    pub pools: BTreeMap<LicenseKey, Pool>,
+}
+
+impl Org {
+    pub fn pool(&self, license: &LicenseKey) -> Pool {
+        self.pools.get(license).copied().unwrap_or_default()
+    }
+
+    /// Members waiting for `license` through a group rule, first in line first: members of
+    /// groups whose rule grants it, holding no capability of its product.
+    pub fn waiting(&self, license: &LicenseKey) -> Vec<(u64, &UserId, &GroupId, bool)> {
+        let mut waiting: Vec<_> = self
+            .groups
+            .values()
+            .filter(|group| group.rule.grants(license))
+            .flat_map(|group| group.members.iter().map(move |(seq, user)| (*seq, user, &group.id, group.rule.external)))
+            .filter(|(_, user, _, _)| self.users.get(*user).is_some_and(|u| !u.holdings.contains_key(&license.product)))
+            .collect();
+        waiting.sort_by_key(|(seq, ..)| *seq);
+        waiting.dedup_by(|a, b| a.1 == b.1);
+        waiting
+    }
+}
+
+/// Why a change event does not fit the state it is applied to: a ledger that does not
+/// replay, or a plan applied to a state it was not computed on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("change does not fit the state: {0}")]
+pub struct Inconsistent(pub String);
+
+#[derive(Debug, Clone)]
+pub struct State {
+    revision: u64,
+    catalogue: Catalogue,
+    host_pools: BTreeMap<LicenseKey, Pool>,
+    orgs: HashMap<OrgKey, Org>,
+    next_member_seq: u64,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self::new(Catalogue::default_products())
+    }
+}
+
+impl State {
+    pub fn new(catalogue: Catalogue) -> Self {
+        Self { revision: 0, catalogue, host_pools: BTreeMap::new(), orgs: HashMap::new(), next_member_seq: 1 }
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    pub fn org(&self, id: &str) -> Option<&Org> {
+        self.orgs.get(&OrgKey::of(id))
+    }
+
+    pub fn orgs(&self) -> impl Iterator<Item = &Org> {
+        self.orgs.values()
+    }
+
+    pub fn host_pools(&self) -> &BTreeMap<LicenseKey, Pool> {
+        &self.host_pools
+    }
+
+    pub fn host_pool(&self, license: &LicenseKey) -> Pool {
+        self.host_pools.get(license).copied().unwrap_or_default()
+    }
+
+    pub fn pool(&self, scope: &Scope, license: &LicenseKey) -> Pool {
+        match scope {
+            Scope::Host => self.host_pool(license),
+            Scope::Org { org } => self.org(org.as_str()).map(|o| o.pool(license)).unwrap_or_default(),
+            Scope::Tenant { org, tenant, service } => self
+                .org(org.as_str())
+                .and_then(|o| o.tenants.get(tenant))
+                .and_then(|t| t.pools.get(&(service.clone(), license.clone())).copied())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Sets the revision of a state built from stored rows rather than from the ledger.
+    pub fn set_revision(&mut self, revision: u64) {
+        self.revision = revision;
+    }
+
+    /// Every pool with a grant or an allocation, by scope and license.
+    pub fn balances(&self) -> BTreeMap<(Scope, LicenseKey), Pool> {
+        let mut balances = BTreeMap::new();
+        for (license, pool) in &self.host_pools {
+            balances.insert((Scope::Host, license.clone()), *pool);
+        }
+        for org in self.orgs.values() {
+            for (license, pool) in &org.pools {
+                balances.insert((Scope::Org { org: org.id.clone() }, license.clone()), *pool);
+            }
+            for tenant in org.tenants.values() {
+                for ((service, license), pool) in &tenant.pools {
+                    let scope =
+                        Scope::Tenant { org: org.id.clone(), tenant: tenant.id.clone(), service: service.clone() };
+                    balances.insert((scope, license.clone()), *pool);
+                }
+            }
+        }
+        balances.retain(|_, pool| !pool.is_empty());
+        balances
+    }
+
+    /// Every holding, by organization, user and product.
+    pub fn all_holdings(&self) -> BTreeMap<(OrgKey, UserId, ProductCode), Holding> {
+        self.orgs
+            .iter()
+            .flat_map(|(key, org)| {
+                org.users.values().flat_map(move |user| {
+                    user.holdings
+                        .iter()
+                        .map(move |(product, h)| ((key.clone(), user.id.clone(), product.clone()), h.clone()))
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) fn next_member_seq(&self) -> u64 {
+        self.next_member_seq
+    }
+
+    /// Applies one plan's changes as revision `revision`. All or nothing: on an
+    /// inconsistency the changes applied so far are undone.
+    pub fn apply_all(&mut self, revision: u64, changes: &[Change]) -> Result<(), Inconsistent> {
+        for (done, change) in changes.iter().enumerate() {
+            if let Err(error) = self.apply(change) {
+                self.revert(&changes[..done]);
+                return Err(error);
+            }
+        }
+        if !changes.is_empty() {
+            self.revision = revision;
+        }
+        Ok(())
+    }
+
+    /// Undoes changes applied with [`State::apply`], newest first.
+    pub(crate) fn revert(&mut self, changes: &[Change]) {
+        for change in changes.iter().rev() {
+            // The inverse of an applied change always fits: it restores what `apply` checked.
+            let _ = self.apply(&change.inverse());
+        }
+    }
+
+    /// Applies one change. Every `before` in the change must match the state.
+    pub fn apply(&mut self, change: &Change) -> Result<(), Inconsistent> {
+        match change {
+            Change::ProductAdded { product } => {
+                if self.catalogue.get(product.code.as_str()).is_some() {
+                    return Err(Inconsistent(format!("product {} exists", product.code)));
+                }
+                self.catalogue.insert(product.clone());
+            }
+            Change::ProductRemoved { product } => self.catalogue.remove(&product.code),
+            Change::OrgCreated { org, name } => {
+                if self.orgs.contains_key(&org.key()) {
+                    return Err(Inconsistent(format!("organization {org} exists")));
+                }
+                let created = Org {
+                    id: org.clone(),
+                    name: name.clone(),
+                    users: BTreeMap::new(),
+                    groups: BTreeMap::new(),
+                    tenants: BTreeMap::new(),
+                    pools: BTreeMap::new(),
+                };
+                self.orgs.insert(org.key(), created);
+            }
+            Change::OrgRenamed { org, before, after } => {
+                let o = self.org_mut(org)?;
+                expect_eq(&o.name, before, "organization name")?;
+                o.name = after.clone();
+            }
+            Change::OrgDeleted { org, .. } => {
+                self.orgs.remove(&org.key()).ok_or_else(|| missing("organization", org))?;
+            }
+            Change::UserCreated { org, user, profile } => {
+                let o = self.org_mut(org)?;
+                if o.users.contains_key(user) {
+                    return Err(Inconsistent(format!("user {user} exists")));
+                }
+                let created = User {
+                    id: user.clone(),
+                    profile: profile.clone(),
+                    holdings: BTreeMap::new(),
+                    groups: BTreeMap::new(),
+                };
+                o.users.insert(user.clone(), created);
+            }
+            Change::UserUpdated { org, user, before, after } => {
+                let u = self.user_mut(org, user)?;
+                expect_eq(&u.profile, before, "user profile")?;
+                u.profile = after.clone();
+            }
+            Change::UserDeleted { org, user, .. } => {
+                let o = self.org_mut(org)?;
+                let removed = o.users.remove(user).ok_or_else(|| missing("user", user))?;
+                if !removed.holdings.is_empty() || !removed.groups.is_empty() {
+                    o.users.insert(user.clone(), removed);
+                    return Err(Inconsistent(format!("user {user} still holds licenses or groups")));
+                }
+            }
+            Change::GroupCreated { org, group, name } => {
+                let o = self.org_mut(org)?;
+                if o.groups.contains_key(group) {
+                    return Err(Inconsistent(format!("group {group} exists")));
+                }
+                let created =
+                    Group { id: group.clone(), name: name.clone(), rule: Rule::default(), members: BTreeMap::new() };
+                o.groups.insert(group.clone(), created);
+            }
+            Change::GroupDeleted { org, group, .. } => {
+                let o = self.org_mut(org)?;
+                o.groups.remove(group).ok_or_else(|| missing("group", group))?;
+            }
+            Change::TenantCreated { org, tenant, name } => {
+                let o = self.org_mut(org)?;
+                if o.tenants.contains_key(tenant) {
+                    return Err(Inconsistent(format!("tenant {tenant} exists")));
+                }
+                o.tenants
+                    .insert(tenant.clone(), Tenant { id: tenant.clone(), name: name.clone(), pools: BTreeMap::new() });
+            }
+            Change::TenantDeleted { org, tenant, .. } => {
+                let o = self.org_mut(org)?;
+                o.tenants.remove(tenant).ok_or_else(|| missing("tenant", tenant))?;
+            }
+            Change::MemberAdded { org, group, user, seq } => {
+                let o = self.org_mut(org)?;
+                let u = o.users.get_mut(user).ok_or_else(|| missing("user", user))?;
+                let g = o.groups.get_mut(group).ok_or_else(|| missing("group", group))?;
+                if u.groups.insert(group.clone(), *seq).is_some() {
+                    return Err(Inconsistent(format!("user {user} is already in group {group}")));
+                }
+                g.members.insert(*seq, user.clone());
+                self.next_member_seq = self.next_member_seq.max(seq + 1);
+            }
+            Change::MemberRemoved { org, group, user, seq } => {
+                let o = self.org_mut(org)?;
+                let u = o.users.get_mut(user).ok_or_else(|| missing("user", user))?;
+                let g = o.groups.get_mut(group).ok_or_else(|| missing("group", group))?;
+                if u.groups.remove(group) != Some(*seq) {
+                    return Err(Inconsistent(format!("user {user} is not in group {group}")));
+                }
+                g.members.remove(seq);
+            }
+            Change::RuleSet { org, group, before, after } => {
+                let o = self.org_mut(org)?;
+                let g = o.groups.get_mut(group).ok_or_else(|| missing("group", group))?;
+                expect_eq(&g.rule, before, "group rule")?;
+                g.rule = after.clone();
+            }
+            Change::PoolSet { scope, license, before, after } => self.set_pool(scope, license, before, after)?,
+            Change::HoldingSet { org, user, product, before, after } => {
+                let o = self.org_mut(org)?;
+                let u = o.users.get_mut(user).ok_or_else(|| missing("user", user))?;
+                expect_eq(&u.holdings.get(product).cloned(), before, "holding")?;
+                match after {
+                    Some(holding) => u.holdings.insert(product.clone(), holding.clone()),
+                    None => u.holdings.remove(product),
+                };
+                if let Some(old) = before.as_ref().filter(|h| h.draws_unit()) {
+                    o.pools.entry(old.license(product)).or_default().allocated -= 1;
+                }
+                if let Some(new) = after.as_ref().filter(|h| h.draws_unit()) {
+                    o.pools.entry(new.license(product)).or_default().allocated += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn set_pool(
+        &mut self,
+        scope: &Scope,
+        license: &LicenseKey,
+        before: &Grant,
+        after: &Grant,
+    ) -> Result<(), Inconsistent> {
+        let delta = after.quantity - before.quantity;
+        let (pool, parent) = match scope {
+            Scope::Host => (self.host_pools.entry(license.clone()).or_default(), None),
+            Scope::Org { org } => {
+                let o = self.orgs.get_mut(&org.key()).ok_or_else(|| missing("organization", org))?;
+                (o.pools.entry(license.clone()).or_default(), Some(self.host_pools.entry(license.clone()).or_default()))
+            }
+            Scope::Tenant { org, tenant, service } => {
+                let o = self.orgs.get_mut(&org.key()).ok_or_else(|| missing("organization", org))?;
+                let t = o.tenants.get_mut(tenant).ok_or_else(|| missing("tenant", tenant))?;
+                (
+                    t.pools.entry((service.clone(), license.clone())).or_default(),
+                    Some(o.pools.entry(license.clone()).or_default()),
+                )
+            }
+        };
+        expect_eq(&pool.grant, before, "pool grant")?;
+        pool.grant = *after;
+        if let Some(parent) = parent {
+            parent.allocated += delta;
+        }
+        Ok(())
+    }
+
+    fn org_mut(&mut self, org: &OrgId) -> Result<&mut Org, Inconsistent> {
+        self.orgs.get_mut(&org.key()).ok_or_else(|| missing("organization", org))
+    }
+
+    fn user_mut(&mut self, org: &OrgId, user: &UserId) -> Result<&mut User, Inconsistent> {
+        self.org_mut(org)?.users.get_mut(user).ok_or_else(|| missing("user", user))
+    }
+
+    /// "Does `user` of `org` hold `license`?" A license without a capability asks for any
+    /// capability of its product.
+    pub fn check(&self, org: &str, user: &str, license: &str, now: Timestamp) -> Check {
+        let answer = |reason, via, holding: Option<&Holding>| Check {
+            allowed: reason == CheckReason::Held,
+            reason,
+            via,
+            capability: holding.and_then(|h| h.capability.clone()),
+            waiting_position: None,
+            revision: self.revision,
+        };
+        let Some(org) = self.org(org) else {
+            return answer(CheckReason::UnknownOrganization, None, None);
+        };
+        let Some(user) = UserId::parse(user).ok().and_then(|id| org.users.get(&id)) else {
+            return answer(CheckReason::UnknownUser, None, None);
+        };
+        let Some(asked) = LicenseKey::parse(license).ok() else {
+            return answer(CheckReason::UnknownLicense, None, None);
+        };
+        let Some(product) = self.catalogue.get(asked.product.as_str()) else {
+            return answer(CheckReason::UnknownLicense, None, None);
+        };
+        let capability = match &asked.capability {
+            None => None,
+            Some(wanted) => match product.capability(wanted.as_str()) {
+                Some(info) => Some(info.code.clone()),
+                None => return answer(CheckReason::UnknownLicense, None, None),
+            },
+        };
+        let held = user.holdings.get(&product.code).filter(|h| capability.is_none() || h.capability == capability);
+        match held {
+            Some(holding) if holding.is_valid_at(now) => {
+                answer(CheckReason::Held, Some(Via::of(holding)), Some(holding))
+            }
+            Some(holding) => answer(CheckReason::Expired, Some(Via::of(holding)), Some(holding)),
+            None => {
+                let key = LicenseKey { product: product.code.clone(), capability };
+                let position = org.waiting(&key).iter().position(|(_, id, ..)| **id == user.id);
+                match position {
+                    Some(position) => {
+                        Check { waiting_position: Some(position + 1), ..answer(CheckReason::Waiting, None, None) }
+                    }
+                    None => answer(CheckReason::NotHeld, None, None),
+                }
+            }
+        }
+    }
+}
+
+fn expect_eq<T: PartialEq + std::fmt::Debug>(actual: &T, expected: &T, what: &str) -> Result<(), Inconsistent> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(Inconsistent(format!("{what} is {actual:?}, the change expected {expected:?}")))
+    }
+}
+
+fn missing(what: &str, id: &dyn std::fmt::Display) -> Inconsistent {
+    Inconsistent(format!("{what} {id} does not exist"))
+}
+
+/// Where a held license comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Via {
+    Direct { external: bool },
+    Group { group: GroupId, external: bool },
+}
+
+impl Via {
+    pub fn of(holding: &Holding) -> Self {
+        match &holding.source {
+            Source::Direct => Self::Direct { external: holding.external },
+            Source::Group(group) => Self::Group { group: group.clone(), external: holding.external },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckReason {
+    Held,
+    NotHeld,
+    Waiting,
+    Expired,
+    UnknownOrganization,
+    UnknownUser,
+    UnknownLicense,
+}
+
+/// The answer to "does X hold Y?", with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub allowed: bool,
+    pub reason: CheckReason,
+    pub via: Option<Via>,
+    pub capability: Option<Capability>,
+    pub waiting_position: Option<usize>,
+    pub revision: u64,
+}

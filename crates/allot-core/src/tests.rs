@@ -1,0 +1,382 @@
+//! Planner behaviour: named scenarios, then a property test over random command sequences.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use proptest::prelude::*;
+
+use crate::ledger::{LedgerEntry, replay};
+use crate::*;
+
+const NOW: Timestamp = 1_700_000_000_000;
+
+fn org() -> OrgId {
+    OrgId::parse("song-one").unwrap()
+}
+fn user(id: &str) -> UserId {
+    UserId::parse(id).unwrap()
+}
+fn group(id: &str) -> GroupId {
+    GroupId::parse(id).unwrap()
+}
+fn license(key: &str) -> LicenseKey {
+    LicenseKey::parse(key).unwrap()
+}
+
+/// A state with the ledger it came from, applying plans the way the server does.
+struct Books {
+    state: State,
+    ledger: Vec<LedgerEntry>,
+}
+
+impl Books {
+    fn new() -> Self {
+        Self { state: State::default(), ledger: Vec::new() }
+    }
+
+    fn plan(&mut self, commands: &[Command]) -> Plan {
+        plan(&mut self.state, commands, NOW)
+    }
+
+    /// Plans and, when possible, applies; answers the plan.
+    fn run(&mut self, commands: &[Command]) -> Plan {
+        let plan = self.plan(commands);
+        if plan.is_possible() && !plan.changes.is_empty() {
+            let revision = self.state.revision() + 1;
+            self.state.apply_all(revision, &plan.changes).unwrap();
+            let actor = Actor { name: "test".into(), request_id: "r".into() };
+            self.ledger.extend(LedgerEntry::for_plan(revision, NOW, &actor, &plan.changes));
+        }
+        plan
+    }
+
+    fn ok(&mut self, commands: &[Command]) -> Plan {
+        let plan = self.run(commands);
+        assert!(plan.is_possible(), "refused: {:?}", plan.violations);
+        plan
+    }
+
+    fn org_pool(&self, key: &str) -> Pool {
+        self.state.org("song-one").unwrap().pool(&license(key))
+    }
+
+    fn check(&self, who: &str, key: &str) -> Check {
+        self.state.check("song-one", who, key, NOW)
+    }
+
+    /// An organization holding `quantity` of each license, with users.
+    fn with_org(licenses: &[(&str, i64)], users: &[&str]) -> Self {
+        let mut books = Self::new();
+        let mut commands = vec![Command::CreateOrg { org: org(), name: "Song One".into() }];
+        for (key, quantity) in licenses {
+            commands.push(Command::SetHostPool { license: license(key), grant: Grant::quantity(1000) });
+            commands.push(Command::SetOrgPool { org: org(), license: license(key), grant: Grant::quantity(*quantity) });
+        }
+        for id in users {
+            commands.push(Command::CreateUser { org: org(), user: user(id), profile: UserProfile::default() });
+        }
+        books.ok(&commands);
+        books
+    }
+}
+
+fn set_direct(who: &str, keys: &[&str], external: bool) -> Command {
+    Command::SetDirectLicenses {
+        org: org(),
+        user: user(who),
+        licenses: keys.iter().map(|k| DirectLicense::of(license(k), external)).collect(),
+    }
+}
+
+fn codes(plan: &Plan) -> Vec<ViolationCode> {
+    plan.violations.iter().map(|v| v.code).collect()
+}
+
+#[test]
+fn allocating_to_users_draws_one_unit_per_user_and_code() {
+    let mut books = Books::with_org(&[("RPADEVNU", 5), ("ATTUNU", 5)], &["a", "b"]);
+    let plan = books.ok(&[set_direct("a", &["RPADEVNU", "ATTUNU"], false), set_direct("b", &["rpadevnu"], false)]);
+    assert_eq!(books.org_pool("RPADEVNU").allocated, 2);
+    assert_eq!(books.org_pool("ATTUNU").allocated, 1);
+    let delta = plan.pools.iter().find(|p| p.license == license("RPADEVNU")).unwrap();
+    assert_eq!((delta.before.allocated, delta.after.allocated), (0, 2));
+    assert!(books.check("b", "RPADEVNU").allowed);
+    assert_eq!(books.check("b", "ATTUNU").reason, CheckReason::NotHeld);
+}
+
+#[test]
+fn a_batch_that_would_exceed_a_pool_changes_nothing() {
+    let mut books = Books::with_org(&[("RPADEVNU", 2), ("ATTUNU", 9)], &["a", "b", "c"]);
+    let before = (books.state.balances(), books.state.all_holdings(), books.state.revision());
+    let plan = books.run(&[
+        set_direct("a", &["RPADEVNU", "ATTUNU"], false),
+        set_direct("b", &["RPADEVNU", "ATTUNU"], false),
+        set_direct("c", &["RPADEVNU", "ATTUNU"], false),
+    ]);
+    assert_eq!(codes(&plan), vec![ViolationCode::LicenseLimitExceeded]);
+    let violation = &plan.violations[0];
+    assert_eq!((violation.available, violation.requested), (Some(2), Some(3)));
+    assert_eq!(violation.license, Some(license("RPADEVNU")));
+    assert_eq!(before, (books.state.balances(), books.state.all_holdings(), books.state.revision()));
+}
+
+#[test]
+fn external_holdings_are_recorded_but_draw_no_unit() {
+    let mut books = Books::with_org(&[("TSTNU", 1)], &["a", "b", "c"]);
+    books.ok(&[
+        set_direct("a", &["TSTNU"], true),
+        set_direct("b", &["TSTNU"], true),
+        set_direct("c", &["TSTNU"], false),
+    ]);
+    assert_eq!(books.org_pool("TSTNU").allocated, 1);
+    assert_eq!(books.check("a", "TSTNU").via, Some(Via::Direct { external: true }));
+}
+
+#[test]
+fn unknown_targets_and_licenses_are_named() {
+    let mut books = Books::with_org(&[("TSTNU", 1)], &["a"]);
+    let plan = books.run(&[set_direct("ghost", &["TSTNU"], false), set_direct("a", &["NOPE"], false)]);
+    assert_eq!(codes(&plan), vec![ViolationCode::UnknownUser, ViolationCode::UnknownLicense]);
+    let plan = books.run(&[set_direct("a", &["UNATT"], false), set_direct("a", &["ACNU"], false)]);
+    assert_eq!(codes(&plan), vec![ViolationCode::WrongLicenseKind, ViolationCode::NotPurchased]);
+}
+
+#[test]
+fn one_user_holds_one_capability_of_a_product() {
+    let mut books = Books::with_org(&[("analytics:creator", 2), ("analytics:viewer", 2)], &["u"]);
+    let plan = books.run(&[set_direct("u", &["analytics:creator", "analytics:viewer"], false)]);
+    assert_eq!(codes(&plan), vec![ViolationCode::ConflictingCapabilities]);
+    books.ok(&[set_direct("u", &["analytics:viewer"], false)]);
+    books.ok(&[set_direct("u", &["analytics:creator"], false)]);
+    assert_eq!(books.org_pool("analytics:viewer").allocated, 0);
+    assert_eq!(books.org_pool("analytics:creator").allocated, 1);
+    assert!(books.check("u", "analytics").allowed);
+    assert!(!books.check("u", "analytics:viewer").allowed);
+}
+
+#[test]
+fn group_members_beyond_capacity_wait_and_are_granted_in_order_when_a_unit_frees() {
+    let mut books = Books::with_org(&[("ATTUNU", 2)], &["first", "second", "third", "fourth"]);
+    books.ok(&[Command::CreateGroup { org: org(), group: group("g"), name: "G".into() }]);
+    for who in ["first", "second", "third", "fourth"] {
+        books.ok(&[Command::AddMember { org: org(), group: group("g"), user: user(who) }]);
+    }
+    books.ok(&[Command::SetGroupRule {
+        org: org(),
+        group: group("g"),
+        rule: Rule { licenses: vec![license("ATTUNU")], external: false },
+    }]);
+    assert!(books.check("first", "ATTUNU").allowed);
+    assert!(books.check("second", "ATTUNU").allowed);
+    let third = books.check("third", "ATTUNU");
+    assert_eq!((third.reason, third.waiting_position), (CheckReason::Waiting, Some(1)));
+    assert_eq!(books.check("fourth", "ATTUNU").waiting_position, Some(2));
+
+    books.ok(&[Command::RemoveMember { org: org(), group: group("g"), user: user("first") }]);
+    assert_eq!(books.check("first", "ATTUNU").reason, CheckReason::NotHeld);
+    assert!(books.check("third", "ATTUNU").allowed, "the first waiting member gets the freed unit");
+    assert_eq!(books.check("fourth", "ATTUNU").waiting_position, Some(1));
+
+    books.ok(&[Command::SetOrgPool { org: org(), license: license("ATTUNU"), grant: Grant::quantity(3) }]);
+    assert!(books.check("fourth", "ATTUNU").allowed, "a raised quantity grants the next in line");
+    assert_eq!(books.org_pool("ATTUNU").allocated, 3);
+}
+
+#[test]
+fn a_direct_holding_overrides_an_inherited_one() {
+    let mut books = Books::with_org(&[("ATTUNU", 1), ("RPADEVNU", 1)], &["a"]);
+    books.ok(&[
+        Command::CreateGroup { org: org(), group: group("g"), name: "G".into() },
+        Command::AddMember { org: org(), group: group("g"), user: user("a") },
+        Command::SetGroupRule {
+            org: org(),
+            group: group("g"),
+            rule: Rule { licenses: vec![license("ATTUNU")], external: false },
+        },
+    ]);
+    assert_eq!(books.check("a", "ATTUNU").via, Some(Via::Group { group: group("g"), external: false }));
+    books.ok(&[set_direct("a", &["ATTUNU"], false)]);
+    assert_eq!(books.check("a", "ATTUNU").via, Some(Via::Direct { external: false }));
+    assert_eq!(books.org_pool("ATTUNU").allocated, 1, "the override keeps the same unit");
+    // The group rule no longer reaches the user while the direct holding stands.
+    books.ok(&[Command::SetGroupRule { org: org(), group: group("g"), rule: Rule::default() }]);
+    assert!(books.check("a", "ATTUNU").allowed);
+    // Dropping the direct holding frees the unit.
+    books.ok(&[set_direct("a", &[], false)]);
+    assert_eq!(books.org_pool("ATTUNU").allocated, 0);
+}
+
+#[test]
+fn quantities_cannot_drop_below_what_was_passed_on() {
+    let mut books = Books::with_org(&[("UNATT", 5)], &[]);
+    let tenant = TenantId::parse("t1").unwrap();
+    let service = ServiceType::parse("orchestrator").unwrap();
+    books.ok(&[
+        Command::CreateTenant { org: org(), tenant: tenant.clone(), name: "T1".into() },
+        Command::SetTenantPool {
+            org: org(),
+            tenant: tenant.clone(),
+            service: service.clone(),
+            license: license("UNATT"),
+            grant: Grant::quantity(4),
+        },
+    ]);
+    assert_eq!(books.org_pool("UNATT").allocated, 4);
+    let plan = books.run(&[Command::SetOrgPool { org: org(), license: license("UNATT"), grant: Grant::quantity(3) }]);
+    assert_eq!(codes(&plan), vec![ViolationCode::QuantityInUse]);
+    let plan = books.run(&[Command::SetTenantPool {
+        org: org(),
+        tenant: tenant.clone(),
+        service: ServiceType::parse("du").unwrap(),
+        license: license("UNATT"),
+        grant: Grant::quantity(1),
+    }]);
+    assert_eq!(codes(&plan), vec![ViolationCode::WrongService]);
+    books.ok(&[Command::DeleteTenant { org: org(), tenant }]);
+    assert_eq!(books.org_pool("UNATT").allocated, 0);
+}
+
+#[test]
+fn expired_pools_grant_nothing_and_expired_holdings_are_not_allowed() {
+    let mut books = Books::with_org(&[("TSTNU", 5)], &["a"]);
+    let mut expiring = DirectLicense::of(license("TSTNU"), false);
+    expiring.valid_until = Some(NOW - 1);
+    books.ok(&[Command::SetDirectLicenses { org: org(), user: user("a"), licenses: vec![expiring] }]);
+    assert_eq!(books.check("a", "TSTNU").reason, CheckReason::Expired);
+    let ended = Grant { quantity: 5, valid_from: None, valid_until: Some(NOW - 1) };
+    books.ok(&[
+        set_direct("a", &[], false),
+        Command::SetOrgPool { org: org(), license: license("TSTNU"), grant: ended },
+    ]);
+    let plan = books.run(&[set_direct("a", &["TSTNU"], false)]);
+    assert_eq!(codes(&plan), vec![ViolationCode::Expired]);
+}
+
+#[test]
+fn deleting_a_user_frees_units_for_those_waiting() {
+    let mut books = Books::with_org(&[("ATTUNU", 1)], &["a", "b"]);
+    books.ok(&[
+        Command::CreateGroup { org: org(), group: group("g"), name: "G".into() },
+        Command::AddMember { org: org(), group: group("g"), user: user("a") },
+        Command::AddMember { org: org(), group: group("g"), user: user("b") },
+        Command::SetGroupRule {
+            org: org(),
+            group: group("g"),
+            rule: Rule { licenses: vec![license("ATTUNU")], external: false },
+        },
+    ]);
+    assert_eq!(books.check("b", "ATTUNU").reason, CheckReason::Waiting);
+    books.ok(&[Command::DeleteUser { org: org(), user: user("a") }]);
+    assert!(books.check("b", "ATTUNU").allowed);
+    assert_eq!(books.check("a", "ATTUNU").reason, CheckReason::UnknownUser);
+}
+
+#[test]
+fn the_ledger_replays_to_the_same_state() {
+    let mut books = Books::with_org(&[("ATTUNU", 2), ("RPADEVNU", 3)], &["a", "b", "c"]);
+    books.ok(&[
+        Command::CreateGroup { org: org(), group: group("g"), name: "G".into() },
+        Command::AddMember { org: org(), group: group("g"), user: user("c") },
+        Command::SetGroupRule {
+            org: org(),
+            group: group("g"),
+            rule: Rule { licenses: vec![license("ATTUNU")], external: false },
+        },
+        set_direct("a", &["RPADEVNU", "ATTUNU"], false),
+    ]);
+    books.ok(&[Command::DeleteUser { org: org(), user: user("a") }]);
+    let replayed = replay(Catalogue::default_products(), &books.ledger).unwrap();
+    assert_eq!(replayed.balances(), books.state.balances());
+    assert_eq!(replayed.all_holdings(), books.state.all_holdings());
+    assert_eq!(replayed.revision(), books.state.revision());
+}
+
+// ---- property test ----
+
+const USERS: [&str; 4] = ["u0", "u1", "u2", "u3"];
+const GROUPS: [&str; 2] = ["g0", "g1"];
+const LICENSES: [&str; 4] = ["ATTUNU", "RPADEVNU", "analytics:creator", "analytics:viewer"];
+
+fn any_command() -> impl Strategy<Value = Command> {
+    let who = prop::sample::select(USERS.to_vec()).prop_map(user);
+    let which = prop::sample::select(GROUPS.to_vec()).prop_map(group);
+    let key = prop::sample::select(LICENSES.to_vec()).prop_map(license);
+    let keys = prop::collection::vec(key.clone(), 0..3);
+    prop_oneof![
+        (key.clone(), 0i64..4).prop_map(|(license, q)| Command::SetOrgPool {
+            org: org(),
+            license,
+            grant: Grant::quantity(q)
+        }),
+        (who.clone(), keys.clone(), any::<bool>()).prop_map(|(user, keys, external)| Command::SetDirectLicenses {
+            org: org(),
+            user,
+            licenses: keys.into_iter().map(|k| DirectLicense::of(k, external)).collect(),
+        }),
+        (which.clone(), keys, any::<bool>()).prop_map(|(group, licenses, external)| Command::SetGroupRule {
+            org: org(),
+            group,
+            rule: Rule { licenses, external }
+        }),
+        (which.clone(), who.clone()).prop_map(|(group, user)| Command::AddMember { org: org(), group, user }),
+        (which.clone(), who.clone()).prop_map(|(group, user)| Command::RemoveMember { org: org(), group, user }),
+        who.clone().prop_map(|user| Command::DeleteUser { org: org(), user }),
+        who.prop_map(|user| Command::CreateUser { org: org(), user, profile: UserProfile::default() }),
+        which.prop_map(|group| Command::CreateGroup { org: org(), group, name: "g".into() }),
+    ]
+}
+
+/// Allocated recomputed from first principles: held units plus grants passed on.
+fn assert_books_balance(state: &State) {
+    for ((scope, license), pool) in state.balances() {
+        assert!(pool.allocated <= pool.grant.quantity, "{scope:?} {license}: {pool:?}");
+        assert!(pool.allocated >= 0, "{scope:?} {license}: {pool:?}");
+        if let Scope::Org { org } = &scope {
+            let o = state.org(org.as_str()).unwrap();
+            let held = o
+                .users
+                .values()
+                .filter(|u| {
+                    u.holdings
+                        .get(&license.product)
+                        .is_some_and(|h| h.draws_unit() && h.license(&license.product) == license)
+                })
+                .count();
+            assert_eq!(pool.allocated, i64::try_from(held).unwrap(), "{license}");
+        }
+    }
+    // First come, first served: nobody waits for a license that has free units.
+    let o = state.org("song-one").unwrap();
+    for key in LICENSES {
+        let key = license(key);
+        let pool = o.pool(&key);
+        let waiting_for_units = o.waiting(&key).iter().any(|(.., external)| !external);
+        assert!(
+            !(waiting_for_units && pool.available() > 0),
+            "{key}: members wait while {} units are free",
+            pool.available()
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn random_command_sequences_never_break_the_invariant(batches in prop::collection::vec(prop::collection::vec(any_command(), 1..4), 1..25)) {
+        let mut books = Books::with_org(&[("ATTUNU", 2), ("RPADEVNU", 1), ("analytics:creator", 1), ("analytics:viewer", 2)], &USERS);
+        books.ok(&[
+            Command::CreateGroup { org: org(), group: group("g0"), name: "g0".into() },
+            Command::CreateGroup { org: org(), group: group("g1"), name: "g1".into() },
+        ]);
+        for batch in batches {
+            let before = (books.state.balances(), books.state.all_holdings());
+            let plan = books.run(&batch);
+            if !plan.is_possible() {
+                prop_assert_eq!(&before, &(books.state.balances(), books.state.all_holdings()), "a refused plan changed the state");
+            }
+            assert_books_balance(&books.state);
+        }
+        let replayed = replay(Catalogue::default_products(), &books.ledger).unwrap();
+        prop_assert_eq!(replayed.balances(), books.state.balances());
+        prop_assert_eq!(replayed.all_holdings(), books.state.all_holdings());
+    }
+}
