@@ -1,0 +1,197 @@
+//! What every Store must do, written once against the trait. Each test takes a fresh
+//! store; the SQLite instantiation is at the bottom.
+
+use allot_core::{
+    Actor, Change, Command, DirectLicense, Grant, Holding, LedgerEntry, LicenseKey, OrgId, OrgKey, ProductCode, Source,
+    State, UserId, UserProfile,
+};
+
+use crate::{Commit, LedgerQuery, Store, StoreError, Subject, TokenKind, TokenRecord};
+
+const NOW: i64 = 1_700_000_000_000;
+
+/// Plans and commits the way the server does; answers the new revision.
+async fn apply(store: &impl Store, state: &mut State, commands: &[Command]) -> u64 {
+    let plan = allot_core::plan(state, commands, NOW);
+    assert!(plan.is_possible(), "{:?}", plan.violations);
+    let revision = state.revision() + 1;
+    let actor = Actor { name: "test".into(), request_id: format!("req-{revision}") };
+    let entries = LedgerEntry::for_plan(revision, NOW, &actor, &plan.changes);
+    store.commit(Commit { revision, at: NOW, entries }).await.unwrap();
+    state.apply_all(revision, &plan.changes).unwrap();
+    revision
+}
+
+fn org() -> OrgId {
+    OrgId::parse("acme").unwrap()
+}
+
+fn license(key: &str) -> LicenseKey {
+    LicenseKey::parse(key).unwrap()
+}
+
+fn setup() -> Vec<Command> {
+    let mut commands = vec![
+        Command::CreateOrg { org: org(), name: "Acme".into() },
+        Command::SetHostPool { license: license("ATTUNU"), grant: Grant::quantity(10) },
+        Command::SetOrgPool { org: org(), license: license("ATTUNU"), grant: Grant::quantity(3) },
+    ];
+    for user in ["a", "b", "c", "d"] {
+        commands.push(Command::CreateUser {
+            org: org(),
+            user: UserId::parse(user).unwrap(),
+            profile: UserProfile::default(),
+        });
+    }
+    commands
+}
+
+fn hold(user: &str, keys: &[&str]) -> Command {
+    Command::SetDirectLicenses {
+        org: org(),
+        user: UserId::parse(user).unwrap(),
+        licenses: keys.iter().map(|k| DirectLicense::of(license(k), false)).collect(),
+    }
+}
+
+pub async fn loads_what_was_committed(store: impl Store) {
+    let mut state = State::default();
+    apply(&store, &mut state, &setup()).await;
+    apply(&store, &mut state, &[hold("a", &["ATTUNU"]), hold("b", &["ATTUNU"])]).await;
+    apply(&store, &mut state, &[hold("a", &[])]).await;
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded.revision(), 3);
+    assert_eq!(loaded.balances(), state.balances());
+    assert_eq!(loaded.all_holdings(), state.all_holdings());
+}
+
+pub async fn a_commit_at_a_stale_revision_is_refused_whole(store: impl Store) {
+    let mut state = State::default();
+    apply(&store, &mut state, &setup()).await;
+    let plan = allot_core::plan(&mut state, &[hold("a", &["ATTUNU"])], NOW);
+    let actor = Actor { name: "test".into(), request_id: "stale".into() };
+    let entries = LedgerEntry::for_plan(1, NOW, &actor, &plan.changes);
+    let refused = store.commit(Commit { revision: 1, at: NOW, entries }).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert_eq!(store.load().await.unwrap().all_holdings(), state.all_holdings());
+}
+
+/// Even a commit the planner would never produce cannot take more than a pool holds:
+/// the schema refuses it and nothing of it is written.
+pub async fn the_schema_refuses_an_over_allocation(store: impl Store) {
+    let mut state = State::default();
+    apply(&store, &mut state, &setup()).await;
+    let holding =
+        Holding { capability: None, source: Source::Direct, external: false, valid_from: None, valid_until: None };
+    let forged: Vec<Change> = ["a", "b", "c", "d"]
+        .into_iter()
+        .map(|user| Change::HoldingSet {
+            org: org(),
+            user: UserId::parse(user).unwrap(),
+            product: ProductCode::parse("ATTUNU").unwrap(),
+            before: None,
+            after: Some(holding.clone()),
+        })
+        .collect();
+    let actor = Actor { name: "test".into(), request_id: "forged".into() };
+    let entries = LedgerEntry::for_plan(2, NOW, &actor, &forged);
+    let refused = store.commit(Commit { revision: 2, at: NOW, entries }).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded.revision(), 1);
+    assert_eq!(loaded.all_holdings(), state.all_holdings());
+    let later = LedgerQuery { from_revision: Some(2), limit: 10, ..Default::default() };
+    assert!(store.ledger(later).await.unwrap().is_empty());
+}
+
+pub async fn the_ledger_pages_filters_and_replays_to_the_stored_balances(store: impl Store) {
+    let mut state = State::default();
+    apply(&store, &mut state, &setup()).await;
+    for round in 0..5 {
+        let who = ["a", "b", "c"][round % 3];
+        apply(&store, &mut state, &[hold(who, &["ATTUNU"])]).await;
+        apply(&store, &mut state, &[hold(who, &[])]).await;
+    }
+    apply(&store, &mut state, &[hold("b", &["ATTUNU"])]).await;
+    let check = store.check_ledger().await.unwrap();
+    assert_eq!(check.differences, Vec::<String>::new());
+    assert_eq!(check.revision, state.revision());
+
+    let by_user =
+        LedgerQuery { org: Some(OrgKey::of("ACME")), user: Some("b".into()), limit: 100, ..Default::default() };
+    let entries = store.ledger(by_user).await.unwrap();
+    assert!(entries.iter().all(|e| e.change.user().is_some_and(|u| u.as_str() == "b")));
+    assert_eq!(entries.len(), 1 + 2 * 2 + 1, "created, two rounds of hold and release, the last hold");
+
+    let first = store.ledger(LedgerQuery { limit: 2, ..Default::default() }).await.unwrap();
+    let next = store
+        .ledger(LedgerQuery { limit: 2, after: first.last().map(|e| (e.revision, e.seq)), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 2);
+    assert!((next[0].revision, next[0].seq) > (first[1].revision, first[1].seq));
+}
+
+pub async fn refresh_tokens_can_be_taken_once(store: impl Store) {
+    let token = TokenRecord {
+        hash: "abc".into(),
+        kind: TokenKind::Refresh,
+        subject: Subject::HostAdmin { username: "admin".into() },
+        scopes: vec!["allot:write".into()],
+        expires_at: NOW + 1000,
+    };
+    store.insert_token(token.clone()).await.unwrap();
+    assert_eq!(store.token("abc").await.unwrap(), Some(token.clone()));
+    assert_eq!(store.take_token("abc").await.unwrap(), Some(token));
+    assert_eq!(store.take_token("abc").await.unwrap(), None);
+}
+
+mod sqlite {
+    use crate::SqliteStore;
+
+    fn fresh() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("allot.db")).unwrap();
+        (dir, store)
+    }
+
+    macro_rules! conformance {
+        ($($name:ident),* $(,)?) => {$(
+            #[tokio::test]
+            async fn $name() {
+                let (_dir, store) = fresh();
+                super::$name(store).await;
+            }
+        )*};
+    }
+
+    conformance!(
+        loads_what_was_committed,
+        a_commit_at_a_stale_revision_is_refused_whole,
+        the_schema_refuses_an_over_allocation,
+        the_ledger_pages_filters_and_replays_to_the_stored_balances,
+        refresh_tokens_can_be_taken_once,
+    );
+
+    #[test]
+    fn the_ledger_is_append_only() {
+        let (dir, _store) = fresh();
+        let conn = rusqlite::Connection::open(dir.path().join("allot.db")).unwrap();
+        conn.execute(
+            "INSERT INTO ledger (revision, seq, at, actor, request_id, kind, delta, change) VALUES (1, 0, 0, 'a', 'r', 'k', 0, '{}')",
+            [],
+        )
+        .unwrap();
+        assert!(conn.execute("UPDATE ledger SET actor = 'b'", []).is_err());
+        assert!(conn.execute("DELETE FROM ledger", []).is_err());
+    }
+
+    #[test]
+    fn the_schema_checks_allocated_within_quantity() {
+        let (dir, _store) = fresh();
+        let conn = rusqlite::Connection::open(dir.path().join("allot.db")).unwrap();
+        conn.execute("INSERT INTO pools (scope, license, quantity, allocated) VALUES ('', 'X', 1, 1)", []).unwrap();
+        let err = conn.execute("UPDATE pools SET allocated = allocated + 1", []).unwrap_err();
+        assert_eq!(err.sqlite_error_code(), Some(rusqlite::ErrorCode::ConstraintViolation));
+    }
+}

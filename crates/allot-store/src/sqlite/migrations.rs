@@ -1,0 +1,37 @@
+//! Schema migrations, embedded in the binary; version numbers match migrations/postgres.
+
+use rusqlite::{Connection, params};
+
+use super::db_error;
+use crate::StoreResult;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+
+/// Applies every migration the database lacks, each in its own transaction. Answers the
+/// versions applied now.
+pub fn migrate(conn: &mut Connection) -> StoreResult<Vec<i64>> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT",
+    )
+    .map_err(db_error)?;
+    let mut applied = Vec::new();
+    for (version, sql) in MIGRATIONS {
+        let tx = conn.transaction().map_err(db_error)?;
+        let done: bool = tx
+            .query_row("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)", params![version], |r| {
+                r.get(0)
+            })
+            .map_err(db_error)?;
+        if !done {
+            tx.execute_batch(sql).map_err(db_error)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, unixepoch() * 1000)",
+                params![version],
+            )
+            .map_err(db_error)?;
+            applied.push(*version);
+        }
+        tx.commit().map_err(db_error)?;
+    }
+    Ok(applied)
+}
