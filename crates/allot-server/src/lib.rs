@@ -1,1 +1,119 @@
+//! allot's HTTP server: the native API, authentication, problem+json errors, OpenAPI,
+//! health and metrics.
 
+use std::net::SocketAddr;
+use std::path::Path;
+
+use allot_store::{Backend, Store};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod books;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+
+pub use app::App;
+pub use clock::Clock;
+pub use config::Config;
+
+use crate::error::ApiError;
+
+/// The OpenAPI document of every route, as served at `/api/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes_with_doc().1
+}
+
+fn routes_with_doc() -> (Router<App>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(auth::oauth::token))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .nest("/api/v1", api::router())
+        .split_for_parts()
+}
+
+/// The whole HTTP application.
+pub fn router(app: App) -> Router {
+    let (routes, doc) = routes_with_doc();
+    let max_body = app.config.limits.max_body_bytes;
+    routes
+        .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), middleware::observe))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(app)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("there is nothing at {}", uri.path()))
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this path does not take that method")
+        .into_response()
+}
+
+/// Opens the store a configuration names.
+pub fn open_store(config: &Config) -> Result<Backend, String> {
+    let path = config.sqlite_path()?;
+    allot_store::SqliteStore::open(&path)
+        .map(Backend::Sqlite)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))
+}
+
+/// On first start, creates host admin `admin`: with `ALLOT_ADMIN_PASSWORD` (the config's
+/// `admin_password`) if set, else a random one-time password that is printed once and
+/// written to `<data_dir>/admin-password`, readable only by its owner.
+pub async fn bootstrap_admin(app: &App) -> Result<Option<String>, String> {
+    if app.store.has_host_admin().await.map_err(|e| e.to_string())? {
+        return Ok(None);
+    }
+    let configured = app.config.admin_password.0.clone();
+    let password = if configured.is_empty() { auth::new_token("") } else { configured.clone() };
+    auth::password::check_strength(&password).map_err(|e| format!("admin password: {}", e.detail()))?;
+    let hash = app.auth.passwords.hash(&password).await.map_err(|e| e.detail().to_owned())?;
+    app.store.set_password_hash(auth::HOST_REALM, "admin", &hash).await.map_err(|e| e.to_string())?;
+    if configured.is_empty() {
+        write_secret_file(&app.config.data_dir.join("admin-password"), &password)?;
+        Ok(Some(password))
+    } else {
+        Ok(None)
+    }
+}
+
+fn write_secret_file(path: &Path, secret: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    writeln!(file, "{secret}").map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    app: App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+}

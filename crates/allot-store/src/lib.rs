@@ -9,9 +9,11 @@ use std::future::Future;
 use allot_core::{Change, LedgerEntry, OrgKey, State, Timestamp};
 use serde::{Deserialize, Serialize};
 
+mod backend;
 mod rows;
 pub mod sqlite;
 
+pub use backend::Backend;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]

@@ -1,1 +1,193 @@
-fn main() {}
+//! The `allot` binary: serve, migrate, and configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use allot_server::{App, Clock, Config};
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+use figment::Figment;
+use figment::providers::{Env, Format as _, Serialized, Toml};
+
+#[derive(Parser)]
+#[command(name = "allot", version, about = "A self-hosted license allocation server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Commands,
+}
+
+/// Settings every command that touches the books shares; each overrides the file and
+/// the environment.
+#[derive(clap::Args, Clone, Default)]
+struct Common {
+    /// A TOML configuration file (see `allot config print-default`).
+    #[arg(long, env = "ALLOT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory for the embedded database and the bootstrap password file.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Database URL, e.g. sqlite://./allot-data/allot.db.
+    #[arg(long)]
+    database: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// Serve the API until SIGINT or SIGTERM.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Bring the database schema up to date and exit.
+    Migrate {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Recompute every balance from the ledger and compare with the stored balances.
+    CheckLedger {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print every setting with its default value, as TOML.
+    PrintDefault,
+}
+
+/// Environment variables that are not settings of their own name.
+const ENV_ALIASES: &[(&str, &str)] = &[("database_url", "database")];
+
+/// Defaults, then the TOML file, then `ALLOT_*` variables (`__` for nesting:
+/// `ALLOT_AUTH__LOCKOUT_SECS`), then flags.
+fn load_config(common: &Common, listen: Option<SocketAddr>) -> Result<Config> {
+    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(path) = &common.config {
+        anyhow::ensure!(path.exists(), "configuration file {} does not exist", path.display());
+        figment = figment.merge(Toml::file(path));
+    }
+    let top_level: Vec<String> = toml::Table::try_from(Config::default())?.keys().cloned().collect();
+    let env = Env::prefixed("ALLOT_")
+        .split("__")
+        .map(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            let key = key.as_str();
+            ENV_ALIASES
+                .iter()
+                .find(|(alias, _)| *alias == key)
+                .map_or(key.to_owned(), |(_, name)| (*name).to_owned())
+                .into()
+        })
+        .filter(move |key| {
+            let key = key.as_str().to_ascii_lowercase();
+            top_level.iter().any(|name| key == *name || key.starts_with(&format!("{name}.")))
+        });
+    figment = figment.merge(env);
+    let mut config: Config = figment.extract().context("invalid configuration")?;
+    if let Some(dir) = &common.data_dir {
+        config.data_dir = dir.clone();
+    }
+    if let Some(database) = &common.database {
+        config.database = database.clone();
+    }
+    if let Some(listen) = listen {
+        config.listen = listen;
+    }
+    Ok(config)
+}
+
+fn init_logs(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log_format == "text" {
+        builder.init();
+    } else {
+        builder.json().flatten_event(true).init();
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn serve(config: Config) -> Result<()> {
+    init_logs(&config);
+    let store = allot_server::open_store(&config).map_err(anyhow::Error::msg)?;
+    let app = App::new(store, config.clone(), Clock::System).await.map_err(anyhow::Error::msg)?;
+    if let Some(password) = allot_server::bootstrap_admin(&app).await.map_err(anyhow::Error::msg)? {
+        let file = config.data_dir.join("admin-password");
+        println!("allot: created host admin `admin` with one-time password {password}");
+        println!("allot: the password is also in {} (readable only by you)", file.display());
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, revision = app.books.read().revision(), "allot is serving");
+    println!("allot: listening on http://{address}");
+    allot_server::serve(app, listener, shutdown_signal()).await.context("server failed")?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    match Cli::parse().command {
+        Commands::Serve { common, listen } => serve(load_config(&common, listen)?).await,
+        Commands::Migrate { common } => {
+            let config = load_config(&common, None)?;
+            let path = config.sqlite_path().map_err(anyhow::Error::msg)?;
+            let applied = allot_store::SqliteStore::migrate_file(&path)?;
+            if applied.is_empty() {
+                println!("{}: schema is up to date", path.display());
+            } else {
+                println!("{}: applied migrations {applied:?}", path.display());
+            }
+            Ok(())
+        }
+        Commands::CheckLedger { common } => {
+            let config = load_config(&common, None)?;
+            let store = allot_server::open_store(&config).map_err(anyhow::Error::msg)?;
+            let check = allot_store::Store::check_ledger(&store).await?;
+            println!("revision {}: {} ledger entries replayed", check.revision, check.entries);
+            for difference in &check.differences {
+                println!("  differs: {difference}");
+            }
+            anyhow::ensure!(check.differences.is_empty(), "the stored balances disagree with the ledger");
+            println!("balances equal the ledger's replay");
+            Ok(())
+        }
+        Commands::Config { command: ConfigCommand::PrintDefault } => {
+            print!("{}", toml::to_string_pretty(&Config::default())?);
+            Ok(())
+        }
+    }
+}

@@ -41,6 +41,7 @@ impl SqliteStore {
         }
         let mut writer = connect(path)?;
         migrate(&mut writer)?;
+        restrict_to_owner(path);
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
@@ -48,6 +49,15 @@ impl SqliteStore {
                 readers: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// Brings a database file's schema up to date; answers the versions applied now.
+    pub fn migrate_file(path: &Path) -> StoreResult<Vec<i64>> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        migrate(&mut connect(path)?)
     }
 
     pub fn path(&self) -> &Path {
@@ -85,6 +95,20 @@ impl SqliteStore {
             result
         })
         .await
+    }
+}
+
+/// The database holds password hashes: only its owner may read it.
+fn restrict_to_owner(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            if let Err(error) = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+                tracing::debug!(%error, file = %file.display(), "cannot restrict permissions");
+            }
+        }
     }
 }
 

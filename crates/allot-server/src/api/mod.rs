@@ -1,0 +1,88 @@
+//! The native API under `/api/v1`: one module per resource. Routes and their OpenAPI
+//! descriptions are registered together, so they cannot drift apart.
+
+use allot_core::{InvalidId, LicenseKey, OrgId};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::{App, Caller};
+use crate::auth::Access;
+use crate::error::{ApiError, ApiResult};
+
+pub mod clients;
+pub mod dto;
+pub mod groups;
+pub mod ledger;
+pub mod licenses;
+pub mod orgs;
+pub mod plans;
+pub mod pools;
+pub mod products;
+pub mod tenants;
+pub mod users;
+
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(orgs::list, orgs::create))
+        .routes(routes!(orgs::get, orgs::update, orgs::delete))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update, users::delete))
+        .routes(routes!(users::set_password))
+        .routes(routes!(groups::list, groups::create))
+        .routes(routes!(groups::get, groups::delete))
+        .routes(routes!(groups::members, groups::add_member))
+        .routes(routes!(groups::remove_member))
+        .routes(routes!(tenants::list, tenants::create))
+        .routes(routes!(tenants::get, tenants::delete))
+        .routes(routes!(products::list, products::create))
+        .routes(routes!(pools::host, pools::set_host))
+        .routes(routes!(pools::org, pools::set_org))
+        .routes(routes!(pools::tenant, pools::set_tenant))
+        .routes(routes!(licenses::get_user, licenses::set_user))
+        .routes(routes!(licenses::check))
+        .routes(routes!(licenses::get_group, licenses::set_group))
+        .routes(routes!(plans::create))
+        .routes(routes!(ledger::list))
+        .routes(routes!(clients::list, clients::create))
+        .routes(routes!(clients::delete))
+}
+
+/// A 201 answer with a JSON body.
+pub struct Created<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        (StatusCode::CREATED, axum::Json(self.0)).into_response()
+    }
+}
+
+/// A 204 answer.
+pub struct NoContent;
+
+impl IntoResponse for NoContent {
+    fn into_response(self) -> Response {
+        StatusCode::NO_CONTENT.into_response()
+    }
+}
+
+pub(crate) fn invalid_id(error: InvalidId) -> ApiError {
+    ApiError::bad_request("invalid_id", error.to_string())
+}
+
+/// Authorizes `need` on `org` and answers the organization's id as stored.
+pub(crate) fn org_for(app: &App, caller: &Caller, org: &str, need: Access) -> ApiResult<OrgId> {
+    let books = app.books.read();
+    caller.authorize(&books, org, need)?;
+    books
+        .org(org)
+        .map(|o| o.id.clone())
+        .ok_or_else(|| ApiError::not_found(format!("organization `{org}` does not exist")))
+}
+
+/// A license key from a request field; whether it is in the catalogue is the planner's call.
+pub(crate) fn license_key(raw: &str, field: &str) -> ApiResult<LicenseKey> {
+    LicenseKey::parse(raw).map_err(|e| ApiError::bad_request("invalid_body", format!("{field}: {e}")))
+}

@@ -1,0 +1,119 @@
+//! The application: its store, its books, its auth, and the helpers handlers share.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use allot_core::{Actor, Command};
+use allot_store::{Backend, Store};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use crate::api::dto::PlanView;
+use crate::auth::{Auth, Principal};
+use crate::books::{Books, Outcome};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+use crate::metrics::Metrics;
+use crate::middleware::RequestId;
+
+#[derive(Clone)]
+pub struct App(Arc<AppInner>);
+
+pub struct AppInner {
+    pub store: Backend,
+    pub books: Books,
+    pub auth: Auth,
+    pub config: Config,
+    pub clock: Clock,
+    pub metrics: Metrics,
+}
+
+impl Deref for App {
+    type Target = AppInner;
+
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl App {
+    /// Loads the books from the store.
+    pub async fn new(store: Backend, config: Config, clock: Clock) -> Result<Self, String> {
+        let state = store.load().await.map_err(|e| format!("cannot load the books: {e}"))?;
+        let auth = Auth::new(&config.auth)?;
+        Ok(Self(Arc::new(AppInner {
+            store,
+            books: Books::new(state),
+            auth,
+            config,
+            clock,
+            metrics: Metrics::default(),
+        })))
+    }
+
+    /// Applies `commands` all or nothing on behalf of `caller`; a plan with violations is
+    /// refused whole with its violations and the refused plan.
+    pub async fn change(&self, caller: &Caller, commands: &[Command]) -> ApiResult<Outcome> {
+        let outcome = self.books.apply(&self.store, commands, &caller.actor(), self.clock.now()).await?;
+        if !outcome.plan.is_possible() {
+            let view = PlanView::new(&outcome.plan, false, outcome.revision);
+            return Err(ApiError::refused(&outcome.plan, Some(view)));
+        }
+        Ok(outcome)
+    }
+
+    /// Refuses requests carrying more items than the configured limit.
+    pub fn check_items(&self, count: usize) -> ApiResult<()> {
+        let limit = self.config.limits.max_items;
+        if count > limit {
+            return Err(ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_items",
+                format!("the request carries {count} items; at most {limit} are allowed"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A page size: the default when absent, refused above the limit.
+    pub fn page_limit(&self, limit: Option<u32>) -> ApiResult<u32> {
+        let max = self.config.limits.max_page;
+        match limit {
+            None => Ok(100.min(max)),
+            Some(0) => Err(ApiError::bad_request("invalid_query", "limit must be at least 1")),
+            Some(n) if n > max => Err(ApiError::bad_request("invalid_query", format!("limit must be at most {max}"))),
+            Some(n) => Ok(n),
+        }
+    }
+}
+
+/// An authenticated request: who calls, and the request id the ledger records.
+pub struct Caller {
+    pub principal: Principal,
+    pub request_id: String,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor { name: self.principal.actor_name(), request_id: self.request_id.clone() }
+    }
+}
+
+impl Deref for Caller {
+    type Target = Principal;
+
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+impl FromRequestParts<App> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
+        let principal = Principal::from_request_parts(parts, app).await?;
+        let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        Ok(Self { principal, request_id })
+    }
+}

@@ -1,0 +1,318 @@
+//! Authentication and authorization: opaque bearer tokens stored only as SHA-256,
+//! people with roles, API clients with scopes.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::RwLock;
+
+use allot_core::{OrgKey, Role, State, Timestamp};
+use allot_store::{Store, Subject, TokenKind, TokenRecord};
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use rand::RngCore as _;
+use sha2::{Digest, Sha256};
+
+use crate::app::App;
+use crate::config::AuthConfig;
+use crate::error::{ApiError, ApiResult};
+
+pub mod oauth;
+pub mod password;
+mod throttle;
+
+pub use password::Passwords;
+use throttle::Throttle;
+
+/// Scopes of the native API.
+pub const READ: &str = "allot:read";
+pub const WRITE: &str = "allot:write";
+
+/// Every scope an API client may be granted: the native API's and the dialects'.
+pub const KNOWN_SCOPES: &[&str] = &[
+    READ,
+    WRITE,
+    "PM.License",
+    "PM.License.Read",
+    "PM.License.Write",
+    "PM.User",
+    "PM.User.Read",
+    "PM.User.Write",
+    "PM.Group",
+    "PM.Group.Read",
+    "PM.Group.Write",
+    "PM.Audit.Read",
+    "users:read",
+    "users:write",
+];
+
+/// The realm host administrators log in to.
+pub const HOST_REALM: &str = "";
+
+/// A random token with a readable prefix; only its hash is ever stored.
+pub fn new_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How much of an organization a principal may touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// Who is calling, from a valid bearer token.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub subject: Subject,
+    pub scopes: Vec<String>,
+}
+
+impl Principal {
+    pub fn is_host_admin(&self) -> bool {
+        matches!(self.subject, Subject::HostAdmin { .. })
+    }
+
+    /// The organization a principal belongs to; none for host administrators.
+    pub fn home_org(&self) -> Option<&OrgKey> {
+        match &self.subject {
+            Subject::HostAdmin { .. } => None,
+            Subject::OrgUser { org, .. } | Subject::Client { org, .. } => Some(org),
+        }
+    }
+
+    /// The name the ledger records as the actor.
+    pub fn actor_name(&self) -> String {
+        match &self.subject {
+            Subject::HostAdmin { username } => format!("host:{username}"),
+            Subject::OrgUser { org, user } => format!("user:{org}/{user}"),
+            Subject::Client { client_id, .. } => format!("client:{client_id}"),
+        }
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// What this principal may do in `org` through the native API.
+    fn access(&self, state: &State, org: &OrgKey) -> Option<Access> {
+        match &self.subject {
+            Subject::HostAdmin { .. } => Some(Access::Write),
+            Subject::OrgUser { org: home, user } if home == org => {
+                let role = state.org(org.as_str())?.users.iter().find(|(id, _)| id.as_str() == user)?.1.profile.role;
+                match role {
+                    Role::Admin => Some(Access::Write),
+                    Role::Reader => Some(Access::Read),
+                    Role::Member => None,
+                }
+            }
+            Subject::Client { org: home, .. } if home == org => {
+                if self.has_scope(WRITE) {
+                    Some(Access::Write)
+                } else if self.has_scope(READ) {
+                    Some(Access::Read)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Authorizes `need` on organization `org`. Another organization, or one that does
+    /// not exist, answers 404 alike, so ids of other organizations cannot be probed.
+    pub fn authorize(&self, state: &State, org: &str, need: Access) -> ApiResult<()> {
+        let key = OrgKey::of(org);
+        let visible = self.is_host_admin() || self.home_org() == Some(&key);
+        if !visible || state.org(org).is_none() {
+            return Err(ApiError::not_found(format!("organization `{org}` does not exist")));
+        }
+        match self.access(state, &key) {
+            Some(have) if have >= need => Ok(()),
+            _ => Err(ApiError::forbidden(match need {
+                Access::Read => "this token may not read this organization",
+                Access::Write => "this token may not change this organization",
+            })),
+        }
+    }
+
+    pub fn require_host_admin(&self) -> ApiResult<()> {
+        if self.is_host_admin() { Ok(()) } else { Err(ApiError::forbidden("only a host administrator may do this")) }
+    }
+}
+
+impl FromRequestParts<App> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let token = header
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or_else(|| ApiError::unauthorized("send a bearer token: Authorization: Bearer <token>"))?;
+        app.auth.authenticate(&app.store, token, app.clock.now()).await
+    }
+}
+
+/// The address of the caller, when the server knows it.
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())))
+    }
+}
+
+/// Tokens issued at once by a login.
+pub struct Issued {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub refresh_token: Option<String>,
+    pub scopes: Vec<String>,
+}
+
+pub struct Auth {
+    pub config: AuthConfig,
+    pub passwords: Passwords,
+    throttle: Throttle,
+    /// Access tokens seen, by hash, so a request does not need the database to authenticate.
+    cache: RwLock<HashMap<String, TokenRecord>>,
+}
+
+const CACHE_LIMIT: usize = 100_000;
+
+impl Auth {
+    pub fn new(config: &AuthConfig) -> Result<Self, String> {
+        Ok(Self {
+            config: config.clone(),
+            passwords: Passwords::new(config)?,
+            throttle: Throttle::new(config.lockout_secs),
+            cache: RwLock::new(HashMap::new()),
+        })
+    }
+
+    pub async fn authenticate(&self, store: &impl Store, token: &str, now: Timestamp) -> ApiResult<Principal> {
+        let hash = token_hash(token);
+        let cached = self.cache.read().unwrap_or_else(|p| p.into_inner()).get(&hash).cloned();
+        let record = match cached {
+            Some(record) => record,
+            None => {
+                let record = store.token(&hash).await?.filter(|r| r.kind == TokenKind::Access);
+                let record = record.ok_or_else(|| ApiError::unauthorized("the token is not valid"))?;
+                self.remember(record.clone());
+                record
+            }
+        };
+        if record.expires_at <= now {
+            self.cache.write().unwrap_or_else(|p| p.into_inner()).remove(&hash);
+            return Err(ApiError::unauthorized("the token has expired"));
+        }
+        Ok(Principal { subject: record.subject, scopes: record.scopes })
+    }
+
+    fn remember(&self, record: TokenRecord) {
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(record.hash.clone(), record);
+    }
+
+    /// Forgets every token of `subject`, in the cache and in the store.
+    pub async fn revoke(&self, store: &impl Store, subject: &Subject) -> ApiResult<()> {
+        self.cache.write().unwrap_or_else(|p| p.into_inner()).retain(|_, r| r.subject != *subject);
+        store.revoke_tokens(subject).await?;
+        Ok(())
+    }
+
+    /// Issues an access token (and a refresh token for people) for `subject`.
+    pub async fn issue(
+        &self,
+        store: &impl Store,
+        subject: Subject,
+        scopes: Vec<String>,
+        access_ttl_secs: u64,
+        with_refresh: bool,
+        now: Timestamp,
+    ) -> ApiResult<Issued> {
+        let access_token = new_token("allot_at_");
+        let record = TokenRecord {
+            hash: token_hash(&access_token),
+            kind: TokenKind::Access,
+            subject: subject.clone(),
+            scopes: scopes.clone(),
+            expires_at: now + millis(access_ttl_secs),
+        };
+        store.insert_token(record.clone()).await?;
+        self.remember(record);
+        let refresh_token = if with_refresh {
+            let token = new_token("allot_rt_");
+            store
+                .insert_token(TokenRecord {
+                    hash: token_hash(&token),
+                    kind: TokenKind::Refresh,
+                    subject,
+                    scopes: scopes.clone(),
+                    expires_at: now + millis(self.config.refresh_token_ttl_secs),
+                })
+                .await?;
+            Some(token)
+        } else {
+            None
+        };
+        Ok(Issued { access_token, expires_in: access_ttl_secs, refresh_token, scopes })
+    }
+
+    /// Checks a password login, throttled per account and per address. `realm` is
+    /// [`HOST_REALM`] or an organization key.
+    pub async fn check_password(
+        &self,
+        store: &impl Store,
+        realm: &str,
+        username: &str,
+        password: &str,
+        addr: Option<IpAddr>,
+        now: Timestamp,
+    ) -> Result<(), LoginFailure> {
+        let account_key = format!("account:{realm}/{username}");
+        let addr_key = addr.map(|a| format!("addr:{a}"));
+        self.throttle.check(&account_key, self.config.max_failed_logins, now).map_err(LoginFailure::Throttled)?;
+        if let Some(key) = &addr_key {
+            self.throttle
+                .check(key, self.config.max_failed_logins_per_address, now)
+                .map_err(LoginFailure::Throttled)?;
+        }
+        let hash = store.password_hash(realm, username).await.map_err(|e| LoginFailure::Error(e.into()))?;
+        if self.passwords.verify(password, hash).await.map_err(LoginFailure::Error)? {
+            self.throttle.succeed(&account_key);
+            Ok(())
+        } else {
+            self.throttle.fail(&account_key, now);
+            if let Some(key) = &addr_key {
+                self.throttle.fail(key, now);
+            }
+            Err(LoginFailure::BadCredentials)
+        }
+    }
+}
+
+pub enum LoginFailure {
+    BadCredentials,
+    /// Seconds until another attempt is allowed.
+    Throttled(u64),
+    Error(ApiError),
+}
+
+pub fn millis(secs: u64) -> i64 {
+    i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,264 @@
+//! `POST /oauth/token`: the password grant for people (and the CLI), client credentials
+//! for API clients, and single-use refresh tokens. Errors follow RFC 6749.
+
+use allot_core::{OrgKey, Role};
+use allot_store::{Store, Subject, TokenKind};
+use axum::Form;
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{ClientAddr, HOST_REALM, LoginFailure, READ, WRITE, token_hash};
+use crate::app::App;
+use crate::error::ApiError;
+
+#[derive(Debug, Default, Deserialize, ToSchema, IntoParams)]
+pub struct TokenRequest {
+    /// `password`, `client_credentials` or `refresh_token`.
+    pub grant_type: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// For the password grant: the organization of the user; empty or absent for a host admin.
+    pub organization: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// Space-separated scopes; a client may ask only for scopes it was granted.
+    pub scope: Option<String>,
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    pub scope: String,
+    /// For people only; it works once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthError {
+    pub error: String,
+    pub error_description: String,
+}
+
+/// An RFC 6749 error answer.
+pub struct OAuthFailure {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+    retry_after: Option<u64>,
+}
+
+impl OAuthFailure {
+    pub fn new(error: &'static str, description: impl Into<String>) -> Self {
+        let status = if error == "invalid_client" { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_REQUEST };
+        Self { status, error, description: description.into(), retry_after: None }
+    }
+
+    fn login(failure: LoginFailure) -> Self {
+        match failure {
+            LoginFailure::BadCredentials => Self::new("invalid_grant", "the username or password is wrong"),
+            LoginFailure::Throttled(seconds) => Self {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                error: "invalid_grant",
+                description: format!("too many failed logins; try again in {seconds} seconds"),
+                retry_after: Some(seconds),
+            },
+            LoginFailure::Error(error) => Self::from(error),
+        }
+    }
+}
+
+impl From<ApiError> for OAuthFailure {
+    fn from(error: ApiError) -> Self {
+        Self {
+            status: error.status(),
+            error: "server_error",
+            description: error.detail().to_owned(),
+            retry_after: None,
+        }
+    }
+}
+
+impl IntoResponse for OAuthFailure {
+    fn into_response(self) -> Response {
+        let body = OAuthError { error: self.error.into(), error_description: self.description };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// A person who passed a password login, with the scopes their role carries.
+pub struct Person {
+    pub subject: Subject,
+    pub scopes: Vec<String>,
+}
+
+/// Logs a person in: a host admin (no organization) or a user of `organization` whose
+/// role lets them use the API. Unknown organizations and users fail like wrong passwords.
+pub async fn login_person(
+    app: &App,
+    organization: Option<&str>,
+    username: &str,
+    password: &str,
+    addr: ClientAddr,
+) -> Result<Person, LoginFailure> {
+    let now = app.clock.now();
+    let organization = organization.filter(|o| !o.is_empty() && !o.eq_ignore_ascii_case("host"));
+    let realm = organization.map(|o| OrgKey::of(o).as_str().to_owned()).unwrap_or_else(|| HOST_REALM.to_owned());
+    app.auth.check_password(&app.store, &realm, username, password, addr.0, now).await?;
+    let Some(org) = organization else {
+        return Ok(Person {
+            subject: Subject::HostAdmin { username: username.to_owned() },
+            scopes: vec![WRITE.into()],
+        });
+    };
+    let role = {
+        let state = app.books.read();
+        let org = state.org(org).ok_or(LoginFailure::BadCredentials)?;
+        org.users.iter().find(|(id, _)| id.as_str() == username).map(|(_, u)| u.profile.role)
+    };
+    let scopes = match role {
+        Some(Role::Admin) => vec![WRITE.to_owned()],
+        Some(Role::Reader) => vec![READ.to_owned()],
+        _ => return Err(LoginFailure::BadCredentials),
+    };
+    Ok(Person { subject: Subject::OrgUser { org: OrgKey::of(org), user: username.to_owned() }, scopes })
+}
+
+/// Checks a client's id and secret; answers the client's organization and granted scopes.
+pub async fn authenticate_client(
+    app: &App,
+    client_id: &str,
+    secret: &str,
+) -> Result<(OrgKey, Vec<String>), OAuthFailure> {
+    let client = app.store.client(client_id).await.map_err(|e| OAuthFailure::from(ApiError::from(e)))?;
+    match client {
+        Some(client) if constant_time_eq(client.secret_hash.as_bytes(), token_hash(secret).as_bytes()) => {
+            Ok((client.org, client.scopes))
+        }
+        _ => Err(OAuthFailure::new("invalid_client", "the client id or secret is wrong")),
+    }
+}
+
+/// The scopes to put in a token: all granted ones when none are asked for, else the ones
+/// asked for, each of which must have been granted.
+pub fn narrow_scopes(asked: Option<&str>, granted: &[String]) -> Result<Vec<String>, OAuthFailure> {
+    let asked: Vec<&str> = asked.unwrap_or_default().split_whitespace().collect();
+    if asked.is_empty() {
+        return Ok(granted.to_vec());
+    }
+    for scope in &asked {
+        if !granted.iter().any(|g| g == scope) {
+            return Err(OAuthFailure::new("invalid_scope", format!("scope `{scope}` was not granted to this client")));
+        }
+    }
+    Ok(asked.into_iter().map(str::to_owned).collect())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Client credentials may also come as HTTP Basic (RFC 6749 section 2.3.1).
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(value.trim()).ok()?;
+    let (id, secret) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+fn token_answer(issued: super::Issued) -> Response {
+    let body = TokenResponse {
+        access_token: issued.access_token,
+        token_type: "Bearer".into(),
+        expires_in: issued.expires_in,
+        scope: issued.scopes.join(" "),
+        refresh_token: issued.refresh_token,
+    };
+    let mut response = axum::Json(body).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthFailure> {
+    value
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| OAuthFailure::new("invalid_request", format!("`{name}` is required")))
+}
+
+/// Get a token.
+#[utoipa::path(
+    post,
+    path = "/oauth/token",
+    tag = "auth",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A token", body = TokenResponse),
+        (status = 400, description = "Bad grant, scope or request", body = OAuthError),
+        (status = 401, description = "Unknown client or wrong secret", body = OAuthError),
+        (status = 429, description = "Too many failed logins; see Retry-After", body = OAuthError),
+    )
+)]
+pub async fn token(
+    State(app): State<App>,
+    addr: ClientAddr,
+    headers: HeaderMap,
+    form: Result<Form<TokenRequest>, FormRejection>,
+) -> Result<Response, OAuthFailure> {
+    let Form(request) = form.map_err(|e| OAuthFailure::new("invalid_request", e.body_text()))?;
+    let now = app.clock.now();
+    let ttl = app.auth.config.access_token_ttl_secs;
+    match request.grant_type.as_deref() {
+        Some("password") => {
+            let username = required(&request.username, "username")?;
+            let password = required(&request.password, "password")?;
+            let person = login_person(&app, request.organization.as_deref(), username, password, addr)
+                .await
+                .map_err(OAuthFailure::login)?;
+            let issued = app.auth.issue(&app.store, person.subject, person.scopes, ttl, true, now).await?;
+            Ok(token_answer(issued))
+        }
+        Some("client_credentials") => {
+            let (id, secret) = match basic_credentials(&headers) {
+                Some(pair) => pair,
+                None => (
+                    required(&request.client_id, "client_id")?.to_owned(),
+                    required(&request.client_secret, "client_secret")?.to_owned(),
+                ),
+            };
+            let (org, granted) = authenticate_client(&app, &id, &secret).await?;
+            let scopes = narrow_scopes(request.scope.as_deref(), &granted)?;
+            let subject = Subject::Client { client_id: id, org };
+            let issued = app.auth.issue(&app.store, subject, scopes, ttl, false, now).await?;
+            Ok(token_answer(issued))
+        }
+        Some("refresh_token") => {
+            let token = required(&request.refresh_token, "refresh_token")?;
+            let record =
+                app.store.take_token(&token_hash(token)).await.map_err(|e| OAuthFailure::from(ApiError::from(e)))?;
+            let record = record.filter(|r| r.kind == TokenKind::Refresh && r.expires_at > now).ok_or_else(|| {
+                OAuthFailure::new("invalid_grant", "the refresh token is not valid, expired or already used")
+            })?;
+            let issued = app.auth.issue(&app.store, record.subject, record.scopes, ttl, true, now).await?;
+            Ok(token_answer(issued))
+        }
+        Some(other) => {
+            Err(OAuthFailure::new("unsupported_grant_type", format!("grant type `{other}` is not supported")))
+        }
+        None => Err(OAuthFailure::new("invalid_request", "`grant_type` is required")),
+    }
+}

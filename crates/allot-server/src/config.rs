@@ -1,0 +1,156 @@
+//! Server configuration: defaults, then a TOML file, then `ALLOT_*` environment
+//! variables, then flags (the layering is done by the `allot` binary).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the embedded database and the bootstrap password file.
+    pub data_dir: PathBuf,
+    /// Database URL: `sqlite://PATH`. Empty means `<data_dir>/allot.db`.
+    pub database: String,
+    /// `json` (one object per line) or `text`.
+    pub log_format: String,
+    /// A tracing filter, e.g. `info` or `allot_server=debug,info`.
+    pub log_level: String,
+    /// Password for the bootstrap host admin `admin` on first start; random when empty.
+    pub admin_password: Secret,
+    pub auth: AuthConfig,
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./allot-data"),
+            database: String::new(),
+            log_format: "json".into(),
+            log_level: "info".into(),
+            admin_password: Secret::default(),
+            auth: AuthConfig::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database", &redact_url(&self.database))
+            .field("log_format", &self.log_format)
+            .field("log_level", &self.log_level)
+            .field("admin_password", &self.admin_password)
+            .field("auth", &self.auth)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+impl Config {
+    /// The SQLite file the server uses.
+    pub fn sqlite_path(&self) -> Result<PathBuf, String> {
+        if self.database.is_empty() {
+            return Ok(self.data_dir.join("allot.db"));
+        }
+        self.database
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database.strip_prefix("sqlite:"))
+            .map(PathBuf::from)
+            .ok_or_else(|| format!("unsupported database URL `{}`: use sqlite://PATH", redact_url(&self.database)))
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Lifetime of access tokens from /oauth/token, in seconds.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of refresh tokens, in seconds (single use).
+    pub refresh_token_ttl_secs: u64,
+    /// Failed logins allowed per account within `lockout_secs` before it is locked.
+    pub max_failed_logins: u32,
+    /// Failed logins allowed per client address within `lockout_secs`.
+    pub max_failed_logins_per_address: u32,
+    pub lockout_secs: u64,
+    /// Argon2id memory cost in KiB (OWASP: 19456) and iterations.
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    /// How many passwords may be hashed at once; more wait, so a login burst cannot exhaust memory.
+    pub max_concurrent_hashes: usize,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_secs: 3600,
+            refresh_token_ttl_secs: 60 * 24 * 3600,
+            max_failed_logins: 5,
+            max_failed_logins_per_address: 50,
+            lockout_secs: 900,
+            argon2_memory_kib: 19456,
+            argon2_iterations: 2,
+            max_concurrent_hashes: 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Most items (users x licenses, changes) one request may carry.
+    pub max_items: usize,
+    /// Largest `limit` of a page.
+    pub max_page: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_body_bytes: 1024 * 1024, max_items: 10_000, max_page: 1000 }
+    }
+}
+
+/// A string that never shows in `Debug` output or logs.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() { f.write_str("\"\"") } else { f.write_str("\"***\"") }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let config = Config {
+            admin_password: Secret("hunter2".into()),
+            database: "postgres://allot:pw@db/allot".into(),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains(":pw@"), "{shown}");
+    }
+}

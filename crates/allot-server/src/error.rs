@@ -1,0 +1,163 @@
+//! Every error a client sees: RFC 9457 problem+json with a stable `code`.
+
+use allot_core::{Plan, Violation, ViolationCode};
+use allot_store::StoreError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::api::dto::{PlanView, ViolationView};
+
+/// A problem answer (RFC 9457). `code` is stable; `detail` is for people.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// `about:blank` or a URI naming the problem type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `license_limit_exceeded`, `not_found`, `invalid_body`.
+    pub code: String,
+    /// For refused plans: every violation, each with its own code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub violations: Option<Vec<ViolationView>>,
+    /// For refused plans: the plan that was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanView>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    /// A refused plan's violations and the plan; boxed, as errors travel by value.
+    violations: Option<Box<(Vec<Violation>, Option<PlanView>)>>,
+    retry_after: Option<u64>,
+    bearer_challenge: bool,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self { status, code, detail: detail.into(), violations: None, retry_after: None, bearer_challenge: false }
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self { bearer_challenge: true, ..Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail) }
+    }
+
+    pub fn too_many(detail: impl Into<String>, retry_after: u64) -> Self {
+        Self { retry_after: Some(retry_after), ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", detail) }
+    }
+
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self { retry_after: Some(1), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail) }
+    }
+
+    /// An error the client cannot act on. It is logged here; its detail stays here.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(%error, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "an internal error occurred; it has been logged")
+    }
+
+    /// A plan refused for its violations. The status follows the first violation: a
+    /// missing target is 404, bad values or unknown codes 422, else a conflict with the
+    /// state (409).
+    pub fn refused(plan: &Plan, view: Option<PlanView>) -> Self {
+        let first = plan.violations.first().map(|v| v.code).unwrap_or(ViolationCode::Internal);
+        let status = match first {
+            code if code.is_unknown_target() => StatusCode::NOT_FOUND,
+            ViolationCode::InvalidQuantity | ViolationCode::InvalidDates | ViolationCode::UnknownLicense => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ViolationCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::CONFLICT,
+        };
+        let detail = plan.violations.iter().map(|v| v.message.as_str()).collect::<Vec<_>>().join("; ");
+        Self {
+            violations: Some(Box::new((plan.violations.clone(), view))),
+            ..Self::new(status, first.as_str(), detail)
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    pub fn violations(&self) -> &[Violation] {
+        self.violations.as_deref().map(|(v, _)| v.as_slice()).unwrap_or_default()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(detail) => {
+                tracing::warn!(%detail, "store conflict");
+                ApiError::conflict("conflict", "the books changed while this request was applied; retry it")
+            }
+            StoreError::Unavailable(detail) => {
+                tracing::error!(%detail, "database unavailable");
+                ApiError::unavailable("the database is unavailable; retry shortly")
+            }
+            StoreError::Corrupt(detail) => ApiError::internal(format!("stored data is inconsistent: {detail}")),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (violations, plan) = match self.violations.map(|boxed| *boxed) {
+            Some((violations, plan)) => (Some(violations.iter().map(ViolationView::from).collect()), plan),
+            None => (None, None),
+        };
+        let problem = Problem {
+            kind: "about:blank".into(),
+            title: self.status.canonical_reason().unwrap_or("Error").into(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            code: self.code.into(),
+            violations,
+            plan,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.bearer_challenge {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"allot\""));
+        }
+        response
+    }
+}

@@ -1,0 +1,78 @@
+//! Prometheus metrics, labelled by route template: a counter and a latency histogram per
+//! method, route and status. Small enough to keep without an exporter crate.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+const BUCKETS: [f64; 14] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+type Key = (String, String, u16);
+
+#[derive(Default)]
+struct Series {
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+    buckets: [AtomicU64; BUCKETS.len()],
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    series: RwLock<HashMap<Key, Arc<Series>>>,
+}
+
+impl Metrics {
+    pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let key = (method.to_owned(), route.to_owned(), status);
+        let existing = self.series.read().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+        let series = match existing {
+            Some(series) => series,
+            None => self.series.write().unwrap_or_else(|p| p.into_inner()).entry(key).or_default().clone(),
+        };
+        series.count.fetch_add(1, Ordering::Relaxed);
+        series.sum_micros.fetch_add(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        let seconds = elapsed.as_secs_f64();
+        if let Some(bucket) = BUCKETS.iter().position(|le| seconds <= *le) {
+            series.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, revision: u64) -> String {
+        let series = self.series.read().unwrap_or_else(|p| p.into_inner());
+        let mut keys: Vec<&Key> = series.keys().collect();
+        keys.sort();
+        let mut out = String::new();
+        let _ = writeln!(out, "# HELP allot_revision The revision of the books this process serves.");
+        let _ = writeln!(out, "# TYPE allot_revision gauge\nallot_revision {revision}");
+        let _ = writeln!(out, "# HELP allot_http_requests_total HTTP requests answered.");
+        let _ = writeln!(out, "# TYPE allot_http_requests_total counter");
+        for key @ (method, route, status) in &keys {
+            let count = series[*key].count.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "allot_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}"
+            );
+        }
+        let _ = writeln!(out, "# HELP allot_http_request_duration_seconds Time to answer HTTP requests.");
+        let _ = writeln!(out, "# TYPE allot_http_request_duration_seconds histogram");
+        for key @ (method, route, status) in &keys {
+            let s = &series[*key];
+            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
+            let mut cumulative = 0;
+            for (le, bucket) in BUCKETS.iter().zip(&s.buckets) {
+                cumulative += bucket.load(Ordering::Relaxed);
+                let _ =
+                    writeln!(out, "allot_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {cumulative}");
+            }
+            let count = s.count.load(Ordering::Relaxed);
+            let sum = s.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+            let _ = writeln!(out, "allot_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}");
+            let _ = writeln!(out, "allot_http_request_duration_seconds_sum{{{labels}}} {sum}");
+            let _ = writeln!(out, "allot_http_request_duration_seconds_count{{{labels}}} {count}");
+        }
+        out
+    }
+}
