@@ -1,1 +1,12 @@
+//! allot's integration tests: the real server on a random port, a real SQLite file,
+//! spoken to over HTTP. One binary, because linking dominates test time.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod harness;
+
+mod allocation;
+mod api_errors;
+mod auth;
+mod endpoints;
+mod isolation;
+mod openapi;

@@ -1,0 +1,298 @@
+//! The invariant and the allocation rules, over HTTP.
+
+use std::sync::Arc;
+
+use allot_store::Store;
+use serde_json::{Value, json};
+use tokio::sync::Barrier;
+
+use crate::harness::{spawn_app, spawn_in, test_config};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn last_unit_goes_to_exactly_one_of_200_requests() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let users: Vec<String> = (0..200).map(|i| format!("u{i}")).collect();
+    let user_refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    let boss = t.org_with(&admin, "acme", &[("RPADEVNU", 1)], &user_refs).await;
+
+    // All 200 wait at the barrier, then send at once.
+    let start = Arc::new(Barrier::new(users.len()));
+    let requests: Vec<_> = users
+        .iter()
+        .map(|user| {
+            let (http, start, boss) = (t.http.clone(), start.clone(), boss.clone());
+            let url = t.url(&format!("/api/v1/orgs/acme/users/{user}/licenses"));
+            tokio::spawn(async move {
+                start.wait().await;
+                let response = http
+                    .put(url)
+                    .bearer_auth(boss)
+                    .json(&json!({"licenses": [{"license": "RPADEVNU"}]}))
+                    .send()
+                    .await
+                    .unwrap();
+                (response.status().as_u16(), response.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for request in requests {
+        answers.push(request.await.unwrap());
+    }
+    let won = answers.iter().filter(|(status, _)| *status == 200).count();
+    let refused: Vec<_> = answers.iter().filter(|(status, _)| *status != 200).collect();
+    assert_eq!(won, 1, "exactly one request wins the last unit");
+    assert_eq!(refused.len(), 199);
+    assert!(
+        refused.iter().all(|(status, body)| *status == 409 && body["code"] == "license_limit_exceeded"),
+        "{:?}",
+        refused[0]
+    );
+    assert_eq!(t.org_pool(&boss, "acme", "RPADEVNU").await, (1, 1));
+    let check = t.app.store.check_ledger().await.unwrap();
+    assert!(check.differences.is_empty(), "{:?}", check.differences);
+}
+
+#[tokio::test]
+async fn a_batch_that_would_exceed_a_pool_changes_nothing() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("RPADEVNU", 5), ("ATTUNU", 2)], &["a", "b", "c"]).await;
+    let before_ledger = t.get(&boss, "/api/v1/orgs/acme/ledger?limit=1000").await.expect(200);
+    let revision = before_ledger["entries"].as_array().unwrap().last().unwrap()["revision"].clone();
+
+    let batch = json!({"apply": true, "changes": [
+        {"op": "set_user_licenses", "users": ["a", "b", "c"], "licenses": [{"license": "RPADEVNU"}, {"license": "ATTUNU"}]}
+    ]});
+    let refused = t.post(&boss, "/api/v1/orgs/acme/plans", batch).await;
+    assert_eq!(refused.status, 409);
+    assert_eq!(refused.content_type(), "application/problem+json");
+    assert_eq!(refused.code(), "license_limit_exceeded");
+    let violations = refused.body["violations"].as_array().unwrap();
+    assert_eq!(violations.len(), 1);
+    assert_eq!(violations[0]["license"], "ATTUNU");
+    assert_eq!((violations[0]["available"].as_i64(), violations[0]["requested"].as_i64()), (Some(2), Some(3)));
+    assert_eq!(refused.body["plan"]["applied"], false);
+
+    assert_eq!(t.org_pool(&boss, "acme", "RPADEVNU").await, (5, 0), "the RPADEVNU part was not applied either");
+    assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (2, 0));
+    let after_ledger = t.get(&boss, "/api/v1/orgs/acme/ledger?limit=1000").await.expect(200);
+    assert_eq!(before_ledger["entries"], after_ledger["entries"]);
+    assert_eq!(refused.headers["allot-revision"].to_str().unwrap(), revision.to_string());
+}
+
+#[tokio::test]
+async fn validate_shows_counts_before_and_after_and_changes_nothing() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("TSTNU", 3)], &["a", "b"]).await;
+    let plan =
+        json!({"changes": [{"op": "set_user_licenses", "users": ["a", "b"], "licenses": [{"license": "TSTNU"}]}]});
+    let answer = t.post(&boss, "/api/v1/orgs/acme/plans", plan.clone()).await.expect(200);
+    assert_eq!((answer["possible"].clone(), answer["applied"].clone()), (json!(true), json!(false)));
+    let pool = &answer["pools"][0];
+    assert_eq!((pool["allocated_before"].as_i64(), pool["allocated_after"].as_i64()), (Some(0), Some(2)));
+    assert_eq!(answer["holdings"].as_array().unwrap().len(), 2);
+    assert_eq!(t.org_pool(&boss, "acme", "TSTNU").await, (3, 0));
+
+    let answer = t.post(&boss, "/api/v1/orgs/acme/plans", json!({"changes": [
+        {"op": "set_user_licenses", "users": ["a", "b", "acme-admin"], "licenses": [{"license": "TSTNU"}]},
+        {"op": "set_tenant_pool", "tenant": "nope", "service": "orchestrator", "license": "UNATT", "quantity": 1}
+    ]})).await;
+    assert_eq!(answer.status, 404, "an unknown tenant is named before planning: {:#}", answer.body);
+
+    let applied =
+        t.post(&boss, "/api/v1/orgs/acme/plans", json!({"apply": true, "changes": plan["changes"]})).await.expect(200);
+    assert_eq!(applied["applied"], true);
+    assert_eq!(applied["revision"].as_u64(), Some(applied["base_revision"].as_u64().unwrap() + 1));
+    assert_eq!(t.org_pool(&boss, "acme", "TSTNU").await, (3, 2));
+}
+
+#[tokio::test]
+async fn group_members_beyond_capacity_wait_and_are_granted_in_order_when_a_unit_frees() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 2)], &["first", "second", "third", "fourth"]).await;
+    t.post(&boss, "/api/v1/orgs/acme/groups", json!({"id": "devs"})).await.expect(201);
+    for user in ["first", "second", "third", "fourth"] {
+        t.post(&boss, "/api/v1/orgs/acme/groups/devs/members", json!({"user": user})).await.expect(201);
+    }
+    let rule =
+        t.put(&boss, "/api/v1/orgs/acme/groups/devs/licenses", json!({"licenses": ["ATTUNU"]})).await.expect(200);
+    assert_eq!(rule["licenses"], json!(["ATTUNU"]));
+
+    assert_eq!(t.check(&boss, "acme", "second", "ATTUNU").await["via"], "group");
+    let third = t.check(&boss, "acme", "third", "ATTUNU").await;
+    assert_eq!(
+        (third["allowed"].clone(), third["reason"].clone(), third["waiting_position"].clone()),
+        (json!(false), json!("waiting"), json!(1))
+    );
+    let fourth = t.get(&boss, "/api/v1/orgs/acme/users/fourth/licenses").await.expect(200);
+    assert_eq!(fourth["waiting"], json!([{"license": "ATTUNU", "group": "devs", "position": 2}]));
+
+    t.delete(&boss, "/api/v1/orgs/acme/groups/devs/members/first").await.expect(204);
+    assert!(
+        t.check(&boss, "acme", "third", "ATTUNU").await["allowed"].as_bool().unwrap(),
+        "first in line gets the freed unit"
+    );
+    assert_eq!(t.check(&boss, "acme", "fourth", "ATTUNU").await["waiting_position"], 1);
+    assert_eq!(t.check(&boss, "acme", "first", "ATTUNU").await["reason"], "not_held");
+
+    // A raised quantity grants the next in line too.
+    t.put(&admin, "/api/v1/orgs/acme/pools", json!({"pools": [{"license": "ATTUNU", "quantity": 3}]}))
+        .await
+        .expect(200);
+    assert!(t.check(&boss, "acme", "fourth", "ATTUNU").await["allowed"].as_bool().unwrap());
+    assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (3, 3));
+}
+
+#[tokio::test]
+async fn a_direct_holding_overrides_an_inherited_one() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1)], &["ann"]).await;
+    t.post(&boss, "/api/v1/orgs/acme/groups", json!({"id": "g"})).await.expect(201);
+    t.post(&boss, "/api/v1/orgs/acme/groups/g/members", json!({"user": "ann"})).await.expect(201);
+    t.put(&boss, "/api/v1/orgs/acme/groups/g/licenses", json!({"licenses": ["ATTUNU"]})).await.expect(200);
+    let inherited = t.get(&boss, "/api/v1/orgs/acme/users/ann/licenses").await.expect(200);
+    assert_eq!(inherited["licenses"][0]["source"], "group");
+    assert_eq!(inherited["licenses"][0]["group"], "g");
+
+    let direct = t
+        .put(&boss, "/api/v1/orgs/acme/users/ann/licenses", json!({"licenses": [{"license": "ATTUNU"}]}))
+        .await
+        .expect(200);
+    assert_eq!(direct["licenses"][0]["source"], "direct");
+    assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (1, 1), "the override keeps the one unit");
+    t.put(&boss, "/api/v1/orgs/acme/groups/g/licenses", json!({"licenses": []})).await.expect(200);
+    assert_eq!(
+        t.check(&boss, "acme", "ann", "ATTUNU").await["via"],
+        "direct",
+        "the rule no longer reaches a direct holding"
+    );
+}
+
+#[tokio::test]
+async fn use_external_license_draws_no_unit() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("TSTNU", 1)], &["a", "b", "c"]).await;
+    for user in ["a", "b"] {
+        let body = json!({"licenses": [{"license": "TSTNU", "external": true}]});
+        t.put(&boss, &format!("/api/v1/orgs/acme/users/{user}/licenses"), body).await.expect(200);
+    }
+    t.put(&boss, "/api/v1/orgs/acme/users/c/licenses", json!({"licenses": [{"license": "TSTNU"}]})).await.expect(200);
+    assert_eq!(t.org_pool(&boss, "acme", "TSTNU").await, (1, 1));
+    let check = t.check(&boss, "acme", "a", "TSTNU").await;
+    assert_eq!((check["allowed"].clone(), check["external"].clone()), (json!(true), json!(true)));
+    // A group rule with use_external_license grants every member without drawing units.
+    t.post(&boss, "/api/v1/orgs/acme/groups", json!({"id": "ext"})).await.expect(201);
+    t.put(
+        &boss,
+        "/api/v1/orgs/acme/groups/ext/licenses",
+        json!({"licenses": ["RPADEVNU"], "use_external_license": true}),
+    )
+    .await
+    .expect(200);
+    t.post(&boss, "/api/v1/orgs/acme/groups/ext/members", json!({"user": "a"})).await.expect(201);
+    assert_eq!(t.check(&boss, "acme", "a", "RPADEVNU").await["external"], true);
+}
+
+#[tokio::test]
+async fn a_check_reflects_an_applied_change_immediately() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("analytics:creator", 1), ("analytics:viewer", 1)], &["u"]).await;
+    assert_eq!(t.check(&boss, "acme", "u", "analytics").await["reason"], "not_held");
+    let written = t
+        .put(&boss, "/api/v1/orgs/acme/users/u/licenses", json!({"licenses": [{"license": "analytics:viewer"}]}))
+        .await
+        .expect(200);
+    let check = t.check(&boss, "acme", "u", "analytics").await;
+    assert_eq!((check["allowed"].clone(), check["capability"].clone()), (json!(true), json!("viewer")));
+    assert_eq!(check["revision"], written["revision"]);
+    assert_eq!(t.check(&boss, "acme", "u", "analytics:creator").await["allowed"], false);
+    assert_eq!(t.check(&boss, "acme", "ghost", "analytics").await["reason"], "unknown_user");
+    assert_eq!(t.check(&boss, "acme", "u", "NOPE").await["reason"], "unknown_license");
+}
+
+/// A small deterministic generator, so a failure can be replayed.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+#[tokio::test]
+async fn the_ledger_replay_equals_the_stored_balances_after_a_random_workload() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let users = ["u0", "u1", "u2", "u3", "u4", "u5"];
+    let licenses = ["ATTUNU", "RPADEVNU", "TSTNU", "UNATT"];
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 3), ("RPADEVNU", 2), ("TSTNU", 4), ("UNATT", 5)], &users).await;
+    t.post(&boss, "/api/v1/orgs/acme/groups", json!({"id": "g"})).await.expect(201);
+    t.post(&boss, "/api/v1/orgs/acme/tenants", json!({"id": "t1"})).await.expect(201);
+    let mut rng = Xorshift(0x5eed_1234_abcd_0042);
+    let mut outcomes = std::collections::BTreeMap::<u16, usize>::new();
+    for _ in 0..150 {
+        let user = users[rng.below(users.len())];
+        let answer = match rng.below(6) {
+            0 | 1 => {
+                let mut held = Vec::new();
+                for license in &licenses[..3] {
+                    if rng.below(2) == 0 {
+                        held.push(json!({"license": license, "external": rng.below(5) == 0}));
+                    }
+                }
+                t.put(&boss, &format!("/api/v1/orgs/acme/users/{user}/licenses"), json!({ "licenses": held })).await
+            }
+            2 => t.post(&boss, "/api/v1/orgs/acme/groups/g/members", json!({"user": user})).await,
+            3 => t.delete(&boss, &format!("/api/v1/orgs/acme/groups/g/members/{user}")).await,
+            4 => {
+                let rule: Vec<&str> = licenses[..3].iter().copied().filter(|_| rng.below(2) == 0).collect();
+                t.put(&boss, "/api/v1/orgs/acme/groups/g/licenses", json!({ "licenses": rule })).await
+            }
+            _ => {
+                let body = json!({"pools": [{"license": "UNATT", "quantity": rng.below(7)}]});
+                t.put(&boss, "/api/v1/orgs/acme/tenants/t1/services/orchestrator/pools", body).await
+            }
+        };
+        assert!(answer.status.as_u16() < 500, "{:#}", answer.body);
+        *outcomes.entry(answer.status.as_u16()).or_default() += 1;
+    }
+    assert!(outcomes.get(&200).copied().unwrap_or(0) + outcomes.get(&201).copied().unwrap_or(0) > 50, "{outcomes:?}");
+    assert!(outcomes.get(&409).copied().unwrap_or(0) > 0, "the workload should hit the limits: {outcomes:?}");
+
+    let check = t.app.store.check_ledger().await.unwrap();
+    assert_eq!(check.differences, Vec::<String>::new());
+    let stored = t.app.store.load().await.unwrap();
+    let books = t.app.books.read();
+    assert_eq!(stored.balances(), books.balances(), "memory equals the stored balances");
+    for ((scope, license), pool) in books.balances() {
+        assert!(pool.allocated <= pool.grant.quantity, "{scope:?} {license}: {pool:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_restart_serves_the_same_books() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 2)], &["a"]).await;
+    t.put(&boss, "/api/v1/orgs/acme/users/a/licenses", json!({"licenses": [{"license": "ATTUNU"}]})).await.expect(200);
+    let before = t.app.books.read().balances();
+    let revision = t.app.books.read().revision();
+    let dir = t.dir;
+    let config = test_config(dir.path());
+    drop(t.app);
+    let again = spawn_in(dir, config).await;
+    assert_eq!(again.app.books.read().balances(), before);
+    assert_eq!(again.app.books.read().revision(), revision);
+    let admin = again.admin().await;
+    assert_eq!(again.check(&admin, "acme", "a", "ATTUNU").await["allowed"], true);
+}

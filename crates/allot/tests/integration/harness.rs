@@ -1,0 +1,189 @@
+//! `spawn_app()`: a real server on a random port, on a fresh SQLite file, with a clock the
+//! test moves by hand; and a small client that speaks to it over HTTP.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use allot_server::config::{AuthConfig, Secret};
+use allot_server::{App, Clock, Config};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+pub const START: i64 = 1_800_000_000_000;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub app: App,
+    pub http: reqwest::Client,
+    pub clock: Arc<AtomicI64>,
+    pub dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub fn test_config(dir: &std::path::Path) -> Config {
+    Config {
+        data_dir: dir.to_owned(),
+        admin_password: Secret(ADMIN_PASSWORD.into()),
+        // Cheap hashing keeps the suite fast; the defaults are OWASP's.
+        auth: AuthConfig { argon2_memory_kib: 1024, argon2_iterations: 1, ..AuthConfig::default() },
+        ..Config::default()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(tune: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    tune(&mut config);
+    spawn_in(dir, config).await
+}
+
+/// Serves the books in `dir` (a restart when they exist).
+pub async fn spawn_in(dir: tempfile::TempDir, config: Config) -> TestApp {
+    let clock = Arc::new(AtomicI64::new(START));
+    let store = allot_server::open_store(&config).unwrap();
+    let app = App::new(store, config, Clock::Manual(clock.clone())).await.unwrap();
+    allot_server::bootstrap_admin(&app).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = app.clone();
+    tokio::spawn(async move {
+        allot_server::serve(served, listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    TestApp { addr, app, http, clock, dir, _shutdown: tx }
+}
+
+/// An answer: status, headers and the body as JSON (`Value::Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected answer: {:#}", self.body);
+        self.body
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn advance(&self, millis: i64) {
+        self.clock.fetch_add(millis, Ordering::SeqCst);
+    }
+
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer { status, headers, body }
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Answer {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> Answer {
+        self.send(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, token: &str, path: &str, body: Value) -> Answer {
+        self.send(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, token: &str, path: &str, body: Value) -> Answer {
+        self.send(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, token: &str, path: &str) -> Answer {
+        self.send(Method::DELETE, path, Some(token), None).await
+    }
+
+    pub async fn token_form(&self, form: &[(&str, &str)]) -> Answer {
+        let response = self.http.post(self.url("/oauth/token")).form(form).send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.json().await.unwrap_or(Value::Null);
+        Answer { status, headers, body }
+    }
+
+    pub async fn login(&self, organization: Option<&str>, username: &str, password: &str) -> String {
+        let mut form = vec![("grant_type", "password"), ("username", username), ("password", password)];
+        if let Some(org) = organization {
+            form.push(("organization", org));
+        }
+        let body = self.token_form(&form).await.expect(200);
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn admin(&self) -> String {
+        self.login(None, "admin", ADMIN_PASSWORD).await
+    }
+
+    /// An organization with host licenses granted, users, and an org admin's token.
+    pub async fn org_with(&self, admin: &str, org: &str, licenses: &[(&str, i64)], users: &[&str]) -> String {
+        self.post(admin, "/api/v1/orgs", json!({"id": org, "name": org})).await.expect(201);
+        let host: Vec<Value> = licenses.iter().map(|(l, _)| json!({"license": l, "quantity": 100_000})).collect();
+        self.put(admin, "/api/v1/host/pools", json!({ "pools": host })).await.expect(200);
+        let pools: Vec<Value> = licenses.iter().map(|(l, q)| json!({"license": l, "quantity": q})).collect();
+        self.put(admin, &format!("/api/v1/orgs/{org}/pools"), json!({ "pools": pools })).await.expect(200);
+        for user in users {
+            self.post(admin, &format!("/api/v1/orgs/{org}/users"), json!({"id": user})).await.expect(201);
+        }
+        let boss = format!("{org}-admin");
+        let password = "org admin password 1";
+        let body = json!({"id": boss, "role": "admin", "password": password});
+        self.post(admin, &format!("/api/v1/orgs/{org}/users"), body).await.expect(201);
+        self.login(Some(org), &boss, password).await
+    }
+
+    /// The organization's pool of `license`: (quantity, allocated).
+    pub async fn org_pool(&self, token: &str, org: &str, license: &str) -> (i64, i64) {
+        let pools = self.get(token, &format!("/api/v1/orgs/{org}/pools")).await.expect(200);
+        pools["pools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["license"] == license)
+            .map(|p| (p["quantity"].as_i64().unwrap(), p["allocated"].as_i64().unwrap()))
+            .unwrap_or((0, 0))
+    }
+
+    pub async fn check(&self, token: &str, org: &str, user: &str, license: &str) -> Value {
+        self.get(token, &format!("/api/v1/orgs/{org}/users/{user}/licenses/{license}")).await.expect(200)
+    }
+}
