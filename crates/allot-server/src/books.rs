@@ -7,7 +7,7 @@ use allot_core::{Actor, Command, LedgerEntry, Plan, State, Timestamp};
 use allot_store::{Backend, Commit, Store};
 use tokio::sync::Mutex;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 
 pub struct Books {
     state: RwLock<State>,
@@ -63,7 +63,13 @@ impl Books {
         let revision = outcome.plan.base_revision + 1;
         let entries = LedgerEntry::for_plan(revision, now, actor, &outcome.plan.changes);
         store.commit(Commit { revision, at: now, entries }).await?;
-        self.write().apply_all(revision, &outcome.plan.changes).map_err(ApiError::internal)?;
+        let applied = self.write().apply_all(revision, &outcome.plan.changes);
+        if let Err(error) = applied {
+            // Committed but not applicable in memory: a bug. The database is the truth, so
+            // serve what it holds rather than a state that disagrees with it.
+            tracing::error!(%error, revision, "a committed plan did not apply in memory; reloading the books");
+            *self.write() = store.load().await?;
+        }
         Ok(Outcome { applied: true, revision, ..outcome })
     }
 }

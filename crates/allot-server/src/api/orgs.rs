@@ -1,6 +1,7 @@
 //! Organizations.
 
 use allot_core::{Command, OrgId, State as Books};
+use allot_store::{Store, Subject};
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -8,7 +9,7 @@ use utoipa::ToSchema;
 use super::{Created, NoContent, invalid_id};
 use crate::app::{App, Caller};
 use crate::auth::Access;
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Json;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -76,10 +77,13 @@ pub async fn create(
 ) -> ApiResult<Created<OrgView>> {
     caller.require_host_admin()?;
     let org = OrgId::parse(&body.id).map_err(invalid_id)?;
+    if org.key().as_str() == "host" {
+        return Err(ApiError::bad_request("invalid_id", "`host` is reserved for the host's own scope"));
+    }
     let name = body.name.unwrap_or_else(|| body.id.clone());
     app.change(&caller, &[Command::CreateOrg { org: org.clone(), name }]).await?;
     let created = view(&app.books.read(), org.as_str());
-    Ok(Created(created.ok_or_else(|| crate::error::ApiError::internal("created organization is missing"))?))
+    Ok(Created(created.ok_or_else(|| ApiError::internal("created organization is missing"))?))
 }
 
 /// Read an organization.
@@ -89,7 +93,7 @@ pub async fn create(
 pub async fn get(State(app): State<App>, caller: Caller, Path(org): Path<String>) -> ApiResult<axum::Json<OrgView>> {
     let books = app.books.read();
     caller.authorize(&books, &org, Access::Read)?;
-    view(&books, &org).map(axum::Json).ok_or_else(|| crate::error::ApiError::not_found("no such organization"))
+    view(&books, &org).map(axum::Json).ok_or_else(|| ApiError::not_found("no such organization"))
 }
 
 /// Rename an organization.
@@ -104,9 +108,7 @@ pub async fn update(
 ) -> ApiResult<axum::Json<OrgView>> {
     let id = super::org_for(&app, &caller, &org, Access::Write)?;
     app.change(&caller, &[Command::RenameOrg { org: id, name: body.name }]).await?;
-    view(&app.books.read(), &org)
-        .map(axum::Json)
-        .ok_or_else(|| crate::error::ApiError::not_found("no such organization"))
+    view(&app.books.read(), &org).map(axum::Json).ok_or_else(|| ApiError::not_found("no such organization"))
 }
 
 /// Delete an empty organization (host admin).
@@ -117,6 +119,11 @@ pub async fn update(
 pub async fn delete(State(app): State<App>, caller: Caller, Path(org): Path<String>) -> ApiResult<NoContent> {
     let id = super::org_for(&app, &caller, &org, Access::Write)?;
     caller.require_host_admin()?;
-    app.change(&caller, &[Command::DeleteOrg { org: id }]).await?;
+    let clients = app.store.clients(&id.key()).await?;
+    app.change(&caller, &[Command::DeleteOrg { org: id.clone() }]).await?;
+    // The organization's clients went with it; their tokens must not outlive them.
+    for client in clients {
+        app.auth.revoke(&app.store, &Subject::Client { client_id: client.client_id, org: id.key() }).await?;
+    }
     Ok(NoContent)
 }

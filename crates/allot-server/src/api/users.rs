@@ -147,17 +147,21 @@ pub async fn create(
 ) -> ApiResult<Created<UserView>> {
     let org_id = org_for(&app, &caller, &org, Access::Write)?;
     let user = UserId::parse(&body.id).map_err(invalid_id)?;
-    if let Some(password) = &body.password {
-        password::check_strength(password)?;
-    }
+    // Hash first: a password that cannot be stored must not leave a user behind.
+    let hash = match &body.password {
+        Some(password) => {
+            password::check_strength(password)?;
+            Some(app.auth.passwords.hash(password).await?)
+        }
+        None => None,
+    };
     let profile = UserProfile {
         name: body.name.unwrap_or_else(|| body.id.clone()),
         email: body.email,
         role: body.role.unwrap_or_default(),
     };
     app.change(&caller, &[Command::CreateUser { org: org_id.clone(), user: user.clone(), profile }]).await?;
-    if let Some(password) = body.password {
-        let hash = app.auth.passwords.hash(&password).await?;
+    if let Some(hash) = hash {
         app.store.set_password_hash(org_id.key().as_str(), user.as_str(), &hash).await?;
     }
     read_user(&app, &org, user.as_str()).map(Created)

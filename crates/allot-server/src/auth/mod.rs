@@ -107,7 +107,8 @@ impl Principal {
         match &self.subject {
             Subject::HostAdmin { .. } => Some(Access::Write),
             Subject::OrgUser { org: home, user } if home == org => {
-                let role = state.org(org.as_str())?.users.iter().find(|(id, _)| id.as_str() == user)?.1.profile.role;
+                let user = allot_core::UserId::parse(user).ok()?;
+                let role = state.org(org.as_str())?.users.get(&user)?.profile.role;
                 match role {
                     Role::Admin => Some(Access::Write),
                     Role::Reader => Some(Access::Read),

@@ -105,7 +105,7 @@ pub struct Person {
     pub scopes: Vec<String>,
 }
 
-/// Logs a person in: a host admin (no organization) or a user of `organization` whose
+/// Logs a person in: a host admin (no or empty organization) or a user of `organization` whose
 /// role lets them use the API. Unknown organizations and users fail like wrong passwords.
 pub async fn login_person(
     app: &App,
@@ -115,7 +115,7 @@ pub async fn login_person(
     addr: ClientAddr,
 ) -> Result<Person, LoginFailure> {
     let now = app.clock.now();
-    let organization = organization.filter(|o| !o.is_empty() && !o.eq_ignore_ascii_case("host"));
+    let organization = organization.filter(|o| !o.is_empty());
     let realm = organization.map(|o| OrgKey::of(o).as_str().to_owned()).unwrap_or_else(|| HOST_REALM.to_owned());
     app.auth.check_password(&app.store, &realm, username, password, addr.0, now).await?;
     let Some(org) = organization else {
@@ -127,7 +127,7 @@ pub async fn login_person(
     let role = {
         let state = app.books.read();
         let org = state.org(org).ok_or(LoginFailure::BadCredentials)?;
-        org.users.iter().find(|(id, _)| id.as_str() == username).map(|(_, u)| u.profile.role)
+        allot_core::UserId::parse(username).ok().and_then(|id| org.users.get(&id)).map(|u| u.profile.role)
     };
     let scopes = match role {
         Some(Role::Admin) => vec![WRITE.to_owned()],

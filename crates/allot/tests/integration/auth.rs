@@ -175,3 +175,28 @@ async fn the_first_start_prints_a_one_time_password_to_an_owner_only_file() {
     t.login(None, "admin", password.trim()).await;
     assert!(allot_server::bootstrap_admin(&t.app).await.unwrap().is_none(), "only on the first start");
 }
+
+#[tokio::test]
+async fn deleting_an_organization_revokes_its_clients_tokens_for_good() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    t.post(&admin, "/api/v1/orgs", json!({"id": "acme"})).await.expect(201);
+    let client =
+        t.post(&admin, "/api/v1/orgs/acme/clients", json!({"name": "ci", "scopes": ["allot:read"]})).await.expect(201);
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client["client_id"].as_str().unwrap()),
+        ("client_secret", client["client_secret"].as_str().unwrap()),
+    ];
+    let token = t.token_form(&form).await.expect(200)["access_token"].as_str().unwrap().to_owned();
+    t.delete(&admin, "/api/v1/orgs/acme").await.expect(204);
+    t.post(&admin, "/api/v1/orgs", json!({"id": "acme"})).await.expect(201);
+    assert_eq!(
+        t.get(&token, "/api/v1/orgs/acme").await.status,
+        401,
+        "a recreated organization does not revive old tokens"
+    );
+    assert_eq!(t.token_form(&form).await.status, 401, "nor old client secrets");
+    let reserved = t.post(&admin, "/api/v1/orgs", json!({"id": "HOST"})).await;
+    assert_eq!((reserved.status.as_u16(), reserved.code()), (400, "invalid_id"));
+}
