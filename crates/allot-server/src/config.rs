@@ -14,7 +14,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Directory for the embedded database and the bootstrap password file.
     pub data_dir: PathBuf,
-    /// Database URL: `sqlite://PATH`. Empty means `<data_dir>/allot.db`.
+    /// Database URL: `sqlite://PATH` or `postgres://USER:PASSWORD@HOST/DB`. Empty means
+    /// `<data_dir>/allot.db`.
     pub database: String,
     /// `json` (one object per line) or `text`.
     pub log_format: String,
@@ -56,17 +57,30 @@ impl fmt::Debug for Config {
     }
 }
 
+/// The database a configuration names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    /// A `postgres://` URL.
+    Postgres(String),
+}
+
 impl Config {
-    /// The SQLite file the server uses.
-    pub fn sqlite_path(&self) -> Result<PathBuf, String> {
-        if self.database.is_empty() {
-            return Ok(self.data_dir.join("allot.db"));
+    /// The database the server uses: `database`, or `<data_dir>/allot.db` when empty.
+    pub fn database(&self) -> Result<Database, String> {
+        let url = self.database.as_str();
+        if url.is_empty() {
+            return Ok(Database::Sqlite(self.data_dir.join("allot.db")));
         }
-        self.database
-            .strip_prefix("sqlite://")
-            .or_else(|| self.database.strip_prefix("sqlite:"))
-            .map(PathBuf::from)
-            .ok_or_else(|| format!("unsupported database URL `{}`: use sqlite://PATH", redact_url(&self.database)))
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Database::Postgres(url.to_owned()));
+        }
+        url.strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .map(|p| Database::Sqlite(PathBuf::from(p)))
+            .ok_or_else(|| {
+                format!("unsupported database URL `{}`: use sqlite://PATH or postgres://...", redact_url(url))
+            })
     }
 }
 

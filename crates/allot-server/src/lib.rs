@@ -29,7 +29,7 @@ pub mod openapi;
 
 pub use app::App;
 pub use clock::Clock;
-pub use config::Config;
+pub use config::{Config, Database};
 
 use crate::error::ApiError;
 
@@ -70,12 +70,17 @@ async fn method_not_allowed() -> Response {
         .into_response()
 }
 
-/// Opens the store a configuration names.
-pub fn open_store(config: &Config) -> Result<Backend, String> {
-    let path = config.sqlite_path()?;
-    allot_store::SqliteStore::open(&path)
-        .map(Backend::Sqlite)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))
+/// Opens the store a configuration names, bringing its schema up to date.
+pub async fn open_store(config: &Config) -> Result<Backend, String> {
+    match config.database()? {
+        Database::Sqlite(path) => allot_store::SqliteStore::open(&path)
+            .map(Backend::Sqlite)
+            .map_err(|e| format!("cannot open {}: {e}", path.display())),
+        Database::Postgres(url) => allot_store::PgStore::open(&url)
+            .await
+            .map(Backend::Postgres)
+            .map_err(|e| format!("cannot open the PostgreSQL database: {e}")),
+    }
 }
 
 /// On first start, creates host admin `admin`: with `ALLOT_ADMIN_PASSWORD` (the config's

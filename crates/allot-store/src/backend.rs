@@ -3,17 +3,21 @@
 
 use allot_core::{LedgerEntry, OrgKey, State, Timestamp};
 
-use crate::{ApiClient, Commit, LedgerCheck, LedgerQuery, SqliteStore, Store, StoreResult, Subject, TokenRecord};
+use crate::{
+    ApiClient, Commit, LedgerCheck, LedgerQuery, PgStore, SqliteStore, Store, StoreResult, Subject, TokenRecord,
+};
 
 #[derive(Clone)]
 pub enum Backend {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 macro_rules! delegate {
     ($self:ident, $store:ident => $call:expr) => {
         match $self {
             Backend::Sqlite($store) => $call,
+            Backend::Postgres($store) => $call,
         }
     };
 }
@@ -27,6 +31,9 @@ impl Store for Backend {
     }
     async fn ledger(&self, query: LedgerQuery) -> StoreResult<Vec<LedgerEntry>> {
         delegate!(self, s => s.ledger(query).await)
+    }
+    async fn revision(&self) -> StoreResult<u64> {
+        delegate!(self, s => s.revision().await)
     }
     async fn check_ledger(&self) -> StoreResult<LedgerCheck> {
         delegate!(self, s => s.check_ledger().await)

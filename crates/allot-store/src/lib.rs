@@ -1,4 +1,5 @@
-//! allot's persistence. One [`Store`] trait; SQLite is the embedded default.
+//! allot's persistence. One [`Store`] trait, written once for SQL in `sql.rs`; SQLite is
+//! the embedded default and PostgreSQL serves several allot processes.
 //!
 //! The ledger is the record. The other tables are its balances, written in the same
 //! transaction, with the invariant `allocated <= quantity` as a schema constraint so that
@@ -10,10 +11,13 @@ use allot_core::{Change, LedgerEntry, OrgKey, State, Timestamp};
 use serde::{Deserialize, Serialize};
 
 mod backend;
+pub mod postgres;
 mod rows;
+pub mod sql;
 pub mod sqlite;
 
 pub use backend::Backend;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +127,9 @@ pub trait Store: Send + Sync + 'static {
     fn commit(&self, commit: Commit) -> impl Future<Output = StoreResult<()>> + Send;
 
     fn ledger(&self, query: LedgerQuery) -> impl Future<Output = StoreResult<Vec<LedgerEntry>>> + Send;
+
+    /// The latest committed revision.
+    fn revision(&self) -> impl Future<Output = StoreResult<u64>> + Send;
 
     /// Recomputes every balance from the ledger and compares it with the stored balances.
     fn check_ledger(&self) -> impl Future<Output = StoreResult<LedgerCheck>> + Send;

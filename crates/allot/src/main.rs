@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use allot_server::{App, Clock, Config};
+use allot_server::{App, Clock, Config, Database};
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 use figment::Figment;
@@ -26,7 +26,7 @@ struct Common {
     /// Directory for the embedded database and the bootstrap password file.
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Database URL, e.g. sqlite://./allot-data/allot.db.
+    /// Database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST/DB (ALLOT_DATABASE_URL).
     #[arg(long)]
     database: Option<String>,
 }
@@ -141,7 +141,7 @@ async fn shutdown_signal() {
 
 async fn serve(config: Config) -> Result<()> {
     init_logs(&config);
-    let store = allot_server::open_store(&config).map_err(anyhow::Error::msg)?;
+    let store = allot_server::open_store(&config).await.map_err(anyhow::Error::msg)?;
     let app = App::new(store, config.clone(), Clock::System).await.map_err(anyhow::Error::msg)?;
     if let Some(password) = allot_server::bootstrap_admin(&app).await.map_err(anyhow::Error::msg)? {
         let file = config.data_dir.join("admin-password");
@@ -164,18 +164,22 @@ async fn main() -> Result<()> {
         Commands::Serve { common, listen } => serve(load_config(&common, listen)?).await,
         Commands::Migrate { common } => {
             let config = load_config(&common, None)?;
-            let path = config.sqlite_path().map_err(anyhow::Error::msg)?;
-            let applied = allot_store::SqliteStore::migrate_file(&path)?;
+            let (name, applied) = match config.database().map_err(anyhow::Error::msg)? {
+                Database::Sqlite(path) => (path.display().to_string(), allot_store::SqliteStore::migrate_file(&path)?),
+                Database::Postgres(url) => {
+                    ("PostgreSQL".to_owned(), allot_store::PgStore::connect(&url)?.migrate().await?)
+                }
+            };
             if applied.is_empty() {
-                println!("{}: schema is up to date", path.display());
+                println!("{name}: schema is up to date");
             } else {
-                println!("{}: applied migrations {applied:?}", path.display());
+                println!("{name}: applied migrations {applied:?}");
             }
             Ok(())
         }
         Commands::CheckLedger { common } => {
             let config = load_config(&common, None)?;
-            let store = allot_server::open_store(&config).map_err(anyhow::Error::msg)?;
+            let store = allot_server::open_store(&config).await.map_err(anyhow::Error::msg)?;
             let check = allot_store::Store::check_ledger(&store).await?;
             println!("revision {}: {} ledger entries replayed", check.revision, check.entries);
             for difference in &check.differences {

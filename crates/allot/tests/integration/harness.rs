@@ -46,7 +46,7 @@ pub async fn spawn_with(tune: impl FnOnce(&mut Config)) -> TestApp {
 /// Serves the books in `dir` (a restart when they exist).
 pub async fn spawn_in(dir: tempfile::TempDir, config: Config) -> TestApp {
     let clock = Arc::new(AtomicI64::new(START));
-    let store = allot_server::open_store(&config).unwrap();
+    let store = allot_server::open_store(&config).await.unwrap();
     let app = App::new(store, config, Clock::Manual(clock.clone())).await.unwrap();
     allot_server::bootstrap_admin(&app).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,0 +1,187 @@
+//! The PostgreSQL store: several allot processes can share one database. It runs the
+//! statements of `sql.rs`. Correctness rests on the transaction alone (the revision row
+//! moves only from the expected value, and the schema's CHECKs hold the invariant), never
+//! on advisory locks or LISTEN/NOTIFY.
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Timeouts};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{IsolationLevel, NoTls};
+
+use crate::sql::{Row, Sql, Statement, Value, judge, numbered_dollars};
+use crate::{StoreError, StoreResult};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+
+/// How long a request may wait for the database before it answers 503.
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    /// Connects (lazily: connections open on first use) and brings the schema up to date.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let store = Self::connect(url)?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// A pool for `url`, without touching the database yet.
+    pub fn connect(url: &str) -> StoreResult<Self> {
+        let mut config: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?;
+        config.connect_timeout(TIMEOUT);
+        // A statement that runs longer than this is cancelled by the server.
+        config.options("-c statement_timeout=5000 -c lock_timeout=4000");
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .timeouts(Timeouts { wait: Some(TIMEOUT), create: Some(TIMEOUT), recycle: Some(TIMEOUT) })
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Unavailable(format!("cannot build the connection pool: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    /// Applies every migration the database lacks; answers the versions applied now.
+    pub async fn migrate(&self) -> StoreResult<Vec<i64>> {
+        let mut client = self.client().await?;
+        client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+            )
+            .await
+            .map_err(pg_error)?;
+        let mut applied = Vec::new();
+        for (version, sql) in MIGRATIONS {
+            let tx = client.transaction().await.map_err(pg_error)?;
+            // Two processes starting at once: the second waits here for the first.
+            tx.batch_execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE").await.map_err(pg_error)?;
+            let done = tx
+                .query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[version])
+                .await
+                .map_err(pg_error)?;
+            if done.is_none() {
+                tx.batch_execute(sql).await.map_err(pg_error)?;
+                tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[version])
+                    .await
+                    .map_err(pg_error)?;
+                applied.push(*version);
+            }
+            tx.commit().await.map_err(pg_error)?;
+        }
+        Ok(applied)
+    }
+
+    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
+    }
+}
+
+fn pg_error(error: tokio_postgres::Error) -> StoreError {
+    match error.code() {
+        Some(code)
+            if *code == SqlState::CHECK_VIOLATION
+                || *code == SqlState::UNIQUE_VIOLATION
+                || *code == SqlState::FOREIGN_KEY_VIOLATION
+                || *code == SqlState::T_R_SERIALIZATION_FAILURE
+                || *code == SqlState::T_R_DEADLOCK_DETECTED =>
+        {
+            StoreError::Conflict(error.to_string())
+        }
+        _ => StoreError::Unavailable(error.to_string()),
+    }
+}
+
+impl ToSql for Value {
+    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(i) if *ty == Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+            Value::Int(i) => i.to_sql(ty, out),
+            Value::Text(t) => t.as_str().to_sql(ty, out),
+            Value::Bool(b) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(*ty, Type::INT8 | Type::INT4 | Type::TEXT | Type::VARCHAR | Type::BOOL)
+    }
+
+    to_sql_checked!();
+}
+
+fn row(row: &tokio_postgres::Row) -> StoreResult<Row> {
+    (0..row.len())
+        .map(|i| {
+            let ty = row.columns()[i].type_();
+            let value = match *ty {
+                Type::INT8 => row.try_get::<_, Option<i64>>(i).map(|v| v.map_or(Value::Null, Value::Int)),
+                Type::INT4 => {
+                    row.try_get::<_, Option<i32>>(i).map(|v| v.map_or(Value::Null, |v| Value::Int(i64::from(v))))
+                }
+                Type::BOOL => row.try_get::<_, Option<bool>>(i).map(|v| v.map_or(Value::Null, Value::Bool)),
+                _ => row.try_get::<_, Option<String>>(i).map(|v| v.map_or(Value::Null, Value::Text)),
+            };
+            value.map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
+        })
+        .collect()
+}
+
+async fn run(tx: &deadpool_postgres::Transaction<'_>, statement: &Statement) -> StoreResult<Vec<Row>> {
+    let mut current = statement;
+    loop {
+        let prepared = tx.prepare_cached(&numbered_dollars(current.sql)).await.map_err(pg_error)?;
+        let params: Vec<&(dyn ToSql + Sync)> = current.params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let (rows, changed) = if prepared.columns().is_empty() {
+            (Vec::new(), tx.execute(&prepared, &params).await.map_err(pg_error)?)
+        } else {
+            let rows = tx.query(&prepared, &params).await.map_err(pg_error)?;
+            let count = rows.len() as u64;
+            (rows.iter().map(row).collect::<StoreResult<Vec<_>>>()?, count)
+        };
+        match judge(changed, &current.expect)? {
+            Some(fallback) => current = fallback,
+            None => return Ok(rows),
+        }
+    }
+}
+
+impl Sql for PgStore {
+    async fn write(&self, statements: Vec<Statement>) -> StoreResult<Vec<Vec<Row>>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        let mut results = Vec::with_capacity(statements.len());
+        for statement in &statements {
+            results.push(run(&tx, statement).await?);
+        }
+        tx.commit().await.map_err(pg_error)?;
+        Ok(results)
+    }
+
+    async fn read(&self, queries: Vec<(String, Vec<Value>)>) -> StoreResult<Vec<Vec<Row>>> {
+        let mut client = self.client().await?;
+        // One snapshot: every query sees the same moment.
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(pg_error)?;
+        let mut results = Vec::with_capacity(queries.len());
+        for (sql, params) in &queries {
+            let prepared = tx.prepare_cached(&numbered_dollars(sql)).await.map_err(pg_error)?;
+            let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+            let rows = tx.query(&prepared, &params).await.map_err(pg_error)?;
+            results.push(rows.iter().map(row).collect::<StoreResult<Vec<_>>>()?);
+        }
+        tx.commit().await.map_err(pg_error)?;
+        Ok(results)
+    }
+}

@@ -1,0 +1,638 @@
+//! The store, written once for every SQL backend. A backend only runs statements (in one
+//! write transaction) and queries (in one read snapshot); the statements, what they must
+//! change, and how rows become the model are here. SQL is written with `?N` placeholders
+//! and kept to what SQLite and PostgreSQL (and PostgreSQL-compatible distributed
+//! databases) both accept.
+
+use std::future::Future;
+
+use allot_core::{
+    Catalogue, Change, GroupId, Holding, LedgerEntry, LicenseKey, OrgId, OrgKey, Pool, Product, ProductCode, Rule,
+    State, TenantId, Timestamp, UserId, UserProfile,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::rows::{self, Rows, change_kind, pool_writes};
+use crate::{
+    ApiClient, Commit, LedgerCheck, LedgerQuery, Store, StoreError, StoreResult, Subject, TokenKind, TokenRecord,
+};
+
+/// A parameter or a column value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+    Bool(bool),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<u64> for Value {
+    fn from(v: u64) -> Self {
+        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+impl From<u32> for Value {
+    fn from(v: u32) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+pub type Row = Vec<Value>;
+
+/// What a statement must have changed for the transaction to go on.
+#[derive(Debug, Clone)]
+pub enum Expect {
+    Any,
+    /// Exactly one row, or the books moved under us: the transaction is refused.
+    One(&'static str),
+    /// No row changed: run this statement instead (an UPDATE that falls back to an INSERT).
+    ElseRun(Box<Statement>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub sql: &'static str,
+    pub params: Vec<Value>,
+    pub expect: Expect,
+}
+
+fn statement(sql: &'static str, params: Vec<Value>, expect: Expect) -> Statement {
+    Statement { sql, params, expect }
+}
+
+/// What a backend provides.
+pub trait Sql: Send + Sync + 'static {
+    /// Runs the statements in one write transaction, in order, honouring each `expect`;
+    /// answers the rows each returned. Any failure rolls everything back.
+    fn write(&self, statements: Vec<Statement>) -> impl Future<Output = StoreResult<Vec<Vec<Row>>>> + Send;
+    /// Runs the queries in one read snapshot; answers the rows of each.
+    fn read(&self, queries: Vec<(String, Vec<Value>)>) -> impl Future<Output = StoreResult<Vec<Vec<Row>>>> + Send;
+}
+
+/// The outcome of a statement under its `expect`: `Ok(None)` to go on, `Ok(Some(next))`
+/// to run a fallback, `Err` to roll back.
+pub fn judge(changed: u64, expect: &Expect) -> StoreResult<Option<&Statement>> {
+    match expect {
+        Expect::Any => Ok(None),
+        Expect::One(_) if changed == 1 => Ok(None),
+        Expect::One(what) => Err(StoreError::Conflict(format!("{what}: expected one row, found {changed}"))),
+        Expect::ElseRun(next) if changed == 0 => Ok(Some(next)),
+        Expect::ElseRun(_) => Ok(None),
+    }
+}
+
+/// `?N` placeholders as `$N`, for PostgreSQL.
+pub fn numbered_dollars(sql: &str) -> String {
+    sql.replace('?', "$")
+}
+
+fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: DeserializeOwned>(value: &Value) -> StoreResult<T> {
+    let raw = text(value)?;
+    serde_json::from_str(&raw).map_err(|e| StoreError::Corrupt(format!("{e}: {raw}")))
+}
+
+fn text(value: &Value) -> StoreResult<String> {
+    match value {
+        Value::Text(t) => Ok(t.clone()),
+        other => Err(StoreError::Corrupt(format!("expected text, found {other:?}"))),
+    }
+}
+
+fn int(value: &Value) -> StoreResult<i64> {
+    match value {
+        Value::Int(i) => Ok(*i),
+        other => Err(StoreError::Corrupt(format!("expected an integer, found {other:?}"))),
+    }
+}
+
+fn opt_int(value: &Value) -> StoreResult<Option<i64>> {
+    match value {
+        Value::Null => Ok(None),
+        other => int(other).map(Some),
+    }
+}
+
+fn boolean(value: &Value) -> StoreResult<bool> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::Int(i) => Ok(*i != 0),
+        other => Err(StoreError::Corrupt(format!("expected a boolean, found {other:?}"))),
+    }
+}
+
+fn parsed<T, E: std::fmt::Display>(value: Result<T, E>) -> StoreResult<T> {
+    value.map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn key(org: &OrgId) -> Value {
+    Value::Text(org.key().as_str().to_owned())
+}
+
+/// The statements that write one change's rows. Pools are written separately, once per
+/// commit, from their net change.
+fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<()> {
+    use Expect::{Any, One};
+    match change {
+        Change::ProductAdded { product } => out.push(statement(
+            "INSERT INTO products (code_key, product) VALUES (?1, ?2)",
+            vec![product.code.as_str().to_ascii_lowercase().into(), to_json(product)?.into()],
+            Any,
+        )),
+        Change::ProductRemoved { product } => out.push(statement(
+            "DELETE FROM products WHERE code_key = ?1",
+            vec![product.code.as_str().to_ascii_lowercase().into()],
+            Any,
+        )),
+        Change::OrgCreated { org, name } => out.push(statement(
+            "INSERT INTO orgs (org_key, org_id, name) VALUES (?1, ?2, ?3)",
+            vec![key(org), org.as_str().into(), name.as_str().into()],
+            Any,
+        )),
+        Change::OrgRenamed { org, after, .. } => out.push(statement(
+            "UPDATE orgs SET name = ?2 WHERE org_key = ?1",
+            vec![key(org), after.as_str().into()],
+            One("organization"),
+        )),
+        Change::OrgDeleted { org, .. } => {
+            let k = org.key();
+            out.push(statement(
+                "DELETE FROM pools WHERE scope = ?1 OR scope LIKE ?2",
+                vec![format!("org:{k}").into(), format!("tenant:{k}/%").into()],
+                Any,
+            ));
+            out.push(statement("DELETE FROM api_clients WHERE org_key = ?1", vec![key(org)], Any));
+            out.push(statement("DELETE FROM credentials WHERE realm = ?1", vec![key(org)], Any));
+            out.push(statement("DELETE FROM orgs WHERE org_key = ?1", vec![key(org)], One("organization")));
+        }
+        Change::UserCreated { org, user, profile } => out.push(statement(
+            "INSERT INTO users (org_key, user_id, profile) VALUES (?1, ?2, ?3)",
+            vec![key(org), user.as_str().into(), to_json(profile)?.into()],
+            Any,
+        )),
+        Change::UserUpdated { org, user, after, .. } => out.push(statement(
+            "UPDATE users SET profile = ?3 WHERE org_key = ?1 AND user_id = ?2",
+            vec![key(org), user.as_str().into(), to_json(after)?.into()],
+            One("user"),
+        )),
+        Change::UserDeleted { org, user, .. } => {
+            out.push(statement(
+                "DELETE FROM credentials WHERE realm = ?1 AND username = ?2",
+                vec![key(org), user.as_str().into()],
+                Any,
+            ));
+            out.push(statement(
+                "DELETE FROM users WHERE org_key = ?1 AND user_id = ?2",
+                vec![key(org), user.as_str().into()],
+                One("user"),
+            ));
+        }
+        Change::GroupCreated { org, group, name } => out.push(statement(
+            "INSERT INTO groups (org_key, group_id, name, rule) VALUES (?1, ?2, ?3, ?4)",
+            vec![key(org), group.as_str().into(), name.as_str().into(), to_json(&Rule::default())?.into()],
+            Any,
+        )),
+        Change::GroupDeleted { org, group, .. } => out.push(statement(
+            "DELETE FROM groups WHERE org_key = ?1 AND group_id = ?2",
+            vec![key(org), group.as_str().into()],
+            One("group"),
+        )),
+        Change::TenantCreated { org, tenant, name } => out.push(statement(
+            "INSERT INTO tenants (org_key, tenant_id, name) VALUES (?1, ?2, ?3)",
+            vec![key(org), tenant.as_str().into(), name.as_str().into()],
+            Any,
+        )),
+        Change::TenantDeleted { org, tenant, .. } => out.push(statement(
+            "DELETE FROM tenants WHERE org_key = ?1 AND tenant_id = ?2",
+            vec![key(org), tenant.as_str().into()],
+            One("tenant"),
+        )),
+        Change::MemberAdded { org, group, user, seq } => out.push(statement(
+            "INSERT INTO members (org_key, group_id, user_id, seq) VALUES (?1, ?2, ?3, ?4)",
+            vec![key(org), group.as_str().into(), user.as_str().into(), (*seq).into()],
+            Any,
+        )),
+        Change::MemberRemoved { org, group, user, seq } => out.push(statement(
+            "DELETE FROM members WHERE org_key = ?1 AND group_id = ?2 AND user_id = ?3 AND seq = ?4",
+            vec![key(org), group.as_str().into(), user.as_str().into(), (*seq).into()],
+            One("group member"),
+        )),
+        Change::RuleSet { org, group, before, after } => out.push(statement(
+            "UPDATE groups SET rule = ?4 WHERE org_key = ?1 AND group_id = ?2 AND rule = ?3",
+            vec![key(org), group.as_str().into(), to_json(before)?.into(), to_json(after)?.into()],
+            One("group rule"),
+        )),
+        Change::PoolSet { .. } => {}
+        Change::HoldingSet { org, user, product, before, after } => {
+            let at = vec![key(org), user.as_str().into(), product.as_str().into()];
+            match (before, after) {
+                (None, None) => {}
+                (None, Some(new)) => out.push(statement(
+                    "INSERT INTO holdings (org_key, user_id, product, holding) VALUES (?1, ?2, ?3, ?4)",
+                    [at, vec![to_json(new)?.into()]].concat(),
+                    Any,
+                )),
+                (Some(old), None) => out.push(statement(
+                    "DELETE FROM holdings WHERE org_key = ?1 AND user_id = ?2 AND product = ?3 AND holding = ?4",
+                    [at, vec![to_json(old)?.into()]].concat(),
+                    One("holding"),
+                )),
+                (Some(old), Some(new)) => out.push(statement(
+                    "UPDATE holdings SET holding = ?5 WHERE org_key = ?1 AND user_id = ?2 AND product = ?3 AND holding = ?4",
+                    [at, vec![to_json(old)?.into(), to_json(new)?.into()]].concat(),
+                    One("holding"),
+                )),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every statement of one commit: move the revision (only from the one the plan was made
+/// at), write the rows, write each pool once from its net change, append the ledger.
+pub fn commit_statements(commit: &Commit) -> StoreResult<Vec<Statement>> {
+    let mut out = vec![statement(
+        "UPDATE meta SET value = ?1 WHERE key = 'revision' AND value = ?2",
+        vec![commit.revision.into(), commit.revision.saturating_sub(1).into()],
+        Expect::One("the stored revision moved on"),
+    )];
+    for change in commit.changes() {
+        change_statements(change, &mut out)?;
+    }
+    for pool in pool_writes(commit.changes()) {
+        let (from, until) = pool.grant.map(|g| (g.valid_from, g.valid_until)).unwrap_or_default();
+        let insert = statement(
+            "INSERT INTO pools (scope, license, quantity, allocated, valid_from, valid_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            vec![
+                pool.scope.clone().into(),
+                pool.license.clone().into(),
+                pool.quantity_delta.into(),
+                pool.allocated_delta.into(),
+                from.into(),
+                until.into(),
+            ],
+            Expect::Any,
+        );
+        // UPDATE first: a CHECK judges an INSERT's values before an upsert could merge them.
+        out.push(statement(
+            "UPDATE pools SET quantity = quantity + ?3, allocated = allocated + ?4,
+                 valid_from = CASE WHEN ?7 THEN ?5 ELSE valid_from END,
+                 valid_until = CASE WHEN ?7 THEN ?6 ELSE valid_until END
+             WHERE scope = ?1 AND license = ?2",
+            vec![
+                pool.scope.clone().into(),
+                pool.license.clone().into(),
+                pool.quantity_delta.into(),
+                pool.allocated_delta.into(),
+                from.into(),
+                until.into(),
+                pool.grant.is_some().into(),
+            ],
+            Expect::ElseRun(Box::new(insert)),
+        ));
+        out.push(statement(
+            "DELETE FROM pools WHERE scope = ?1 AND license = ?2 AND quantity = 0 AND allocated = 0
+               AND valid_from IS NULL AND valid_until IS NULL",
+            vec![pool.scope.into(), pool.license.into()],
+            Expect::Any,
+        ));
+    }
+    for entry in &commit.entries {
+        let change = &entry.change;
+        out.push(statement(
+            "INSERT INTO ledger (revision, seq, at, actor, request_id, org_key, user_id, license, kind, delta, change)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            vec![
+                entry.revision.into(),
+                entry.seq.into(),
+                entry.at.into(),
+                entry.actor.as_str().into(),
+                entry.request_id.as_str().into(),
+                change.org().map(|o| o.key().as_str().to_owned()).into(),
+                change.user().map(UserId::as_str).into(),
+                change.license().map(|l| l.to_string()).into(),
+                change_kind(change).into(),
+                change.delta().into(),
+                to_json(change)?.into(),
+            ],
+            Expect::Any,
+        ));
+    }
+    Ok(out)
+}
+
+const ROW_QUERIES: [&str; 9] = [
+    "SELECT value FROM meta WHERE key = 'revision'",
+    "SELECT product FROM products ORDER BY code_key",
+    "SELECT org_id, name FROM orgs",
+    "SELECT org_key, user_id, profile FROM users",
+    "SELECT org_key, group_id, name, rule FROM groups",
+    "SELECT org_key, tenant_id, name FROM tenants",
+    "SELECT org_key, group_id, user_id, seq FROM members",
+    "SELECT scope, license, quantity, allocated, valid_from, valid_until FROM pools",
+    "SELECT org_key, user_id, product, holding FROM holdings",
+];
+
+fn row_queries() -> Vec<(String, Vec<Value>)> {
+    ROW_QUERIES.iter().map(|q| ((*q).to_owned(), Vec::new())).collect()
+}
+
+fn decode_rows(results: Vec<Vec<Row>>) -> StoreResult<Rows> {
+    let mut tables = results.into_iter();
+    let mut next = || tables.next().unwrap_or_default();
+    let mut rows = Rows::default();
+    let meta = next();
+    rows.revision = meta.first().and_then(|r| r.first()).map(int).transpose()?.unwrap_or(0).max(0) as u64;
+    for r in next() {
+        rows.products.push(from_json::<Product>(&r[0])?);
+    }
+    for r in next() {
+        rows.orgs.push((parsed(OrgId::parse(&text(&r[0])?))?, text(&r[1])?));
+    }
+    for r in next() {
+        rows.users.push((
+            OrgKey::of(&text(&r[0])?),
+            parsed(UserId::parse(&text(&r[1])?))?,
+            from_json::<UserProfile>(&r[2])?,
+        ));
+    }
+    for r in next() {
+        let group = parsed(GroupId::parse(&text(&r[1])?))?;
+        rows.groups.push((OrgKey::of(&text(&r[0])?), group, text(&r[2])?, from_json::<Rule>(&r[3])?));
+    }
+    for r in next() {
+        rows.tenants.push((OrgKey::of(&text(&r[0])?), parsed(TenantId::parse(&text(&r[1])?))?, text(&r[2])?));
+    }
+    for r in next() {
+        let (group, user) = (parsed(GroupId::parse(&text(&r[1])?))?, parsed(UserId::parse(&text(&r[2])?))?);
+        rows.members.push((OrgKey::of(&text(&r[0])?), group, user, int(&r[3])?.max(0) as u64));
+    }
+    for r in next() {
+        let grant =
+            allot_core::Grant { quantity: int(&r[2])?, valid_from: opt_int(&r[4])?, valid_until: opt_int(&r[5])? };
+        rows.pools.push((
+            text(&r[0])?,
+            parsed(LicenseKey::parse(&text(&r[1])?))?,
+            Pool { grant, allocated: int(&r[3])? },
+        ));
+    }
+    for r in next() {
+        let product = parsed(ProductCode::parse(&text(&r[2])?))?;
+        rows.holdings.push((
+            OrgKey::of(&text(&r[0])?),
+            parsed(UserId::parse(&text(&r[1])?))?,
+            product,
+            from_json::<Holding>(&r[3])?,
+        ));
+    }
+    Ok(rows)
+}
+
+fn ledger_query(query: &LedgerQuery) -> (String, Vec<Value>) {
+    let mut sql = String::from("SELECT revision, seq, at, actor, request_id, change FROM ledger WHERE 1 = 1");
+    let mut params: Vec<Value> = Vec::new();
+    let mut filter = |clause: &str, value: Value| {
+        params.push(value);
+        sql.push_str(&clause.replace('?', &format!("?{}", params.len())));
+    };
+    if let Some(org) = &query.org {
+        filter(" AND org_key = ?", org.as_str().into());
+    }
+    if let Some(user) = &query.user {
+        filter(" AND user_id = ?", user.as_str().into());
+    }
+    if let Some(license) = &query.license {
+        filter(" AND license = ?", license.as_str().into());
+    }
+    if let Some(from) = query.from_revision {
+        filter(" AND revision >= ?", from.into());
+    }
+    if let Some(to) = query.to_revision {
+        filter(" AND revision <= ?", to.into());
+    }
+    if let Some((revision, seq)) = query.after {
+        filter(" AND (revision > ?", revision.into());
+        filter(" OR (revision = ?", revision.into());
+        filter(" AND seq > ?))", seq.into());
+    }
+    filter(" ORDER BY revision, seq LIMIT ?", query.limit.into());
+    (sql, params)
+}
+
+fn ledger_entry(r: &Row) -> StoreResult<LedgerEntry> {
+    Ok(LedgerEntry {
+        revision: int(&r[0])?.max(0) as u64,
+        seq: u32::try_from(int(&r[1])?).unwrap_or(u32::MAX),
+        at: int(&r[2])?,
+        actor: text(&r[3])?,
+        request_id: text(&r[4])?,
+        change: from_json(&r[5])?,
+    })
+}
+
+const CLIENT_COLUMNS: &str = "client_id, org_key, name, secret_hash, scopes, created_at";
+
+fn client(r: &Row) -> StoreResult<ApiClient> {
+    Ok(ApiClient {
+        client_id: text(&r[0])?,
+        org: OrgKey::of(&text(&r[1])?),
+        name: text(&r[2])?,
+        secret_hash: text(&r[3])?,
+        scopes: text(&r[4])?.split_whitespace().map(str::to_owned).collect(),
+        created_at: int(&r[5])?,
+    })
+}
+
+fn token(r: &Row) -> StoreResult<TokenRecord> {
+    Ok(TokenRecord {
+        hash: text(&r[0])?,
+        kind: if text(&r[1])? == "refresh" { TokenKind::Refresh } else { TokenKind::Access },
+        subject: from_json(&r[2])?,
+        scopes: text(&r[3])?.split_whitespace().map(str::to_owned).collect(),
+        expires_at: int(&r[4])?,
+    })
+}
+
+async fn read_one<S: Sql>(sql: &S, query: &str, params: Vec<Value>) -> StoreResult<Vec<Row>> {
+    Ok(sql.read(vec![(query.to_owned(), params)]).await?.pop().unwrap_or_default())
+}
+
+async fn write_one<S: Sql>(sql: &S, query: &'static str, params: Vec<Value>) -> StoreResult<Vec<Row>> {
+    Ok(sql.write(vec![statement(query, params, Expect::Any)]).await?.pop().unwrap_or_default())
+}
+
+impl<S: Sql> Store for S {
+    async fn load(&self) -> StoreResult<State> {
+        rows::build_state(decode_rows(self.read(row_queries()).await?)?)
+    }
+
+    async fn commit(&self, commit: Commit) -> StoreResult<()> {
+        self.write(commit_statements(&commit)?).await.map(drop)
+    }
+
+    async fn ledger(&self, query: LedgerQuery) -> StoreResult<Vec<LedgerEntry>> {
+        let (sql, params) = ledger_query(&query);
+        read_one(self, &sql, params).await?.iter().map(ledger_entry).collect()
+    }
+
+    async fn check_ledger(&self) -> StoreResult<LedgerCheck> {
+        // One snapshot, so the ledger and the balances are the same moment.
+        let mut queries = vec![ledger_query(&LedgerQuery { limit: u32::MAX, ..LedgerQuery::default() })];
+        queries.extend(row_queries());
+        let mut results = self.read(queries).await?;
+        let entries = results.remove(0).iter().map(ledger_entry).collect::<StoreResult<Vec<_>>>()?;
+        let stored = rows::build_state(decode_rows(results)?)?;
+        let replayed = allot_core::ledger::replay(Catalogue::default_products(), &entries)
+            .map_err(|e| StoreError::Corrupt(format!("the ledger does not replay: {e}")))?;
+        Ok(LedgerCheck {
+            revision: stored.revision(),
+            entries: entries.len() as u64,
+            differences: rows::differences(&replayed, &stored),
+        })
+    }
+
+    async fn revision(&self) -> StoreResult<u64> {
+        let rows = read_one(self, ROW_QUERIES[0], Vec::new()).await?;
+        Ok(rows.first().and_then(|r| r.first()).map(int).transpose()?.unwrap_or(0).max(0) as u64)
+    }
+
+    async fn password_hash(&self, realm: &str, username: &str) -> StoreResult<Option<String>> {
+        let rows = read_one(
+            self,
+            "SELECT password_hash FROM credentials WHERE realm = ?1 AND username = ?2",
+            vec![realm.into(), username.into()],
+        )
+        .await?;
+        rows.first().map(|r| text(&r[0])).transpose()
+    }
+
+    async fn set_password_hash(&self, realm: &str, username: &str, hash: &str) -> StoreResult<()> {
+        write_one(
+            self,
+            "INSERT INTO credentials (realm, username, password_hash) VALUES (?1, ?2, ?3)
+             ON CONFLICT (realm, username) DO UPDATE SET password_hash = excluded.password_hash",
+            vec![realm.into(), username.into(), hash.into()],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn has_host_admin(&self) -> StoreResult<bool> {
+        let rows = read_one(self, "SELECT EXISTS (SELECT 1 FROM credentials WHERE realm = '')", Vec::new()).await?;
+        rows.first().map(|r| boolean(&r[0])).transpose().map(|b| b.unwrap_or(false))
+    }
+
+    async fn insert_client(&self, c: ApiClient) -> StoreResult<()> {
+        let params = vec![
+            c.client_id.into(),
+            c.org.as_str().into(),
+            c.name.into(),
+            c.secret_hash.into(),
+            c.scopes.join(" ").into(),
+            c.created_at.into(),
+        ];
+        write_one(
+            self,
+            "INSERT INTO api_clients (client_id, org_key, name, secret_hash, scopes, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn client(&self, client_id: &str) -> StoreResult<Option<ApiClient>> {
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM api_clients WHERE client_id = ?1");
+        read_one(self, &sql, vec![client_id.into()]).await?.first().map(client).transpose()
+    }
+
+    async fn clients(&self, org: &OrgKey) -> StoreResult<Vec<ApiClient>> {
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM api_clients WHERE org_key = ?1 ORDER BY created_at, client_id");
+        read_one(self, &sql, vec![org.as_str().into()]).await?.iter().map(client).collect()
+    }
+
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
+        let rows =
+            write_one(self, "DELETE FROM api_clients WHERE client_id = ?1 RETURNING client_id", vec![client_id.into()])
+                .await?;
+        Ok(!rows.is_empty())
+    }
+
+    async fn insert_token(&self, t: TokenRecord) -> StoreResult<()> {
+        let params = vec![
+            t.hash.into(),
+            t.kind.as_str().into(),
+            to_json(&t.subject)?.into(),
+            t.scopes.join(" ").into(),
+            t.expires_at.into(),
+        ];
+        write_one(
+            self,
+            "INSERT INTO tokens (hash, kind, subject, scopes, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
+        let rows = read_one(
+            self,
+            "SELECT hash, kind, subject, scopes, expires_at FROM tokens WHERE hash = ?1",
+            vec![hash.into()],
+        )
+        .await?;
+        rows.first().map(token).transpose()
+    }
+
+    async fn take_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
+        let rows = write_one(
+            self,
+            "DELETE FROM tokens WHERE hash = ?1 RETURNING hash, kind, subject, scopes, expires_at",
+            vec![hash.into()],
+        )
+        .await?;
+        rows.first().map(token).transpose()
+    }
+
+    async fn revoke_tokens(&self, subject: &Subject) -> StoreResult<u64> {
+        let rows =
+            write_one(self, "DELETE FROM tokens WHERE subject = ?1 RETURNING hash", vec![to_json(subject)?.into()])
+                .await?;
+        Ok(rows.len() as u64)
+    }
+
+    async fn delete_expired_tokens(&self, now: Timestamp) -> StoreResult<u64> {
+        let rows =
+            write_one(self, "DELETE FROM tokens WHERE expires_at <= ?1 RETURNING hash", vec![now.into()]).await?;
+        Ok(rows.len() as u64)
+    }
+}
