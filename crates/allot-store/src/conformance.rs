@@ -6,6 +6,7 @@ use allot_core::{
     State, UserId, UserProfile,
 };
 
+use crate::sql::{Expect, Sql, Statement};
 use crate::{Commit, LedgerQuery, Store, StoreError, Subject, TokenKind, TokenRecord};
 
 const NOW: i64 = 1_700_000_000_000;
@@ -146,52 +147,74 @@ pub async fn refresh_tokens_can_be_taken_once(store: impl Store) {
     assert_eq!(store.take_token("abc").await.unwrap(), None);
 }
 
+/// A raw statement cannot rewrite the ledger.
+pub async fn the_ledger_is_append_only(store: impl Store + Sql) {
+    let mut state = State::default();
+    apply(&store, &mut state, &setup()).await;
+    for sql in ["UPDATE ledger SET actor = 'someone else'", "DELETE FROM ledger"] {
+        let refused = store.write(vec![Statement { sql, params: vec![], expect: Expect::Any }]).await;
+        assert!(refused.is_err(), "{sql} was allowed");
+    }
+    assert!(store.check_ledger().await.unwrap().differences.is_empty());
+}
+
+/// A raw statement cannot allocate more than a pool holds.
+pub async fn the_schema_checks_allocated_within_quantity(store: impl Store + Sql) {
+    let insert = "INSERT INTO pools (scope, license, quantity, allocated) VALUES ('', 'X', 1, 1)";
+    store.write(vec![Statement { sql: insert, params: vec![], expect: Expect::Any }]).await.unwrap();
+    let over = "UPDATE pools SET allocated = allocated + 1 WHERE license = 'X'";
+    let refused = store.write(vec![Statement { sql: over, params: vec![], expect: Expect::Any }]).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+}
+
+macro_rules! conformance {
+    ($fresh:expr; $($name:ident),* $(,)?) => {$(
+        #[tokio::test]
+        async fn $name() {
+            let (_guard, store) = $fresh.await;
+            super::$name(store).await;
+        }
+    )*};
+}
+
+macro_rules! every_conformance_test {
+    ($fresh:expr) => {
+        conformance!(
+            $fresh;
+            loads_what_was_committed,
+            a_commit_at_a_stale_revision_is_refused_whole,
+            the_schema_refuses_an_over_allocation,
+            the_ledger_pages_filters_and_replays_to_the_stored_balances,
+            refresh_tokens_can_be_taken_once,
+            the_ledger_is_append_only,
+            the_schema_checks_allocated_within_quantity,
+        );
+    };
+}
+
 mod sqlite {
     use crate::SqliteStore;
 
-    fn fresh() -> (tempfile::TempDir, SqliteStore) {
+    async fn fresh() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("allot.db")).unwrap();
         (dir, store)
     }
 
-    macro_rules! conformance {
-        ($($name:ident),* $(,)?) => {$(
-            #[tokio::test]
-            async fn $name() {
-                let (_dir, store) = fresh();
-                super::$name(store).await;
-            }
-        )*};
+    every_conformance_test!(fresh());
+}
+
+mod postgres {
+    use crate::PgStore;
+
+    /// A fresh database on the server of `ALLOT_TEST_POSTGRES_URL`, which `scripts/test`
+    /// sets (starting a throwaway cluster when none is given).
+    async fn fresh() -> ((), PgStore) {
+        let url = std::env::var("ALLOT_TEST_POSTGRES_URL")
+            .expect("ALLOT_TEST_POSTGRES_URL is not set: run scripts/test, which starts a throwaway PostgreSQL");
+        let url = crate::postgres::scratch_database(&url).await.unwrap();
+        ((), PgStore::open(&url).await.unwrap())
     }
 
-    conformance!(
-        loads_what_was_committed,
-        a_commit_at_a_stale_revision_is_refused_whole,
-        the_schema_refuses_an_over_allocation,
-        the_ledger_pages_filters_and_replays_to_the_stored_balances,
-        refresh_tokens_can_be_taken_once,
-    );
-
-    #[test]
-    fn the_ledger_is_append_only() {
-        let (dir, _store) = fresh();
-        let conn = rusqlite::Connection::open(dir.path().join("allot.db")).unwrap();
-        conn.execute(
-            "INSERT INTO ledger (revision, seq, at, actor, request_id, kind, delta, change) VALUES (1, 0, 0, 'a', 'r', 'k', 0, '{}')",
-            [],
-        )
-        .unwrap();
-        assert!(conn.execute("UPDATE ledger SET actor = 'b'", []).is_err());
-        assert!(conn.execute("DELETE FROM ledger", []).is_err());
-    }
-
-    #[test]
-    fn the_schema_checks_allocated_within_quantity() {
-        let (dir, _store) = fresh();
-        let conn = rusqlite::Connection::open(dir.path().join("allot.db")).unwrap();
-        conn.execute("INSERT INTO pools (scope, license, quantity, allocated) VALUES ('', 'X', 1, 1)", []).unwrap();
-        let err = conn.execute("UPDATE pools SET allocated = allocated + 1", []).unwrap_err();
-        assert_eq!(err.sqlite_error_code(), Some(rusqlite::ErrorCode::ConstraintViolation));
-    }
+    every_conformance_test!(fresh());
 }

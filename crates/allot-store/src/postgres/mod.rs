@@ -185,3 +185,19 @@ impl Sql for PgStore {
         Ok(results)
     }
 }
+
+/// Creates a new, empty database on the server `url` names and answers its URL: every
+/// test and benchmark run gets books of its own.
+pub async fn scratch_database(url: &str) -> StoreResult<String> {
+    use rand::RngCore as _;
+    let config: tokio_postgres::Config =
+        url.parse().map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?;
+    let (client, connection) = config.connect(NoTls).await.map_err(pg_error)?;
+    let driver = tokio::spawn(connection);
+    let name = format!("allot_{:016x}", rand::rng().next_u64());
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.map_err(pg_error)?;
+    drop(client);
+    let _ = driver.await;
+    let (base, _) = url.rsplit_once('/').ok_or_else(|| StoreError::Unavailable("the URL names no database".into()))?;
+    Ok(format!("{base}/{name}"))
+}

@@ -6,7 +6,7 @@ use allot_store::Store;
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
 
-use crate::harness::{spawn_app, spawn_in, test_config};
+use crate::harness::{spawn_app, spawn_in};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn last_unit_goes_to_exactly_one_of_200_requests() {
@@ -287,8 +287,7 @@ async fn a_restart_serves_the_same_books() {
     t.put(&boss, "/api/v1/orgs/acme/users/a/licenses", json!({"licenses": [{"license": "ATTUNU"}]})).await.expect(200);
     let before = t.app.books.read().balances();
     let revision = t.app.books.read().revision();
-    let dir = t.dir;
-    let config = test_config(dir.path());
+    let (dir, config) = (t.dir, t.config);
     drop(t.app);
     let again = spawn_in(dir, config).await;
     assert_eq!(again.app.books.read().balances(), before);

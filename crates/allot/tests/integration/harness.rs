@@ -16,6 +16,7 @@ pub const START: i64 = 1_800_000_000_000;
 pub struct TestApp {
     pub addr: SocketAddr,
     pub app: App,
+    pub config: Config,
     pub http: reqwest::Client,
     pub clock: Arc<AtomicI64>,
     pub dir: tempfile::TempDir,
@@ -39,15 +40,24 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_with(tune: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path());
+    if std::env::var("ALLOT_TEST_BACKEND").is_ok_and(|b| b == "postgres") {
+        config.database = allot_store::postgres::scratch_database(&postgres_url()).await.unwrap();
+    }
     tune(&mut config);
     spawn_in(dir, config).await
+}
+
+/// The PostgreSQL server tests may create databases on; `scripts/test` sets it.
+pub fn postgres_url() -> String {
+    std::env::var("ALLOT_TEST_POSTGRES_URL")
+        .expect("ALLOT_TEST_POSTGRES_URL is not set: run scripts/test, which starts a throwaway PostgreSQL")
 }
 
 /// Serves the books in `dir` (a restart when they exist).
 pub async fn spawn_in(dir: tempfile::TempDir, config: Config) -> TestApp {
     let clock = Arc::new(AtomicI64::new(START));
     let store = allot_server::open_store(&config).await.unwrap();
-    let app = App::new(store, config, Clock::Manual(clock.clone())).await.unwrap();
+    let app = App::new(store, config.clone(), Clock::Manual(clock.clone())).await.unwrap();
     allot_server::bootstrap_admin(&app).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -61,7 +71,7 @@ pub async fn spawn_in(dir: tempfile::TempDir, config: Config) -> TestApp {
         .unwrap();
     });
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
-    TestApp { addr, app, http, clock, dir, _shutdown: tx }
+    TestApp { addr, app, config, http, clock, dir, _shutdown: tx }
 }
 
 /// An answer: status, headers and the body as JSON (`Value::Null` when empty or not JSON).
