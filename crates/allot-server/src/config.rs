@@ -23,6 +23,10 @@ pub struct Config {
     pub log_level: String,
     /// Password for the bootstrap host admin `admin` on first start; random when empty.
     pub admin_password: Secret,
+    /// How often to look for changes other processes committed to the same database, in ms.
+    pub sync_interval_ms: u64,
+    /// How long a read with `?min_revision=R` may wait for revision R, in ms, before 503.
+    pub min_revision_wait_ms: u64,
     pub auth: AuthConfig,
     pub limits: Limits,
 }
@@ -36,6 +40,8 @@ impl Default for Config {
             log_format: "json".into(),
             log_level: "info".into(),
             admin_password: Secret::default(),
+            sync_interval_ms: 200,
+            min_revision_wait_ms: 1000,
             auth: AuthConfig::default(),
             limits: Limits::default(),
         }
@@ -51,6 +57,8 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .field("admin_password", &self.admin_password)
+            .field("sync_interval_ms", &self.sync_interval_ms)
+            .field("min_revision_wait_ms", &self.min_revision_wait_ms)
             .field("auth", &self.auth)
             .field("limits", &self.limits)
             .finish()

@@ -56,6 +56,7 @@ pub fn router(app: App) -> Router {
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), middleware::fresh_enough))
         .layer(axum::middleware::from_fn_with_state(app.clone(), middleware::observe))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(app)
@@ -113,12 +114,20 @@ fn write_secret_file(path: &Path, secret: &str) -> Result<(), String> {
     writeln!(file, "{secret}").map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// Serves until `shutdown` resolves, then finishes the requests in flight.
+/// Serves until `shutdown` resolves, then finishes the requests in flight. Meanwhile
+/// follows what other processes commit to the same database.
 pub async fn serve(
     app: App,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let follower = {
+        let app = app.clone();
+        let interval = std::time::Duration::from_millis(app.config.sync_interval_ms.max(10));
+        tokio::spawn(async move { app.books.follow(&app.store, interval).await })
+    };
     let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+    follower.abort();
+    served
 }

@@ -1,16 +1,18 @@
 //! One middleware for every request: a request id, a tracing span, metrics by route
 //! template, and the revision the answer was given at.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
+use axum::response::IntoResponse as _;
 use axum::response::Response;
 use rand::RngCore as _;
 use tracing::Instrument as _;
 
 use crate::app::App;
+use crate::error::ApiError;
 
 /// The id of the request being served; echoed in `x-request-id` and kept in the ledger.
 #[derive(Debug, Clone)]
@@ -57,4 +59,46 @@ pub async fn observe(State(app): State<App>, mut request: Request, next: Next) -
     }
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     response
+}
+
+/// `?min_revision=R`: the answer reflects revision R or later. A process that is behind
+/// catches up from the database, waiting up to `min_revision_wait_ms`, else answers 503.
+/// The parameter is taken off the query, so every endpoint accepts it.
+pub async fn fresh_enough(State(app): State<App>, mut request: Request, next: Next) -> Response {
+    let wanted = match take_min_revision(request.uri()) {
+        Ok(None) => return next.run(request).await,
+        Ok(Some((wanted, uri))) => {
+            *request.uri_mut() = uri;
+            wanted
+        }
+        Err(error) => return error.into_response(),
+    };
+    let give_up = Instant::now() + Duration::from_millis(app.config.min_revision_wait_ms);
+    while app.books.read().revision() < wanted {
+        if Instant::now() >= give_up {
+            let detail = format!("this process has not seen revision {wanted} yet; retry shortly");
+            return ApiError::unavailable(detail).into_response();
+        }
+        if let Err(error) = app.books.catch_up(&app.store).await {
+            return error.into_response();
+        }
+        if app.books.read().revision() < wanted {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+    next.run(request).await
+}
+
+fn take_min_revision(uri: &Uri) -> Result<Option<(u64, Uri)>, ApiError> {
+    let Some(query) = uri.query() else { return Ok(None) };
+    let (mine, rest): (Vec<&str>, Vec<&str>) = query.split('&').partition(|p| p.starts_with("min_revision="));
+    let Some(raw) = mine.last() else { return Ok(None) };
+    let value = raw.trim_start_matches("min_revision=");
+    let wanted = value.parse::<u64>().map_err(|_| {
+        ApiError::bad_request("invalid_query", format!("min_revision: `{value}` is not a revision number"))
+    })?;
+    let rest = rest.join("&");
+    let path = if rest.is_empty() { uri.path().to_owned() } else { format!("{}?{rest}", uri.path()) };
+    let uri = path.parse().map_err(|_| ApiError::bad_request("invalid_query", "the query string is malformed"))?;
+    Ok(Some((wanted, uri)))
 }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use allot_core::{OrgKey, Role, State, Timestamp};
 use allot_store::{Store, Subject, TokenKind, TokenRecord};
@@ -186,11 +187,15 @@ pub struct Auth {
     pub config: AuthConfig,
     pub passwords: Passwords,
     throttle: Throttle,
-    /// Access tokens seen, by hash, so a request does not need the database to authenticate.
-    cache: RwLock<HashMap<String, TokenRecord>>,
+    /// Access tokens seen, by hash, with when the store last vouched for them: a request
+    /// needs the database to authenticate only every few seconds per token.
+    cache: RwLock<HashMap<String, (TokenRecord, Instant)>>,
 }
 
 const CACHE_LIMIT: usize = 100_000;
+/// A cached token is checked against the store again after this long, so a revocation on
+/// another process reaches this one.
+const REVALIDATE_AFTER: Duration = Duration::from_secs(5);
 
 impl Auth {
     pub fn new(config: &AuthConfig) -> Result<Self, String> {
@@ -206,13 +211,22 @@ impl Auth {
         let hash = token_hash(token);
         let cached = self.cache.read().unwrap_or_else(|p| p.into_inner()).get(&hash).cloned();
         let record = match cached {
-            Some(record) => record,
-            None => {
-                let record = store.token(&hash).await?.filter(|r| r.kind == TokenKind::Access);
-                let record = record.ok_or_else(|| ApiError::unauthorized("the token is not valid"))?;
-                self.remember(record.clone());
-                record
-            }
+            Some((record, vouched)) if vouched.elapsed() < REVALIDATE_AFTER => record,
+            cached => match store.token(&hash).await {
+                Ok(Some(record)) if record.kind == TokenKind::Access => {
+                    self.remember(record.clone());
+                    record
+                }
+                Ok(_) => {
+                    self.cache.write().unwrap_or_else(|p| p.into_inner()).remove(&hash);
+                    return Err(ApiError::unauthorized("the token is not valid"));
+                }
+                // The database is away: a token it vouched for recently still holds.
+                Err(error) => match cached {
+                    Some((record, _)) => record,
+                    None => return Err(error.into()),
+                },
+            },
         };
         if record.expires_at <= now {
             self.cache.write().unwrap_or_else(|p| p.into_inner()).remove(&hash);
@@ -226,12 +240,12 @@ impl Auth {
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
         }
-        cache.insert(record.hash.clone(), record);
+        cache.insert(record.hash.clone(), (record, Instant::now()));
     }
 
     /// Forgets every token of `subject`, in the cache and in the store.
     pub async fn revoke(&self, store: &impl Store, subject: &Subject) -> ApiResult<()> {
-        self.cache.write().unwrap_or_else(|p| p.into_inner()).retain(|_, r| r.subject != *subject);
+        self.cache.write().unwrap_or_else(|p| p.into_inner()).retain(|_, (r, _)| r.subject != *subject);
         store.revoke_tokens(subject).await?;
         Ok(())
     }

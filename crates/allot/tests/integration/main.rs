@@ -7,6 +7,8 @@ mod harness;
 mod allocation;
 mod api_errors;
 mod auth;
+mod cluster;
 mod endpoints;
 mod isolation;
 mod openapi;
+mod outage;
