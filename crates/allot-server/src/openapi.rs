@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "allot",
-        description = "Self-hosted license allocation: pools per scope, holdings, plans and an append-only ledger.",
+        description = "Self-hosted license allocation: pools per scope, holdings, plans and an append-only ledger.\n\nEvery answer carries an `allot-revision` header. Every endpoint also takes `?min_revision=R`: the answer then reflects revision R or later, or is 503 with Retry-After if this process cannot reach R within a second.",
         license(name = "Apache-2.0")
     ),
     modifiers(&BearerAuth),
