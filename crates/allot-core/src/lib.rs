@@ -17,7 +17,7 @@ pub use ids::{
     Capability, GroupId, InvalidId, LicenseKey, OrgId, OrgKey, ProductCode, ServiceType, TenantId, Timestamp, UserId,
 };
 pub use ledger::{Actor, LedgerEntry};
-pub use planner::{Plan, PoolDelta, plan};
+pub use planner::{MAX_QUANTITY, Plan, PoolDelta, plan};
 pub use state::{Check, CheckReason, Grant, Holding, Pool, Role, Rule, Source, State, UserProfile, Via};
 pub use violation::{Violation, ViolationCode};
 

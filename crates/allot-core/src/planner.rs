@@ -13,6 +13,10 @@ use crate::ids::{LicenseKey, OrgId, OrgKey, ProductCode, Timestamp, UserId};
 use crate::state::{Grant, Holding, Pool, Rule, Source, State};
 use crate::violation::{Violation, ViolationCode as Code};
 
+/// The largest quantity a pool may hold: far beyond any purchase, and small enough that
+/// no sum of quantities can overflow.
+pub const MAX_QUANTITY: i64 = 1_000_000_000_000;
+
 /// One pool's balance before and after a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PoolDelta {
@@ -173,10 +177,9 @@ impl Planner<'_> {
     }
 
     fn check_grant(&mut self, grant: &Grant, license: &LicenseKey) -> bool {
-        if grant.quantity < 0 {
-            self.violate(
-                Violation::new(Code::InvalidQuantity, format!("quantity of `{license}` is negative")).license(license),
-            );
+        if !(0..=MAX_QUANTITY).contains(&grant.quantity) {
+            let message = format!("quantity of `{license}` must be between 0 and {MAX_QUANTITY}");
+            self.violate(Violation::new(Code::InvalidQuantity, message).license(license));
             return false;
         }
         dates_ok(self, grant.valid_from, grant.valid_until, license)

@@ -172,7 +172,9 @@ impl Org {
             .filter(|(_, user, _, _)| self.users.get(*user).is_some_and(|u| !u.holdings.contains_key(&license.product)))
             .collect();
         waiting.sort_by_key(|(seq, ..)| *seq);
-        waiting.dedup_by(|a, b| a.1 == b.1);
+        // A member of two such groups waits once, at their earliest place in line.
+        let mut seen = std::collections::HashSet::new();
+        waiting.retain(|(_, user, ..)| seen.insert(*user));
         waiting
     }
 }
@@ -404,9 +406,10 @@ impl State {
                 let o = self.org_mut(org)?;
                 let u = o.users.get_mut(user).ok_or_else(|| missing("user", user))?;
                 let g = o.groups.get_mut(group).ok_or_else(|| missing("group", group))?;
-                if u.groups.remove(group) != Some(*seq) {
+                if u.groups.get(group) != Some(seq) {
                     return Err(Inconsistent(format!("user {user} is not in group {group}")));
                 }
+                u.groups.remove(group);
                 g.members.remove(seq);
             }
             Change::RuleSet { org, group, before, after } => {

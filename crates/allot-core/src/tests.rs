@@ -380,3 +380,31 @@ proptest! {
         prop_assert_eq!(replayed.all_holdings(), books.state.all_holdings());
     }
 }
+
+#[test]
+fn a_member_of_two_groups_waits_once_and_is_granted_once() {
+    let mut books = Books::with_org(&[("ATTUNU", 1)], &["u", "v", "w"]);
+    let rule = Rule { licenses: vec![license("ATTUNU")], external: false };
+    books.ok(&[
+        Command::CreateGroup { org: org(), group: group("g1"), name: "g1".into() },
+        Command::CreateGroup { org: org(), group: group("g2"), name: "g2".into() },
+        Command::SetGroupRule { org: org(), group: group("g1"), rule: rule.clone() },
+        Command::SetGroupRule { org: org(), group: group("g2"), rule },
+        Command::AddMember { org: org(), group: group("g1"), user: user("w") },
+    ]);
+    books.ok(&[Command::AddMember { org: org(), group: group("g1"), user: user("u") }]);
+    books.ok(&[Command::AddMember { org: org(), group: group("g1"), user: user("v") }]);
+    books.ok(&[Command::AddMember { org: org(), group: group("g2"), user: user("u") }]);
+    assert_eq!(books.check("v", "ATTUNU").waiting_position, Some(2), "u waits once, ahead of v");
+    books.ok(&[Command::SetOrgPool { org: org(), license: license("ATTUNU"), grant: Grant::quantity(3) }]);
+    assert!(books.check("u", "ATTUNU").allowed && books.check("v", "ATTUNU").allowed);
+    assert_eq!(books.org_pool("ATTUNU").allocated, 3);
+}
+
+#[test]
+fn quantities_beyond_the_cap_are_refused_before_anything_can_overflow() {
+    let mut books = Books::with_org(&[("ATTUNU", 1)], &[]);
+    let plan = books.run(&[Command::SetHostPool { license: license("ATTUNU"), grant: Grant::quantity(i64::MAX) }]);
+    assert_eq!(codes(&plan), vec![ViolationCode::InvalidQuantity]);
+    books.ok(&[Command::SetHostPool { license: license("ATTUNU"), grant: Grant::quantity(MAX_QUANTITY) }]);
+}

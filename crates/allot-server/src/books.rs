@@ -78,8 +78,11 @@ impl Books {
                     return Ok(Outcome { applied: true, revision, ..outcome });
                 }
                 Err(StoreError::Conflict(detail)) if Instant::now() < give_up => {
-                    // Moved on elsewhere? Then follow and plan again; else it is a real conflict.
+                    // Moved on elsewhere? Then follow and plan again. If not, memory and the
+                    // database disagree: serve the database's books from now on.
                     if self.catch_up_locked(store).await? == outcome.plan.base_revision {
+                        tracing::error!(%detail, "a commit conflicted with no other process involved; reloading the books");
+                        *self.write() = store.load().await?;
                         return Err(StoreError::Conflict(detail).into());
                     }
                 }
@@ -116,6 +119,16 @@ impl Books {
                 // The last revision may go on in the next page: take it whole next round.
                 let last = entries.last().map(|e| e.revision);
                 entries.retain(|e| Some(e.revision) != last);
+                if entries.is_empty() {
+                    // One revision fills the page: read it whole.
+                    let whole = LedgerQuery {
+                        from_revision: Some(from),
+                        to_revision: Some(from),
+                        limit: u32::MAX,
+                        ..LedgerQuery::default()
+                    };
+                    entries = store.ledger(whole).await?;
+                }
             }
             if entries.is_empty() && !full_page {
                 return Ok(self.read().revision());

@@ -11,6 +11,8 @@ use axum::response::Response;
 use rand::RngCore as _;
 use tracing::Instrument as _;
 
+use allot_store::Store as _;
+
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -74,6 +76,17 @@ pub async fn fresh_enough(State(app): State<App>, mut request: Request, next: Ne
         Err(error) => return error.into_response(),
     };
     let give_up = Instant::now() + Duration::from_millis(app.config.min_revision_wait_ms);
+    if app.books.read().revision() < wanted {
+        // A revision the database has not reached will not come by waiting.
+        match app.store.revision().await {
+            Ok(stored) if stored < wanted => {
+                let detail = format!("revision {wanted} does not exist yet (the latest is {stored})");
+                return ApiError::unavailable(detail).into_response();
+            }
+            Ok(_) => {}
+            Err(error) => return ApiError::from(error).into_response(),
+        }
+    }
     while app.books.read().revision() < wanted {
         if Instant::now() >= give_up {
             let detail = format!("this process has not seen revision {wanted} yet; retry shortly");

@@ -151,7 +151,7 @@ pub trait Store: Send + Sync + 'static {
 
     fn insert_token(&self, token: TokenRecord) -> impl Future<Output = StoreResult<()>> + Send;
     fn token(&self, hash: &str) -> impl Future<Output = StoreResult<Option<TokenRecord>>> + Send;
-    /// Removes and returns a token: a refresh token works once.
+    /// Removes and returns a refresh token (never another kind): it works once.
     fn take_token(&self, hash: &str) -> impl Future<Output = StoreResult<Option<TokenRecord>>> + Send;
     /// Removes every token of a subject (a deleted client or user); answers how many.
     fn revoke_tokens(&self, subject: &Subject) -> impl Future<Output = StoreResult<u64>> + Send;

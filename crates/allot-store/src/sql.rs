@@ -616,7 +616,7 @@ impl<S: Sql> Store for S {
     async fn take_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
         let rows = write_one(
             self,
-            "DELETE FROM tokens WHERE hash = ?1 RETURNING hash, kind, subject, scopes, expires_at",
+            "DELETE FROM tokens WHERE hash = ?1 AND kind = 'refresh' RETURNING hash, kind, subject, scopes, expires_at",
             vec![hash.into()],
         )
         .await?;

@@ -234,5 +234,7 @@ pub async fn set_password(
     password::check_strength(&body.password)?;
     let hash = app.auth.passwords.hash(&body.password).await?;
     app.store.set_password_hash(org_id.key().as_str(), user.as_str(), &hash).await?;
+    // A new password shuts out whoever had the old one, refresh tokens included.
+    app.auth.revoke(&app.store, &Subject::OrgUser { org: org_id.key(), user: user.to_string() }).await?;
     Ok(NoContent)
 }

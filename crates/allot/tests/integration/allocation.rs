@@ -295,3 +295,33 @@ async fn a_restart_serves_the_same_books() {
     let admin = again.admin().await;
     assert_eq!(again.check(&admin, "acme", "a", "ATTUNU").await["allowed"], true);
 }
+
+#[tokio::test]
+async fn a_second_process_catches_up_on_a_revision_larger_than_a_page() {
+    use allot_core::{Actor, Command, OrgId, UserId, UserProfile};
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    t.post(&admin, "/api/v1/orgs", json!({"id": "big"})).await.expect(201);
+    // A second process on the same database, started before the big change.
+    let other = allot_server::App::new(
+        allot_server::open_store(&t.config).await.unwrap(),
+        t.config.clone(),
+        allot_server::Clock::System,
+    )
+    .await
+    .unwrap();
+    let org = OrgId::parse("big").unwrap();
+    let commands: Vec<Command> = (0..5_200)
+        .map(|i| Command::CreateUser {
+            org: org.clone(),
+            user: UserId::parse(&format!("u{i}")).unwrap(),
+            profile: UserProfile::default(),
+        })
+        .collect();
+    let actor = Actor { name: "test".into(), request_id: "big".into() };
+    let outcome = t.app.books.apply(&t.app.store, &commands, &actor, crate::harness::START).await.unwrap();
+    assert!(outcome.applied);
+    let reached = other.books.catch_up(&other.store).await.unwrap();
+    assert_eq!(reached, outcome.revision);
+    assert_eq!(other.books.read().org("big").unwrap().users.len(), 5_200);
+}

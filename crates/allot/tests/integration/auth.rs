@@ -200,3 +200,31 @@ async fn deleting_an_organization_revokes_its_clients_tokens_for_good() {
     let reserved = t.post(&admin, "/api/v1/orgs", json!({"id": "HOST"})).await;
     assert_eq!((reserved.status.as_u16(), reserved.code()), (400, "invalid_id"));
 }
+
+#[tokio::test]
+async fn a_new_password_shuts_out_the_old_tokens_and_access_tokens_do_not_refresh() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1)], &[]).await;
+    let form = [
+        ("grant_type", "password"),
+        ("organization", "acme"),
+        ("username", "acme-admin"),
+        ("password", "org admin password 1"),
+    ];
+    let issued = t.token_form(&form).await.expect(200);
+    let refresh = issued["refresh_token"].as_str().unwrap().to_owned();
+
+    // An access token sent as a refresh token is refused, and keeps working.
+    let wrong_kind = t.token_form(&[("grant_type", "refresh_token"), ("refresh_token", &boss)]).await;
+    assert_eq!(wrong_kind.body["error"], "invalid_grant");
+    assert_eq!(t.get(&boss, "/api/v1/orgs/acme").await.status, 200);
+
+    t.put(&admin, "/api/v1/orgs/acme/users/acme-admin/password", json!({"password": "a brand new password"}))
+        .await
+        .expect(204);
+    assert_eq!(t.get(&boss, "/api/v1/orgs/acme").await.status, 401, "the old access token is revoked");
+    let refreshed = t.token_form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    assert_eq!(refreshed.body["error"], "invalid_grant", "and so is the old refresh token");
+    t.login(Some("acme"), "acme-admin", "a brand new password").await;
+}
