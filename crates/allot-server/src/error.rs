@@ -100,6 +100,11 @@ impl ApiError {
         }
     }
 
+    /// A plan refused for its violations, with the status a dialect gives it.
+    pub fn refused_as(status: StatusCode, plan: &Plan) -> Self {
+        Self { status, ..Self::refused(plan, None) }
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }

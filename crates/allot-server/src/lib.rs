@@ -19,6 +19,7 @@ pub mod app;
 pub mod auth;
 pub mod books;
 pub mod clock;
+pub mod compat;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -26,6 +27,7 @@ pub mod health;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod prefix;
 
 pub use app::App;
 pub use clock::Clock;
@@ -54,6 +56,7 @@ pub fn router(app: App) -> Router {
     let max_body = app.config.limits.max_body_bytes;
     routes
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
+        .merge(compat::uipath::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(app.clone(), middleware::fresh_enough))
@@ -126,7 +129,10 @@ pub async fn serve(
         let interval = std::time::Duration::from_millis(app.config.sync_interval_ms.max(10));
         tokio::spawn(async move { app.books.follow(&app.store, interval).await })
     };
-    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    // Prefixes come off before routing, so this layer wraps the router rather than its routes.
+    let service = tower::Layer::layer(&axum::middleware::from_fn(prefix::strip_org_prefix), router(app));
+    let service =
+        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(service);
     let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
     follower.abort();
     served

@@ -216,10 +216,15 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthF
 pub async fn token(
     State(app): State<App>,
     addr: ClientAddr,
+    prefix: Option<axum::Extension<crate::prefix::OrgPrefix>>,
     headers: HeaderMap,
     form: Result<Form<TokenRequest>, FormRejection>,
 ) -> Result<Response, OAuthFailure> {
-    let Form(request) = form.map_err(|e| OAuthFailure::new("invalid_request", e.body_text()))?;
+    let Form(mut request) = form.map_err(|e| OAuthFailure::new("invalid_request", e.body_text()))?;
+    // `/{org}/identity_/connect/token` names the organization in the path.
+    if request.organization.is_none() {
+        request.organization = prefix.map(|p| p.0.0.clone());
+    }
     let now = app.clock.now();
     let ttl = app.auth.config.access_token_ttl_secs;
     match request.grant_type.as_deref() {

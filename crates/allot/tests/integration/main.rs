@@ -12,3 +12,4 @@ mod endpoints;
 mod isolation;
 mod openapi;
 mod outage;
+mod uipath;

@@ -1,0 +1,402 @@
+//! The UiPath Automation Suite dialect, as compat/uipath.md describes it.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{ADMIN_PASSWORD, Answer, TestApp, spawn_app};
+
+const HOST: &str = "feb0dd79-85b6-483b-b297-0e49a1aa5b7d";
+const ORG_ADMIN_PASSWORD: &str = "song one admin password";
+
+/// The seed's call with its missing comma put back.
+const SEED_BODY: &str = r#"{
+"userIds": ["singer-77", "singer-88", "singer-111"],
+"userBundleCodes": ["RPADEVNU", "ATTUNU", "TSTNU"],
+"useExternalLicense": true
+}"#;
+
+/// The seed's call as printed: a comma is missing after the userIds array.
+const SEED_BODY_AS_PRINTED: &str = r#"{
+"userIds": ["singer-77", "singer-88", "singer-111"]
+"userBundleCodes": ["RPADEVNU", "ATTUNU", "TSTNU"],
+"useExternalLicense": true
+}"#;
+
+async fn raw(t: &TestApp, method: Method, path: &str, token: &str, body: &str) -> Answer {
+    let response = t
+        .http
+        .request(method, t.url(path))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let body = response.json().await.unwrap_or(Value::Null);
+    Answer { status, headers, body }
+}
+
+/// A host admin's token from UiPath's ROPC login.
+async fn host_login(t: &TestApp) -> String {
+    let body = json!({"TenancyName": "host", "UsernameOrEmailAddress": "admin", "Password": ADMIN_PASSWORD});
+    let answer = t.send(Method::POST, "/api/account/authenticate", None, Some(body)).await.expect(200);
+    answer["result"].as_str().unwrap().to_owned()
+}
+
+/// Organization `song-one` (made natively, as UiPath's API cannot create organizations),
+/// its admin, and the seed's users created through the identity endpoints.
+async fn song_one(t: &TestApp, host: &str) -> String {
+    t.post(host, "/api/v1/orgs", json!({"id": "song-one", "name": "Song One"})).await.expect(201);
+    let admin = json!({"id": "boss", "role": "admin", "password": ORG_ADMIN_PASSWORD});
+    t.post(host, "/api/v1/orgs/song-one/users", admin).await.expect(201);
+    let form = [
+        ("grant_type", "password"),
+        ("username", "boss"),
+        ("password", ORG_ADMIN_PASSWORD),
+        ("client_id", "UiPath"),
+        ("scope", "PM.License PM.User"),
+    ];
+    let response = t.http.post(t.url("/song-one/identity_/connect/token")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let token: Value = response.json().await.unwrap();
+    let boss = token["access_token"].as_str().unwrap().to_owned();
+    for user in ["singer-77", "singer-88", "singer-111"] {
+        t.put(&boss, &format!("/song-one/identity_/api/User/{user}"), json!({"name": user})).await.expect(200);
+    }
+    boss
+}
+
+async fn grant_org(t: &TestApp, host: &str, quantities: &[(&str, i64)]) -> Value {
+    let products: Vec<Value> =
+        quantities.iter().map(|(code, quantity)| json!({"code": code, "quantity": quantity})).collect();
+    t.put(
+        host,
+        &format!("/lrm/api/host/{HOST}/organization/song-one/license"),
+        json!({ "productQuantities": products }),
+    )
+    .await
+    .expect(200)
+}
+
+async fn host_buys(t: &TestApp, host: &str, codes: &[&str]) {
+    let pools: Vec<Value> = codes.iter().map(|code| json!({"license": code, "quantity": 1000})).collect();
+    t.put(host, "/api/v1/host/pools", json!({ "pools": pools })).await.expect(200);
+}
+
+#[tokio::test]
+async fn the_seeds_example_answers_as_documented() {
+    let t = spawn_app().await;
+    let host = host_login(&t).await;
+    let boss = song_one(&t, &host).await;
+    host_buys(&t, &host, &["RPADEVNU", "ATTUNU", "TSTNU"]).await;
+    grant_org(&t, &host, &[("RPADEVNU", 3), ("ATTUNU", 3), ("TSTNU", 3)]).await;
+
+    // The seed's call, POST and all, on the seed's path with `song_one` for `song-one`.
+    let answer = raw(&t, Method::POST, "/lease_/api/account/song_one/user-license", &boss, SEED_BODY).await;
+    insta::assert_json_snapshot!("seed_example", answer.expect(200));
+    let pools = t.get(&boss, "/api/v1/orgs/song-one/pools").await.expect(200);
+    assert!(pools["pools"].as_array().unwrap().iter().all(|p| p["allocated"] == 0), "external holdings draw no unit");
+
+    let printed = raw(&t, Method::POST, "/lease_/api/account/song_one/user-license", &boss, SEED_BODY_AS_PRINTED).await;
+    assert_eq!(printed.status, 400, "{:#}", printed.body);
+    assert_eq!(printed.content_type(), "application/problem+json");
+}
+
+#[tokio::test]
+async fn the_seeds_call_drawing_9_units_with_8_left_answers_409_and_allocates_nothing() {
+    let t = spawn_app().await;
+    let host = host_login(&t).await;
+    let boss = song_one(&t, &host).await;
+    host_buys(&t, &host, &["RPADEVNU", "ATTUNU", "TSTNU"]).await;
+    grant_org(&t, &host, &[("RPADEVNU", 3), ("ATTUNU", 3), ("TSTNU", 2)]).await;
+    let drawing = SEED_BODY.replace("\"useExternalLicense\": true", "\"useExternalLicense\": false");
+    let answer = raw(&t, Method::POST, "/lease_/api/account/song_one/user-license", &boss, &drawing).await;
+    assert_eq!(answer.status, 409, "{:#}", answer.body);
+    insta::assert_json_snapshot!("seed_over_allocation", answer.body, {".plan" => "[plan]"});
+    let inventory = t.get(&boss, "/lease_/api/account/song-one/user-license").await.expect(200);
+    assert!(inventory.as_array().unwrap().iter().all(|c| c["allocated"] == 0), "nothing was allocated: {inventory:#}");
+
+    // With one more TSTNU unit the same call goes through: 9 units drawn.
+    grant_org(&t, &host, &[("RPADEVNU", 3), ("ATTUNU", 3), ("TSTNU", 3)]).await;
+    raw(&t, Method::PUT, "/lease_/api/account/song-one/user-license", &boss, &drawing).await.expect(200);
+    let inventory = t.get(&boss, "/lease_/api/account/song-one/user-license").await.expect(200);
+    insta::assert_json_snapshot!("inventory_after_9_units", inventory);
+}
+
+#[tokio::test]
+async fn the_full_chain_through_the_dialect_matches_the_native_pools() {
+    let t = spawn_app().await;
+    let host = host_login(&t).await;
+    let boss = song_one(&t, &host).await;
+    host_buys(&t, &host, &["UNATT", "NONPR", "RPADEVPRONU", "IDU", "ATTUNU"]).await;
+
+    // O: the host grants the organization its license.
+    let license =
+        grant_org(&t, &host, &[("UNATT", 5), ("NONPR", 4), ("RPADEVPRONU", 3), ("IDU", 2), ("ATTUNU", 2)]).await;
+    insta::assert_json_snapshot!("org_license", license);
+
+    // T: a tenant's orchestrator gets robots.
+    let tenant = json!({"tenantName": "Production", "products": [{"code": "UNATT", "quantity": 3}, {"code": "NONPR", "quantity": 1}]});
+    let service = t.put(&boss, "/lrm/api/account/song-one/service-license/prod/orchestrator", tenant).await.expect(200);
+    insta::assert_json_snapshot!("service_license", service);
+
+    // G: a group rule, members created through the identity endpoints.
+    let group = json!({"partitionGlobalId": "song-one", "name": "Developers", "directoryUserMemberIDs": ["singer-77", "singer-88"]});
+    let created = t.post(&boss, "/song-one/identity_/api/Group", group).await.expect(201);
+    let group_id = created["id"].as_str().unwrap().to_owned();
+    let rule = json!({"userBundleCodes": ["RPADEVPRONU", "IDU"], "useExternalLicense": false});
+    let path = format!("/song-one/lease_/api/account/song-one/user-license/group/{group_id}");
+    let answer = t.put(&boss, &path, rule).await.expect(200);
+    assert_eq!(answer["userBundleCodes"], json!(["RPADEVPRONU", "IDU"]));
+
+    // U: one user directly.
+    let direct =
+        json!({"userIds": ["singer-111"], "userBundleCodes": ["ATTUNU", "RPADEVPRONU"], "useExternalLicense": false});
+    t.put(&boss, "/lease_/api/account/song-one/user-license", direct).await.expect(200);
+
+    // Every count read back through the dialect equals the native API's pools.
+    let native: Vec<Value> =
+        t.get(&boss, "/api/v1/orgs/song-one/pools").await.expect(200)["pools"].as_array().unwrap().clone();
+    let available = t.get(&boss, "/lrm/api/account/song-one/available-account-licenses").await.expect(200);
+    let counted =
+        t.get(&host, &format!("/lrm/api/host/{HOST}/organization/song-one/license/available")).await.expect(200);
+    for pool in &native {
+        let code = pool["license"].clone();
+        let row = available.as_array().unwrap().iter().find(|r| r["code"] == code).unwrap();
+        assert_eq!(
+            (row["total"].clone(), row["allocated"].clone()),
+            (pool["quantity"].clone(), pool["allocated"].clone()),
+            "{code}"
+        );
+        let with = counted["productsWithAvailability"].as_array().unwrap().iter().find(|r| r["code"] == code).unwrap();
+        assert_eq!(with["availableQuantity"], pool["available"], "{code}");
+        assert_eq!(with["consumedQuantity"], pool["allocated"], "{code}");
+    }
+    let expected = [("UNATT", 5, 3), ("NONPR", 4, 1), ("RPADEVPRONU", 3, 3), ("IDU", 2, 2), ("ATTUNU", 2, 1)];
+    for (code, total, allocated) in expected {
+        let pool = native.iter().find(|p| p["license"] == code).unwrap();
+        assert_eq!((pool["quantity"].as_i64(), pool["allocated"].as_i64()), (Some(total), Some(allocated)), "{code}");
+    }
+    let group_view = t.get(&boss, &path).await.expect(200);
+    insta::assert_json_snapshot!("group_licenses", group_view);
+    let tenant_native =
+        t.get(&boss, "/api/v1/orgs/song-one/tenants/prod/services/orchestrator/pools").await.expect(200);
+    assert_eq!(tenant_native["pools"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn identity_tokens_honour_scopes_and_refresh_tokens_work_once() {
+    let t = spawn_app().await;
+    let host = host_login(&t).await;
+    let boss = song_one(&t, &host).await;
+    host_buys(&t, &host, &["ATTUNU"]).await;
+    grant_org(&t, &host, &[("ATTUNU", 2)]).await;
+    let client = t
+        .post(&host, "/api/v1/orgs/song-one/clients", json!({"name": "reporting", "scopes": ["PM.License.Read"]}))
+        .await
+        .expect(201);
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client["client_id"].as_str().unwrap()),
+        ("client_secret", client["client_secret"].as_str().unwrap()),
+        ("scope", "PM.License.Read"),
+    ];
+    let response = t.http.post(t.url("/identity_/connect/token")).form(&form).send().await.unwrap();
+    let token: Value = response.json().await.unwrap();
+    assert_eq!((token["token_type"].clone(), token["expires_in"].clone()), (json!("Bearer"), json!(3600)));
+    assert!(token.get("refresh_token").is_none(), "client credentials get no refresh token");
+    let reader = token["access_token"].as_str().unwrap();
+    t.get(reader, "/lease_/api/account/song-one/user-license").await.expect(200);
+    let put = t
+        .put(
+            reader,
+            "/lease_/api/account/song-one/user-license",
+            json!({"userIds": ["singer-77"], "userBundleCodes": ["ATTUNU"]}),
+        )
+        .await;
+    assert_eq!(put.status, 403, "{:#}", put.body);
+    let wider = [form[0], form[1], form[2], ("scope", "PM.License.Write")];
+    let refused = t.http.post(t.url("/identity_/connect/token")).form(&wider).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(refused.json::<Value>().await.unwrap()["error"], "invalid_scope");
+
+    // A person's refresh token works once.
+    let form = [("grant_type", "password"), ("username", "boss"), ("password", ORG_ADMIN_PASSWORD)];
+    let first: Value =
+        t.http.post(t.url("/song-one/identity_/connect/token")).form(&form).send().await.unwrap().json().await.unwrap();
+    let refresh = [("grant_type", "refresh_token"), ("refresh_token", first["refresh_token"].as_str().unwrap())];
+    let again = t.http.post(t.url("/identity_/connect/token")).form(&refresh).send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    let twice = t.http.post(t.url("/identity_/connect/token")).form(&refresh).send().await.unwrap();
+    assert_eq!(twice.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    let discovery: Value = t
+        .http
+        .get(t.url("/song-one/identity_/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(discovery["token_endpoint"].as_str().unwrap().ends_with("/song-one/identity_/connect/token"));
+    drop(boss);
+}
+
+#[tokio::test]
+async fn logins_answer_abp_envelopes() {
+    let t = spawn_app().await;
+    let answer = t
+        .send(
+            Method::POST,
+            "/api/account/authenticate",
+            None,
+            Some(json!({"TenancyName": "", "UsernameOrEmailAddress": "admin", "Password": "wrong password!"})),
+        )
+        .await;
+    assert_eq!(answer.status, 401);
+    insta::assert_json_snapshot!("authenticate_failed", answer.body);
+    let ok = t
+        .send(
+            Method::POST,
+            "/x/y/api/account/authenticate",
+            None,
+            Some(json!({"tenancyName": "host", "usernameOrEmailAddress": "admin", "password": ADMIN_PASSWORD})),
+        )
+        .await
+        .expect(200);
+    insta::assert_json_snapshot!("authenticate", ok, {".result" => "[token]"});
+    let malformed = raw(&t, Method::POST, "/api/account/authenticate", "", "{").await;
+    assert_eq!(malformed.status, 400);
+}
+
+#[tokio::test]
+async fn errors_of_every_endpoint() {
+    let t = spawn_app().await;
+    let host = host_login(&t).await;
+    let boss = song_one(&t, &host).await;
+    // Before the organization has a license: 404 on U, G, T and the account license.
+    let users = json!({"userIds": ["singer-77"], "userBundleCodes": ["ATTUNU"], "useExternalLicense": false});
+    assert_eq!(t.put(&boss, "/lease_/api/account/song-one/user-license", users.clone()).await.status, 404);
+    assert_eq!(t.get(&boss, "/lrm/api/account/song-one/account-license").await.status, 404);
+    let tenant = json!({"tenantName": "T", "products": [{"code": "UNATT", "quantity": 1}]});
+    assert_eq!(
+        t.put(&boss, "/lrm/api/account/song-one/service-license/t1/orchestrator", tenant.clone()).await.status,
+        404
+    );
+    // O before the host holds anything: 404; then too much: 409; a negative quantity: 400.
+    let org_path = format!("/lrm/api/host/{HOST}/organization/song-one/license");
+    let o = json!({"productQuantities": [{"code": "ATTUNU", "quantity": 5}]});
+    assert_eq!(t.put(&host, &org_path, o.clone()).await.status, 404);
+    host_buys(&t, &host, &["ATTUNU", "UNATT"]).await;
+    let too_much = json!({"productQuantities": [{"code": "ATTUNU", "quantity": 5000}]});
+    assert_eq!(t.put(&host, &org_path, too_much).await.status, 409);
+    let negative = json!({"productQuantities": [{"code": "ATTUNU", "quantity": -1}]});
+    assert_eq!(t.put(&host, &org_path, negative).await.status, 400);
+    assert_eq!(t.put(&boss, &org_path, o.clone()).await.status, 403, "an organization admin cannot grant itself");
+    assert_eq!(t.put(&host, "/lrm/api/host/not-the-host/organization/song-one/license", o.clone()).await.status, 404);
+    grant_org(&t, &host, &[("ATTUNU", 1), ("UNATT", 2)]).await;
+
+    // 401 without a token, 400 for malformed bodies and empty userIds, 409 beyond the pool
+    // or for a code the organization does not hold or a unit code on a user.
+    let none = t.send(Method::PUT, "/lease_/api/account/song-one/user-license", None, Some(users.clone())).await;
+    assert_eq!(none.status, 401);
+    let empty = json!({"userIds": [], "userBundleCodes": ["ATTUNU"]});
+    assert_eq!(t.put(&boss, "/lease_/api/account/song-one/user-license", empty).await.status, 400);
+    let both = json!({"userIds": ["singer-77", "singer-88"], "userBundleCodes": ["ATTUNU"]});
+    let over = t.put(&boss, "/lease_/api/account/song-one/user-license", both).await;
+    assert_eq!((over.status.as_u16(), over.code()), (409, "license_limit_exceeded"));
+    let unheld = json!({"userIds": ["singer-77"], "userBundleCodes": ["TSTNU"]});
+    assert_eq!(t.put(&boss, "/lease_/api/account/song-one/user-license", unheld).await.status, 409);
+    let unit = json!({"userIds": ["singer-77"], "userBundleCodes": ["UNATT"]});
+    let wrong_level = t.put(&boss, "/lease_/api/account/song-one/user-license", unit).await;
+    assert_eq!((wrong_level.status.as_u16(), wrong_level.code()), (409, "wrong_license_kind"));
+    let ghost = json!({"userIds": ["ghost"], "userBundleCodes": ["ATTUNU"]});
+    assert_eq!(t.put(&boss, "/lease_/api/account/song-one/user-license", ghost).await.status, 404);
+
+    // T: 200, then GET 200, a service with no license 410, DELETE, then 410.
+    let service_path = "/lrm/api/account/song-one/service-license/t1/orchestrator";
+    t.put(&boss, service_path, tenant).await.expect(200);
+    t.get(&boss, service_path).await.expect(200);
+    assert_eq!(t.get(&boss, "/lrm/api/account/song-one/service-license/t1/aicenter").await.status, 410);
+    assert_eq!(t.get(&boss, "/lrm/api/account/song-one/service-license/nope/orchestrator").await.status, 404);
+    t.delete(&boss, service_path).await.expect(204);
+    assert_eq!(t.get(&boss, service_path).await.status, 410);
+    let user_code = json!({"tenantName": "T", "products": [{"code": "ATTUNU", "quantity": 1}]});
+    assert_eq!(t.put(&boss, service_path, user_code).await.status, 409, "a user bundle at tenant level");
+
+    // G: unknown group 404; a code the organization lacks 409; DELETE empties the rule.
+    let rule = json!({"userBundleCodes": ["ATTUNU"]});
+    assert_eq!(t.put(&boss, "/lease_/api/account/song-one/user-license/group/nope", rule.clone()).await.status, 404);
+    let group = json!({"partitionGlobalId": "song-one", "name": "G", "directoryUserMemberIDs": ["singer-77"]});
+    let group_id = t.post(&boss, "/identity_/api/Group", group).await.expect(201)["id"].as_str().unwrap().to_owned();
+    let rule_path = format!("/la/api/account/song-one/user-license/group/{group_id}");
+    assert_eq!(t.put(&boss, &rule_path, json!({"userBundleCodes": ["TSTNU"]})).await.status, 409);
+    t.put(&boss, &rule_path, rule).await.expect(200);
+    t.delete(&boss, &rule_path).await.expect(204);
+    assert_eq!(t.get(&boss, &rule_path).await.expect(200)["allocatedUserBundles"], json!([]));
+
+    // U removal; O removal refused while units are passed on, then allowed.
+    t.put(&boss, "/lease_/api/account/song-one/user-license", users).await.expect(200);
+    let remove =
+        raw(&t, Method::DELETE, "/lease_/api/account/song-one/user-license", &boss, r#"{"userIds": ["singer-77"]}"#)
+            .await;
+    assert_eq!(remove.status, 204);
+    t.put(
+        &boss,
+        "/lrm/api/account/song-one/service-license/t1/orchestrator",
+        json!({"tenantName": "T", "products": [{"code": "UNATT", "quantity": 1}]}),
+    )
+    .await
+    .expect(200);
+    let busy = t.delete(&host, &format!("{org_path}/remove")).await;
+    assert_eq!((busy.status.as_u16(), busy.code()), (409, "quantity_in_use"));
+    t.delete(&boss, "/lrm/api/account/song-one/service-license/t1/orchestrator").await.expect(204);
+    t.delete(&host, &format!("{org_path}/remove")).await.expect(204);
+    assert_eq!(t.get(&host, "/lrm/api/account/song-one/account-license").await.status, 404);
+
+    // Identity: groups and users of the organization; unknown ones 404.
+    let groups = t.get(&boss, "/identity_/api/Group/song-one").await.expect(200);
+    assert_eq!(groups[0]["id"], group_id.as_str());
+    assert_eq!(t.get(&boss, "/identity_/api/Group/song-one/nope").await.status, 404);
+    let renamed = json!({"partitionGlobalId": "song-one", "name": "G", "directoryUserMemberIDs": ["singer-88"]});
+    let updated = t.put(&boss, &format!("/identity_/api/Group/{group_id}"), renamed).await.expect(200);
+    assert_eq!(updated["members"][0]["id"], "singer-88");
+    insta::assert_json_snapshot!("identity_group", updated, {".id" => "[group id]"});
+    assert_eq!(t.get(&boss, "/identity_/api/User/singer-77").await.expect(200)["userName"], "singer-77");
+    assert_eq!(t.get(&boss, "/identity_/api/User/ghost").await.status, 404);
+    assert_eq!(t.get(&host, "/identity_/api/User/singer-77").await.status, 400, "a host admin names the organization");
+    t.delete(&boss, &format!("/identity_/api/Group/song-one/{group_id}")).await.expect(204);
+    t.delete(&boss, "/identity_/api/User/singer-111").await.expect(204);
+}
+
+#[tokio::test]
+async fn another_organizations_ids_answer_404() {
+    let t = spawn_app().await;
+    let host = host_login(&t).await;
+    song_one(&t, &host).await;
+    host_buys(&t, &host, &["ATTUNU"]).await;
+    grant_org(&t, &host, &[("ATTUNU", 2)]).await;
+    t.post(&host, "/api/v1/orgs", json!({"id": "other"})).await.expect(201);
+    t.post(&host, "/api/v1/orgs/other/users", json!({"id": "eve", "role": "admin", "password": "eve's long password"}))
+        .await
+        .expect(201);
+    let form = [("grant_type", "password"), ("username", "eve"), ("password", "eve's long password")];
+    let token: Value =
+        t.http.post(t.url("/other/identity_/connect/token")).form(&form).send().await.unwrap().json().await.unwrap();
+    let eve = token["access_token"].as_str().unwrap();
+    let users = json!({"userIds": ["singer-77"], "userBundleCodes": ["ATTUNU"]});
+    for (method, path, body) in [
+        (Method::GET, "/lease_/api/account/song-one/user-license".to_owned(), None),
+        (Method::PUT, "/lease_/api/account/song-one/user-license".to_owned(), Some(users)),
+        (Method::GET, "/lrm/api/account/song-one/account-license".to_owned(), None),
+        (Method::GET, "/lrm/api/account/song-one/available-account-licenses".to_owned(), None),
+        (Method::GET, "/lrm/api/account/song-one/service-license/t/orchestrator".to_owned(), None),
+        (Method::GET, "/identity_/api/Group/song-one".to_owned(), None),
+        (Method::GET, "/song-one/identity_/api/User/singer-77".to_owned(), None),
+        (Method::GET, format!("/lrm/api/host/{HOST}/organization/song-one/license/available"), None),
+    ] {
+        let answer = t.send(method.clone(), &path, Some(eve), body).await;
+        assert_eq!(answer.status, 404, "{method} {path}: {:#}", answer.body);
+    }
+}
