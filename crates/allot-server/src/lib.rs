@@ -57,6 +57,7 @@ pub fn router(app: App) -> Router {
     routes
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
         .merge(compat::uipath::router())
+        .merge(compat::vonage::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(app.clone(), middleware::fresh_enough))

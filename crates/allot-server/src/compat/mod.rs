@@ -2,3 +2,4 @@
 //! planner as the native API, and formats its vendor's answers: no SQL, no rules of its own.
 
 pub mod uipath;
+pub mod vonage;

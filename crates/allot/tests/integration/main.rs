@@ -13,3 +13,4 @@ mod isolation;
 mod openapi;
 mod outage;
 mod uipath;
+mod vonage;

@@ -1,0 +1,264 @@
+//! `GET`, `PATCH` and validate on `/useradmin/users/{userId}/licenses`. The dialect only
+//! translates shapes: the planner decides what is possible.
+
+use std::collections::BTreeMap;
+
+use allot_core::{
+    Capability, Command, DirectLicense, LicenseKey, OrgId, Plan, Product, State as Books, UserId, ViolationCode,
+};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{VonageCaller, VonageError};
+use crate::app::App;
+
+/// One row of a validation, named and counted as compat/vonage.md decides.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeValidation {
+    pub license_name: String,
+    pub license_capability: String,
+    pub operation_type: &'static str,
+    pub current_count: usize,
+    pub count_after_assignment: usize,
+    pub is_assignment_possible: bool,
+    pub validation_errors: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseTypes {
+    license_types: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Validations {
+    change_validations: Vec<ChangeValidation>,
+}
+
+/// A product the user should hold at one capability (`None`: hold none of it).
+struct Wanted {
+    product: Product,
+    capability: Option<Capability>,
+}
+
+/// Products this dialect speaks of: those with capabilities, in catalogue order.
+fn products(books: &Books) -> impl Iterator<Item = &Product> {
+    books.catalogue().products().filter(|p| !p.capabilities.is_empty())
+}
+
+fn user(books: &Books, org: &OrgId, raw: &str) -> Result<UserId, VonageError> {
+    UserId::parse(raw)
+        .ok()
+        .filter(|id| books.org(org.as_str()).is_some_and(|o| o.users.contains_key(id)))
+        .ok_or_else(|| VonageError::new(StatusCode::NOT_FOUND, format!("User '{raw}' not found")))
+}
+
+/// The capability `user` holds of `product`, if any.
+fn held(books: &Books, org: &OrgId, user: &UserId, product: &Product) -> Option<Capability> {
+    books.org(org.as_str())?.users.get(user)?.holdings.get(&product.code)?.capability.clone()
+}
+
+fn license_types(books: &Books, org: &OrgId, user: &UserId) -> LicenseTypes {
+    let license_types = products(books)
+        .map(|p| {
+            let value =
+                held(books, org, user, p).map_or_else(|| "none".to_owned(), |c| c.as_str().to_ascii_lowercase());
+            (p.code.as_str().to_ascii_lowercase(), value)
+        })
+        .collect();
+    LicenseTypes { license_types }
+}
+
+/// Parses `{"licenseTypes": {...}}`: 400 naming a bad key or value.
+fn wanted(books: &Books, body: &[u8]) -> Result<Vec<Wanted>, VonageError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| VonageError::bad_request(format!("Malformed JSON: {e}")))?;
+    let object = value.as_object().ok_or_else(|| VonageError::bad_request("The body must be a JSON object"))?;
+    if let Some(unknown) = object.keys().find(|k| *k != "licenseTypes") {
+        return Err(VonageError::bad_request(format!("Unknown field '{unknown}'")));
+    }
+    let types = match object.get("licenseTypes") {
+        Some(Value::Object(types)) => types,
+        Some(_) => return Err(VonageError::bad_request("licenseTypes must be an object")),
+        None => return Err(VonageError::bad_request("licenseTypes is required")),
+    };
+    let mut wanted = Vec::new();
+    for product in products(books) {
+        let Some((key, value)) = types.iter().find(|(k, _)| k.eq_ignore_ascii_case(product.code.as_str())) else {
+            continue;
+        };
+        let possible: Vec<&str> = product.capabilities.iter().map(|c| c.code.as_str()).chain(["none"]).collect();
+        let invalid = || {
+            VonageError::bad_request(format!(
+                "Invalid value {value} for license type '{key}'. Valid values: {}",
+                possible.join(", ")
+            ))
+        };
+        let raw = value.as_str().ok_or_else(invalid)?;
+        let capability = match raw.to_ascii_lowercase().as_str() {
+            "none" => None,
+            level => Some(product.capability(level).ok_or_else(invalid)?.code.clone()),
+        };
+        wanted.push(Wanted { product: product.clone(), capability });
+    }
+    if let Some(unknown) = types.keys().find(|k| !products(books).any(|p| k.eq_ignore_ascii_case(p.code.as_str()))) {
+        return Err(VonageError::bad_request(format!("Unknown license type '{unknown}'")));
+    }
+    Ok(wanted)
+}
+
+/// The changes: only products whose requested value differs from the current one.
+fn changes(books: &Books, org: &OrgId, user: &UserId, wanted: Vec<Wanted>) -> Vec<(Wanted, Option<Capability>)> {
+    wanted
+        .into_iter()
+        .map(|w| {
+            let current = held(books, org, user, &w.product);
+            (w, current)
+        })
+        .filter(|(w, current)| w.capability != *current)
+        .collect()
+}
+
+fn commands(org: &OrgId, user: &UserId, changes: &[(Wanted, Option<Capability>)]) -> Vec<Command> {
+    changes
+        .iter()
+        .map(|(w, _)| Command::SetUserLicense {
+            org: org.clone(),
+            user: user.clone(),
+            product: w.product.code.clone(),
+            license: w
+                .capability
+                .clone()
+                .map(|c| DirectLicense::of(LicenseKey { product: w.product.code.clone(), capability: Some(c) }, false)),
+        })
+        .collect()
+}
+
+/// Users of the organization holding `capability` of `product` (`None`: holding none of it).
+fn holders(books: &Books, org: &OrgId, product: &Product, capability: &Option<Capability>) -> usize {
+    let Some(o) = books.org(org.as_str()) else { return 0 };
+    o.users
+        .values()
+        .filter(|u| match (u.holdings.get(&product.code), capability) {
+            (Some(holding), Some(wanted)) => holding.capability.as_ref() == Some(wanted),
+            (None, None) => true,
+            _ => false,
+        })
+        .count()
+}
+
+fn capability_name(product: &Product, capability: &Option<Capability>) -> String {
+    match capability {
+        None => "None".into(),
+        Some(c) => product.capability(c.as_str()).map_or_else(|| c.to_string(), |info| info.name.clone()),
+    }
+}
+
+/// The rows: first a Delete for each changed product's current capability, then an Add
+/// for each requested capability. An Add is possible when the plan has no violation for it.
+fn rows(books: &Books, org: &OrgId, changes: &[(Wanted, Option<Capability>)], plan: &Plan) -> Vec<ChangeValidation> {
+    let mut rows = Vec::new();
+    for (w, current) in changes {
+        let count = holders(books, org, &w.product, current);
+        rows.push(ChangeValidation {
+            license_name: w.product.name.clone(),
+            license_capability: capability_name(&w.product, current),
+            operation_type: "Delete",
+            current_count: count,
+            count_after_assignment: count,
+            is_assignment_possible: true,
+            validation_errors: Vec::new(),
+        });
+    }
+    for (w, _) in changes {
+        let Some(capability) = &w.capability else { continue };
+        let license = LicenseKey { product: w.product.code.clone(), capability: Some(capability.clone()) };
+        let errors: Vec<String> = plan
+            .violations
+            .iter()
+            .filter(|v| v.license.as_ref() == Some(&license))
+            .map(|v| match v.code {
+                ViolationCode::LicenseLimitExceeded => "License limit exceeded".to_owned(),
+                ViolationCode::NotPurchased => "License not contracted".to_owned(),
+                ViolationCode::Expired => "License expired".to_owned(),
+                _ => v.message.clone(),
+            })
+            .collect();
+        let count = holders(books, org, &w.product, &w.capability);
+        rows.push(ChangeValidation {
+            license_name: w.product.name.clone(),
+            license_capability: capability_name(&w.product, &w.capability),
+            operation_type: "Add",
+            current_count: count,
+            count_after_assignment: count + 1,
+            is_assignment_possible: errors.is_empty(),
+            validation_errors: errors,
+        });
+    }
+    rows
+}
+
+/// A user's licenses: every product with capabilities, `none` when not held.
+pub async fn get(
+    State(app): State<App>,
+    caller: VonageCaller,
+    Path(raw): Path<String>,
+) -> Result<axum::Json<LicenseTypes>, VonageError> {
+    let org = caller.organization(&app, false)?;
+    let books = app.books.read();
+    let user = user(&books, &org, &raw)?;
+    Ok(axum::Json(license_types(&books, &org, &user)))
+}
+
+/// Validates a change and changes nothing.
+pub async fn validate(
+    State(app): State<App>,
+    caller: VonageCaller,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Result<axum::Json<Validations>, VonageError> {
+    let org = caller.organization(&app, true)?;
+    let (user, changes) = {
+        let books = app.books.read();
+        let user = user(&books, &org, &raw)?;
+        let changes = changes(&books, &org, &user, wanted(&books, &body)?);
+        (user, changes)
+    };
+    let outcome = app.books.validate(&commands(&org, &user, &changes), app.clock.now());
+    let change_validations = rows(&app.books.read(), &org, &changes, &outcome.plan);
+    Ok(axum::Json(Validations { change_validations }))
+}
+
+/// Applies a change all or nothing: 409 with the rows when any row is impossible.
+pub async fn patch(
+    State(app): State<App>,
+    caller: VonageCaller,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Result<axum::Json<LicenseTypes>, VonageError> {
+    let org = caller.organization(&app, true)?;
+    let (user, changes) = {
+        let books = app.books.read();
+        let user = user(&books, &org, &raw)?;
+        let changes = changes(&books, &org, &user, wanted(&books, &body)?);
+        (user, changes)
+    };
+    let outcome =
+        app.books.apply(&app.store, &commands(&org, &user, &changes), &caller.actor(), app.clock.now()).await?;
+    if !outcome.plan.is_possible() {
+        let rows = rows(&app.books.read(), &org, &changes, &outcome.plan);
+        let message = rows
+            .iter()
+            .flat_map(|r| r.validation_errors.first())
+            .next()
+            .cloned()
+            .unwrap_or_else(|| "License limit exceeded".into());
+        return Err(VonageError { status: StatusCode::CONFLICT, message, rows: Some(rows) });
+    }
+    Ok(axum::Json(license_types(&app.books.read(), &org, &user)))
+}

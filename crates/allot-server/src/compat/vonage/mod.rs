@@ -1,0 +1,137 @@
+//! Vonage Contact Center's user license API, as `compat/vonage.md` describes it: the
+//! organization is the token's, every request names API version 4 in `Accept`, errors are
+//! `{"message": ...}`.
+
+use allot_store::Subject;
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+
+use crate::app::App;
+use crate::auth::Principal;
+use crate::error::ApiError;
+
+mod licenses;
+mod token;
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/Auth/connect/token", post(token::token))
+        .route("/useradmin/users/{user}/licenses", get(licenses::get).patch(licenses::patch))
+        .route("/useradmin/users/{user}/licenses/validate", post(licenses::validate).patch(licenses::validate))
+}
+
+const MEDIA_TYPE: &str = "application/vnd.newvoicemedia.v";
+const VERSION: &str = "4";
+
+/// A Vonage error answer: `{"message": ...}`, with the validation rows on a 409.
+#[derive(Debug)]
+pub struct VonageError {
+    status: StatusCode,
+    message: String,
+    rows: Option<Vec<licenses::ChangeValidation>>,
+}
+
+impl VonageError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into(), rows: None }
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+impl From<ApiError> for VonageError {
+    fn from(error: ApiError) -> Self {
+        Self::new(error.status(), error.detail())
+    }
+}
+
+impl IntoResponse for VonageError {
+    fn into_response(self) -> Response {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body {
+            message: String,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            change_validations: Option<Vec<licenses::ChangeValidation>>,
+        }
+        let mut response =
+            (self.status, axum::Json(Body { message: self.message, change_validations: self.rows })).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// The API version an `Accept` header asks for: it must be 4.
+fn check_version(parts: &Parts) -> Result<(), VonageError> {
+    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let Some(start) = accept.find(MEDIA_TYPE) else {
+        return Err(VonageError::bad_request("Version missing from Accept header!"));
+    };
+    let rest = &accept[start + MEDIA_TYPE.len()..];
+    let version = rest.split('+').next().unwrap_or_default();
+    if version != VERSION || !rest[version.len()..].starts_with("+json") {
+        return Err(VonageError::bad_request(format!("Invalid api-version! Valid values: {VERSION}")));
+    }
+    Ok(())
+}
+
+/// A caller of the Vonage dialect: a checked version, a valid token, and its organization.
+pub struct VonageCaller {
+    pub principal: Principal,
+    pub request_id: String,
+}
+
+impl FromRequestParts<App> for VonageCaller {
+    type Rejection = VonageError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, VonageError> {
+        check_version(parts)?;
+        let principal = Principal::from_request_parts(parts, app).await.map_err(|e| {
+            VonageError::new(
+                e.status(),
+                if e.status() == StatusCode::UNAUTHORIZED { "Unauthorized" } else { e.detail() },
+            )
+        })?;
+        let request_id =
+            parts.extensions.get::<crate::middleware::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        Ok(Self { principal, request_id })
+    }
+}
+
+impl VonageCaller {
+    /// The caller's organization, if the token may `write` (else read) users there:
+    /// API clients by `users:read` / `users:write`, people by role.
+    pub fn organization(&self, app: &App, write: bool) -> Result<allot_core::OrgId, VonageError> {
+        let forbidden = || VonageError::new(StatusCode::FORBIDDEN, "Forbidden: the token lacks the scope users:write");
+        let books = app.books.read();
+        let home = self.principal.home_org().and_then(|key| books.org(key.as_str()));
+        let Some(org) = home else {
+            return Err(VonageError::new(StatusCode::FORBIDDEN, "Forbidden: the token belongs to no account"));
+        };
+        let allowed = match &self.principal.subject {
+            Subject::Client { .. } => {
+                self.principal.has_scope("users:write") || (!write && self.principal.has_scope("users:read"))
+            }
+            Subject::OrgUser { user, .. } => {
+                let role =
+                    allot_core::UserId::parse(user).ok().and_then(|id| org.users.get(&id)).map(|u| u.profile.role);
+                matches!((role, write), (Some(allot_core::Role::Admin), _) | (Some(allot_core::Role::Reader), false))
+            }
+            Subject::HostAdmin { .. } => false,
+        };
+        if allowed { Ok(org.id.clone()) } else { Err(forbidden()) }
+    }
+
+    pub fn actor(&self) -> allot_core::Actor {
+        allot_core::Actor { name: self.principal.actor_name(), request_id: self.request_id.clone() }
+    }
+}

@@ -1,0 +1,306 @@
+//! The Vonage Contact Center dialect, as compat/vonage.md describes it.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{Answer, TestApp, spawn_app};
+
+const V4: &str = "application/vnd.newvoicemedia.v4+json";
+/// User U of the seed (the seed's example user id).
+const U: &str = "8e22b1fe-d2ea-403d-8c03-50eb21188e79";
+
+async fn call(
+    t: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    accept: Option<&str>,
+    body: Option<&str>,
+) -> Answer {
+    let mut request = t.http.request(method, t.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    if let Some(body) = body {
+        request = request.header("content-type", "application/json").body(body.to_owned());
+    }
+    let response = request.send().await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    Answer { status, headers, body: response.json().await.unwrap_or(Value::Null) }
+}
+
+async fn token(t: &TestApp, id: &str, secret: &str, scope: &str) -> Answer {
+    let form = [("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret), ("scope", scope)];
+    let response = t.http.post(t.url("/Auth/connect/token")).form(&form).send().await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    Answer { status, headers, body: response.json().await.unwrap_or(Value::Null) }
+}
+
+struct Seed {
+    admin: String,
+    write: String,
+    read: String,
+}
+
+/// The seed's situation: U, A and B hold analytics:creator (contracted 10); C, D and E hold
+/// krispnoisecancellation:enabled (contracted 3).
+async fn seed(t: &TestApp) -> Seed {
+    let admin = t.admin().await;
+    // Exactly the seed's six users: the host admin sets the organization up, no org admin.
+    t.post(&admin, "/api/v1/orgs", json!({"id": "vcc"})).await.expect(201);
+    let licenses = ["analytics:creator", "analytics:viewer", "krispnoisecancellation:enabled"];
+    let host: Vec<Value> = licenses.iter().map(|l| json!({"license": l, "quantity": 100})).collect();
+    t.put(&admin, "/api/v1/host/pools", json!({ "pools": host })).await.expect(200);
+    let contracted = json!({"pools": [
+        {"license": "analytics:creator", "quantity": 10},
+        {"license": "analytics:viewer", "quantity": 5},
+        {"license": "krispnoisecancellation:enabled", "quantity": 3}
+    ]});
+    t.put(&admin, "/api/v1/orgs/vcc/pools", contracted).await.expect(200);
+    let holdings = [
+        (U, Some("analytics:creator")),
+        ("a", Some("analytics:creator")),
+        ("b", Some("analytics:creator")),
+        ("c", Some("krispnoisecancellation:enabled")),
+        ("d", Some("krispnoisecancellation:enabled")),
+        ("e", Some("krispnoisecancellation:enabled")),
+    ];
+    for (user, license) in holdings {
+        t.post(&admin, "/api/v1/orgs/vcc/users", json!({"id": user})).await.expect(201);
+        let held: Vec<Value> = license.into_iter().map(|l| json!({"license": l})).collect();
+        t.put(&admin, &format!("/api/v1/orgs/vcc/users/{user}/licenses"), json!({ "licenses": held }))
+            .await
+            .expect(200);
+    }
+    let boss = admin.clone();
+    let client = t
+        .post(&boss, "/api/v1/orgs/vcc/clients", json!({"name": "vcc", "scopes": ["users:read", "users:write"]}))
+        .await
+        .expect(201);
+    let (id, secret) = (client["client_id"].as_str().unwrap(), client["client_secret"].as_str().unwrap());
+    let write = token(t, id, secret, "users:write").await.expect(200);
+    assert_eq!((write["token_type"].clone(), write["expires_in"].clone()), (json!("Bearer"), json!(7200)));
+    let read = token(t, id, secret, "users:read").await.expect(200);
+    Seed {
+        admin,
+        write: write["access_token"].as_str().unwrap().to_owned(),
+        read: read["access_token"].as_str().unwrap().to_owned(),
+    }
+}
+
+const SEED_BODY: &str = r#"{"licenseTypes": {"analytics": "none", "krispnoisecancellation": "enabled"}}"#;
+
+#[tokio::test]
+async fn the_seeds_validation_answers_its_three_rows_and_the_patch_waits_for_a_fourth_unit() {
+    let t = spawn_app().await;
+    let s = seed(&t).await;
+    let path = format!("/useradmin/users/{U}/licenses");
+    let validated = call(&t, Method::POST, &format!("{path}/validate"), Some(&s.write), Some(V4), Some(SEED_BODY))
+        .await
+        .expect(200);
+    assert_eq!(
+        validated,
+        json!({"changeValidations": [
+            {"licenseName": "Analytics", "licenseCapability": "Creator", "operationType": "Delete",
+             "currentCount": 3, "countAfterAssignment": 3, "isAssignmentPossible": true, "validationErrors": []},
+            {"licenseName": "KrispNoiseCancellation", "licenseCapability": "None", "operationType": "Delete",
+             "currentCount": 3, "countAfterAssignment": 3, "isAssignmentPossible": true, "validationErrors": []},
+            {"licenseName": "KrispNoiseCancellation", "licenseCapability": "Enabled", "operationType": "Add",
+             "currentCount": 3, "countAfterAssignment": 4, "isAssignmentPossible": false, "validationErrors": ["License limit exceeded"]}
+        ]})
+    );
+    let patch_validated =
+        call(&t, Method::PATCH, &format!("{path}/validate"), Some(&s.write), Some(V4), Some(SEED_BODY))
+            .await
+            .expect(200);
+    assert_eq!(patch_validated, validated, "validate answers the same to PATCH and POST");
+
+    let before = call(&t, Method::GET, &path, Some(&s.read), Some(V4), None).await.expect(200);
+    assert_eq!(before, json!({"licenseTypes": {"analytics": "creator", "krispnoisecancellation": "none"}}));
+    let refused = call(&t, Method::PATCH, &path, Some(&s.write), Some(V4), Some(SEED_BODY)).await;
+    assert_eq!(refused.status, 409);
+    assert_eq!(refused.body["message"], "License limit exceeded");
+    assert_eq!(refused.body["changeValidations"], validated["changeValidations"]);
+    assert_eq!(
+        call(&t, Method::GET, &path, Some(&s.read), Some(V4), None).await.expect(200),
+        before,
+        "nothing changed"
+    );
+
+    let raise = json!({"pools": [{"license": "krispnoisecancellation:enabled", "quantity": 4}]});
+    t.put(&s.admin, "/api/v1/orgs/vcc/pools", raise).await.expect(200);
+    let applied = call(&t, Method::PATCH, &path, Some(&s.write), Some(V4), Some(SEED_BODY)).await.expect(200);
+    let after = json!({"licenseTypes": {"analytics": "none", "krispnoisecancellation": "enabled"}});
+    assert_eq!(applied, after);
+    assert_eq!(call(&t, Method::GET, &path, Some(&s.read), Some(V4), None).await.expect(200), after);
+}
+
+#[tokio::test]
+async fn the_accept_header_must_name_version_4() {
+    let t = spawn_app().await;
+    let s = seed(&t).await;
+    let path = format!("/useradmin/users/{U}/licenses");
+    for accept in [None, Some("application/json"), Some("*/*")] {
+        let answer = call(&t, Method::GET, &path, Some(&s.read), accept, None).await;
+        assert_eq!(
+            (answer.status.as_u16(), answer.body.clone()),
+            (400, json!({"message": "Version missing from Accept header!"})),
+            "{accept:?}"
+        );
+    }
+    for accept in [
+        "application/vnd.newvoicemedia.v3+json",
+        "application/vnd.newvoicemedia.v44+json",
+        "application/vnd.newvoicemedia.v4+xml",
+    ] {
+        let answer = call(&t, Method::GET, &path, Some(&s.read), Some(accept), None).await;
+        assert_eq!(
+            (answer.status.as_u16(), answer.body.clone()),
+            (400, json!({"message": "Invalid api-version! Valid values: 4"})),
+            "{accept}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tokens_scopes_users_and_bodies_are_checked() {
+    let t = spawn_app().await;
+    let s = seed(&t).await;
+    let path = format!("/useradmin/users/{U}/licenses");
+    let body = Some(r#"{"licenseTypes": {"analytics": "viewer"}}"#);
+
+    // 401 without a token, and with an expired one.
+    assert_eq!(call(&t, Method::GET, &path, None, Some(V4), None).await.status, 401);
+    // 403 for a users:read token on PATCH and validate.
+    assert_eq!(call(&t, Method::PATCH, &path, Some(&s.read), Some(V4), body).await.status, 403);
+    assert_eq!(call(&t, Method::POST, &format!("{path}/validate"), Some(&s.read), Some(V4), body).await.status, 403);
+    // 404 for an unknown user and for a user of another organization.
+    let unknown = call(&t, Method::GET, "/useradmin/users/nobody/licenses", Some(&s.read), Some(V4), None).await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.body["message"].is_string());
+    let boss = t.org_with(&s.admin, "other", &[("analytics:creator", 1)], &["stranger"]).await;
+    drop(boss);
+    assert_eq!(
+        call(&t, Method::GET, "/useradmin/users/stranger/licenses", Some(&s.read), Some(V4), None).await.status,
+        404
+    );
+    // 400 for an unknown product key, an unknown value, a missing licenseTypes, malformed JSON.
+    for (bad, names) in [
+        (r#"{"licenseTypes": {"wfm": "enabled"}}"#, "wfm"),
+        (r#"{"licenseTypes": {"analytics": "editor"}}"#, "editor"),
+        (r#"{"licenseTypes": {"analytics": 1}}"#, "analytics"),
+        (r#"{}"#, "licenseTypes"),
+        (r#"{"licenseTypes": {"analytics": "none"}"#, "Malformed"),
+    ] {
+        let answer = call(&t, Method::PATCH, &path, Some(&s.write), Some(V4), Some(bad)).await;
+        assert_eq!(answer.status, 400, "{bad}");
+        assert!(answer.body["message"].as_str().unwrap().contains(names), "{bad}: {}", answer.body);
+    }
+    t.advance(7200 * 1000);
+    assert_eq!(call(&t, Method::GET, &path, Some(&s.read), Some(V4), None).await.status, 401, "an expired token");
+}
+
+#[tokio::test]
+async fn omitted_keys_stay_none_removes_and_a_level_change_is_a_delete_and_an_add() {
+    let t = spawn_app().await;
+    let s = seed(&t).await;
+    let path = "/useradmin/users/c/licenses";
+    // C holds krisp:enabled; set analytics to viewer, leaving krisp out.
+    let viewer =
+        call(&t, Method::PATCH, path, Some(&s.write), Some(V4), Some(r#"{"licenseTypes": {"analytics": "viewer"}}"#))
+            .await
+            .expect(200);
+    assert_eq!(viewer, json!({"licenseTypes": {"analytics": "viewer", "krispnoisecancellation": "enabled"}}));
+    let rows = call(
+        &t,
+        Method::POST,
+        &format!("{path}/validate"),
+        Some(&s.write),
+        Some(V4),
+        Some(r#"{"licenseTypes": {"analytics": "creator"}}"#),
+    )
+    .await
+    .expect(200);
+    insta::assert_json_snapshot!("viewer_to_creator", rows);
+    let none = call(
+        &t,
+        Method::PATCH,
+        path,
+        Some(&s.write),
+        Some(V4),
+        Some(r#"{"licenseTypes": {"krispnoisecancellation": "none"}}"#),
+    )
+    .await
+    .expect(200);
+    assert_eq!(none, json!({"licenseTypes": {"analytics": "viewer", "krispnoisecancellation": "none"}}));
+    let unchanged = call(
+        &t,
+        Method::POST,
+        &format!("{path}/validate"),
+        Some(&s.write),
+        Some(V4),
+        Some(r#"{"licenseTypes": {"analytics": "viewer"}}"#),
+    )
+    .await
+    .expect(200);
+    assert_eq!(unchanged, json!({"changeValidations": []}), "unchanged products produce no row");
+    let pools = t.get(&s.admin, "/api/v1/orgs/vcc/pools").await.expect(200);
+    let allocated = |license: &str| {
+        pools["pools"].as_array().unwrap().iter().find(|p| p["license"] == license).unwrap()["allocated"].clone()
+    };
+    assert_eq!((allocated("analytics:viewer"), allocated("krispnoisecancellation:enabled")), (json!(1), json!(2)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_patches_for_the_last_unit_one_succeeds() {
+    let t = spawn_app().await;
+    let s = seed(&t).await;
+    t.put(
+        &s.admin,
+        "/api/v1/orgs/vcc/pools",
+        json!({"pools": [{"license": "krispnoisecancellation:enabled", "quantity": 4}]}),
+    )
+    .await
+    .expect(200);
+    let body = r#"{"licenseTypes": {"krispnoisecancellation": "enabled"}}"#;
+    let (first, second) = tokio::join!(
+        call(&t, Method::PATCH, "/useradmin/users/a/licenses", Some(&s.write), Some(V4), Some(body)),
+        call(&t, Method::PATCH, "/useradmin/users/b/licenses", Some(&s.write), Some(V4), Some(body)),
+    );
+    let mut statuses = [first.status.as_u16(), second.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{:#} {:#}", first.body, second.body);
+}
+
+#[tokio::test]
+async fn the_token_endpoint_takes_client_credentials_with_a_scope() {
+    let t = spawn_app().await;
+    let s = seed(&t).await;
+    drop(s);
+    let form =
+        |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+    let send = |pairs: Vec<(String, String)>| {
+        let http = t.http.clone();
+        let url = t.url("/Auth/connect/token");
+        async move {
+            let response = http.post(url).form(&pairs).send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = send(form(&[("grant_type", "password"), ("username", "x"), ("password", "y")])).await;
+    assert_eq!((status, body["error"].clone()), (400, json!("unsupported_grant_type")));
+    let (status, body) =
+        send(form(&[("grant_type", "client_credentials"), ("client_id", "x"), ("client_secret", "y")])).await;
+    assert_eq!((status, body["error"].clone()), (400, json!("invalid_scope")));
+    let (_, body) = send(form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", "x"),
+        ("client_secret", "y"),
+        ("scope", "users:read"),
+    ]))
+    .await;
+    assert_eq!(body["error"], "invalid_client");
+}
