@@ -24,9 +24,12 @@ impl DirectLicense {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "command")]
 pub enum Command {
-    AddProduct(Product),
+    AddProduct {
+        product: Product,
+    },
     SetHostPool {
         license: LicenseKey,
         grant: Grant,

@@ -244,7 +244,7 @@ impl Planner<'_> {
 
     fn run(&mut self, command: &Command) {
         match command {
-            Command::AddProduct(product) => {
+            Command::AddProduct { product } => {
                 if self.state.catalogue().get(product.code.as_str()).is_some() {
                     let message = format!("license code `{}` is already in the catalogue", product.code);
                     self.violate(Violation::new(Code::AlreadyExists, message));

@@ -63,10 +63,25 @@ impl Books {
         actor: &Actor,
         now: Timestamp,
     ) -> ApiResult<Outcome> {
+        self.apply_checked(store, commands, actor, now, &|_, _| Ok(())).await
+    }
+
+    /// Like [`Books::apply`], but first `check`s the fresh plan against the state it was made
+    /// on (a precondition such as If-Match, or a stored plan's expected changes). The check
+    /// runs under the writer lock, so nothing moves between it and the commit.
+    pub async fn apply_checked(
+        &self,
+        store: &Backend,
+        commands: &[Command],
+        actor: &Actor,
+        now: Timestamp,
+        check: &(dyn Fn(&State, &Plan) -> ApiResult<()> + Sync),
+    ) -> ApiResult<Outcome> {
         let _writer = self.writer.lock().await;
         let give_up = Instant::now() + RETRY_FOR;
         loop {
             let outcome = self.validate(commands, now);
+            check(&self.read(), &outcome.plan)?;
             if !outcome.plan.is_possible() || outcome.plan.changes.is_empty() {
                 return Ok(outcome);
             }

@@ -27,6 +27,8 @@ pub struct Config {
     pub sync_interval_ms: u64,
     /// How long a read with `?min_revision=R` may wait for revision R, in ms, before 503.
     pub min_revision_wait_ms: u64,
+    /// How long a stored plan may be applied by id, in seconds.
+    pub plan_ttl_secs: u64,
     pub auth: AuthConfig,
     pub limits: Limits,
 }
@@ -42,6 +44,7 @@ impl Default for Config {
             admin_password: Secret::default(),
             sync_interval_ms: 200,
             min_revision_wait_ms: 1000,
+            plan_ttl_secs: 15 * 60,
             auth: AuthConfig::default(),
             limits: Limits::default(),
         }
@@ -59,6 +62,7 @@ impl fmt::Debug for Config {
             .field("admin_password", &self.admin_password)
             .field("sync_interval_ms", &self.sync_interval_ms)
             .field("min_revision_wait_ms", &self.min_revision_wait_ms)
+            .field("plan_ttl_secs", &self.plan_ttl_secs)
             .field("auth", &self.auth)
             .field("limits", &self.limits)
             .finish()

@@ -105,6 +105,11 @@ impl ApiError {
         Self { status, ..Self::refused(plan, None) }
     }
 
+    /// Attaches a plan to the answer (for `plan_stale`, the fresh plan).
+    pub fn with_plan(self, view: PlanView) -> Self {
+        Self { violations: Some(Box::new((Vec::new(), Some(view)))), ..self }
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }

@@ -38,6 +38,12 @@ impl Store for Backend {
     async fn check_ledger(&self) -> StoreResult<LedgerCheck> {
         delegate!(self, s => s.check_ledger().await)
     }
+    async fn insert_plan(&self, plan: crate::StoredPlan) -> StoreResult<()> {
+        delegate!(self, s => s.insert_plan(plan).await)
+    }
+    async fn plan(&self, id: &str) -> StoreResult<Option<crate::StoredPlan>> {
+        delegate!(self, s => s.plan(id).await)
+    }
     async fn password_hash(&self, realm: &str, username: &str) -> StoreResult<Option<String>> {
         delegate!(self, s => s.password_hash(realm, username).await)
     }

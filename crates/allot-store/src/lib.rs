@@ -117,6 +117,19 @@ pub struct LedgerCheck {
     pub differences: Vec<String>,
 }
 
+/// A validated plan, kept to be applied later by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPlan {
+    pub id: String,
+    pub org: OrgKey,
+    pub base_revision: u64,
+    pub author: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub commands: Vec<allot_core::Command>,
+    pub changes: Vec<Change>,
+}
+
 /// Persistence for allot. Methods are async so that network databases fit the same trait.
 pub trait Store: Send + Sync + 'static {
     /// The whole license state, built from the stored balances and checked against itself.
@@ -133,6 +146,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Recomputes every balance from the ledger and compares it with the stored balances.
     fn check_ledger(&self) -> impl Future<Output = StoreResult<LedgerCheck>> + Send;
+
+    fn insert_plan(&self, plan: StoredPlan) -> impl Future<Output = StoreResult<()>> + Send;
+    fn plan(&self, id: &str) -> impl Future<Output = StoreResult<Option<StoredPlan>>> + Send;
 
     fn password_hash(&self, realm: &str, username: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send;
     fn set_password_hash(

@@ -13,6 +13,7 @@ use allot_core::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::StoredPlan;
 use crate::rows::{self, Rows, change_kind, pool_writes};
 use crate::{
     ApiClient, Commit, LedgerCheck, LedgerQuery, Store, StoreError, StoreResult, Subject, TokenKind, TokenRecord,
@@ -523,6 +524,46 @@ impl<S: Sql> Store for S {
     async fn revision(&self) -> StoreResult<u64> {
         let rows = read_one(self, ROW_QUERIES[0], Vec::new()).await?;
         Ok(rows.first().and_then(|r| r.first()).map(int).transpose()?.unwrap_or(0).max(0) as u64)
+    }
+
+    async fn insert_plan(&self, p: StoredPlan) -> StoreResult<()> {
+        let params = vec![
+            p.id.into(),
+            p.org.as_str().into(),
+            p.base_revision.into(),
+            p.author.into(),
+            p.created_at.into(),
+            p.expires_at.into(),
+            to_json(&p.commands)?.into(),
+            to_json(&p.changes)?.into(),
+        ];
+        write_one(
+            self,
+            "INSERT INTO plans (id, org_key, base_revision, author, created_at, expires_at, commands, changes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn plan(&self, id: &str) -> StoreResult<Option<StoredPlan>> {
+        let sql = "SELECT id, org_key, base_revision, author, created_at, expires_at, commands, changes FROM plans WHERE id = ?1";
+        let rows = read_one(self, sql, vec![id.into()]).await?;
+        rows.first()
+            .map(|r| {
+                Ok(StoredPlan {
+                    id: text(&r[0])?,
+                    org: OrgKey::of(&text(&r[1])?),
+                    base_revision: int(&r[2])?.max(0) as u64,
+                    author: text(&r[3])?,
+                    created_at: int(&r[4])?,
+                    expires_at: int(&r[5])?,
+                    commands: from_json(&r[6])?,
+                    changes: from_json(&r[7])?,
+                })
+            })
+            .transpose()
     }
 
     async fn password_hash(&self, realm: &str, username: &str) -> StoreResult<Option<String>> {

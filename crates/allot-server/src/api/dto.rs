@@ -205,6 +205,12 @@ pub struct HoldingChangeView {
 /// A plan: what a request changes, and whether it may.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PlanView {
+    /// The stored plan's id, for `POST /orgs/{org}/plans/{id}/apply` (validated plans only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Until when the stored plan may be applied (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
     /// No violations: applying it would succeed.
     pub possible: bool,
     pub applied: bool,
@@ -249,6 +255,8 @@ impl PlanView {
             })
             .collect();
         Self {
+            id: None,
+            expires_at: None,
             possible: plan.is_possible(),
             applied,
             base_revision: plan.base_revision,

@@ -45,6 +45,7 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(licenses::check))
         .routes(routes!(licenses::get_group, licenses::set_group))
         .routes(routes!(plans::create))
+        .routes(routes!(plans::apply))
         .routes(routes!(ledger::list))
         .routes(routes!(clients::list, clients::create))
         .routes(routes!(clients::delete))

@@ -1,11 +1,14 @@
 //! Plans: validate (a dry run) or apply any batch of changes, all or nothing.
 
-use allot_core::{Command, Grant, Rule, ServiceType};
+use allot_core::{Change, Command, Grant, Rule, ServiceType};
+use allot_store::{Store, StoredPlan};
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use rand::RngCore as _;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::dto::{PlanView, parse_time};
+use super::dto::{PlanView, parse_time, rfc3339};
 use super::licenses::LicenseSpec;
 use super::{license_key, org_for};
 use crate::app::{App, Caller};
@@ -158,8 +161,8 @@ fn commands(app: &App, org: &allot_core::OrgId, changes: &[PlanChange]) -> ApiRe
 }
 
 /// Validate or apply a batch of changes. Validation answers the plan (counts before and
-/// after, every violation) and changes nothing; applying a plan with violations is
-/// refused whole with the same violations.
+/// after, every violation), changes nothing, and keeps the plan for 15 minutes under the
+/// answer's `id`; applying a plan with violations is refused whole with the same violations.
 #[utoipa::path(post, path = "/orgs/{org}/plans", tag = "plans", security(("bearer" = [])), request_body = PlanRequest,
     params(("org" = String, Path, description = "Organization id")),
     responses((status = 200, description = "The plan (validated, or applied)", body = PlanView),
@@ -179,7 +182,103 @@ pub async fn create(
     }
     app.check_items(body.changes.iter().map(PlanChange::items).fold(0, usize::saturating_add))?;
     let commands = commands(&app, &org_id, &body.changes)?;
+    if body.apply {
+        let outcome = app.change(&caller, &commands).await?;
+        return Ok(axum::Json(PlanView::new(&outcome.plan, outcome.applied, outcome.revision)));
+    }
+    // A validation is kept, to be applied later by id.
+    let now = app.clock.now();
+    let outcome = app.books.validate(&commands, now);
+    let stored = StoredPlan {
+        id: plan_id(),
+        org: org_id.key(),
+        base_revision: outcome.plan.base_revision,
+        author: caller.actor_name(),
+        created_at: now,
+        expires_at: now + crate::auth::millis(app.config.plan_ttl_secs),
+        commands,
+        changes: outcome.plan.changes.clone(),
+    };
+    let (id, expires_at) = (stored.id.clone(), stored.expires_at);
+    app.store.insert_plan(stored).await?;
+    let mut view = PlanView::new(&outcome.plan, false, outcome.revision);
+    view.id = Some(id);
+    view.expires_at = Some(rfc3339(expires_at));
+    Ok(axum::Json(view))
+}
+
+fn plan_id() -> String {
+    let mut raw = [0u8; 16];
+    rand::rng().fill_bytes(&mut raw);
+    format!("pl_{}", raw.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// Two changes that do the same, whatever the joining order numbers they were given: a
+/// member who joins later than planned is still the same change.
+fn same_effect(a: &Change, b: &Change) -> bool {
+    let without_seq = |c: &Change| match c.clone() {
+        Change::MemberAdded { org, group, user, .. } => Change::MemberAdded { org, group, user, seq: 0 },
+        Change::MemberRemoved { org, group, user, .. } => Change::MemberRemoved { org, group, user, seq: 0 },
+        other => other,
+    };
+    without_seq(a) == without_seq(b)
+}
+
+/// What differs between the stored plan's changes and a fresh plan's, for people to read.
+fn differences(stored: &[Change], fresh: &[Change]) -> Vec<String> {
+    let only = |from: &[Change], other: &[Change], word: &str| {
+        from.iter()
+            .filter(|c| !other.iter().any(|o| same_effect(c, o)))
+            .map(|c| format!("{word}: {}", serde_json::to_string(c).unwrap_or_default()))
+            .collect::<Vec<_>>()
+    };
+    [only(stored, fresh, "no longer"), only(fresh, stored, "now also")].concat()
+}
+
+/// Apply a stored plan, exactly: if planning it again now would change anything else, it
+/// is refused with 409 `plan_stale` and the fresh plan; an expired plan is 410.
+#[utoipa::path(post, path = "/orgs/{org}/plans/{id}/apply", tag = "plans", security(("bearer" = [])),
+    params(("org" = String, Path, description = "Organization id"), ("id" = String, Path, description = "The plan's id")),
+    responses((status = 200, description = "The plan, applied", body = PlanView),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "`plan_stale`: the state it depends on changed; `plan` is the fresh plan. Or a violation.", body = Problem),
+        (status = 410, description = "`plan_expired`", body = Problem)))]
+pub async fn apply(
+    State(app): State<App>,
+    caller: Caller,
+    Path((org, id)): Path<(String, String)>,
+) -> ApiResult<axum::Json<PlanView>> {
+    let org_id = org_for(&app, &caller, &org, Access::Write)?;
+    let stored = app.store.plan(&id).await?.filter(|p| p.org == org_id.key());
+    let stored = stored.ok_or_else(|| ApiError::not_found(format!("plan `{id}` does not exist")))?;
+    if stored.expires_at <= app.clock.now() {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "plan_expired",
+            format!("plan `{id}` expired at {}", rfc3339(stored.expires_at)),
+        ));
+    }
+    if stored.commands.iter().any(|c| matches!(c, Command::SetOrgPool { .. })) {
+        caller.require_host_admin()?;
+    }
+    let expected = stored.changes.clone();
+    let unchanged = move |_: &allot_core::State, fresh: &allot_core::Plan| -> ApiResult<()> {
+        let same = fresh.changes.len() == expected.len()
+            && fresh.changes.iter().zip(&expected).all(|(a, b)| same_effect(a, b));
+        if same {
+            return Ok(());
+        }
+        let differences = differences(&expected, &fresh.changes);
+        let detail = format!("the state this plan depends on has changed: {}", differences.join("; "));
+        Err(ApiError::conflict("plan_stale", detail).with_plan(PlanView::new(fresh, false, fresh.base_revision)))
+    };
     let outcome =
-        if body.apply { app.change(&caller, &commands).await? } else { app.books.validate(&commands, app.clock.now()) };
-    Ok(axum::Json(PlanView::new(&outcome.plan, outcome.applied, outcome.revision)))
+        app.books.apply_checked(&app.store, &stored.commands, &caller.actor(), app.clock.now(), &unchanged).await?;
+    if !outcome.plan.is_possible() {
+        let view = PlanView::new(&outcome.plan, false, outcome.revision);
+        return Err(ApiError::refused(&outcome.plan, Some(view)));
+    }
+    let mut view = PlanView::new(&outcome.plan, outcome.applied, outcome.revision);
+    view.id = Some(stored.id);
+    Ok(axum::Json(view))
 }

@@ -57,6 +57,6 @@ pub async fn create(
         capabilities,
     };
     let view = ProductView::from(&product);
-    app.change(&caller, &[Command::AddProduct(product)]).await?;
+    app.change(&caller, &[Command::AddProduct { product }]).await?;
     Ok(Created(view))
 }

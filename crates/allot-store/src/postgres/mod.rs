@@ -13,7 +13,10 @@ use tokio_postgres::{IsolationLevel, NoTls};
 use crate::sql::{Row, Sql, Statement, Value, judge, numbered_dollars};
 use crate::{StoreError, StoreResult};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../../migrations/postgres/0002_plans.sql")),
+];
 
 /// How long a request may wait for the database before it answers 503.
 const TIMEOUT: Duration = Duration::from_secs(2);

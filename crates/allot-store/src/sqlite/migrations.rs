@@ -5,7 +5,10 @@ use rusqlite::{Connection, params};
 use super::db_error;
 use crate::StoreResult;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../../migrations/sqlite/0002_plans.sql")),
+];
 
 /// Applies every migration the database lacks, each in its own transaction. Answers the
 /// versions applied now.

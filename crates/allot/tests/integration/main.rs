@@ -12,5 +12,6 @@ mod endpoints;
 mod isolation;
 mod openapi;
 mod outage;
+mod plans;
 mod uipath;
 mod vonage;
