@@ -9,6 +9,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::api::dto::PlanView;
+use crate::api::etag::{IfMatch, Resource};
 use crate::auth::{Auth, Principal};
 use crate::books::{Books, Outcome};
 use crate::clock::Clock;
@@ -55,7 +56,27 @@ impl App {
     /// Applies `commands` all or nothing on behalf of `caller`; a plan with violations is
     /// refused whole with its violations and the refused plan.
     pub async fn change(&self, caller: &Caller, commands: &[Command]) -> ApiResult<Outcome> {
-        let outcome = self.books.apply(&self.store, commands, &caller.actor(), self.clock.now()).await?;
+        self.change_checked(caller, commands, &|_, _| Ok(())).await
+    }
+
+    /// Like [`App::change`], only if `If-Match` still names `resource`'s current state.
+    pub async fn change_if(
+        &self,
+        caller: &Caller,
+        commands: &[Command],
+        if_match: &IfMatch,
+        resource: &Resource,
+    ) -> ApiResult<Outcome> {
+        self.change_checked(caller, commands, &|books, _| if_match.check(resource, books)).await
+    }
+
+    async fn change_checked(
+        &self,
+        caller: &Caller,
+        commands: &[Command],
+        check: &(dyn Fn(&allot_core::State, &allot_core::Plan) -> ApiResult<()> + Sync),
+    ) -> ApiResult<Outcome> {
+        let outcome = self.books.apply_checked(&self.store, commands, &caller.actor(), self.clock.now(), check).await?;
         if !outcome.plan.is_possible() {
             let view = PlanView::new(&outcome.plan, false, outcome.revision);
             return Err(ApiError::refused(&outcome.plan, Some(view)));

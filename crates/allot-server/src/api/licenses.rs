@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::dto::{CheckAnswer, HeldLicense, parse_time};
+use super::etag::{IfMatch, Resource, Tagged};
 use super::{license_key, org_for};
 use crate::app::{App, Caller};
 use crate::auth::Access;
@@ -110,37 +111,52 @@ pub(crate) fn user_licenses(app: &App, org: &str, user: &allot_core::UserId) -> 
 /// A user's effective licenses, each with where it comes from.
 #[utoipa::path(get, path = "/orgs/{org}/users/{user}/licenses", tag = "licenses", security(("bearer" = [])),
     params(("org" = String, Path, description = "Organization id"), ("user" = String, Path, description = "User id")),
-    responses((status = 200, body = UserLicenses), (status = 404, body = Problem)))]
+    responses((status = 200, body = UserLicenses, headers(("ETag" = String, description = "The user's direct licenses; send it back as If-Match"))),
+        (status = 404, body = Problem)))]
 pub async fn get_user(
     State(app): State<App>,
     caller: Caller,
     Path((org, user)): Path<(String, String)>,
-) -> ApiResult<axum::Json<UserLicenses>> {
+) -> ApiResult<Tagged<UserLicenses>> {
     org_for(&app, &caller, &org, Access::Read)?;
     let user = super::users::user_id(&app, &org, &user)?;
-    Ok(axum::Json(user_licenses(&app, &org, &user)))
+    let etag = Resource::DirectLicenses { org: org.clone(), user: user.clone() }.etag(&app.books.read());
+    Ok(Tagged(etag, user_licenses(&app, &org, &user)))
 }
 
 /// Set a user's direct licenses. All or nothing: a refused change changes nothing.
 #[utoipa::path(put, path = "/orgs/{org}/users/{user}/licenses", tag = "licenses", security(("bearer" = [])),
     request_body = SetUserLicenses,
-    params(("org" = String, Path, description = "Organization id"), ("user" = String, Path, description = "User id")),
-    responses((status = 200, body = UserLicenses), (status = 400, body = Problem), (status = 404, body = Problem),
+    params(("org" = String, Path, description = "Organization id"), ("user" = String, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "Apply only if the direct licenses still have this ETag; else 412")),
+    responses((status = 200, body = UserLicenses, headers(("ETag" = String, description = "The user's direct licenses"))),
+        (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 412, description = "`precondition_failed`: If-Match is stale", body = Problem),
         (status = 409, description = "`license_limit_exceeded`, `not_purchased`, `expired`, `wrong_license_kind`, `conflicting_capabilities`", body = Problem),
         (status = 422, description = "`unknown_license`, `invalid_dates`", body = Problem)))]
 pub async fn set_user(
     State(app): State<App>,
     caller: Caller,
     Path((org, user)): Path<(String, String)>,
+    if_match: IfMatch,
     Json(body): Json<SetUserLicenses>,
-) -> ApiResult<axum::Json<UserLicenses>> {
+) -> ApiResult<Tagged<UserLicenses>> {
     let org_id = org_for(&app, &caller, &org, Access::Write)?;
     let user = super::users::user_id(&app, &org, &user)?;
     app.check_items(body.licenses.len())?;
     let licenses =
         body.licenses.iter().enumerate().map(|(i, l)| l.direct(&format!("licenses[{i}]"))).collect::<ApiResult<_>>()?;
-    app.change(&caller, &[Command::SetDirectLicenses { org: org_id, user: user.clone(), licenses }]).await?;
-    Ok(axum::Json(user_licenses(&app, &org, &user)))
+    let resource = Resource::DirectLicenses { org: org.clone(), user: user.clone() };
+    app.change_if(
+        &caller,
+        &[Command::SetDirectLicenses { org: org_id, user: user.clone(), licenses }],
+        &if_match,
+        &resource,
+    )
+    .await?;
+
+    let etag = resource.etag(&app.books.read());
+    Ok(Tagged(etag, user_licenses(&app, &org, &user)))
 }
 
 /// Does the user hold the license? Answered from memory. `license` is a code (any
@@ -173,30 +189,36 @@ fn rule_view(app: &App, org: &str, group: &allot_core::GroupId) -> GroupRuleView
 /// A group's rule: the licenses its members inherit.
 #[utoipa::path(get, path = "/orgs/{org}/groups/{group}/licenses", tag = "licenses", security(("bearer" = [])),
     params(("org" = String, Path, description = "Organization id"), ("group" = String, Path, description = "Group id")),
-    responses((status = 200, body = GroupRuleView), (status = 404, body = Problem)))]
+    responses((status = 200, body = GroupRuleView, headers(("ETag" = String, description = "The rule; send it back as If-Match"))),
+        (status = 404, body = Problem)))]
 pub async fn get_group(
     State(app): State<App>,
     caller: Caller,
     Path((org, group)): Path<(String, String)>,
-) -> ApiResult<axum::Json<GroupRuleView>> {
+) -> ApiResult<Tagged<GroupRuleView>> {
     org_for(&app, &caller, &org, Access::Read)?;
     let group = super::groups::group_id(&app, &org, &group)?;
-    Ok(axum::Json(rule_view(&app, &org, &group)))
+    let etag = Resource::GroupRule { org: org.clone(), group: group.clone() }.etag(&app.books.read());
+    Ok(Tagged(etag, rule_view(&app, &org, &group)))
 }
 
 /// Set a group's rule. Members inherit first come, first served; those beyond the pool
 /// wait in order of joining and are granted when units free up.
 #[utoipa::path(put, path = "/orgs/{org}/groups/{group}/licenses", tag = "licenses", security(("bearer" = [])),
     request_body = GroupRule,
-    params(("org" = String, Path, description = "Organization id"), ("group" = String, Path, description = "Group id")),
-    responses((status = 200, body = GroupRuleView), (status = 400, body = Problem), (status = 404, body = Problem),
+    params(("org" = String, Path, description = "Organization id"), ("group" = String, Path, description = "Group id"),
+        ("If-Match" = Option<String>, Header, description = "Apply only if the rule still has this ETag; else 412")),
+    responses((status = 200, body = GroupRuleView, headers(("ETag" = String, description = "The rule"))),
+        (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 412, description = "`precondition_failed`: If-Match is stale", body = Problem),
         (status = 409, description = "`not_purchased`, `wrong_license_kind`, `conflicting_capabilities`", body = Problem)))]
 pub async fn set_group(
     State(app): State<App>,
     caller: Caller,
     Path((org, group)): Path<(String, String)>,
+    if_match: IfMatch,
     Json(body): Json<GroupRule>,
-) -> ApiResult<axum::Json<GroupRuleView>> {
+) -> ApiResult<Tagged<GroupRuleView>> {
     let org_id = org_for(&app, &caller, &org, Access::Write)?;
     let group = super::groups::group_id(&app, &org, &group)?;
     app.check_items(body.licenses.len())?;
@@ -207,6 +229,10 @@ pub async fn set_group(
         .map(|(i, l)| license_key(l, &format!("licenses[{i}]")))
         .collect::<ApiResult<_>>()?;
     let rule = Rule { licenses, external: body.use_external_license };
-    app.change(&caller, &[Command::SetGroupRule { org: org_id, group: group.clone(), rule }]).await?;
-    Ok(axum::Json(rule_view(&app, &org, &group)))
+    let resource = Resource::GroupRule { org: org.clone(), group: group.clone() };
+    app.change_if(&caller, &[Command::SetGroupRule { org: org_id, group: group.clone(), rule }], &if_match, &resource)
+        .await?;
+
+    let etag = resource.etag(&app.books.read());
+    Ok(Tagged(etag, rule_view(&app, &org, &group)))
 }

@@ -14,6 +14,7 @@ use crate::error::{ApiError, ApiResult};
 
 pub mod clients;
 pub mod dto;
+pub mod etag;
 pub mod groups;
 pub mod ledger;
 pub mod licenses;

@@ -9,6 +9,7 @@ mod api_errors;
 mod auth;
 mod cluster;
 mod endpoints;
+mod etags;
 mod isolation;
 mod openapi;
 mod outage;
