@@ -11,8 +11,8 @@ use super::etag::{IfMatch, Resource, Tagged};
 use super::{license_key, org_for};
 use crate::app::{App, Caller};
 use crate::auth::Access;
-use crate::error::{ApiResult, Problem};
-use crate::extract::Json;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{Json, Query};
 
 /// A license to hold directly.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -85,7 +85,11 @@ pub struct GroupRuleView {
 }
 
 pub(crate) fn user_licenses(app: &App, org: &str, user: &allot_core::UserId) -> UserLicenses {
-    let books = app.books.read();
+    user_licenses_in(&app.books.read(), org, user)
+}
+
+/// A user's licenses and waiting places in `books` (now, or replayed to a past moment).
+pub(crate) fn user_licenses_in(books: &allot_core::State, org: &str, user: &allot_core::UserId) -> UserLicenses {
     let Some(o) = books.org(org) else {
         return UserLicenses { user: user.to_string(), licenses: vec![], waiting: vec![], revision: books.revision() };
     };
@@ -108,17 +112,36 @@ pub(crate) fn user_licenses(app: &App, org: &str, user: &allot_core::UserId) -> 
     UserLicenses { user: user.to_string(), licenses, waiting, revision: books.revision() }
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AsOf {
+    /// RFC 3339: the user's licenses as they stood then, replayed from the ledger.
+    pub as_of: Option<String>,
+}
+
 /// A user's effective licenses, each with where it comes from.
 #[utoipa::path(get, path = "/orgs/{org}/users/{user}/licenses", tag = "licenses", security(("bearer" = [])),
-    params(("org" = String, Path, description = "Organization id"), ("user" = String, Path, description = "User id")),
+    params(("org" = String, Path, description = "Organization id"), ("user" = String, Path, description = "User id"), AsOf),
     responses((status = 200, body = UserLicenses, headers(("ETag" = String, description = "The user's direct licenses; send it back as If-Match"))),
         (status = 404, body = Problem)))]
 pub async fn get_user(
     State(app): State<App>,
     caller: Caller,
     Path((org, user)): Path<(String, String)>,
+    Query(query): Query<AsOf>,
 ) -> ApiResult<Tagged<UserLicenses>> {
     org_for(&app, &caller, &org, Access::Read)?;
+    if let Some(raw) = query.as_of.as_deref() {
+        let as_of = parse_time("as_of", Some(raw))
+            .map_err(|e| ApiError::bad_request("invalid_query", e.detail().to_owned()))?;
+        let books = super::history::books_at(&app, as_of.unwrap_or_default()).await?;
+        let id = allot_core::UserId::parse(&user)
+            .ok()
+            .filter(|id| books.org(&org).is_some_and(|o| o.users.contains_key(id)));
+        let id = id.ok_or_else(|| ApiError::not_found(format!("user `{user}` did not exist at {raw}")))?;
+        let etag = Resource::DirectLicenses { org: org.clone(), user: id.clone() }.etag(&books);
+        return Ok(Tagged(etag, user_licenses_in(&books, &org, &id)));
+    }
     let user = super::users::user_id(&app, &org, &user)?;
     let etag = Resource::DirectLicenses { org: org.clone(), user: user.clone() }.etag(&app.books.read());
     Ok(Tagged(etag, user_licenses(&app, &org, &user)))

@@ -16,6 +16,7 @@ pub mod clients;
 pub mod dto;
 pub mod etag;
 pub mod groups;
+pub mod history;
 pub mod ledger;
 pub mod licenses;
 pub mod orgs;
@@ -48,6 +49,8 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(plans::create))
         .routes(routes!(plans::apply))
         .routes(routes!(ledger::list))
+        .routes(routes!(history::holders))
+        .routes(routes!(history::usage))
         .routes(routes!(clients::list, clients::create))
         .routes(routes!(clients::delete))
 }

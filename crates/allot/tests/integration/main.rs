@@ -10,6 +10,7 @@ mod auth;
 mod cluster;
 mod endpoints;
 mod etags;
+mod history;
 mod isolation;
 mod openapi;
 mod outage;
