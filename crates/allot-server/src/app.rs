@@ -28,6 +28,7 @@ pub struct AppInner {
     pub config: Config,
     pub clock: Clock,
     pub metrics: Metrics,
+    pub in_flight: crate::idempotency::InFlight,
 }
 
 impl Deref for App {
@@ -50,6 +51,7 @@ impl App {
             config,
             clock,
             metrics: Metrics::default(),
+            in_flight: Default::default(),
         })))
     }
 
@@ -76,7 +78,9 @@ impl App {
         commands: &[Command],
         check: &(dyn Fn(&allot_core::State, &allot_core::Plan) -> ApiResult<()> + Sync),
     ) -> ApiResult<Outcome> {
-        let outcome = self.books.apply_checked(&self.store, commands, &caller.actor(), self.clock.now(), check).await?;
+        let key = caller.idempotency.as_ref();
+        let outcome =
+            self.books.apply_checked(&self.store, commands, &caller.actor(), self.clock.now(), key, check).await?;
         if !outcome.plan.is_possible() {
             let view = PlanView::new(&outcome.plan, false, outcome.revision);
             return Err(ApiError::refused(&outcome.plan, Some(view)));
@@ -113,6 +117,8 @@ impl App {
 pub struct Caller {
     pub principal: Principal,
     pub request_id: String,
+    /// The request's idempotency key, written with its change (see idempotency.rs).
+    pub idempotency: Option<allot_store::IdempotencyKey>,
 }
 
 impl Caller {
@@ -135,6 +141,7 @@ impl FromRequestParts<App> for Caller {
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
         let principal = Principal::from_request_parts(parts, app).await?;
         let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-        Ok(Self { principal, request_id })
+        let idempotency = parts.extensions.get::<allot_store::IdempotencyKey>().cloned();
+        Ok(Self { principal, request_id, idempotency })
     }
 }

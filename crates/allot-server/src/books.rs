@@ -6,7 +6,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use allot_core::{Actor, Change, Command, LedgerEntry, Plan, State, Timestamp};
-use allot_store::{Backend, Commit, LedgerQuery, Store, StoreError};
+use allot_store::{Backend, Commit, IdempotencyKey, LedgerQuery, Store, StoreError};
 use tokio::sync::Mutex;
 
 use crate::error::ApiResult;
@@ -63,7 +63,7 @@ impl Books {
         actor: &Actor,
         now: Timestamp,
     ) -> ApiResult<Outcome> {
-        self.apply_checked(store, commands, actor, now, &|_, _| Ok(())).await
+        self.apply_checked(store, commands, actor, now, None, &|_, _| Ok(())).await
     }
 
     /// Like [`Books::apply`], but first `check`s the fresh plan against the state it was made
@@ -75,6 +75,7 @@ impl Books {
         commands: &[Command],
         actor: &Actor,
         now: Timestamp,
+        idempotency: Option<&IdempotencyKey>,
         check: &(dyn Fn(&State, &Plan) -> ApiResult<()> + Sync),
     ) -> ApiResult<Outcome> {
         let _writer = self.writer.lock().await;
@@ -87,7 +88,8 @@ impl Books {
             }
             let revision = outcome.plan.base_revision + 1;
             let entries = LedgerEntry::for_plan(revision, now, actor, &outcome.plan.changes);
-            match store.commit(Commit { revision, at: now, entries }).await {
+            let commit = Commit { revision, at: now, entries, idempotency: idempotency.cloned() };
+            match store.commit(commit).await {
                 Ok(()) => {
                     self.apply_committed(store, revision, &outcome.plan.changes).await?;
                     return Ok(Outcome { applied: true, revision, ..outcome });

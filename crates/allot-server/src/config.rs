@@ -29,6 +29,8 @@ pub struct Config {
     pub min_revision_wait_ms: u64,
     /// How long a stored plan may be applied by id, in seconds.
     pub plan_ttl_secs: u64,
+    /// How long the first answer for an Idempotency-Key is replayed, in seconds.
+    pub idempotency_ttl_secs: u64,
     pub auth: AuthConfig,
     pub limits: Limits,
 }
@@ -45,6 +47,7 @@ impl Default for Config {
             sync_interval_ms: 200,
             min_revision_wait_ms: 1000,
             plan_ttl_secs: 15 * 60,
+            idempotency_ttl_secs: 24 * 3600,
             auth: AuthConfig::default(),
             limits: Limits::default(),
         }
@@ -63,6 +66,7 @@ impl fmt::Debug for Config {
             .field("sync_interval_ms", &self.sync_interval_ms)
             .field("min_revision_wait_ms", &self.min_revision_wait_ms)
             .field("plan_ttl_secs", &self.plan_ttl_secs)
+            .field("idempotency_ttl_secs", &self.idempotency_ttl_secs)
             .field("auth", &self.auth)
             .field("limits", &self.limits)
             .finish()

@@ -24,6 +24,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -41,13 +42,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 fn routes_with_doc() -> (Router<App>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+    let (routes, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(auth::oauth::token))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
         .nest("/api/v1", api::router())
-        .split_for_parts()
+        .split_for_parts();
+    openapi::describe_idempotency(&mut doc);
+    (routes, doc)
 }
 
 /// The whole HTTP application.
@@ -60,6 +63,7 @@ pub fn router(app: App) -> Router {
         .merge(compat::vonage::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), idempotency::idempotent))
         .layer(axum::middleware::from_fn_with_state(app.clone(), middleware::fresh_enough))
         .layer(axum::middleware::from_fn_with_state(app.clone(), middleware::observe))
         .layer(DefaultBodyLimit::max(max_body))

@@ -26,6 +26,41 @@ use utoipa::{Modify, OpenApi};
 )]
 pub struct ApiDoc;
 
+/// Every native write takes an `Idempotency-Key`; the document says so for each of them.
+pub fn describe_idempotency(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ObjectBuilder, Required, ResponseBuilder, Type};
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if !path.starts_with("/api/v1/") {
+            continue;
+        }
+        for operation in [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten() {
+            let parameter = ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "Quoted or bare. The first answer for a key is replayed to retries for 24 hours; \
+                     a request refused without changing anything keeps nothing.",
+                ))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build();
+            operation.parameters.get_or_insert_with(Vec::new).push(parameter);
+            let responses = &mut operation.responses.responses;
+            responses.entry("409".into()).or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description("`idempotency_in_progress`: the first request with this key is still running")
+                    .into()
+            });
+            responses.entry("422".into()).or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description("`idempotency_key_reused`: the key was used with another method, path or body")
+                    .into()
+            });
+        }
+    }
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {

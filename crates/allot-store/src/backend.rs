@@ -38,6 +38,12 @@ impl Store for Backend {
     async fn check_ledger(&self) -> StoreResult<LedgerCheck> {
         delegate!(self, s => s.check_ledger().await)
     }
+    async fn idempotency(&self, scope: &str, key: &str) -> StoreResult<Option<crate::IdempotencyRecord>> {
+        delegate!(self, s => s.idempotency(scope, key).await)
+    }
+    async fn save_idempotency(&self, record: crate::IdempotencyRecord) -> StoreResult<()> {
+        delegate!(self, s => s.save_idempotency(record).await)
+    }
     async fn insert_plan(&self, plan: crate::StoredPlan) -> StoreResult<()> {
         delegate!(self, s => s.insert_plan(plan).await)
     }

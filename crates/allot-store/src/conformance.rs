@@ -18,7 +18,7 @@ async fn apply(store: &impl Store, state: &mut State, commands: &[Command]) -> u
     let revision = state.revision() + 1;
     let actor = Actor { name: "test".into(), request_id: format!("req-{revision}") };
     let entries = LedgerEntry::for_plan(revision, NOW, &actor, &plan.changes);
-    store.commit(Commit { revision, at: NOW, entries }).await.unwrap();
+    store.commit(Commit { revision, at: NOW, entries, idempotency: None }).await.unwrap();
     state.apply_all(revision, &plan.changes).unwrap();
     revision
 }
@@ -72,7 +72,7 @@ pub async fn a_commit_at_a_stale_revision_is_refused_whole(store: impl Store) {
     let plan = allot_core::plan(&mut state, &[hold("a", &["ATTUNU"])], NOW);
     let actor = Actor { name: "test".into(), request_id: "stale".into() };
     let entries = LedgerEntry::for_plan(1, NOW, &actor, &plan.changes);
-    let refused = store.commit(Commit { revision: 1, at: NOW, entries }).await;
+    let refused = store.commit(Commit { revision: 1, at: NOW, entries, idempotency: None }).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
     assert_eq!(store.load().await.unwrap().all_holdings(), state.all_holdings());
 }
@@ -96,7 +96,7 @@ pub async fn the_schema_refuses_an_over_allocation(store: impl Store) {
         .collect();
     let actor = Actor { name: "test".into(), request_id: "forged".into() };
     let entries = LedgerEntry::for_plan(2, NOW, &actor, &forged);
-    let refused = store.commit(Commit { revision: 2, at: NOW, entries }).await;
+    let refused = store.commit(Commit { revision: 2, at: NOW, entries, idempotency: None }).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
     let loaded = store.load().await.unwrap();
     assert_eq!(loaded.revision(), 1);

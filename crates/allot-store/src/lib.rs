@@ -41,6 +41,26 @@ pub struct Commit {
     pub revision: u64,
     pub at: Timestamp,
     pub entries: Vec<LedgerEntry>,
+    /// The idempotency key of the request, written pending in the same transaction.
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+/// A caller's idempotency key for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub scope: String,
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// What is stored for an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub key: IdempotencyKey,
+    pub revision: Option<u64>,
+    /// The first answer: status, content type, body; `None` while pending.
+    pub answer: Option<(u16, String, String)>,
+    pub created_at: Timestamp,
 }
 
 impl Commit {
@@ -146,6 +166,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Recomputes every balance from the ledger and compares it with the stored balances.
     fn check_ledger(&self) -> impl Future<Output = StoreResult<LedgerCheck>> + Send;
+
+    fn idempotency(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> impl Future<Output = StoreResult<Option<IdempotencyRecord>>> + Send;
+    /// Stores (or completes) a key's record with its answer.
+    fn save_idempotency(&self, record: IdempotencyRecord) -> impl Future<Output = StoreResult<()>> + Send;
 
     fn insert_plan(&self, plan: StoredPlan) -> impl Future<Output = StoreResult<()>> + Send;
     fn plan(&self, id: &str) -> impl Future<Output = StoreResult<Option<StoredPlan>>> + Send;

@@ -13,11 +13,11 @@ use allot_core::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::StoredPlan;
 use crate::rows::{self, Rows, change_kind, pool_writes};
 use crate::{
     ApiClient, Commit, LedgerCheck, LedgerQuery, Store, StoreError, StoreResult, Subject, TokenKind, TokenRecord,
 };
+use crate::{IdempotencyKey, IdempotencyRecord, StoredPlan};
 
 /// A parameter or a column value.
 #[derive(Debug, Clone, PartialEq)]
@@ -327,6 +327,21 @@ pub fn commit_statements(commit: &Commit) -> StoreResult<Vec<Statement>> {
             Expect::Any,
         ));
     }
+    if let Some(key) = &commit.idempotency {
+        out.push(statement(
+            "INSERT INTO idempotency (scope, key, fingerprint, revision, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, revision = excluded.revision,
+                 status = NULL, content_type = NULL, body = NULL, created_at = excluded.created_at",
+            vec![
+                key.scope.as_str().into(),
+                key.key.as_str().into(),
+                key.fingerprint.as_str().into(),
+                commit.revision.into(),
+                commit.at.into(),
+            ],
+            Expect::Any,
+        ));
+    }
     for entry in &commit.entries {
         let change = &entry.change;
         out.push(statement(
@@ -524,6 +539,56 @@ impl<S: Sql> Store for S {
     async fn revision(&self) -> StoreResult<u64> {
         let rows = read_one(self, ROW_QUERIES[0], Vec::new()).await?;
         Ok(rows.first().and_then(|r| r.first()).map(int).transpose()?.unwrap_or(0).max(0) as u64)
+    }
+
+    async fn idempotency(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+        let sql = "SELECT scope, key, fingerprint, revision, status, content_type, body, created_at FROM idempotency
+                   WHERE scope = ?1 AND key = ?2";
+        let rows = read_one(self, sql, vec![scope.into(), key.into()]).await?;
+        rows.first()
+            .map(|r| {
+                let answer = match (opt_int(&r[4])?, &r[5], &r[6]) {
+                    (Some(status), Value::Text(content_type), Value::Text(body)) => {
+                        Some((u16::try_from(status).unwrap_or(500), content_type.clone(), body.clone()))
+                    }
+                    _ => None,
+                };
+                Ok(IdempotencyRecord {
+                    key: IdempotencyKey { scope: text(&r[0])?, key: text(&r[1])?, fingerprint: text(&r[2])? },
+                    revision: opt_int(&r[3])?.map(|r| r.max(0) as u64),
+                    answer,
+                    created_at: int(&r[7])?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn save_idempotency(&self, record: IdempotencyRecord) -> StoreResult<()> {
+        let (status, content_type, body) = match record.answer {
+            Some((status, content_type, body)) => (Some(i64::from(status)), Some(content_type), Some(body)),
+            None => (None, None, None),
+        };
+        let params = vec![
+            record.key.scope.into(),
+            record.key.key.into(),
+            record.key.fingerprint.into(),
+            record.revision.into(),
+            status.into(),
+            content_type.into(),
+            body.into(),
+            record.created_at.into(),
+        ];
+        write_one(
+            self,
+            "INSERT INTO idempotency (scope, key, fingerprint, revision, status, content_type, body, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, revision = excluded.revision,
+                 status = excluded.status, content_type = excluded.content_type, body = excluded.body,
+                 created_at = excluded.created_at",
+            params,
+        )
+        .await
+        .map(drop)
     }
 
     async fn insert_plan(&self, p: StoredPlan) -> StoreResult<()> {

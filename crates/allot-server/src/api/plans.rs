@@ -272,8 +272,17 @@ pub async fn apply(
         let detail = format!("the state this plan depends on has changed: {}", differences.join("; "));
         Err(ApiError::conflict("plan_stale", detail).with_plan(PlanView::new(fresh, false, fresh.base_revision)))
     };
-    let outcome =
-        app.books.apply_checked(&app.store, &stored.commands, &caller.actor(), app.clock.now(), &unchanged).await?;
+    let outcome = app
+        .books
+        .apply_checked(
+            &app.store,
+            &stored.commands,
+            &caller.actor(),
+            app.clock.now(),
+            caller.idempotency.as_ref(),
+            &unchanged,
+        )
+        .await?;
     if !outcome.plan.is_possible() {
         let view = PlanView::new(&outcome.plan, false, outcome.revision);
         return Err(ApiError::refused(&outcome.plan, Some(view)));

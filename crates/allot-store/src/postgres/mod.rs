@@ -16,6 +16,7 @@ use crate::{StoreError, StoreResult};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_plans.sql")),
+    (3, include_str!("../../migrations/postgres/0003_idempotency.sql")),
 ];
 
 /// How long a request may wait for the database before it answers 503.

@@ -8,6 +8,7 @@ use crate::StoreResult;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../../migrations/sqlite/0002_plans.sql")),
+    (3, include_str!("../../migrations/sqlite/0003_idempotency.sql")),
 ];
 
 /// Applies every migration the database lacks, each in its own transaction. Answers the

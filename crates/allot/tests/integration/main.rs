@@ -11,6 +11,7 @@ mod cluster;
 mod endpoints;
 mod etags;
 mod history;
+mod idempotency;
 mod isolation;
 mod openapi;
 mod outage;

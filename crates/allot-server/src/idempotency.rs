@@ -1,0 +1,185 @@
+//! `Idempotency-Key` on native writes (the IETF httpapi draft's semantics). The first
+//! answer for a key is kept and replayed to retries; the same key with another method,
+//! path or body answers 422; a retry while the first is still running waits for it
+//! briefly, then answers 409. Keys are scoped to the caller, and a request that failed
+//! without changing anything keeps nothing, so a corrected retry may reuse its key.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use allot_store::{IdempotencyKey, IdempotencyRecord, Store};
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex as AsyncMutex;
+
+use crate::app::App;
+use crate::auth::millis;
+use crate::error::ApiError;
+
+const HEADER: &str = "idempotency-key";
+/// How long a retry waits for the first request with its key before answering 409.
+const WAIT: Duration = Duration::from_secs(2);
+
+/// A caller's key: (scope, key).
+type KeyId = (String, String);
+
+/// Requests in flight by key, so retries in this process wait for the first.
+#[derive(Default)]
+pub struct InFlight(Mutex<HashMap<KeyId, Arc<AsyncMutex<()>>>>);
+
+impl InFlight {
+    fn lock_for(&self, id: &KeyId) -> Arc<AsyncMutex<()>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).entry(id.clone()).or_default().clone()
+    }
+
+    fn release(&self, id: &KeyId) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // The map's reference and ours: nobody else waits.
+        if map.get(id).is_some_and(|lock| Arc::strong_count(lock) <= 2) {
+            map.remove(id);
+        }
+    }
+}
+
+fn is_native_write(request: &Request) -> bool {
+    matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
+        && request.uri().path().starts_with("/api/v1/")
+}
+
+/// The key, quoted or bare.
+fn key_of(request: &Request) -> Result<Option<String>, ApiError> {
+    let Some(raw) = request.headers().get(HEADER) else { return Ok(None) };
+    let key = raw.to_str().map(|v| v.trim().trim_matches('"').to_owned()).unwrap_or_default();
+    if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "invalid_header",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        ));
+    }
+    Ok(Some(key))
+}
+
+fn replay(status: u16, content_type: &str, body: String) -> Response {
+    let mut response = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+pub async fn idempotent(State(app): State<App>, request: Request, next: Next) -> Response {
+    if !is_native_write(&request) {
+        return next.run(request).await;
+    }
+    let key = match key_of(&request) {
+        Ok(Some(key)) => key,
+        Ok(None) => return next.run(request).await,
+        Err(error) => return error.into_response(),
+    };
+    // Keys belong to a caller; without a valid token the handler answers 401 anyway.
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
+    let Some(principal) = (match token {
+        Some(token) => app.auth.authenticate(&app.store, token.trim(), app.clock.now()).await.ok(),
+        None => None,
+    }) else {
+        return next.run(request).await;
+    };
+    let scope = principal.actor_name();
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, app.config.limits.max_body_bytes).await else {
+        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the body is larger than 1 MiB")
+            .into_response();
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str());
+    hasher.update(b"\n");
+    hasher.update(parts.uri.to_string());
+    hasher.update(b"\n");
+    hasher.update(&bytes);
+    let fingerprint: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+
+    let id = (scope.clone(), key.clone());
+    let lock = app.in_flight.lock_for(&id);
+    let Ok(_running) = tokio::time::timeout(WAIT, lock.lock_owned()).await else {
+        let detail = "a request with this Idempotency-Key is still being processed; retry shortly";
+        return ApiError::conflict("idempotency_in_progress", detail).into_response();
+    };
+    let answer = first_answer(&app, &scope, &key, &fingerprint, parts, bytes, next).await;
+    app.in_flight.release(&id);
+    answer
+}
+
+/// Replays the stored answer for the key, or runs the request and keeps its answer.
+async fn first_answer(
+    app: &App,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    parts: axum::http::request::Parts,
+    bytes: axum::body::Bytes,
+    next: Next,
+) -> Response {
+    let now = app.clock.now();
+    let fresh = |record: &IdempotencyRecord| record.created_at + millis(app.config.idempotency_ttl_secs) > now;
+    match app.store.idempotency(scope, key).await {
+        Err(error) => return ApiError::from(error).into_response(),
+        Ok(Some(record)) if fresh(&record) => {
+            if record.key.fingerprint != fingerprint {
+                let detail = "this Idempotency-Key was used with another method, path or body";
+                return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", detail)
+                    .into_response();
+            }
+            return match record.answer {
+                Some((status, content_type, body)) => replay(status, &content_type, body),
+                None => {
+                    let revision = record.revision.map_or_else(String::new, |r| format!(" at revision {r}"));
+                    let detail = format!(
+                        "a change was applied{revision} under this Idempotency-Key, but its answer was not kept: read the resource"
+                    );
+                    ApiError::conflict("idempotency_in_doubt", detail).into_response()
+                }
+            };
+        }
+        Ok(_) => {}
+    }
+    let claim = IdempotencyKey { scope: scope.to_owned(), key: key.to_owned(), fingerprint: fingerprint.to_owned() };
+    let mut request = Request::from_parts(parts, Body::from(bytes));
+    request.extensions_mut().insert(claim.clone());
+    let response = next.run(request).await;
+
+    let (parts, body) = response.into_parts();
+    let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
+    // A change committed under this key left a pending record: its answer must be kept,
+    // whatever it is. Without a change, only a success is kept.
+    let pending = app
+        .store
+        .idempotency(scope, key)
+        .await
+        .ok()
+        .flatten()
+        .filter(|r| r.key.fingerprint == fingerprint && r.answer.is_none());
+    if parts.status.is_success() || pending.is_some() {
+        let content_type =
+            parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+        let record = IdempotencyRecord {
+            key: claim,
+            revision: pending.and_then(|p| p.revision),
+            answer: Some((parts.status.as_u16(), content_type.to_owned(), String::from_utf8_lossy(&body).into_owned())),
+            created_at: now,
+        };
+        if let Err(error) = app.store.save_idempotency(record).await {
+            tracing::warn!(%error, "cannot keep the answer of an idempotent request");
+        }
+    }
+    Response::from_parts(parts, Body::from(body))
+}

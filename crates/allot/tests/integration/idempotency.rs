@@ -1,0 +1,126 @@
+//! Idempotency-Key: retries replay the first answer, and change nothing again.
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, spawn_app};
+
+async fn send(t: &TestApp, token: &str, method: Method, path: &str, key: &str, body: Value) -> (u16, Value, bool) {
+    let response = t
+        .http
+        .request(method, t.url(path))
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let replayed = response.headers().contains_key("idempotent-replayed");
+    (status, response.json().await.unwrap_or(Value::Null), replayed)
+}
+
+async fn ledger_len(t: &TestApp, token: &str) -> usize {
+    t.get(token, "/api/v1/orgs/acme/ledger?limit=1000").await.expect(200)["entries"].as_array().unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_parallel_requests_with_one_key_make_one_change_and_get_identical_answers() {
+    let t = Arc::new(spawn_app().await);
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 5)], &["a"]).await;
+    let before = ledger_len(&t, &boss).await;
+    let requests: Vec<_> = (0..50)
+        .map(|_| {
+            let (t, boss) = (t.clone(), boss.clone());
+            tokio::spawn(async move {
+                let body = json!({"changes": [{"op": "set_user_licenses", "users": ["a"], "licenses": [{"license": "ATTUNU"}]}], "apply": true});
+                send(&t, &boss, Method::POST, "/api/v1/orgs/acme/plans", "\"grant-a-1\"", body).await
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for request in requests {
+        answers.push(request.await.unwrap());
+    }
+    assert!(answers.iter().all(|(status, body, _)| *status == 200 && *body == answers[0].1), "identical answers");
+    assert_eq!(answers.iter().filter(|(_, _, replayed)| !replayed).count(), 1, "one ran, the others were replayed");
+    assert_eq!(ledger_len(&t, &boss).await, before + 1, "exactly one change");
+    // A bare key is the same key as a quoted one.
+    let body = json!({"changes": [{"op": "set_user_licenses", "users": ["a"], "licenses": [{"license": "ATTUNU"}]}], "apply": true});
+    let (_, again, replayed) = send(&t, &boss, Method::POST, "/api/v1/orgs/acme/plans", "grant-a-1", body).await;
+    assert!(replayed && again == answers[0].1);
+}
+
+#[tokio::test]
+async fn a_key_reused_with_another_body_gets_422_and_failed_requests_keep_nothing() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1)], &["a", "b"]).await;
+    let path = "/api/v1/orgs/acme/users/a/licenses";
+    let (status, _, _) = send(&t, &boss, Method::PUT, path, "k1", json!({"licenses": [{"license": "ATTUNU"}]})).await;
+    assert_eq!(status, 200);
+    let (status, body, _) = send(&t, &boss, Method::PUT, path, "k1", json!({"licenses": []})).await;
+    assert_eq!((status, body["code"].clone()), (422, json!("idempotency_key_reused")));
+    let (status, _, _) =
+        send(&t, &boss, Method::PUT, "/api/v1/orgs/acme/users/b/licenses", "k1", json!({"licenses": []})).await;
+    assert_eq!(status, 422, "another path is another request");
+
+    // Refused (the pool is full): nothing is kept, so the corrected retry goes through.
+    let (status, _, _) = send(
+        &t,
+        &boss,
+        Method::PUT,
+        "/api/v1/orgs/acme/users/b/licenses",
+        "k2",
+        json!({"licenses": [{"license": "ATTUNU"}]}),
+    )
+    .await;
+    assert_eq!(status, 409);
+    t.put(&admin, "/api/v1/orgs/acme/pools", json!({"pools": [{"license": "ATTUNU", "quantity": 2}]}))
+        .await
+        .expect(200);
+    let (status, _, replayed) = send(
+        &t,
+        &boss,
+        Method::PUT,
+        "/api/v1/orgs/acme/users/b/licenses",
+        "k2",
+        json!({"licenses": [{"license": "ATTUNU"}]}),
+    )
+    .await;
+    assert_eq!((status, replayed), (200, false));
+
+    // After the keys' lifetime, a key is new again.
+    t.advance(24 * 3600 * 1000 + 1);
+    let boss = t.login(Some("acme"), "acme-admin", "org admin password 1").await;
+    let (status, _, replayed) = send(&t, &boss, Method::PUT, path, "k1", json!({"licenses": []})).await;
+    assert_eq!((status, replayed), (200, false));
+}
+
+#[tokio::test]
+async fn keys_belong_to_their_caller() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let one = t.org_with(&admin, "one", &[("ATTUNU", 1)], &["a"]).await;
+    let two = t.org_with(&admin, "two", &[("ATTUNU", 1)], &["a"]).await;
+    let (status, first, _) =
+        send(&t, &one, Method::POST, "/api/v1/orgs/one/groups", "same-key", json!({"id": "g"})).await;
+    assert_eq!(status, 201);
+    let (status, second, replayed) =
+        send(&t, &two, Method::POST, "/api/v1/orgs/two/groups", "same-key", json!({"id": "g"})).await;
+    assert_eq!((status, replayed), (201, false), "another organization's key is not this one: {second}");
+    assert_eq!(first["id"], second["id"]);
+    let malformed = t
+        .http
+        .post(t.url("/api/v1/orgs/one/groups"))
+        .bearer_auth(&one)
+        .header("idempotency-key", "")
+        .json(&json!({"id": "h"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+}
