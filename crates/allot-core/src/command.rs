@@ -117,4 +117,9 @@ pub enum Command {
         group: GroupId,
         rule: Rule,
     },
+    /// Ends every holding whose `valid_until` is at or before `now`; the units freed go to
+    /// waiting group members in order.
+    ExpireHoldings {
+        now: Timestamp,
+    },
 }

@@ -460,6 +460,12 @@ impl Planner<'_> {
                     }
                 }
             }
+            Command::ExpireHoldings { now } => {
+                for (org_key, user, product) in self.state.ending_by(*now) {
+                    let Some(org) = self.state.org(org_key.as_str()).map(|o| o.id.clone()) else { continue };
+                    self.set_holding(&org, &user, &product, None);
+                }
+            }
             Command::SetGroupRule { org, group, rule } => {
                 let Some(org) = self.org(org) else { return };
                 if !self.group_exists(&org, group) {

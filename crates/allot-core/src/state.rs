@@ -2,7 +2,7 @@
 //! what the planner plans against. It changes only by [`Change`] events, the same events
 //! the ledger stores, so the state is always a replay of the ledger.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -192,6 +192,8 @@ pub struct State {
     host_pools: BTreeMap<LicenseKey, Pool>,
     orgs: HashMap<OrgKey, Org>,
     next_member_seq: u64,
+    /// Holdings with an end, by when they end: what expiry has to look at, and no more.
+    ending: BTreeSet<(Timestamp, OrgKey, UserId, ProductCode)>,
 }
 
 impl Default for State {
@@ -202,7 +204,14 @@ impl Default for State {
 
 impl State {
     pub fn new(catalogue: Catalogue) -> Self {
-        Self { revision: 0, catalogue, host_pools: BTreeMap::new(), orgs: HashMap::new(), next_member_seq: 1 }
+        Self {
+            revision: 0,
+            catalogue,
+            host_pools: BTreeMap::new(),
+            orgs: HashMap::new(),
+            next_member_seq: 1,
+            ending: BTreeSet::new(),
+        }
     }
 
     pub fn revision(&self) -> u64 {
@@ -279,6 +288,20 @@ impl State {
                         .map(move |(product, h)| ((key.clone(), user.id.clone(), product.clone()), h.clone()))
                 })
             })
+            .collect()
+    }
+
+    /// When the next holding ends, if any does.
+    pub fn next_ending(&self) -> Option<Timestamp> {
+        self.ending.first().map(|(until, ..)| *until)
+    }
+
+    /// Holdings that end at or before `now`: (organization, user, product).
+    pub fn ending_by(&self, now: Timestamp) -> Vec<(OrgKey, UserId, ProductCode)> {
+        self.ending
+            .iter()
+            .take_while(|(until, ..)| *until <= now)
+            .map(|(_, o, u, p)| (o.clone(), u.clone(), p.clone()))
             .collect()
     }
 
@@ -433,6 +456,12 @@ impl State {
                 if let Some(new) = after.as_ref().filter(|h| h.draws_unit()) {
                     o.pools.entry(new.license(product)).or_default().allocated += 1;
                 }
+                if let Some(until) = before.as_ref().and_then(|h| h.valid_until) {
+                    self.ending.remove(&(until, org.key(), user.clone(), product.clone()));
+                }
+                if let Some(until) = after.as_ref().and_then(|h| h.valid_until) {
+                    self.ending.insert((until, org.key(), user.clone(), product.clone()));
+                }
             }
         }
         Ok(())
@@ -520,6 +549,12 @@ impl State {
                     Some(position) => {
                         Check { waiting_position: Some(position + 1), ..answer(CheckReason::Waiting, None, None) }
                     }
+                    // Not held, and no unit of this license is free to give: say so.
+                    None if key.capability.is_some() || product.capabilities.is_empty() => {
+                        let pool = org.pool(&key);
+                        let exhausted = pool.available() <= 0 || !pool.grant.is_valid_at(now);
+                        answer(if exhausted { CheckReason::PoolExhausted } else { CheckReason::NotHeld }, None, None)
+                    }
                     None => answer(CheckReason::NotHeld, None, None),
                 }
             }
@@ -563,6 +598,8 @@ pub enum CheckReason {
     NotHeld,
     Waiting,
     Expired,
+    /// Not held, and the organization has no free unit of it.
+    PoolExhausted,
     UnknownOrganization,
     UnknownUser,
     UnknownLicense,

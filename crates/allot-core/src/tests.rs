@@ -171,7 +171,7 @@ fn group_members_beyond_capacity_wait_and_are_granted_in_order_when_a_unit_frees
     assert_eq!(books.check("fourth", "ATTUNU").waiting_position, Some(2));
 
     books.ok(&[Command::RemoveMember { org: org(), group: group("g"), user: user("first") }]);
-    assert_eq!(books.check("first", "ATTUNU").reason, CheckReason::NotHeld);
+    assert_eq!(books.check("first", "ATTUNU").reason, CheckReason::PoolExhausted, "not held, and no unit free");
     assert!(books.check("third", "ATTUNU").allowed, "the first waiting member gets the freed unit");
     assert_eq!(books.check("fourth", "ATTUNU").waiting_position, Some(1));
 
@@ -407,4 +407,32 @@ fn quantities_beyond_the_cap_are_refused_before_anything_can_overflow() {
     let plan = books.run(&[Command::SetHostPool { license: license("ATTUNU"), grant: Grant::quantity(i64::MAX) }]);
     assert_eq!(codes(&plan), vec![ViolationCode::InvalidQuantity]);
     books.ok(&[Command::SetHostPool { license: license("ATTUNU"), grant: Grant::quantity(MAX_QUANTITY) }]);
+}
+
+#[test]
+fn an_expired_holding_frees_its_unit_for_the_first_in_line() {
+    let mut books = Books::with_org(&[("ATTUNU", 1)], &["temp", "first", "second"]);
+    let mut timed = DirectLicense::of(license("ATTUNU"), false);
+    timed.valid_until = Some(NOW + 10_000);
+    books.ok(&[
+        Command::SetDirectLicenses { org: org(), user: user("temp"), licenses: vec![timed] },
+        Command::CreateGroup { org: org(), group: group("g"), name: "g".into() },
+        Command::SetGroupRule {
+            org: org(),
+            group: group("g"),
+            rule: Rule { licenses: vec![license("ATTUNU")], external: false },
+        },
+        Command::AddMember { org: org(), group: group("g"), user: user("first") },
+        Command::AddMember { org: org(), group: group("g"), user: user("second") },
+    ]);
+    assert_eq!(books.state.next_ending(), Some(NOW + 10_000));
+    let early = books.run(&[Command::ExpireHoldings { now: NOW + 9_999 }]);
+    assert!(early.changes.is_empty(), "nothing ends before its time");
+    books.ok(&[Command::ExpireHoldings { now: NOW + 10_000 }]);
+    assert_eq!(books.check("temp", "ATTUNU").reason, CheckReason::PoolExhausted);
+    assert!(books.check("first", "ATTUNU").allowed, "the first in line gets the freed unit");
+    assert_eq!(books.check("second", "ATTUNU").waiting_position, Some(1));
+    assert_eq!(books.state.next_ending(), None);
+    let replayed = replay(Catalogue::default_products(), &books.ledger).unwrap();
+    assert_eq!(replayed.next_ending(), None, "the expiry index replays too");
 }

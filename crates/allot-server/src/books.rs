@@ -175,8 +175,20 @@ impl Books {
         Ok(())
     }
 
-    /// Follows other processes: every `interval`, catches up if the stored revision moved.
-    pub async fn follow(&self, store: &Backend, interval: Duration) {
+    /// Ends the holdings whose time is up, as one ledger revision at `now`; the units freed
+    /// go to waiting members in order. Answers the new revision, if anything ended.
+    pub async fn expire_due(&self, store: &Backend, now: Timestamp) -> ApiResult<Option<u64>> {
+        if self.read().next_ending().is_none_or(|next| next > now) {
+            return Ok(None);
+        }
+        let actor = Actor { name: "system:expiry".into(), request_id: format!("expiry-{now}") };
+        let outcome = self.apply(store, &[Command::ExpireHoldings { now }], &actor, now).await?;
+        Ok(outcome.applied.then_some(outcome.revision))
+    }
+
+    /// Follows other processes: every `interval`, catches up if the stored revision moved,
+    /// and ends the holdings whose time is up by `clock`.
+    pub async fn follow(&self, store: &Backend, interval: Duration, clock: &crate::clock::Clock) {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -193,6 +205,9 @@ impl Books {
                 }
                 Ok(_) => {}
                 Err(error) => tracing::debug!(%error, "cannot read the stored revision"),
+            }
+            if let Err(error) = self.expire_due(store, clock.now()).await {
+                tracing::warn!(code = error.code(), detail = error.detail(), "cannot end expired holdings");
             }
         }
     }

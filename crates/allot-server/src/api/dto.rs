@@ -273,7 +273,8 @@ impl PlanView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckAnswer {
     pub allowed: bool,
-    /// `held`, `not_held`, `waiting`, `expired`, `unknown_user` or `unknown_license`.
+    /// `held`, `not_held`, `waiting` (with `waiting_position`), `expired`, `pool_exhausted`
+    /// (not held, and no unit is free), `unknown_user` or `unknown_license`.
     pub reason: String,
     /// `direct` or `group` when held (or held but expired).
     #[serde(skip_serializing_if = "Option::is_none")]

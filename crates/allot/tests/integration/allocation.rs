@@ -137,7 +137,7 @@ async fn group_members_beyond_capacity_wait_and_are_granted_in_order_when_a_unit
         "first in line gets the freed unit"
     );
     assert_eq!(t.check(&boss, "acme", "fourth", "ATTUNU").await["waiting_position"], 1);
-    assert_eq!(t.check(&boss, "acme", "first", "ATTUNU").await["reason"], "not_held");
+    assert_eq!(t.check(&boss, "acme", "first", "ATTUNU").await["reason"], "pool_exhausted", "not held, no unit free");
 
     // A raised quantity grants the next in line too.
     t.put(&admin, "/api/v1/orgs/acme/pools", json!({"pools": [{"license": "ATTUNU", "quantity": 3}]}))
@@ -324,4 +324,47 @@ async fn a_second_process_catches_up_on_a_revision_larger_than_a_page() {
     let reached = other.books.catch_up(&other.store).await.unwrap();
     assert_eq!(reached, outcome.revision);
     assert_eq!(other.books.read().org("big").unwrap().users.len(), 5_200);
+}
+
+#[tokio::test]
+async fn a_holding_expires_at_the_clocks_tick_and_the_first_waiting_member_gets_the_unit() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1)], &["temp", "first", "second"]).await;
+    let until = crate::harness::START + 60_000;
+    let until_text = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(until) * 1_000_000)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let timed = json!({"licenses": [{"license": "ATTUNU", "valid_until": until_text}]});
+    t.put(&boss, "/api/v1/orgs/acme/users/temp/licenses", timed).await.expect(200);
+    t.post(&boss, "/api/v1/orgs/acme/groups", json!({"id": "g"})).await.expect(201);
+    t.put(&boss, "/api/v1/orgs/acme/groups/g/licenses", json!({"licenses": ["ATTUNU"]})).await.expect(200);
+    for user in ["first", "second"] {
+        t.post(&boss, "/api/v1/orgs/acme/groups/g/members", json!({"user": user})).await.expect(201);
+    }
+    let first = t.check(&boss, "acme", "first", "ATTUNU").await;
+    assert_eq!((first["reason"].clone(), first["waiting_position"].clone()), (json!("waiting"), json!(1)));
+
+    // The clock reaches the end: the server's own sweep ends the holding.
+    t.advance(60_000);
+    let mut granted = false;
+    for _ in 0..100 {
+        if t.check(&boss, "acme", "first", "ATTUNU").await["allowed"] == true {
+            granted = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(granted, "the first waiting member gets the freed unit");
+    assert_eq!(t.check(&boss, "acme", "second", "ATTUNU").await["waiting_position"], 1);
+    assert_eq!(t.check(&boss, "acme", "temp", "ATTUNU").await["reason"], "pool_exhausted");
+    let ledger = t.get(&boss, "/api/v1/orgs/acme/ledger?user=temp").await.expect(200);
+    let last = ledger["entries"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["actor"].clone(), last["at"].clone()),
+        (json!("system:expiry"), json!(until_text)),
+        "a ledger entry at the tick"
+    );
+    assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (1, 1));
 }
