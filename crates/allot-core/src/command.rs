@@ -117,9 +117,10 @@ pub enum Command {
         group: GroupId,
         rule: Rule,
     },
-    /// Ends every holding whose `valid_until` is at or before `now`; the units freed go to
-    /// waiting group members in order.
-    ExpireHoldings {
+    /// Ends every holding and pool grant whose `valid_until` is at or before `now`. A
+    /// grant that ends takes with it what was drawn from it (tenant grants, holdings that
+    /// draw units); units freed from holdings go to waiting group members in order.
+    Expire {
         now: Timestamp,
     },
 }

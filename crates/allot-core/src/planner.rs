@@ -460,10 +460,13 @@ impl Planner<'_> {
                     }
                 }
             }
-            Command::ExpireHoldings { now } => {
+            Command::Expire { now } => {
                 for (org_key, user, product) in self.state.ending_by(*now) {
                     let Some(org) = self.state.org(org_key.as_str()).map(|o| o.id.clone()) else { continue };
                     self.set_holding(&org, &user, &product, None);
+                }
+                for (scope, license) in self.state.pools_ending_by(*now) {
+                    self.end_pool(&scope, &license);
                 }
             }
             Command::SetGroupRule { org, group, rule } => {
@@ -490,6 +493,62 @@ impl Planner<'_> {
                 }
                 self.set_rule(&org, group, Rule { licenses, external: rule.external });
             }
+        }
+    }
+
+    /// Ends a pool grant and, first, everything drawn from it: organization grants of a host
+    /// pool, tenant grants and unit-drawing holdings of an organization pool.
+    fn end_pool(&mut self, scope: &Scope, license: &LicenseKey) {
+        match scope {
+            Scope::Host => {
+                let orgs: Vec<OrgId> =
+                    self.state.orgs().filter(|o| o.pool(license).grant.quantity > 0).map(|o| o.id.clone()).collect();
+                for org in orgs {
+                    self.end_pool(&Scope::Org { org }, license);
+                }
+            }
+            Scope::Org { org } => {
+                let Some(o) = self.state.org(org.as_str()) else { return };
+                let tenants: Vec<Scope> = o
+                    .tenants
+                    .values()
+                    .flat_map(|t| {
+                        t.pools.iter().filter(|((_, l), p)| l == license && p.grant.quantity > 0).map(
+                            |((service, _), _)| Scope::Tenant {
+                                org: org.clone(),
+                                tenant: t.id.clone(),
+                                service: service.clone(),
+                            },
+                        )
+                    })
+                    .collect();
+                let holders: Vec<UserId> = o
+                    .users
+                    .values()
+                    .filter(|u| {
+                        u.holdings
+                            .get(&license.product)
+                            .is_some_and(|h| h.draws_unit() && h.capability == license.capability)
+                    })
+                    .map(|u| u.id.clone())
+                    .collect();
+                for tenant in tenants {
+                    self.end_pool(&tenant, license);
+                }
+                for user in holders {
+                    self.set_holding(org, &user, &license.product, None);
+                }
+            }
+            Scope::Tenant { .. } => {}
+        }
+        let before = self.state.pool(scope, license).grant;
+        if before != Grant::default() {
+            self.emit(Change::PoolSet {
+                scope: scope.clone(),
+                license: license.clone(),
+                before,
+                after: Grant::default(),
+            });
         }
     }
 

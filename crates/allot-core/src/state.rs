@@ -194,6 +194,8 @@ pub struct State {
     next_member_seq: u64,
     /// Holdings with an end, by when they end: what expiry has to look at, and no more.
     ending: BTreeSet<(Timestamp, OrgKey, UserId, ProductCode)>,
+    /// Pool grants with an end, by when they end.
+    ending_pools: BTreeSet<(Timestamp, Scope, LicenseKey)>,
 }
 
 impl Default for State {
@@ -211,6 +213,7 @@ impl State {
             orgs: HashMap::new(),
             next_member_seq: 1,
             ending: BTreeSet::new(),
+            ending_pools: BTreeSet::new(),
         }
     }
 
@@ -291,9 +294,20 @@ impl State {
             .collect()
     }
 
-    /// When the next holding ends, if any does.
+    /// When the next holding or pool grant ends, if any does.
     pub fn next_ending(&self) -> Option<Timestamp> {
-        self.ending.first().map(|(until, ..)| *until)
+        let holding = self.ending.first().map(|(until, ..)| *until);
+        let pool = self.ending_pools.first().map(|(until, ..)| *until);
+        holding.into_iter().chain(pool).min()
+    }
+
+    /// Pool grants that end at or before `now`.
+    pub fn pools_ending_by(&self, now: Timestamp) -> Vec<(Scope, LicenseKey)> {
+        self.ending_pools
+            .iter()
+            .take_while(|(until, ..)| *until <= now)
+            .map(|(_, s, l)| (s.clone(), l.clone()))
+            .collect()
     }
 
     /// Holdings that end at or before `now`: (organization, user, product).
@@ -494,6 +508,12 @@ impl State {
         pool.grant = *after;
         if let Some(parent) = parent {
             parent.allocated += delta;
+        }
+        if let Some(until) = before.valid_until {
+            self.ending_pools.remove(&(until, scope.clone(), license.clone()));
+        }
+        if let Some(until) = after.valid_until.filter(|_| after.quantity > 0) {
+            self.ending_pools.insert((until, scope.clone(), license.clone()));
         }
         Ok(())
     }

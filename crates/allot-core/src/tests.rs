@@ -301,16 +301,21 @@ fn any_command() -> impl Strategy<Value = Command> {
     let key = prop::sample::select(LICENSES.to_vec()).prop_map(license);
     let keys = prop::collection::vec(key.clone(), 0..3);
     prop_oneof![
-        (key.clone(), 0i64..4).prop_map(|(license, q)| Command::SetOrgPool {
+        (key.clone(), 0i64..4, prop::option::of(1i64..4)).prop_map(|(license, q, until)| Command::SetOrgPool {
             org: org(),
             license,
-            grant: Grant::quantity(q)
+            grant: Grant { quantity: q, valid_from: None, valid_until: until.map(|k| NOW + k) },
         }),
-        (who.clone(), keys.clone(), any::<bool>()).prop_map(|(user, keys, external)| Command::SetDirectLicenses {
-            org: org(),
-            user,
-            licenses: keys.into_iter().map(|k| DirectLicense::of(k, external)).collect(),
-        }),
+        (who.clone(), keys.clone(), any::<bool>(), prop::option::of(1i64..4)).prop_map(
+            |(user, keys, external, until)| {
+                let licenses = keys
+                    .into_iter()
+                    .map(|k| DirectLicense { valid_until: until.map(|u| NOW + u), ..DirectLicense::of(k, external) })
+                    .collect();
+                Command::SetDirectLicenses { org: org(), user, licenses }
+            }
+        ),
+        (0i64..5).prop_map(|k| Command::Expire { now: NOW + k }),
         (which.clone(), keys, any::<bool>()).prop_map(|(group, licenses, external)| Command::SetGroupRule {
             org: org(),
             group,
@@ -426,13 +431,54 @@ fn an_expired_holding_frees_its_unit_for_the_first_in_line() {
         Command::AddMember { org: org(), group: group("g"), user: user("second") },
     ]);
     assert_eq!(books.state.next_ending(), Some(NOW + 10_000));
-    let early = books.run(&[Command::ExpireHoldings { now: NOW + 9_999 }]);
+    let early = books.run(&[Command::Expire { now: NOW + 9_999 }]);
     assert!(early.changes.is_empty(), "nothing ends before its time");
-    books.ok(&[Command::ExpireHoldings { now: NOW + 10_000 }]);
+    books.ok(&[Command::Expire { now: NOW + 10_000 }]);
     assert_eq!(books.check("temp", "ATTUNU").reason, CheckReason::PoolExhausted);
     assert!(books.check("first", "ATTUNU").allowed, "the first in line gets the freed unit");
     assert_eq!(books.check("second", "ATTUNU").waiting_position, Some(1));
     assert_eq!(books.state.next_ending(), None);
     let replayed = replay(Catalogue::default_products(), &books.ledger).unwrap();
     assert_eq!(replayed.next_ending(), None, "the expiry index replays too");
+}
+
+#[test]
+fn an_ended_pool_grant_takes_what_was_drawn_from_it() {
+    let mut books = Books::new();
+    let tenant = TenantId::parse("t").unwrap();
+    let service = ServiceType::parse("orchestrator").unwrap();
+    let timed = Grant { quantity: 3, valid_from: None, valid_until: Some(NOW + 5_000) };
+    books.ok(&[
+        Command::CreateOrg { org: org(), name: "o".into() },
+        Command::SetHostPool { license: license("ATTUNU"), grant: Grant::quantity(10) },
+        Command::SetHostPool { license: license("UNATT"), grant: Grant::quantity(10) },
+        Command::SetOrgPool { org: org(), license: license("ATTUNU"), grant: timed },
+        Command::SetOrgPool { org: org(), license: license("UNATT"), grant: timed },
+        Command::CreateUser { org: org(), user: user("a"), profile: UserProfile::default() },
+        Command::CreateUser { org: org(), user: user("x"), profile: UserProfile::default() },
+        Command::CreateTenant { org: org(), tenant: tenant.clone(), name: "t".into() },
+    ]);
+    books.ok(&[
+        set_direct("a", &["ATTUNU"], false),
+        set_direct("x", &["ATTUNU"], true),
+        Command::SetTenantPool {
+            org: org(),
+            tenant: tenant.clone(),
+            service: service.clone(),
+            license: license("UNATT"),
+            grant: Grant::quantity(2),
+        },
+    ]);
+    assert_eq!(books.state.next_ending(), Some(NOW + 5_000));
+    books.ok(&[Command::Expire { now: NOW + 5_000 }]);
+    assert_eq!(books.org_pool("ATTUNU"), Pool::default(), "the grant ended and its units went back");
+    assert_eq!(books.state.host_pool(&license("ATTUNU")).allocated, 0);
+    assert_eq!(books.check("a", "ATTUNU").reason, CheckReason::PoolExhausted, "the holding drawn from it ended too");
+    assert!(books.check("x", "ATTUNU").allowed, "an external holding drew nothing from it and stays");
+    let scope = Scope::Tenant { org: org(), tenant, service };
+    assert_eq!(books.state.pool(&scope, &license("UNATT")), Pool::default());
+    assert_eq!(books.state.next_ending(), None);
+    assert_books_balance(&books.state);
+    let replayed = replay(Catalogue::default_products(), &books.ledger).unwrap();
+    assert_eq!(replayed.balances(), books.state.balances());
 }

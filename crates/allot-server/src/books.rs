@@ -182,7 +182,7 @@ impl Books {
             return Ok(None);
         }
         let actor = Actor { name: "system:expiry".into(), request_id: format!("expiry-{now}") };
-        let outcome = self.apply(store, &[Command::ExpireHoldings { now }], &actor, now).await?;
+        let outcome = self.apply(store, &[Command::Expire { now }], &actor, now).await?;
         Ok(outcome.applied.then_some(outcome.revision))
     }
 
