@@ -183,6 +183,9 @@ impl Books {
         }
         let actor = Actor { name: "system:expiry".into(), request_id: format!("expiry-{now}") };
         let outcome = self.apply(store, &[Command::Expire { now }], &actor, now).await?;
+        if !outcome.plan.is_possible() {
+            tracing::error!(violations = ?outcome.plan.violations, "expiry could not be applied");
+        }
         Ok(outcome.applied.then_some(outcome.revision))
     }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use allot_store::{IdempotencyKey, IdempotencyRecord, Store};
+use allot_store::{IdempotencyKey, IdempotencyRecord, Store, StoredAnswer};
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -64,12 +64,16 @@ fn key_of(request: &Request) -> Result<Option<String>, ApiError> {
     Ok(Some(key))
 }
 
-fn replay(status: u16, content_type: &str, body: String) -> Response {
-    let mut response = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
-    if let Ok(value) = HeaderValue::from_str(content_type) {
-        response.headers_mut().insert(header::CONTENT_TYPE, value);
+fn replay(answer: StoredAnswer) -> Response {
+    let mut response = (StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK), answer.body).into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&answer.content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
     }
-    response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    if let Some(etag) = answer.etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+        headers.insert(header::ETAG, etag);
+    }
+    headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     response
 }
 
@@ -83,13 +87,9 @@ pub async fn idempotent(State(app): State<App>, request: Request, next: Next) ->
         Err(error) => return error.into_response(),
     };
     // Keys belong to a caller; without a valid token the handler answers 401 anyway.
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "));
+    let token = crate::auth::bearer(request.headers()).map(str::to_owned);
     let Some(principal) = (match token {
-        Some(token) => app.auth.authenticate(&app.store, token.trim(), app.clock.now()).await.ok(),
+        Some(token) => app.auth.authenticate(&app.store, &token, app.clock.now()).await.ok(),
         None => None,
     }) else {
         return next.run(request).await;
@@ -110,13 +110,19 @@ pub async fn idempotent(State(app): State<App>, request: Request, next: Next) ->
 
     let id = (scope.clone(), key.clone());
     let lock = app.in_flight.lock_for(&id);
-    let Ok(_running) = tokio::time::timeout(WAIT, lock.lock_owned()).await else {
+    let Ok(running) = tokio::time::timeout(WAIT, lock.lock_owned()).await else {
         let detail = "a request with this Idempotency-Key is still being processed; retry shortly";
         return ApiError::conflict("idempotency_in_progress", detail).into_response();
     };
-    let answer = first_answer(&app, &scope, &key, &fingerprint, parts, bytes, next).await;
-    app.in_flight.release(&id);
-    answer
+    // Its own task: a client that hangs up after the commit must not stop the answer from
+    // being kept, or its retry could never be replayed.
+    let task = tokio::spawn(async move {
+        let answer = first_answer(&app, &scope, &key, &fingerprint, parts, bytes, next).await;
+        drop(running);
+        app.in_flight.release(&id);
+        answer
+    });
+    task.await.unwrap_or_else(|error| ApiError::internal(format!("idempotent request failed: {error}")).into_response())
 }
 
 /// Replays the stored answer for the key, or runs the request and keeps its answer.
@@ -140,7 +146,7 @@ async fn first_answer(
                     .into_response();
             }
             return match record.answer {
-                Some((status, content_type, body)) => replay(status, &content_type, body),
+                Some(answer) => replay(answer),
                 None => {
                     let revision = record.revision.map_or_else(String::new, |r| format!(" at revision {r}"));
                     let detail = format!(
@@ -169,12 +175,17 @@ async fn first_answer(
         .flatten()
         .filter(|r| r.key.fingerprint == fingerprint && r.answer.is_none());
     if parts.status.is_success() || pending.is_some() {
-        let content_type =
-            parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+        let header_text = |name| parts.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_owned);
+        let answer = StoredAnswer {
+            status: parts.status.as_u16(),
+            content_type: header_text(header::CONTENT_TYPE).unwrap_or_else(|| "application/json".into()),
+            etag: header_text(header::ETAG),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        };
         let record = IdempotencyRecord {
             key: claim,
             revision: pending.and_then(|p| p.revision),
-            answer: Some((parts.status.as_u16(), content_type.to_owned(), String::from_utf8_lossy(&body).into_owned())),
+            answer: Some(answer),
             created_at: now,
         };
         if let Err(error) = app.store.save_idempotency(record).await {

@@ -53,13 +53,22 @@ pub struct IdempotencyKey {
     pub fingerprint: String,
 }
 
+/// The first answer for an idempotency key, as it is replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub status: u16,
+    pub content_type: String,
+    pub etag: Option<String>,
+    pub body: String,
+}
+
 /// What is stored for an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
     pub key: IdempotencyKey,
     pub revision: Option<u64>,
-    /// The first answer: status, content type, body; `None` while pending.
-    pub answer: Option<(u16, String, String)>,
+    /// The first answer; `None` while pending.
+    pub answer: Option<StoredAnswer>,
     pub created_at: Timestamp,
 }
 

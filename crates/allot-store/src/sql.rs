@@ -17,7 +17,7 @@ use crate::rows::{self, Rows, change_kind, pool_writes};
 use crate::{
     ApiClient, Commit, LedgerCheck, LedgerQuery, Store, StoreError, StoreResult, Subject, TokenKind, TokenRecord,
 };
-use crate::{IdempotencyKey, IdempotencyRecord, StoredPlan};
+use crate::{IdempotencyKey, IdempotencyRecord, StoredAnswer, StoredPlan};
 
 /// A parameter or a column value.
 #[derive(Debug, Clone, PartialEq)]
@@ -542,15 +542,19 @@ impl<S: Sql> Store for S {
     }
 
     async fn idempotency(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
-        let sql = "SELECT scope, key, fingerprint, revision, status, content_type, body, created_at FROM idempotency
+        let sql =
+            "SELECT scope, key, fingerprint, revision, status, content_type, body, created_at, etag FROM idempotency
                    WHERE scope = ?1 AND key = ?2";
         let rows = read_one(self, sql, vec![scope.into(), key.into()]).await?;
         rows.first()
             .map(|r| {
                 let answer = match (opt_int(&r[4])?, &r[5], &r[6]) {
-                    (Some(status), Value::Text(content_type), Value::Text(body)) => {
-                        Some((u16::try_from(status).unwrap_or(500), content_type.clone(), body.clone()))
-                    }
+                    (Some(status), Value::Text(content_type), Value::Text(body)) => Some(StoredAnswer {
+                        status: u16::try_from(status).unwrap_or(500),
+                        content_type: content_type.clone(),
+                        etag: if let Value::Text(etag) = &r[8] { Some(etag.clone()) } else { None },
+                        body: body.clone(),
+                    }),
                     _ => None,
                 };
                 Ok(IdempotencyRecord {
@@ -564,9 +568,9 @@ impl<S: Sql> Store for S {
     }
 
     async fn save_idempotency(&self, record: IdempotencyRecord) -> StoreResult<()> {
-        let (status, content_type, body) = match record.answer {
-            Some((status, content_type, body)) => (Some(i64::from(status)), Some(content_type), Some(body)),
-            None => (None, None, None),
+        let (status, content_type, etag, body) = match record.answer {
+            Some(a) => (Some(i64::from(a.status)), Some(a.content_type), a.etag, Some(a.body)),
+            None => (None, None, None, None),
         };
         let params = vec![
             record.key.scope.into(),
@@ -577,14 +581,15 @@ impl<S: Sql> Store for S {
             content_type.into(),
             body.into(),
             record.created_at.into(),
+            etag.into(),
         ];
         write_one(
             self,
-            "INSERT INTO idempotency (scope, key, fingerprint, revision, status, content_type, body, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO idempotency (scope, key, fingerprint, revision, status, content_type, body, created_at, etag)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, revision = excluded.revision,
                  status = excluded.status, content_type = excluded.content_type, body = excluded.body,
-                 created_at = excluded.created_at",
+                 created_at = excluded.created_at, etag = excluded.etag",
             params,
         )
         .await

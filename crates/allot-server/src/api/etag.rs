@@ -78,8 +78,8 @@ impl IfMatch {
     pub fn check(&self, resource: &Resource, books: &State) -> ApiResult<()> {
         let Some(wanted) = &self.0 else { return Ok(()) };
         let current = resource.etag(books);
-        let matches =
-            wanted == "*" || wanted.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == current);
+        // Strong comparison (RFC 9110): a weak tag never matches.
+        let matches = wanted == "*" || wanted.split(',').map(str::trim).any(|t| t == current);
         if matches {
             Ok(())
         } else {

@@ -7,6 +7,7 @@ CREATE TABLE idempotency (
     revision     BIGINT,               -- the change's revision, if it changed anything
     status       BIGINT,               -- the answer, once known
     content_type TEXT,
+    etag         TEXT,
     body         TEXT,
     created_at   BIGINT NOT NULL,
     PRIMARY KEY (scope, key)

@@ -7,6 +7,7 @@ CREATE TABLE idempotency (
     revision     INTEGER,               -- the change's revision, if it changed anything
     status       INTEGER,               -- the answer, once known
     content_type TEXT,
+    etag         TEXT,
     body         TEXT,
     created_at   INTEGER NOT NULL,
     PRIMARY KEY (scope, key)

@@ -124,3 +124,34 @@ async fn keys_belong_to_their_caller() {
         .unwrap();
     assert_eq!(malformed.status(), 400);
 }
+
+#[tokio::test]
+async fn a_replay_carries_the_etag_and_any_bearer_spelling_counts() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 2)], &["a"]).await;
+    let path = "/api/v1/orgs/acme/users/a/licenses";
+    let put = |auth: String| {
+        t.http
+            .put(t.url(path))
+            .header("authorization", auth)
+            .header("idempotency-key", "etag-key")
+            .json(&json!({"licenses": [{"license": "ATTUNU"}]}))
+            .send()
+    };
+    let first = put(format!("Bearer {boss}")).await.unwrap();
+    let tag = first.headers()["etag"].clone();
+    let again = put(format!("bearer {boss}")).await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true", "a lower-case scheme is the same caller");
+    assert_eq!(again.headers()["etag"], tag, "the replay carries the ETag");
+    let weak = t
+        .http
+        .put(t.url(path))
+        .bearer_auth(&boss)
+        .header("if-match", format!("W/{}", tag.to_str().unwrap()))
+        .json(&json!({"licenses": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(weak.status(), 412, "If-Match compares strongly");
+}

@@ -304,3 +304,31 @@ async fn the_token_endpoint_takes_client_credentials_with_a_scope() {
     .await;
     assert_eq!(body["error"], "invalid_client");
 }
+
+#[tokio::test]
+async fn none_cannot_take_away_what_a_group_gives() {
+    let t = spawn_app().await;
+    let s = seed(&t).await;
+    t.post(&s.admin, "/api/v1/orgs/vcc/groups", json!({"id": "analysts"})).await.expect(201);
+    t.put(&s.admin, "/api/v1/orgs/vcc/groups/analysts/licenses", json!({"licenses": ["analytics:viewer"]}))
+        .await
+        .expect(200);
+    t.post(&s.admin, "/api/v1/orgs/vcc/groups/analysts/members", json!({"user": "c"})).await.expect(201);
+    let before = call(&t, Method::GET, "/useradmin/users/c/licenses", Some(&s.read), Some(V4), None).await.expect(200);
+    assert_eq!(before["licenseTypes"]["analytics"], "viewer");
+    let refused = call(
+        &t,
+        Method::PATCH,
+        "/useradmin/users/c/licenses",
+        Some(&s.write),
+        Some(V4),
+        Some(r#"{"licenseTypes": {"analytics": "none"}}"#),
+    )
+    .await;
+    assert_eq!(refused.status, 409);
+    assert!(refused.body["message"].as_str().unwrap().contains("analysts"), "{}", refused.body);
+    assert_eq!(
+        call(&t, Method::GET, "/useradmin/users/c/licenses", Some(&s.read), Some(V4), None).await.expect(200),
+        before
+    );
+}

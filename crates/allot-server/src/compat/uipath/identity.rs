@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use rand::RngCore as _;
 
 use super::shapes::{GroupRequest, IdentityGroup, IdentityUser, UserRequest};
-use super::{Resource, apply, authorize, bad_body};
+use super::{Resource, apply, apply_current, authorize, bad_body};
 use crate::api::{Created, NoContent};
 use crate::app::{App, Caller};
 use crate::error::{ApiError, ApiResult};
@@ -55,7 +55,8 @@ pub async fn group(
     group_view(&app, &org, &group, true).map(axum::Json)
 }
 
-fn members(request: &GroupRequest) -> ApiResult<Vec<UserId>> {
+fn members(app: &App, request: &GroupRequest) -> ApiResult<Vec<UserId>> {
+    app.check_items(request.directory_user_member_ids.len())?;
     request.directory_user_member_ids.iter().map(|id| UserId::parse(id).map_err(|e| bad_body(e.to_string()))).collect()
 }
 
@@ -71,7 +72,7 @@ pub async fn create_group(State(app): State<App>, caller: Caller, body: Bytes) -
         return Err(bad_body("name: give the group a name"));
     }
     let mut commands = vec![Command::CreateGroup { org: org.clone(), group: id.clone(), name: request.name.clone() }];
-    for user in members(&request)? {
+    for user in members(&app, &request)? {
         commands.push(Command::AddMember { org: org.clone(), group: id.clone(), user });
     }
     apply(&app, &caller, &commands).await?;
@@ -88,23 +89,24 @@ pub async fn update_group(
     let request: GroupRequest = parse_json(&body)?;
     let org = authorize(&app, &caller, &request.partition_global_id, Resource::Group, true)?;
     let group = crate::api::groups::group_id(&app, org.as_str(), &group)?;
-    let wanted = members(&request)?;
-    let current: Vec<UserId> = app
-        .books
-        .read()
-        .org(org.as_str())
-        .and_then(|o| o.groups.get(&group))
-        .map(|g| g.members.values().cloned().collect())
-        .unwrap_or_default();
-    let mut commands: Vec<Command> = current
-        .iter()
-        .filter(|u| !wanted.contains(u))
-        .map(|user| Command::RemoveMember { org: org.clone(), group: group.clone(), user: user.clone() })
-        .collect();
-    for user in wanted.into_iter().filter(|u| !current.contains(u)) {
-        commands.push(Command::AddMember { org: org.clone(), group: group.clone(), user });
-    }
-    apply(&app, &caller, &commands).await?;
+    let wanted = members(&app, &request)?;
+    apply_current(&app, &caller, |books| {
+        let current: Vec<UserId> = books
+            .org(org.as_str())
+            .and_then(|o| o.groups.get(&group))
+            .map(|g| g.members.values().cloned().collect())
+            .unwrap_or_default();
+        let mut commands: Vec<Command> = current
+            .iter()
+            .filter(|u| !wanted.contains(u))
+            .map(|user| Command::RemoveMember { org: org.clone(), group: group.clone(), user: user.clone() })
+            .collect();
+        for user in wanted.iter().filter(|u| !current.contains(u)) {
+            commands.push(Command::AddMember { org: org.clone(), group: group.clone(), user: user.clone() });
+        }
+        Ok(commands)
+    })
+    .await?;
     group_view(&app, org.as_str(), &group, true).map(axum::Json)
 }
 

@@ -14,7 +14,7 @@ use super::shapes::{
     AccountLicense, CodeCount, CodeQuantity, OrgAvailability, OrgLicenseRequest, ProductAvailability, ProductQuantity,
     ServiceLicense, ServiceLicenseBody, ServiceLicenseRequest, ServiceProduct,
 };
-use super::{Resource, apply, authorize, bad_body, check_host};
+use super::{Resource, apply_current, authorize, bad_body, check_host};
 use crate::api::NoContent;
 use crate::app::{App, Caller};
 use crate::error::{ApiError, ApiResult};
@@ -109,15 +109,19 @@ pub async fn set_org(
     if app.books.read().host_pools().values().all(Pool::is_empty) {
         return Err(ApiError::not_found("the host has no license to allocate from"));
     }
-    let held: Vec<LicenseKey> = org_pools(&app.books.read(), &org).into_iter().map(|(l, _)| l).collect();
-    let mut commands: Vec<Command> = dropped(held.iter(), &wanted)
-        .into_iter()
-        .map(|license| Command::SetOrgPool { org: org_id.clone(), license, grant: Grant::default() })
-        .collect();
-    for (license, quantity) in wanted {
-        commands.push(Command::SetOrgPool { org: org_id.clone(), license, grant: Grant::quantity(quantity) });
-    }
-    apply(&app, &caller, &commands).await?;
+    apply_current(&app, &caller, |books| {
+        let held: Vec<LicenseKey> = org_pools(books, &org).into_iter().map(|(l, _)| l).collect();
+        let mut commands: Vec<Command> = dropped(held.iter(), &wanted)
+            .into_iter()
+            .map(|license| Command::SetOrgPool { org: org_id.clone(), license, grant: Grant::default() })
+            .collect();
+        for (license, quantity) in &wanted {
+            let grant = Grant::quantity(*quantity);
+            commands.push(Command::SetOrgPool { org: org_id.clone(), license: license.clone(), grant });
+        }
+        Ok(commands)
+    })
+    .await?;
     Ok(axum::Json(license_of(&app.books.read(), &org)))
 }
 
@@ -153,12 +157,12 @@ pub async fn remove_org(
     let org_id = authorize(&app, &caller, &org, Resource::License, true)?;
     caller.require_host_admin()?;
     require_account_license(&app, &org)?;
-    let held: Vec<LicenseKey> = org_pools(&app.books.read(), &org).into_iter().map(|(l, _)| l).collect();
-    let commands: Vec<Command> = dropped(held.iter(), &[])
-        .into_iter()
-        .map(|license| Command::SetOrgPool { org: org_id.clone(), license, grant: Grant::default() })
-        .collect();
-    apply(&app, &caller, &commands).await?;
+    apply_current(&app, &caller, |books| {
+        let held: Vec<LicenseKey> = org_pools(books, &org).into_iter().map(|(l, _)| l).collect();
+        let zero = |license| Command::SetOrgPool { org: org_id.clone(), license, grant: Grant::default() };
+        Ok(dropped(held.iter(), &[]).into_iter().map(zero).collect())
+    })
+    .await?;
     Ok(NoContent)
 }
 
@@ -240,10 +244,9 @@ pub async fn set_service(
     let (tenant_id, service_type) = service_ids(&tenant, &service)?;
     let wanted = quantities(&request.products)?;
     require_account_license(&app, &org)?;
-    let mut commands = Vec::new();
-    let held: Vec<LicenseKey> = {
-        let books = app.books.read();
-        match books.org(&org).and_then(|o| o.tenants.get(&tenant_id)) {
+    apply_current(&app, &caller, |books| {
+        let mut commands = Vec::new();
+        let held: Vec<LicenseKey> = match books.org(&org).and_then(|o| o.tenants.get(&tenant_id)) {
             Some(t) => t
                 .pools
                 .iter()
@@ -255,18 +258,19 @@ pub async fn set_service(
                 commands.push(Command::CreateTenant { org: org_id.clone(), tenant: tenant_id.clone(), name });
                 Vec::new()
             }
-        }
-    };
-    let pool = |license: LicenseKey, quantity: i64| Command::SetTenantPool {
-        org: org_id.clone(),
-        tenant: tenant_id.clone(),
-        service: service_type.clone(),
-        license,
-        grant: Grant::quantity(quantity),
-    };
-    commands.extend(dropped(held.iter(), &wanted).into_iter().map(|license| pool(license, 0)));
-    commands.extend(wanted.into_iter().map(|(license, quantity)| pool(license, quantity)));
-    apply(&app, &caller, &commands).await?;
+        };
+        let pool = |license: LicenseKey, quantity: i64| Command::SetTenantPool {
+            org: org_id.clone(),
+            tenant: tenant_id.clone(),
+            service: service_type.clone(),
+            license,
+            grant: Grant::quantity(quantity),
+        };
+        commands.extend(dropped(held.iter(), &wanted).into_iter().map(|license| pool(license, 0)));
+        commands.extend(wanted.iter().map(|(license, quantity)| pool(license.clone(), *quantity)));
+        Ok(commands)
+    })
+    .await?;
     let answer = service_license(&app.books.read(), &org, &tenant_id, &service_type);
     answer.map(axum::Json).ok_or_else(|| ApiError::new(StatusCode::GONE, "gone", "the service has no license"))
 }
@@ -297,23 +301,23 @@ pub async fn remove_service(
     let org_id: OrgId = authorize(&app, &caller, &org, Resource::License, true)?;
     require_account_license(&app, &org)?;
     let (tenant_id, service_type) = service_ids(&tenant, &service)?;
-    let held: Vec<LicenseKey> = {
-        let books = app.books.read();
+    apply_current(&app, &caller, |books| {
         let Some(t) = books.org(&org).and_then(|o| o.tenants.get(&tenant_id)) else {
             return Err(ApiError::not_found(format!("tenant `{tenant}` does not exist")));
         };
-        t.pools.iter().filter(|((s, _), p)| *s == service_type && !p.is_empty()).map(|((_, l), _)| l.clone()).collect()
-    };
-    let commands: Vec<Command> = held
-        .into_iter()
-        .map(|license| Command::SetTenantPool {
+        let zero = |license: &LicenseKey| Command::SetTenantPool {
             org: org_id.clone(),
             tenant: tenant_id.clone(),
             service: service_type.clone(),
-            license,
+            license: license.clone(),
             grant: Grant::default(),
-        })
-        .collect();
-    apply(&app, &caller, &commands).await?;
+        };
+        Ok(t.pools
+            .iter()
+            .filter(|((s, _), p)| *s == service_type && !p.is_empty())
+            .map(|((_, l), _)| zero(l))
+            .collect())
+    })
+    .await?;
     Ok(NoContent)
 }

@@ -135,6 +135,36 @@ pub async fn apply(app: &App, caller: &Caller, commands: &[Command]) -> ApiResul
     Ok(outcome)
 }
 
+/// Applies commands computed from the books as they stand (a PUT that replaces a whole
+/// allocation reads what to zero), only if the books are still so when it commits; if another
+/// change came between, computes them again.
+pub async fn apply_current(
+    app: &App,
+    caller: &Caller,
+    build: impl Fn(&allot_core::State) -> ApiResult<Vec<Command>>,
+) -> ApiResult<Outcome> {
+    const MOVED: &str = "books_moved";
+    for _ in 0..8 {
+        let (read_at, commands) = {
+            let books = app.books.read();
+            (books.revision(), build(&books)?)
+        };
+        let unmoved = |_: &allot_core::State, plan: &Plan| {
+            if plan.base_revision == read_at { Ok(()) } else { Err(ApiError::conflict(MOVED, "the books moved")) }
+        };
+        let now = app.clock.now();
+        match app.books.apply_checked(&app.store, &commands, &caller.actor(), now, None, &unmoved).await {
+            Err(error) if error.code() == MOVED => continue,
+            Err(error) => return Err(error),
+            Ok(outcome) if !outcome.plan.is_possible() => {
+                return Err(ApiError::refused_as(status_of(&outcome.plan), &outcome.plan));
+            }
+            Ok(outcome) => return Ok(outcome),
+        }
+    }
+    Err(ApiError::conflict("conflict", "the books kept changing while this request was applied; retry it"))
+}
+
 /// 400 for a malformed body, as UiPath answers it.
 pub fn bad_body(detail: impl Into<String>) -> ApiError {
     ApiError::bad_request("invalid_body", detail)

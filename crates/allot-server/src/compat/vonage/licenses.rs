@@ -112,6 +112,27 @@ fn wanted(books: &Books, body: &[u8]) -> Result<Vec<Wanted>, VonageError> {
     Ok(wanted)
 }
 
+/// `none` cannot take away what a group rule gives: the rule would grant it straight back.
+fn refuse_inherited(
+    books: &Books,
+    org: &OrgId,
+    user: &UserId,
+    changes: &[(Wanted, Option<Capability>)],
+) -> Result<(), VonageError> {
+    for (wanted, _) in changes.iter().filter(|(w, _)| w.capability.is_none()) {
+        let holding =
+            books.org(org.as_str()).and_then(|o| o.users.get(user)).and_then(|u| u.holdings.get(&wanted.product.code));
+        if let Some(allot_core::Source::Group(group)) = holding.map(|h| &h.source) {
+            let message = format!(
+                "User inherits {} from group '{group}': remove the user from the group to remove it",
+                wanted.product.name
+            );
+            return Err(VonageError::new(StatusCode::CONFLICT, message));
+        }
+    }
+    Ok(())
+}
+
 /// The changes: only products whose requested value differs from the current one.
 fn changes(books: &Books, org: &OrgId, user: &UserId, wanted: Vec<Wanted>) -> Vec<(Wanted, Option<Capability>)> {
     wanted
@@ -227,6 +248,7 @@ pub async fn validate(
         let books = app.books.read();
         let user = user(&books, &org, &raw)?;
         let changes = changes(&books, &org, &user, wanted(&books, &body)?);
+        refuse_inherited(&books, &org, &user, &changes)?;
         (user, changes)
     };
     let outcome = app.books.validate(&commands(&org, &user, &changes), app.clock.now());
@@ -246,10 +268,14 @@ pub async fn patch(
         let books = app.books.read();
         let user = user(&books, &org, &raw)?;
         let changes = changes(&books, &org, &user, wanted(&books, &body)?);
+        refuse_inherited(&books, &org, &user, &changes)?;
         (user, changes)
     };
     let outcome =
         app.books.apply(&app.store, &commands(&org, &user, &changes), &caller.actor(), app.clock.now()).await?;
+    if let Some(unknown) = outcome.plan.violations.iter().find(|v| v.code.is_unknown_target()) {
+        return Err(VonageError::new(StatusCode::NOT_FOUND, unknown.message.clone()));
+    }
     if !outcome.plan.is_possible() {
         let rows = rows(&app.books.read(), &org, &changes, &outcome.plan);
         let message = rows
