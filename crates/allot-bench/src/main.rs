@@ -1,0 +1,294 @@
+//! `cargo run --release -p allot-bench -- all`: measures allot the way a platform team
+//! would, over real HTTP, each target a ratio against a baseline measured in the same run
+//! on the same machine. Prints one table, writes it as JSON, and exits non-zero when a
+//! target is missed or the books do not balance at the end.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use allot_server::config::Secret;
+use allot_server::{App, Clock, Config};
+use allot_store::Store;
+use anyhow::{Context as _, Result, ensure};
+use clap::{Parser, ValueEnum};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+mod load;
+
+use load::Stats;
+
+#[derive(Parser)]
+#[command(about = "allot's benchmarks")]
+struct Cli {
+    /// Which scenarios to run.
+    #[arg(value_enum, default_value = "all")]
+    scenario: Scenario,
+    /// Seconds of load per measured run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent keep-alive connections (clients).
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Where to write the table as JSON.
+    #[arg(long, default_value = "target/bench.json")]
+    json: PathBuf,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    All,
+    Check,
+    Sqlite,
+}
+
+/// One row of the table.
+#[derive(Debug, Serialize)]
+struct Row {
+    scenario: String,
+    measure: String,
+    value: f64,
+    baseline: f64,
+    ratio: f64,
+    target: String,
+    met: bool,
+}
+
+const PASSWORD: &str = "benchmark admin password";
+
+/// allot on a random port, on a fresh SQLite file, with a host admin's token.
+struct Allot {
+    base: String,
+    app: App,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn start_allot(http: &reqwest::Client) -> Result<Allot> {
+    let dir = tempfile::tempdir()?;
+    let config =
+        Config { data_dir: dir.path().to_owned(), admin_password: Secret(PASSWORD.into()), ..Config::default() };
+    let store = allot_server::open_store(&config).await.map_err(anyhow::Error::msg)?;
+    let app = App::new(store, config, Clock::System).await.map_err(anyhow::Error::msg)?;
+    allot_server::bootstrap_admin(&app).await.map_err(anyhow::Error::msg)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let served = app.clone();
+    tokio::spawn(async move { allot_server::serve(served, listener, std::future::pending()).await });
+    let form = [("grant_type", "password"), ("username", "admin"), ("password", PASSWORD)];
+    let answer: Value = http.post(format!("{base}/oauth/token")).form(&form).send().await?.json().await?;
+    let token = answer["access_token"].as_str().context("no token")?.to_owned();
+    Ok(Allot { base, app, token, _dir: dir })
+}
+
+impl Allot {
+    async fn call(&self, http: &reqwest::Client, method: reqwest::Method, path: &str, body: Value) -> Result<Value> {
+        let response =
+            http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await?;
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        ensure!(status.is_success(), "{path}: {status} {answer}");
+        Ok(answer)
+    }
+
+    /// An organization `bench` holding `quantity` of each license, and users u0..u{users}.
+    async fn setup(&self, http: &reqwest::Client, licenses: &[String], quantity: i64, users: usize) -> Result<()> {
+        use reqwest::Method;
+        self.call(http, Method::POST, "/api/v1/orgs", json!({"id": "bench"})).await?;
+        let host: Vec<Value> = licenses.iter().map(|l| json!({"license": l, "quantity": quantity})).collect();
+        self.call(http, Method::PUT, "/api/v1/host/pools", json!({ "pools": host })).await?;
+        self.call(http, Method::PUT, "/api/v1/orgs/bench/pools", json!({ "pools": host })).await?;
+        for user in 0..users {
+            self.call(http, Method::POST, "/api/v1/orgs/bench/users", json!({"id": format!("u{user}")})).await?;
+        }
+        Ok(())
+    }
+
+    /// The books must balance: no pool over its quantity, and the ledger replays to them.
+    async fn verify(&self) -> Result<()> {
+        let check = self.app.store.check_ledger().await?;
+        ensure!(check.differences.is_empty(), "the balances differ from the ledger: {:?}", check.differences);
+        let books = self.app.books.read();
+        for ((scope, license), pool) in books.balances() {
+            ensure!(pool.allocated <= pool.grant.quantity, "{scope:?} {license} is over its quantity: {pool:?}");
+        }
+        Ok(())
+    }
+}
+
+/// The baseline for the check: a minimal axum server answering a fixed small JSON body.
+async fn start_minimal_server() -> Result<String> {
+    let router = axum::Router::new().route(
+        "/",
+        axum::routing::get(|| async { axum::Json(json!({"allowed": true, "reason": "held", "revision": 1})) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(base)
+}
+
+async fn get_load(http: &reqwest::Client, url: String, token: Option<String>, cli: &Cli) -> Stats {
+    let http = http.clone();
+    load::run(cli.connections, Duration::from_secs(cli.seconds), move |_, _| {
+        let mut request = http.get(&url);
+        if let Some(token) = &token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            match request.send().await {
+                Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
+                Err(_) => false,
+            }
+        }
+    })
+    .await
+}
+
+async fn check(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result<()> {
+    let baseline = get_load(http, start_minimal_server().await?, None, cli).await;
+    let allot = start_allot(http).await?;
+    allot.setup(http, &["ATTUNU".to_owned()], 1000, 1).await?;
+    allot
+        .call(
+            http,
+            reqwest::Method::PUT,
+            "/api/v1/orgs/bench/users/u0/licenses",
+            json!({"licenses": [{"license": "ATTUNU"}]}),
+        )
+        .await?;
+    let url = format!("{}/api/v1/orgs/bench/users/u0/licenses/ATTUNU", allot.base);
+    let answer: Value = http.get(&url).bearer_auth(&allot.token).send().await?.json().await?;
+    ensure!(answer["allowed"] == true, "the check answers {answer}");
+    let measured = get_load(http, url, Some(allot.token.clone()), cli).await;
+    ensure!(measured.errors == 0, "{} checks failed", measured.errors);
+    allot.verify().await?;
+    let ratio = measured.per_second / baseline.per_second;
+    rows.push(Row {
+        scenario: "check".into(),
+        measure: format!("req/s ({} conns, p50 {:.2} ms)", cli.connections, measured.p50_ms),
+        value: measured.per_second,
+        baseline: baseline.per_second,
+        ratio,
+        target: ">= 0.5x the minimal axum server".into(),
+        met: ratio >= 0.5,
+    });
+    let p99 = measured.p99_ms / baseline.p99_ms.max(0.001);
+    rows.push(Row {
+        scenario: "check".into(),
+        measure: "p99 ms".into(),
+        value: measured.p99_ms,
+        baseline: baseline.p99_ms,
+        ratio: p99,
+        target: "<= 2x the minimal axum server".into(),
+        met: p99 <= 2.0,
+    });
+    Ok(())
+}
+
+/// SQLite's own rate of one committed single-row write per transaction (WAL,
+/// synchronous=FULL), on the same disk as allot's database.
+fn sqlite_baseline(seconds: u64) -> Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let conn = rusqlite::Connection::open(dir.path().join("baseline.db"))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)",
+    )?;
+    let (started, mut writes) = (Instant::now(), 0u64);
+    while started.elapsed() < Duration::from_secs(seconds) {
+        conn.execute("INSERT INTO t (v) VALUES (?1)", [writes])?;
+        writes += 1;
+    }
+    Ok(writes as f64 / started.elapsed().as_secs_f64())
+}
+
+/// 64 clients, each allocating and releasing one user's license, over `pools` licenses.
+async fn allocations(cli: &Cli, http: &reqwest::Client, pools: usize) -> Result<Stats> {
+    let allot = start_allot(http).await?;
+    let licenses: Vec<String> = (0..pools).map(|i| format!("BENCH{i:03}")).collect();
+    for code in &licenses {
+        let product = json!({"code": code, "name": code, "kind": "user"});
+        allot.call(http, reqwest::Method::POST, "/api/v1/products", product).await?;
+    }
+    allot.setup(http, &licenses, 1000, cli.connections).await?;
+    let (base, token, client) = (allot.base.clone(), allot.token.clone(), http.clone());
+    let stats = load::run(cli.connections, Duration::from_secs(cli.seconds), move |connection, sequence| {
+        let license = &licenses[connection % licenses.len()];
+        // Even requests take the unit, odd ones give it back: every request is one change.
+        let held = if sequence % 2 == 0 { json!([{"license": license}]) } else { json!([]) };
+        let request = client
+            .put(format!("{base}/api/v1/orgs/bench/users/u{connection}/licenses"))
+            .bearer_auth(&token)
+            .json(&json!({ "licenses": held }));
+        async move { request.send().await.is_ok_and(|r| r.status().is_success()) }
+    })
+    .await;
+    ensure!(stats.errors == 0, "{} allocations failed", stats.errors);
+    allot.verify().await?;
+    Ok(stats)
+}
+
+async fn sqlite(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result<()> {
+    let baseline = tokio::task::spawn_blocking({
+        let seconds = cli.seconds;
+        move || sqlite_baseline(seconds)
+    })
+    .await??;
+    for (pools, target, name) in
+        [(100, 3.0, "durable allocations, SQLite, 100 pools"), (1, 2.0, "same, one hot pool of 1,000")]
+    {
+        let stats = allocations(cli, http, pools).await?;
+        let ratio = stats.per_second / baseline;
+        rows.push(Row {
+            scenario: name.into(),
+            measure: format!("changes/s ({} clients)", cli.connections),
+            value: stats.per_second,
+            baseline,
+            ratio,
+            target: format!(">= {target}x SQLite's single-row commits/s"),
+            met: ratio >= target,
+        });
+    }
+    Ok(())
+}
+
+fn print(rows: &[Row]) {
+    let header = ["scenario", "measure", "allot", "baseline", "ratio", "target", "met"];
+    println!(
+        "{:<42} {:<34} {:>12} {:>12} {:>7}  {:<40} {}",
+        header[0], header[1], header[2], header[3], header[4], header[5], header[6]
+    );
+    for r in rows {
+        println!(
+            "{:<42} {:<34} {:>12.1} {:>12.1} {:>7.2}  {:<40} {}",
+            r.scenario,
+            r.measure,
+            r.value,
+            r.baseline,
+            r.ratio,
+            r.target,
+            if r.met { "yes" } else { "NO" }
+        );
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(cli.connections * 2).build()?;
+    let mut rows = Vec::new();
+    if matches!(cli.scenario, Scenario::All | Scenario::Check) {
+        check(&cli, &http, &mut rows).await?;
+    }
+    if matches!(cli.scenario, Scenario::All | Scenario::Sqlite) {
+        sqlite(&cli, &http, &mut rows).await?;
+    }
+    print(&rows);
+    if let Some(dir) = cli.json.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&cli.json, serde_json::to_string_pretty(&rows)?)?;
+    let missed = rows.iter().filter(|r| !r.met).count();
+    ensure!(missed == 0, "{missed} target(s) missed (table also in {})", cli.json.display());
+    Ok(())
+}
