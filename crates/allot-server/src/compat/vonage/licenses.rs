@@ -40,6 +40,9 @@ pub struct Validations {
     change_validations: Vec<ChangeValidation>,
 }
 
+/// The products to change, each with the capability wanted and the one held now.
+type Changes = Vec<(Wanted, Option<Capability>)>;
+
 /// A product the user should hold at one capability (`None`: hold none of it).
 struct Wanted {
     product: Product,
@@ -113,12 +116,7 @@ fn wanted(books: &Books, body: &[u8]) -> Result<Vec<Wanted>, VonageError> {
 }
 
 /// `none` cannot take away what a group rule gives: the rule would grant it straight back.
-fn refuse_inherited(
-    books: &Books,
-    org: &OrgId,
-    user: &UserId,
-    changes: &[(Wanted, Option<Capability>)],
-) -> Result<(), VonageError> {
+fn refuse_inherited(books: &Books, org: &OrgId, user: &UserId, changes: &Changes) -> Result<(), VonageError> {
     for (wanted, _) in changes.iter().filter(|(w, _)| w.capability.is_none()) {
         let holding =
             books.org(org.as_str()).and_then(|o| o.users.get(user)).and_then(|u| u.holdings.get(&wanted.product.code));
@@ -134,7 +132,7 @@ fn refuse_inherited(
 }
 
 /// The changes: only products whose requested value differs from the current one.
-fn changes(books: &Books, org: &OrgId, user: &UserId, wanted: Vec<Wanted>) -> Vec<(Wanted, Option<Capability>)> {
+fn changes(books: &Books, org: &OrgId, user: &UserId, wanted: Vec<Wanted>) -> Changes {
     wanted
         .into_iter()
         .map(|w| {
@@ -145,7 +143,7 @@ fn changes(books: &Books, org: &OrgId, user: &UserId, wanted: Vec<Wanted>) -> Ve
         .collect()
 }
 
-fn commands(org: &OrgId, user: &UserId, changes: &[(Wanted, Option<Capability>)]) -> Vec<Command> {
+fn commands(org: &OrgId, user: &UserId, changes: &Changes) -> Vec<Command> {
     changes
         .iter()
         .map(|(w, _)| Command::SetUserLicense {
@@ -182,7 +180,7 @@ fn capability_name(product: &Product, capability: &Option<Capability>) -> String
 
 /// The rows: first a Delete for each changed product's current capability, then an Add
 /// for each requested capability. An Add is possible when the plan has no violation for it.
-fn rows(books: &Books, org: &OrgId, changes: &[(Wanted, Option<Capability>)], plan: &Plan) -> Vec<ChangeValidation> {
+fn rows(books: &Books, org: &OrgId, changes: &Changes, plan: &Plan) -> Vec<ChangeValidation> {
     let mut rows = Vec::new();
     for (w, current) in changes {
         let count = holders(books, org, &w.product, current);
@@ -224,6 +222,15 @@ fn rows(books: &Books, org: &OrgId, changes: &[(Wanted, Option<Capability>)], pl
     rows
 }
 
+/// The user a path names and the changes a body asks for, each product checked.
+fn requested_changes(app: &App, org: &OrgId, raw: &str, body: &[u8]) -> Result<(UserId, Changes), VonageError> {
+    let books = app.books.read();
+    let user = user(&books, org, raw)?;
+    let changes = changes(&books, org, &user, wanted(&books, body)?);
+    refuse_inherited(&books, org, &user, &changes)?;
+    Ok((user, changes))
+}
+
 /// A user's licenses: every product with capabilities, `none` when not held.
 pub async fn get(
     State(app): State<App>,
@@ -244,13 +251,7 @@ pub async fn validate(
     body: Bytes,
 ) -> Result<axum::Json<Validations>, VonageError> {
     let org = caller.organization(&app, true)?;
-    let (user, changes) = {
-        let books = app.books.read();
-        let user = user(&books, &org, &raw)?;
-        let changes = changes(&books, &org, &user, wanted(&books, &body)?);
-        refuse_inherited(&books, &org, &user, &changes)?;
-        (user, changes)
-    };
+    let (user, changes) = requested_changes(&app, &org, &raw, &body)?;
     let outcome = app.books.validate(&commands(&org, &user, &changes), app.clock.now());
     let change_validations = rows(&app.books.read(), &org, &changes, &outcome.plan);
     Ok(axum::Json(Validations { change_validations }))
@@ -264,13 +265,7 @@ pub async fn patch(
     body: Bytes,
 ) -> Result<axum::Json<LicenseTypes>, VonageError> {
     let org = caller.organization(&app, true)?;
-    let (user, changes) = {
-        let books = app.books.read();
-        let user = user(&books, &org, &raw)?;
-        let changes = changes(&books, &org, &user, wanted(&books, &body)?);
-        refuse_inherited(&books, &org, &user, &changes)?;
-        (user, changes)
-    };
+    let (user, changes) = requested_changes(&app, &org, &raw, &body)?;
     let outcome =
         app.books.apply(&app.store, &commands(&org, &user, &changes), &caller.actor(), app.clock.now()).await?;
     if let Some(unknown) = outcome.plan.violations.iter().find(|v| v.code.is_unknown_target()) {
