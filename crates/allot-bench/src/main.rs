@@ -40,6 +40,7 @@ enum Scenario {
     All,
     Check,
     Sqlite,
+    Bulk,
 }
 
 /// One row of the table.
@@ -252,6 +253,62 @@ async fn sqlite(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Resul
     Ok(())
 }
 
+/// One UiPath user-license call: 10,000 users x 3 codes, on SQLite.
+async fn bulk(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result<()> {
+    const USERS: usize = 10_000;
+    let allot = start_allot(http).await?;
+    let codes = ["RPADEVNU", "ATTUNU", "TSTNU"].map(str::to_owned);
+    allot.setup(http, &codes, USERS as i64, 0).await?;
+    // Users are created concurrently, before the measured call: one task per connection.
+    let creators: Vec<_> = (0..cli.connections)
+        .map(|task| {
+            let (base, token, client, step) = (allot.base.clone(), allot.token.clone(), http.clone(), cli.connections);
+            tokio::spawn(async move {
+                for n in (task..USERS).step_by(step) {
+                    let url = format!("{base}/api/v1/orgs/bench/users");
+                    let response =
+                        client.post(url).bearer_auth(&token).json(&json!({"id": format!("u{n}")})).send().await?;
+                    ensure!(response.status().is_success(), "creating u{n}: {}", response.status());
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for creator in creators {
+        creator.await??;
+    }
+    let body = json!({
+        "userIds": (0..USERS).map(|n| format!("u{n}")).collect::<Vec<_>>(),
+        "userBundleCodes": codes,
+        "useExternalLicense": false,
+    });
+    let started = Instant::now();
+    let response = http
+        .put(format!("{}/lease_/api/account/bench/user-license", allot.base))
+        .bearer_auth(&allot.token)
+        .json(&body)
+        .send()
+        .await?;
+    let status = response.status();
+    response.bytes().await?;
+    let seconds = started.elapsed().as_secs_f64();
+    ensure!(status.is_success(), "the bulk call answered {status}");
+    allot.verify().await?;
+    let tstnu = allot_core::LicenseKey::parse("TSTNU")?;
+    let pool = allot.app.books.read().org("bench").map(|o| o.pool(&tstnu)).unwrap_or_default();
+    ensure!(pool.allocated == USERS as i64, "TSTNU allocated {} of {USERS}", pool.allocated);
+    rows.push(Row {
+        scenario: "bulk: UiPath user-license, 10,000 users x 3 codes".into(),
+        measure: "seconds (SQLite)".into(),
+        value: seconds,
+        baseline: 1.0,
+        ratio: seconds,
+        target: "<= 1 s".into(),
+        met: seconds <= 1.0,
+    });
+    Ok(())
+}
+
 fn print(rows: &[Row]) {
     let header = ["scenario", "measure", "allot", "baseline", "ratio", "target", "met"];
     println!(
@@ -282,6 +339,9 @@ async fn main() -> Result<()> {
     }
     if matches!(cli.scenario, Scenario::All | Scenario::Sqlite) {
         sqlite(&cli, &http, &mut rows).await?;
+    }
+    if matches!(cli.scenario, Scenario::All | Scenario::Bulk) {
+        bulk(&cli, &http, &mut rows).await?;
     }
     print(&rows);
     if let Some(dir) = cli.json.parent() {

@@ -88,7 +88,8 @@ impl App {
         Ok(outcome)
     }
 
-    /// Refuses requests carrying more items than the configured limit.
+    /// Refuses requests changing more items (users, pools, members, codes of a rule) than
+    /// the configured limit.
     pub fn check_items(&self, count: usize) -> ApiResult<()> {
         let limit = self.config.limits.max_items;
         if count > limit {

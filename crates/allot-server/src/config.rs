@@ -146,7 +146,7 @@ impl Default for AuthConfig {
 pub struct Limits {
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
-    /// Most items (users x licenses, changes) one request may carry.
+    /// Most items one request may change: users of a batch, pools, members, changes.
     pub max_items: usize,
     /// Largest `limit` of a page.
     pub max_page: u32,

@@ -72,11 +72,11 @@ pub struct PlanRequest {
 }
 
 impl PlanChange {
-    /// Items this change carries, for the per-request limit.
+    /// Items this change carries, for the per-request limit: the targets it changes (each
+    /// user of a batch; one for anything else).
     fn items(&self) -> usize {
         match self {
-            PlanChange::SetUserLicenses { users, licenses } => users.len().saturating_mul(licenses.len().max(1)),
-            PlanChange::SetGroupRule { licenses, .. } => licenses.len().max(1),
+            PlanChange::SetUserLicenses { users, .. } => users.len(),
             _ => 1,
         }
     }
