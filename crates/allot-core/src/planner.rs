@@ -197,11 +197,7 @@ impl Planner<'_> {
 
     fn pool_usable(&mut self, scope: &Scope, license: &LicenseKey) -> bool {
         let pool = self.state.pool(scope, license);
-        let holder = match scope {
-            Scope::Host => "the host".to_owned(),
-            Scope::Org { org } => format!("organization `{org}`"),
-            Scope::Tenant { tenant, .. } => format!("tenant `{tenant}`"),
-        };
+        let holder = holder(scope);
         if pool.grant.quantity == 0 {
             self.violate(
                 Violation::new(Code::NotPurchased, format!("{holder} holds no `{license}` licenses"))
@@ -745,11 +741,7 @@ impl Planner<'_> {
             if after.allocated <= after.grant.quantity {
                 continue;
             }
-            let holder = match &scope {
-                Scope::Host => "the host".to_owned(),
-                Scope::Org { org } => format!("organization `{org}`"),
-                Scope::Tenant { tenant, service, .. } => format!("tenant `{tenant}` ({service})"),
-            };
+            let holder = holder(&scope);
             let requested = after.allocated - before.allocated;
             let mut violation = if after.grant.quantity < before.grant.quantity && requested <= 0 {
                 let message = format!(
@@ -787,6 +779,15 @@ fn dates_ok(
         return false;
     }
     true
+}
+
+/// How messages name the holder of a pool.
+fn holder(scope: &Scope) -> String {
+    match scope {
+        Scope::Host => "the host".to_owned(),
+        Scope::Org { org } => format!("organization `{org}`"),
+        Scope::Tenant { tenant, service, .. } => format!("tenant `{tenant}` ({service})"),
+    }
 }
 
 /// The scope a grant at `scope` is drawn from.

@@ -28,8 +28,13 @@ impl Grant {
     }
 
     pub fn is_valid_at(&self, now: Timestamp) -> bool {
-        self.valid_from.is_none_or(|from| from <= now) && self.valid_until.is_none_or(|until| now < until)
+        within(self.valid_from, self.valid_until, now)
     }
+}
+
+/// Whether `now` lies in the window from `from` (inclusive) to `until` (exclusive).
+fn within(from: Option<Timestamp>, until: Option<Timestamp>, now: Timestamp) -> bool {
+    from.is_none_or(|from| from <= now) && until.is_none_or(|until| now < until)
 }
 
 /// One scope's balance of one license. `allocated` counts what the scope passed on:
@@ -104,7 +109,7 @@ impl Holding {
     }
 
     pub fn is_valid_at(&self, now: Timestamp) -> bool {
-        self.valid_from.is_none_or(|from| from <= now) && self.valid_until.is_none_or(|until| now < until)
+        within(self.valid_from, self.valid_until, now)
     }
 }
 

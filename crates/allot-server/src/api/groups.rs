@@ -70,7 +70,9 @@ fn read_group(app: &App, org: &str, group: &str) -> ApiResult<GroupView> {
 }
 
 pub(crate) fn group_id(app: &App, org: &str, group: &str) -> ApiResult<GroupId> {
-    read_group(app, org, group).and_then(|v| GroupId::parse(&v.id).map_err(invalid_id))
+    let id =
+        GroupId::parse(group).ok().filter(|id| app.books.read().org(org).is_some_and(|o| o.groups.contains_key(id)));
+    id.ok_or_else(|| ApiError::not_found(format!("group `{group}` does not exist in organization `{org}`")))
 }
 
 /// List groups.

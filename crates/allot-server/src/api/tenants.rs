@@ -60,7 +60,9 @@ fn read_tenant(app: &App, org: &str, tenant: &str) -> ApiResult<TenantView> {
 }
 
 pub(crate) fn tenant_id(app: &App, org: &str, tenant: &str) -> ApiResult<TenantId> {
-    read_tenant(app, org, tenant).and_then(|v| TenantId::parse(&v.id).map_err(invalid_id))
+    let id =
+        TenantId::parse(tenant).ok().filter(|id| app.books.read().org(org).is_some_and(|o| o.tenants.contains_key(id)));
+    id.ok_or_else(|| ApiError::not_found(format!("tenant `{tenant}` does not exist in organization `{org}`")))
 }
 
 /// List tenants with their pools.

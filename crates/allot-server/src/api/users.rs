@@ -105,7 +105,8 @@ fn read_user(app: &App, org: &str, user: &str) -> ApiResult<UserView> {
 }
 
 pub(crate) fn user_id(app: &App, org: &str, user: &str) -> ApiResult<UserId> {
-    read_user(app, org, user).and_then(|v| UserId::parse(&v.id).map_err(invalid_id))
+    let id = UserId::parse(user).ok().filter(|id| app.books.read().org(org).is_some_and(|o| o.users.contains_key(id)));
+    id.ok_or_else(|| ApiError::not_found(format!("user `{user}` does not exist in organization `{org}`")))
 }
 
 /// List users, in id order, a page at a time.

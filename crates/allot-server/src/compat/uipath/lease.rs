@@ -11,7 +11,7 @@ use super::shapes::{
 use super::{Resource, apply, authorize, bad_body};
 use crate::api::NoContent;
 use crate::app::{App, Caller};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::parse_json;
 
 fn codes(raw: &[String]) -> ApiResult<Vec<LicenseKey>> {
@@ -29,16 +29,6 @@ fn user_bundles(app: &App, org: &str) -> Vec<CodeCount> {
         })
         .map(|(l, p)| CodeCount { code: l.to_string(), allocated: p.allocated, total: p.grant.quantity })
         .collect()
-}
-
-/// "404 when the organization has no license from its parent."
-fn require_license(app: &App, org: &str) -> ApiResult<()> {
-    let has_any = app.books.read().org(org).is_some_and(|o| o.pools.values().any(|p| !p.is_empty()));
-    if has_any {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(format!("no account license is allocated to organization `{org}`")))
-    }
 }
 
 fn user_ids(raw: &[String]) -> ApiResult<Vec<UserId>> {
@@ -61,7 +51,7 @@ pub async fn set_users(
     let users = user_ids(&request.user_ids)?;
     let licenses = codes(&request.user_bundle_codes)?;
     app.check_items(users.len())?;
-    require_license(&app, &org)?;
+    super::require_license(&app, &org)?;
     let external = request.use_external_license.unwrap_or(false);
     let direct: Vec<DirectLicense> = licenses.iter().map(|l| DirectLicense::of(l.clone(), external)).collect();
     let commands: Vec<Command> = users
@@ -133,7 +123,7 @@ pub async fn set_group(
     let licenses = codes(&request.user_bundle_codes)?;
     app.check_items(licenses.len())?;
     let group = group_id(&app, &org, &group)?;
-    require_license(&app, &org)?;
+    super::require_license(&app, &org)?;
     let external = request.use_external_license.unwrap_or(false);
     let command =
         Command::SetGroupRule { org: org_id.clone(), group: group.clone(), rule: Rule { licenses, external } };

@@ -87,13 +87,6 @@ fn dropped<'a>(held: impl Iterator<Item = &'a LicenseKey>, wanted: &[(LicenseKey
         .collect()
 }
 
-fn require_account_license(app: &App, org: &str) -> ApiResult<()> {
-    if org_pools(&app.books.read(), org).is_empty() {
-        return Err(ApiError::not_found(format!("no account license is allocated to organization `{org}`")));
-    }
-    Ok(())
-}
-
 /// O: allocate licenses to an organization (host admin).
 pub async fn set_org(
     State(app): State<App>,
@@ -156,7 +149,7 @@ pub async fn remove_org(
     check_host(&host)?;
     let org_id = authorize(&app, &caller, &org, Resource::License, true)?;
     caller.require_host_admin()?;
-    require_account_license(&app, &org)?;
+    super::require_license(&app, &org)?;
     apply_current(&app, &caller, |books| {
         let held: Vec<LicenseKey> = org_pools(books, &org).into_iter().map(|(l, _)| l).collect();
         let zero = |license| Command::SetOrgPool { org: org_id.clone(), license, grant: Grant::default() };
@@ -173,7 +166,7 @@ pub async fn account_license(
     Path(org): Path<String>,
 ) -> ApiResult<axum::Json<AccountLicense>> {
     authorize(&app, &caller, &org, Resource::License, false)?;
-    require_account_license(&app, &org)?;
+    super::require_license(&app, &org)?;
     Ok(axum::Json(license_of(&app.books.read(), &org)))
 }
 
@@ -243,7 +236,7 @@ pub async fn set_service(
     let request: ServiceLicenseRequest = parse_json(&body)?;
     let (tenant_id, service_type) = service_ids(&tenant, &service)?;
     let wanted = quantities(&request.products)?;
-    require_account_license(&app, &org)?;
+    super::require_license(&app, &org)?;
     apply_current(&app, &caller, |books| {
         let mut commands = Vec::new();
         let held: Vec<LicenseKey> = match books.org(&org).and_then(|o| o.tenants.get(&tenant_id)) {
@@ -299,7 +292,7 @@ pub async fn remove_service(
     Path((org, tenant, service)): Path<(String, String, String)>,
 ) -> ApiResult<impl IntoResponse> {
     let org_id: OrgId = authorize(&app, &caller, &org, Resource::License, true)?;
-    require_account_license(&app, &org)?;
+    super::require_license(&app, &org)?;
     let (tenant_id, service_type) = service_ids(&tenant, &service)?;
     apply_current(&app, &caller, |books| {
         let Some(t) = books.org(&org).and_then(|o| o.tenants.get(&tenant_id)) else {

@@ -165,6 +165,16 @@ pub async fn apply_current(
     Err(ApiError::conflict("conflict", "the books kept changing while this request was applied; retry it"))
 }
 
+/// "404 when the organization has no license from its parent": all its pools are empty.
+pub fn require_license(app: &App, org: &str) -> ApiResult<()> {
+    let has_any = app.books.read().org(org).is_some_and(|o| o.pools.values().any(|p| !p.is_empty()));
+    if has_any {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!("no account license is allocated to organization `{org}`")))
+    }
+}
+
 /// 400 for a malformed body, as UiPath answers it.
 pub fn bad_body(detail: impl Into<String>) -> ApiError {
     ApiError::bad_request("invalid_body", detail)
