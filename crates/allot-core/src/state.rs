@@ -343,6 +343,13 @@ impl State {
         Ok(())
     }
 
+    /// Takes back changes applied with [`State::apply_all`], newest first, and returns to
+    /// `revision`.
+    pub fn revert_all(&mut self, revision: u64, changes: &[Change]) {
+        self.revert(changes);
+        self.revision = revision;
+    }
+
     /// Undoes changes applied with [`State::apply`], newest first.
     pub(crate) fn revert(&mut self, changes: &[Change]) {
         for change in changes.iter().rev() {

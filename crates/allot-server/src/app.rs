@@ -45,8 +45,8 @@ impl App {
         let state = store.load().await.map_err(|e| format!("cannot load the books: {e}"))?;
         let auth = Auth::new(&config.auth)?;
         Ok(Self(Arc::new(AppInner {
+            books: Books::new(state, store.clone()),
             store,
-            books: Books::new(state),
             auth,
             config,
             clock,
@@ -58,7 +58,7 @@ impl App {
     /// Applies `commands` all or nothing on behalf of `caller`; a plan with violations is
     /// refused whole with its violations and the refused plan.
     pub async fn change(&self, caller: &Caller, commands: &[Command]) -> ApiResult<Outcome> {
-        self.change_checked(caller, commands, &|_, _| Ok(())).await
+        self.change_checked(caller, commands, Box::new(|_, _| Ok(()))).await
     }
 
     /// Like [`App::change`], only if `If-Match` still names `resource`'s current state.
@@ -69,18 +69,18 @@ impl App {
         if_match: &IfMatch,
         resource: &Resource,
     ) -> ApiResult<Outcome> {
-        self.change_checked(caller, commands, &|books, _| if_match.check(resource, books)).await
+        let (if_match, resource) = (if_match.clone(), resource.clone());
+        self.change_checked(caller, commands, Box::new(move |books, _| if_match.check(&resource, books))).await
     }
 
     async fn change_checked(
         &self,
         caller: &Caller,
         commands: &[Command],
-        check: &(dyn Fn(&allot_core::State, &allot_core::Plan) -> ApiResult<()> + Sync),
+        check: crate::books::Check,
     ) -> ApiResult<Outcome> {
         let key = caller.idempotency.as_ref();
-        let outcome =
-            self.books.apply_checked(&self.store, commands, &caller.actor(), self.clock.now(), key, check).await?;
+        let outcome = self.books.apply_checked(commands, &caller.actor(), self.clock.now(), key, check).await?;
         if !outcome.plan.is_possible() {
             let view = PlanView::new(&outcome.plan, false, outcome.revision);
             return Err(ApiError::refused(&outcome.plan, Some(view)));

@@ -1,26 +1,50 @@
 //! The books: the license state in memory, and the one path every change takes:
-//! plan against memory, commit to the store, then apply to memory. Other processes on
-//! the same database are followed through the ledger.
+//! plan against memory, commit to the store, then apply to memory. Writes are grouped:
+//! one committer task plans the writes queued meanwhile one after another, commits them
+//! in one transaction (one fsync), and only then applies them to memory and answers.
+//! Other processes on the same database are followed through the ledger.
 
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use allot_core::{Actor, Change, Command, LedgerEntry, Plan, State, Timestamp};
 use allot_store::{Backend, Commit, IdempotencyKey, LedgerQuery, Store, StoreError};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, mpsc, oneshot};
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 
 /// How long a write keeps re-planning when other processes keep committing first.
 const RETRY_FOR: Duration = Duration::from_secs(4);
 /// Ledger entries read per round when catching up.
 const CATCH_UP_PAGE: u32 = 5_000;
+/// The most writes one transaction takes.
+const MAX_GROUP: usize = 256;
 
+/// A precondition checked on the fresh plan against the state it was made on.
+pub type Check = Box<dyn Fn(&State, &Plan) -> ApiResult<()> + Send + Sync>;
+
+#[derive(Clone)]
 pub struct Books {
+    shared: Arc<Shared>,
+    queue: mpsc::UnboundedSender<Job>,
+}
+
+struct Shared {
     state: RwLock<State>,
-    /// Held from planning to the in-memory apply of a write, so the plan committed is the
-    /// plan computed; catching up takes it too. Validation does not.
+    store: Backend,
+    /// Held from planning to the in-memory apply of a group of writes, so what is committed
+    /// is what was planned; catching up takes it too. Validation does not.
     writer: Mutex<()>,
+}
+
+/// A write waiting for the committer.
+struct Job {
+    commands: Vec<Command>,
+    actor: Actor,
+    now: Timestamp,
+    idempotency: Option<IdempotencyKey>,
+    check: Check,
+    answer: oneshot::Sender<ApiResult<Outcome>>,
 }
 
 /// What a plan request came to.
@@ -32,23 +56,32 @@ pub struct Outcome {
     pub revision: u64,
 }
 
+/// A group's fate when it could not be committed whole.
+enum GroupFailed {
+    /// The store refused it and no other process explains why: one of its writes is at
+    /// fault, so each is tried alone.
+    Refused(StoreError),
+    Store(StoreError),
+}
+
 impl Books {
-    pub fn new(state: State) -> Self {
-        Self { state: RwLock::new(state), writer: Mutex::new(()) }
+    /// The books of `state`, kept in `store`. Starts the committer task, which ends when the
+    /// last handle is dropped.
+    pub fn new(state: State, store: Backend) -> Self {
+        let shared = Arc::new(Shared { state: RwLock::new(state), store, writer: Mutex::new(()) });
+        let (queue, jobs) = mpsc::unbounded_channel();
+        tokio::spawn(commit_queued(shared.clone(), jobs));
+        Self { shared, queue }
     }
 
     /// Reads the state. Never hold the guard across an await.
     pub fn read(&self) -> RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shared.read()
     }
 
     /// Plans `commands` and changes nothing.
     pub fn validate(&self, commands: &[Command], now: Timestamp) -> Outcome {
-        let plan = allot_core::plan(&mut self.write(), commands, now);
+        let plan = allot_core::plan(&mut self.shared.write(), commands, now);
         let revision = plan.base_revision;
         Outcome { plan, applied: false, revision }
     }
@@ -56,81 +89,238 @@ impl Books {
     /// Plans `commands` and, if the plan has no violations, applies it all or nothing.
     /// When another process committed first, catches up and plans again. A plan with
     /// violations is answered unapplied; the caller decides how to refuse it.
-    pub async fn apply(
-        &self,
-        store: &Backend,
-        commands: &[Command],
-        actor: &Actor,
-        now: Timestamp,
-    ) -> ApiResult<Outcome> {
-        self.apply_checked(store, commands, actor, now, None, &|_, _| Ok(())).await
+    pub async fn apply(&self, commands: &[Command], actor: &Actor, now: Timestamp) -> ApiResult<Outcome> {
+        self.apply_checked(commands, actor, now, None, Box::new(|_, _| Ok(()))).await
     }
 
     /// Like [`Books::apply`], but first `check`s the fresh plan against the state it was made
     /// on (a precondition such as If-Match, or a stored plan's expected changes). The check
-    /// runs under the writer lock, so nothing moves between it and the commit.
+    /// runs in the committer, so nothing moves between it and the commit.
     pub async fn apply_checked(
         &self,
-        store: &Backend,
         commands: &[Command],
         actor: &Actor,
         now: Timestamp,
         idempotency: Option<&IdempotencyKey>,
-        check: &(dyn Fn(&State, &Plan) -> ApiResult<()> + Sync),
+        check: Check,
     ) -> ApiResult<Outcome> {
-        let _writer = self.writer.lock().await;
-        let give_up = Instant::now() + RETRY_FOR;
+        let (answer, answered) = oneshot::channel();
+        let job = Job {
+            commands: commands.to_vec(),
+            actor: actor.clone(),
+            now,
+            idempotency: idempotency.cloned(),
+            check,
+            answer,
+        };
+        let stopped = || ApiError::internal("the committer has stopped");
+        self.queue.send(job).map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
+
+    /// Applies what other processes committed since this one's revision; answers the
+    /// revision reached.
+    pub async fn catch_up(&self) -> ApiResult<u64> {
+        let _writer = self.shared.writer.lock().await;
+        Ok(self.shared.catch_up_locked().await?)
+    }
+
+    /// Ends the holdings whose time is up, as one ledger revision at `now`; the units freed
+    /// go to waiting members in order. Answers the new revision, if anything ended.
+    pub async fn expire_due(&self, now: Timestamp) -> ApiResult<Option<u64>> {
+        if self.read().next_ending().is_none_or(|next| next > now) {
+            return Ok(None);
+        }
+        let actor = Actor { name: "system:expiry".into(), request_id: format!("expiry-{now}") };
+        let outcome = self.apply(&[Command::Expire { now }], &actor, now).await?;
+        if !outcome.plan.is_possible() {
+            tracing::error!(violations = ?outcome.plan.violations, "expiry could not be applied");
+        }
+        Ok(outcome.applied.then_some(outcome.revision))
+    }
+
+    /// Follows other processes: every `interval`, catches up if the stored revision moved,
+    /// and ends the holdings whose time is up by `clock`.
+    pub async fn follow(&self, interval: Duration, clock: &crate::clock::Clock) {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let outcome = self.validate(commands, now);
-            check(&self.read(), &outcome.plan)?;
-            if !outcome.plan.is_possible() || outcome.plan.changes.is_empty() {
-                return Ok(outcome);
-            }
-            let revision = outcome.plan.base_revision + 1;
-            let entries = LedgerEntry::for_plan(revision, now, actor, &outcome.plan.changes);
-            let commit = Commit { revision, at: now, entries, idempotency: idempotency.cloned() };
-            match store.commit(commit).await {
-                Ok(()) => {
-                    self.apply_committed(store, revision, &outcome.plan.changes).await?;
-                    return Ok(Outcome { applied: true, revision, ..outcome });
-                }
-                Err(StoreError::Conflict(detail)) if Instant::now() < give_up => {
-                    // Moved on elsewhere? Then follow and plan again. If not, memory and the
-                    // database disagree: serve the database's books from now on.
-                    if self.catch_up_locked(store).await? == outcome.plan.base_revision {
-                        tracing::error!(%detail, "a commit conflicted with no other process involved; reloading the books");
-                        *self.write() = store.load().await?;
-                        return Err(StoreError::Conflict(detail).into());
+            ticker.tick().await;
+            match self.shared.store.revision().await {
+                Ok(stored) if stored > self.read().revision() => {
+                    if let Err(error) = self.catch_up().await {
+                        tracing::warn!(
+                            code = error.code(),
+                            detail = error.detail(),
+                            "cannot catch up with the database"
+                        );
                     }
                 }
-                Err(error) => return Err(error.into()),
+                Ok(_) => {}
+                Err(error) => tracing::debug!(%error, "cannot read the stored revision"),
+            }
+            if let Err(error) = self.expire_due(clock.now()).await {
+                tracing::warn!(code = error.code(), detail = error.detail(), "cannot end expired holdings");
+            }
+        }
+    }
+}
+
+/// The committer: takes every write queued while the last group committed, as one group.
+async fn commit_queued(shared: Arc<Shared>, mut jobs: mpsc::UnboundedReceiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP
+            && let Ok(job) = jobs.try_recv()
+        {
+            group.push(job);
+        }
+        let outcomes = shared.settle(&group).await;
+        for (job, outcome) in group.into_iter().zip(outcomes) {
+            // The caller may have gone; the change stands either way.
+            let _ = job.answer.send(outcome);
+        }
+    }
+}
+
+impl Shared {
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Commits a group of writes and answers each; a group the store refuses is tried one
+    /// write at a time, so one bad write cannot fail the others.
+    async fn settle(&self, jobs: &[Job]) -> Vec<ApiResult<Outcome>> {
+        let _writer = self.writer.lock().await;
+        match self.commit_group(jobs).await {
+            Ok(outcomes) => outcomes,
+            Err(GroupFailed::Refused(_)) if jobs.len() > 1 => {
+                let mut outcomes = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    outcomes.push(match self.commit_group(std::slice::from_ref(job)).await {
+                        Ok(mut alone) => alone.remove(0),
+                        Err(failed) => Err(self.failed(failed).await),
+                    });
+                }
+                outcomes
+            }
+            Err(GroupFailed::Store(error)) => jobs.iter().map(|_| Err(error.clone().into())).collect(),
+            Err(refused) => vec![Err(self.failed(refused).await)],
+        }
+    }
+
+    /// A lone write the store refused with no other process involved: memory and the
+    /// database disagree, so serve the database's books from now on.
+    async fn failed(&self, failed: GroupFailed) -> ApiError {
+        match failed {
+            GroupFailed::Refused(error) => {
+                tracing::error!(%error, "a commit conflicted with no other process involved; reloading the books");
+                match self.store.load().await {
+                    Ok(state) => *self.write() = state,
+                    Err(error) => return error.into(),
+                }
+                error.into()
+            }
+            GroupFailed::Store(error) => error.into(),
+        }
+    }
+
+    /// Plans the group one write after another (each sees the ones before it), commits the
+    /// changes in one transaction, then applies them to memory. When another process
+    /// committed first, catches up and plans the group again. Runs under the writer lock.
+    async fn commit_group(&self, jobs: &[Job]) -> Result<Vec<ApiResult<Outcome>>, GroupFailed> {
+        let give_up = Instant::now() + RETRY_FOR;
+        loop {
+            let (outcomes, commits) = self.plan_group(jobs);
+            if commits.is_empty() {
+                return Ok(outcomes);
+            }
+            let base = commits[0].revision - 1;
+            let error = match self.store.commit_all(&commits).await {
+                Ok(()) => {
+                    self.apply_committed(&commits).await.map_err(GroupFailed::Store)?;
+                    return Ok(outcomes);
+                }
+                Err(error) => error,
+            };
+            if !matches!(error, StoreError::Conflict(_)) {
+                return Err(GroupFailed::Store(error));
+            }
+            // Moved on elsewhere? Then follow and plan again.
+            match self.catch_up_locked().await {
+                Ok(reached) if reached == base => return Err(GroupFailed::Refused(error)),
+                Ok(_) if Instant::now() < give_up => {}
+                Ok(_) => return Err(GroupFailed::Store(error)),
+                Err(_) => return Err(GroupFailed::Store(error)),
             }
         }
     }
 
-    async fn apply_committed(&self, store: &Backend, revision: u64, changes: &[Change]) -> ApiResult<()> {
-        let applied = self.write().apply_all(revision, changes);
+    /// Plans each job on the state as the jobs before it leave it, and answers each job's
+    /// outcome and the commits of those that change something. Memory is left as it was.
+    fn plan_group(&self, jobs: &[Job]) -> (Vec<ApiResult<Outcome>>, Vec<Commit>) {
+        let mut state = self.write();
+        let base = state.revision();
+        let (mut outcomes, mut commits) = (Vec::with_capacity(jobs.len()), Vec::new());
+        for job in jobs {
+            let plan = allot_core::plan(&mut state, &job.commands, job.now);
+            if let Err(refused) = (job.check)(&state, &plan) {
+                outcomes.push(Err(refused));
+                continue;
+            }
+            if !plan.is_possible() || plan.changes.is_empty() {
+                outcomes.push(Ok(Outcome { revision: plan.base_revision, applied: false, plan }));
+                continue;
+            }
+            let revision = state.revision() + 1;
+            if let Err(error) = state.apply_all(revision, &plan.changes) {
+                // The planner's own changes do not apply: a bug, answered as such.
+                tracing::error!(%error, "a plan does not apply to the state it was made on");
+                outcomes.push(Err(ApiError::internal(format!("the plan does not apply: {error}"))));
+                continue;
+            }
+            let entries = LedgerEntry::for_plan(revision, job.now, &job.actor, &plan.changes);
+            commits.push(Commit { revision, at: job.now, entries, idempotency: job.idempotency.clone() });
+            outcomes.push(Ok(Outcome { applied: true, revision, plan }));
+        }
+        // Take the group back: until it is committed, memory shows only what is.
+        for commit in commits.iter().rev() {
+            let changes: Vec<Change> = commit.changes().cloned().collect();
+            state.revert_all(commit.revision - 1, &changes);
+        }
+        debug_assert_eq!(state.revision(), base);
+        (outcomes, commits)
+    }
+
+    /// Applies committed plans to memory, in order.
+    async fn apply_committed(&self, commits: &[Commit]) -> Result<(), StoreError> {
+        let applied = {
+            let mut state = self.write();
+            commits.iter().try_for_each(|commit| {
+                let changes: Vec<Change> = commit.changes().cloned().collect();
+                state.apply_all(commit.revision, &changes)
+            })
+        };
         if let Err(error) = applied {
             // Committed but not applicable in memory: a bug. The database is the truth, so
             // serve what it holds rather than a state that disagrees with it.
-            tracing::error!(%error, revision, "a committed plan did not apply in memory; reloading the books");
-            *self.write() = store.load().await?;
+            tracing::error!(%error, "a committed plan did not apply in memory; reloading the books");
+            *self.write() = self.store.load().await?;
         }
         Ok(())
     }
 
     /// Applies what other processes committed since this one's revision; answers the
-    /// revision reached.
-    pub async fn catch_up(&self, store: &Backend) -> ApiResult<u64> {
-        let _writer = self.writer.lock().await;
-        self.catch_up_locked(store).await
-    }
-
-    async fn catch_up_locked(&self, store: &Backend) -> ApiResult<u64> {
+    /// revision reached. Runs under the writer lock.
+    async fn catch_up_locked(&self) -> Result<u64, StoreError> {
         loop {
             let from = self.read().revision() + 1;
             let query = LedgerQuery { from_revision: Some(from), limit: CATCH_UP_PAGE, ..LedgerQuery::default() };
-            let mut entries = store.ledger(query).await?;
+            let mut entries = self.store.ledger(query).await?;
             let full_page = entries.len() == CATCH_UP_PAGE as usize;
             if full_page {
                 // The last revision may go on in the next page: take it whole next round.
@@ -144,7 +334,7 @@ impl Books {
                         limit: u32::MAX,
                         ..LedgerQuery::default()
                     };
-                    entries = store.ledger(whole).await?;
+                    entries = self.store.ledger(whole).await?;
                 }
             }
             if entries.is_empty() && !full_page {
@@ -153,7 +343,7 @@ impl Books {
             let applied = self.apply_entries(&entries);
             if let Err(error) = applied {
                 tracing::error!(%error, "the ledger does not apply to memory; reloading the books");
-                *self.write() = store.load().await?;
+                *self.write() = self.store.load().await?;
                 return Ok(self.read().revision());
             }
             if !full_page {
@@ -173,45 +363,5 @@ impl Books {
             state.apply_all(number, &changes)?;
         }
         Ok(())
-    }
-
-    /// Ends the holdings whose time is up, as one ledger revision at `now`; the units freed
-    /// go to waiting members in order. Answers the new revision, if anything ended.
-    pub async fn expire_due(&self, store: &Backend, now: Timestamp) -> ApiResult<Option<u64>> {
-        if self.read().next_ending().is_none_or(|next| next > now) {
-            return Ok(None);
-        }
-        let actor = Actor { name: "system:expiry".into(), request_id: format!("expiry-{now}") };
-        let outcome = self.apply(store, &[Command::Expire { now }], &actor, now).await?;
-        if !outcome.plan.is_possible() {
-            tracing::error!(violations = ?outcome.plan.violations, "expiry could not be applied");
-        }
-        Ok(outcome.applied.then_some(outcome.revision))
-    }
-
-    /// Follows other processes: every `interval`, catches up if the stored revision moved,
-    /// and ends the holdings whose time is up by `clock`.
-    pub async fn follow(&self, store: &Backend, interval: Duration, clock: &crate::clock::Clock) {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            match store.revision().await {
-                Ok(stored) if stored > self.read().revision() => {
-                    if let Err(error) = self.catch_up(store).await {
-                        tracing::warn!(
-                            code = error.code(),
-                            detail = error.detail(),
-                            "cannot catch up with the database"
-                        );
-                    }
-                }
-                Ok(_) => {}
-                Err(error) => tracing::debug!(%error, "cannot read the stored revision"),
-            }
-            if let Err(error) = self.expire_due(store, clock.now()).await {
-                tracing::warn!(code = error.code(), detail = error.detail(), "cannot end expired holdings");
-            }
-        }
     }
 }

@@ -132,7 +132,7 @@ pub async fn serve(
     let follower = {
         let app = app.clone();
         let interval = std::time::Duration::from_millis(app.config.sync_interval_ms.max(10));
-        tokio::spawn(async move { app.books.follow(&app.store, interval, &app.clock).await })
+        tokio::spawn(async move { app.books.follow(interval, &app.clock).await })
     };
     // Prefixes come off before routing, so this layer wraps the router rather than its routes.
     let service = tower::Layer::layer(&axum::middleware::from_fn(prefix::strip_org_prefix), router(app));

@@ -92,7 +92,7 @@ pub async fn fresh_enough(State(app): State<App>, mut request: Request, next: Ne
             let detail = format!("this process has not seen revision {wanted} yet; retry shortly");
             return ApiError::unavailable(detail).into_response();
         }
-        if let Err(error) = app.books.catch_up(&app.store).await {
+        if let Err(error) = app.books.catch_up().await {
             return error.into_response();
         }
         if app.books.read().revision() < wanted {

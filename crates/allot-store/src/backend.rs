@@ -26,8 +26,8 @@ impl Store for Backend {
     async fn load(&self) -> StoreResult<State> {
         delegate!(self, s => s.load().await)
     }
-    async fn commit(&self, commit: Commit) -> StoreResult<()> {
-        delegate!(self, s => s.commit(commit).await)
+    async fn commit_all(&self, commits: &[Commit]) -> StoreResult<()> {
+        delegate!(self, s => s.commit_all(commits).await)
     }
     async fn ledger(&self, query: LedgerQuery) -> StoreResult<Vec<LedgerEntry>> {
         delegate!(self, s => s.ledger(query).await)

@@ -105,6 +105,54 @@ pub async fn the_schema_refuses_an_over_allocation(store: impl Store) {
     assert!(store.ledger(later).await.unwrap().is_empty());
 }
 
+/// Plans `batches` one after another on `state` and answers their commits, as the
+/// server's committer groups them; `state` ends with all of them applied.
+fn group(state: &mut State, batches: &[Vec<Command>]) -> Vec<Commit> {
+    let mut commits = Vec::new();
+    for commands in batches {
+        let plan = allot_core::plan(state, commands, NOW);
+        assert!(plan.is_possible(), "{:?}", plan.violations);
+        let revision = state.revision() + 1;
+        let actor = Actor { name: "test".into(), request_id: format!("req-{revision}") };
+        let entries = LedgerEntry::for_plan(revision, NOW, &actor, &plan.changes);
+        state.apply_all(revision, &plan.changes).unwrap();
+        commits.push(Commit { revision, at: NOW, entries, idempotency: None });
+    }
+    commits
+}
+
+pub async fn a_group_commit_writes_every_plan_in_order(store: impl Store) {
+    let mut state = State::default();
+    apply(&store, &mut state, &setup()).await;
+    let batches = [vec![hold("a", &["ATTUNU"])], vec![hold("b", &["ATTUNU"])], vec![hold("a", &[])]];
+    store.commit_all(&group(&mut state, &batches)).await.unwrap();
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded.revision(), 4);
+    assert_eq!(loaded.all_holdings(), state.all_holdings());
+    let ledger = store.ledger(LedgerQuery { from_revision: Some(2), limit: 10, ..Default::default() }).await.unwrap();
+    let revisions: Vec<u64> = ledger.iter().map(|e| e.revision).collect();
+    assert_eq!(revisions, [2, 3, 4]);
+    assert!(store.check_ledger().await.unwrap().differences.is_empty());
+}
+
+/// One bad plan in a group refuses the whole group: the plans before it are not written.
+pub async fn a_group_commit_is_all_or_nothing(store: impl Store) {
+    let mut state = State::default();
+    apply(&store, &mut state, &setup()).await;
+    let before = state.all_holdings();
+    let mut commits = group(&mut state, &[vec![hold("a", &["ATTUNU"])], vec![hold("b", &["ATTUNU"])]]);
+    // The second plan claims a revision that does not follow the first.
+    commits[1].revision = 7;
+    for entry in &mut commits[1].entries {
+        entry.revision = 7;
+    }
+    let refused = store.commit_all(&commits).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded.revision(), 1);
+    assert_eq!(loaded.all_holdings(), before);
+}
+
 pub async fn the_ledger_pages_filters_and_replays_to_the_stored_balances(store: impl Store) {
     let mut state = State::default();
     apply(&store, &mut state, &setup()).await;
@@ -184,6 +232,8 @@ macro_rules! every_conformance_test {
             loads_what_was_committed,
             a_commit_at_a_stale_revision_is_refused_whole,
             the_schema_refuses_an_over_allocation,
+            a_group_commit_writes_every_plan_in_order,
+            a_group_commit_is_all_or_nothing,
             the_ledger_pages_filters_and_replays_to_the_stored_balances,
             refresh_tokens_can_be_taken_once,
             the_ledger_is_append_only,

@@ -20,7 +20,7 @@ pub use backend::Backend;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The change conflicts with what is stored (a constraint or a precondition failed).
     #[error("conflict: {0}")]
@@ -166,7 +166,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Writes one plan atomically: its ledger entries, its balances, the new revision.
     /// Fails with [`StoreError::Conflict`] if the stored revision is not `revision - 1`.
-    fn commit(&self, commit: Commit) -> impl Future<Output = StoreResult<()>> + Send;
+    fn commit(&self, commit: Commit) -> impl Future<Output = StoreResult<()>> + Send {
+        async move { self.commit_all(std::slice::from_ref(&commit)).await }
+    }
+
+    /// Writes several plans, in order, in one transaction (group commit): all or none.
+    /// Each plan's revision must follow the one before it.
+    fn commit_all(&self, commits: &[Commit]) -> impl Future<Output = StoreResult<()>> + Send;
 
     fn ledger(&self, query: LedgerQuery) -> impl Future<Output = StoreResult<Vec<LedgerEntry>>> + Send;
 

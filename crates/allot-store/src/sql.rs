@@ -511,8 +511,12 @@ impl<S: Sql> Store for S {
         rows::build_state(decode_rows(self.read(row_queries()).await?)?)
     }
 
-    async fn commit(&self, commit: Commit) -> StoreResult<()> {
-        self.write(commit_statements(&commit)?).await.map(drop)
+    async fn commit_all(&self, commits: &[Commit]) -> StoreResult<()> {
+        let mut statements = Vec::new();
+        for commit in commits {
+            statements.extend(commit_statements(commit)?);
+        }
+        self.write(statements).await.map(drop)
     }
 
     async fn ledger(&self, query: LedgerQuery) -> StoreResult<Vec<LedgerEntry>> {

@@ -275,12 +275,11 @@ pub async fn apply(
     let outcome = app
         .books
         .apply_checked(
-            &app.store,
             &stored.commands,
             &caller.actor(),
             app.clock.now(),
             caller.idempotency.as_ref(),
-            &unchanged,
+            Box::new(unchanged),
         )
         .await?;
     if !outcome.plan.is_possible() {

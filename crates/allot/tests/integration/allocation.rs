@@ -319,9 +319,9 @@ async fn a_second_process_catches_up_on_a_revision_larger_than_a_page() {
         })
         .collect();
     let actor = Actor { name: "test".into(), request_id: "big".into() };
-    let outcome = t.app.books.apply(&t.app.store, &commands, &actor, crate::harness::START).await.unwrap();
+    let outcome = t.app.books.apply(&commands, &actor, crate::harness::START).await.unwrap();
     assert!(outcome.applied);
-    let reached = other.books.catch_up(&other.store).await.unwrap();
+    let reached = other.books.catch_up().await.unwrap();
     assert_eq!(reached, outcome.revision);
     assert_eq!(other.books.read().org("big").unwrap().users.len(), 5_200);
 }

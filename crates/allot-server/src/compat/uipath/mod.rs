@@ -128,7 +128,7 @@ fn status_of(plan: &Plan) -> StatusCode {
 
 /// Applies `commands` all or nothing, refusing with UiPath's statuses.
 pub async fn apply(app: &App, caller: &Caller, commands: &[Command]) -> ApiResult<Outcome> {
-    let outcome = app.books.apply(&app.store, commands, &caller.actor(), app.clock.now()).await?;
+    let outcome = app.books.apply(commands, &caller.actor(), app.clock.now()).await?;
     if !outcome.plan.is_possible() {
         return Err(ApiError::refused_as(status_of(&outcome.plan), &outcome.plan));
     }
@@ -149,11 +149,11 @@ pub async fn apply_current(
             let books = app.books.read();
             (books.revision(), build(&books)?)
         };
-        let unmoved = |_: &allot_core::State, plan: &Plan| {
+        let unmoved = move |_: &allot_core::State, plan: &Plan| {
             if plan.base_revision == read_at { Ok(()) } else { Err(ApiError::conflict(MOVED, "the books moved")) }
         };
         let now = app.clock.now();
-        match app.books.apply_checked(&app.store, &commands, &caller.actor(), now, None, &unmoved).await {
+        match app.books.apply_checked(&commands, &caller.actor(), now, None, Box::new(unmoved)).await {
             Err(error) if error.code() == MOVED => continue,
             Err(error) => return Err(error),
             Ok(outcome) if !outcome.plan.is_possible() => {
