@@ -16,6 +16,11 @@ use serde_json::{Value, json};
 
 mod load;
 
+/// The allocator `allot serve` uses (see crates/allot/src/main.rs), so the in-process server
+/// measures as the binary runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use load::Stats;
 
 #[derive(Parser)]
@@ -59,6 +64,7 @@ const PASSWORD: &str = "benchmark admin password";
 
 /// allot on a random port, on a fresh SQLite file, with a host admin's token.
 struct Allot {
+    addr: std::net::SocketAddr,
     base: String,
     app: App,
     token: String,
@@ -73,13 +79,14 @@ async fn start_allot(http: &reqwest::Client) -> Result<Allot> {
     let app = App::new(store, config, Clock::System).await.map_err(anyhow::Error::msg)?;
     allot_server::bootstrap_admin(&app).await.map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
     let served = app.clone();
     tokio::spawn(async move { allot_server::serve(served, listener, std::future::pending()).await });
     let form = [("grant_type", "password"), ("username", "admin"), ("password", PASSWORD)];
     let answer: Value = http.post(format!("{base}/oauth/token")).form(&form).send().await?.json().await?;
     let token = answer["access_token"].as_str().context("no token")?.to_owned();
-    Ok(Allot { base, app, token, _dir: dir })
+    Ok(Allot { addr, base, app, token, _dir: dir })
 }
 
 impl Allot {
@@ -118,36 +125,24 @@ impl Allot {
 }
 
 /// The baseline for the check: a minimal axum server answering a fixed small JSON body.
-async fn start_minimal_server() -> Result<String> {
+async fn start_minimal_server() -> Result<std::net::SocketAddr> {
     let router = axum::Router::new().route(
         "/",
         axum::routing::get(|| async { axum::Json(json!({"allowed": true, "reason": "held", "revision": 1})) }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
+    let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, router).await });
-    Ok(base)
+    Ok(addr)
 }
 
-async fn get_load(http: &reqwest::Client, url: String, token: Option<String>, cli: &Cli) -> Stats {
-    let http = http.clone();
-    load::run(cli.connections, Duration::from_secs(cli.seconds), move |_, _| {
-        let mut request = http.get(&url);
-        if let Some(token) = &token {
-            request = request.bearer_auth(token);
-        }
-        async move {
-            match request.send().await {
-                Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
-                Err(_) => false,
-            }
-        }
-    })
-    .await
+async fn get_load(server: std::net::SocketAddr, call: load::Call, cli: &Cli) -> Stats {
+    let call = std::sync::Arc::new(call);
+    load::run(server, cli.connections, Duration::from_secs(cli.seconds), move |_, _| call.clone()).await
 }
 
 async fn check(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result<()> {
-    let baseline = get_load(http, start_minimal_server().await?, None, cli).await;
+    let baseline = get_load(start_minimal_server().await?, load::Call::get("/", None), cli).await;
     let allot = start_allot(http).await?;
     allot.setup(http, &["ATTUNU".to_owned()], 1000, 1).await?;
     allot
@@ -158,10 +153,11 @@ async fn check(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result
             json!({"licenses": [{"license": "ATTUNU"}]}),
         )
         .await?;
-    let url = format!("{}/api/v1/orgs/bench/users/u0/licenses/ATTUNU", allot.base);
-    let answer: Value = http.get(&url).bearer_auth(&allot.token).send().await?.json().await?;
+    let path = "/api/v1/orgs/bench/users/u0/licenses/ATTUNU";
+    let answer: Value =
+        http.get(format!("{}{path}", allot.base)).bearer_auth(&allot.token).send().await?.json().await?;
     ensure!(answer["allowed"] == true, "the check answers {answer}");
-    let measured = get_load(http, url, Some(allot.token.clone()), cli).await;
+    let measured = get_load(allot.addr, load::Call::get(path, Some(&allot.token)), cli).await;
     ensure!(measured.errors == 0, "{} checks failed", measured.errors);
     allot.verify().await?;
     let ratio = measured.per_second / baseline.per_second;
@@ -212,16 +208,18 @@ async fn allocations(cli: &Cli, http: &reqwest::Client, pools: usize) -> Result<
         allot.call(http, reqwest::Method::POST, "/api/v1/products", product).await?;
     }
     allot.setup(http, &licenses, 1000, cli.connections).await?;
-    let (base, token, client) = (allot.base.clone(), allot.token.clone(), http.clone());
-    let stats = load::run(cli.connections, Duration::from_secs(cli.seconds), move |connection, sequence| {
-        let license = &licenses[connection % licenses.len()];
-        // Even requests take the unit, odd ones give it back: every request is one change.
-        let held = if sequence % 2 == 0 { json!([{"license": license}]) } else { json!([]) };
-        let request = client
-            .put(format!("{base}/api/v1/orgs/bench/users/u{connection}/licenses"))
-            .bearer_auth(&token)
-            .json(&json!({ "licenses": held }));
-        async move { request.send().await.is_ok_and(|r| r.status().is_success()) }
+    // Connection n's user takes a unit on even requests and gives it back on odd ones:
+    // every request is one change.
+    let calls: Vec<[std::sync::Arc<load::Call>; 2]> = (0..cli.connections)
+        .map(|n| {
+            let path = format!("/api/v1/orgs/bench/users/u{n}/licenses");
+            let take = json!({"licenses": [{"license": licenses[n % licenses.len()]}]});
+            let give_back = json!({"licenses": []});
+            [take, give_back].map(|body| std::sync::Arc::new(load::Call::put(path.clone(), &allot.token, &body)))
+        })
+        .collect();
+    let stats = load::run(allot.addr, cli.connections, Duration::from_secs(cli.seconds), move |n, sequence| {
+        calls[n][(sequence % 2) as usize].clone()
     })
     .await;
     ensure!(stats.errors == 0, "{} allocations failed", stats.errors);

@@ -140,17 +140,35 @@ pub async fn a_group_commit_is_all_or_nothing(store: impl Store) {
     let mut state = State::default();
     apply(&store, &mut state, &setup()).await;
     let before = state.all_holdings();
-    let mut commits = group(&mut state, &[vec![hold("a", &["ATTUNU"])], vec![hold("b", &["ATTUNU"])]]);
-    // The second plan claims a revision that does not follow the first.
-    commits[1].revision = 7;
-    for entry in &mut commits[1].entries {
-        entry.revision = 7;
-    }
+    let mut commits = group(&mut state, &[vec![hold("a", &["ATTUNU"])]]);
+    // The second plan, forged, takes three more units of a pool of three.
+    let holding =
+        Holding { capability: None, source: Source::Direct, external: false, valid_from: None, valid_until: None };
+    let forged: Vec<Change> = ["b", "c", "d"]
+        .into_iter()
+        .map(|user| Change::HoldingSet {
+            org: org(),
+            user: UserId::parse(user).unwrap(),
+            product: ProductCode::parse("ATTUNU").unwrap(),
+            before: None,
+            after: Some(holding.clone()),
+        })
+        .collect();
+    let actor = Actor { name: "test".into(), request_id: "forged".into() };
+    let entries = LedgerEntry::for_plan(3, NOW, &actor, &forged);
+    commits.push(Commit { revision: 3, at: NOW, entries, idempotency: None });
     let refused = store.commit_all(&commits).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
     let loaded = store.load().await.unwrap();
     assert_eq!(loaded.revision(), 1);
     assert_eq!(loaded.all_holdings(), before);
+    // Revisions that do not follow each other are refused too.
+    let mut gap =
+        group(&mut store.load().await.unwrap(), &[vec![hold("a", &["ATTUNU"])], vec![hold("b", &["ATTUNU"])]]);
+    gap[1].revision = 4;
+    let refused = store.commit_all(&gap).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert_eq!(store.load().await.unwrap().revision(), 1);
 }
 
 pub async fn the_ledger_pages_filters_and_replays_to_the_stored_balances(store: impl Store) {

@@ -13,7 +13,7 @@ use allot_core::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::rows::{self, Rows, change_kind, pool_writes};
+use crate::rows::{self, PoolWrite, Rows, change_kind, pool_writes};
 use crate::{
     ApiClient, Commit, LedgerCheck, LedgerQuery, Store, StoreError, StoreResult, Subject, TokenKind, TokenRecord,
 };
@@ -278,48 +278,73 @@ fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<(
     Ok(())
 }
 
-/// Every statement of one commit: move the revision (only from the one the plan was made
-/// at), write the rows, write each pool once from its net change, append the ledger.
-pub fn commit_statements(commit: &Commit) -> StoreResult<Vec<Statement>> {
+/// Every statement of a group of commits, one transaction: move the revision (only from
+/// the one the first plan was made at), write each commit's rows and ledger entries, then
+/// write each pool once from its net change over the group, so the schema's constraints
+/// judge the transaction's end state.
+pub fn commit_statements(commits: &[Commit]) -> StoreResult<Vec<Statement>> {
+    let (Some(first), Some(last)) = (commits.first(), commits.last()) else {
+        return Ok(Vec::new());
+    };
+    if commits.iter().zip(first.revision..).any(|(commit, expected)| commit.revision != expected) {
+        return Err(StoreError::Conflict("the revisions of a group of commits must follow each other".into()));
+    }
     let mut out = vec![statement(
         "UPDATE meta SET value = ?1 WHERE key = 'revision' AND value = ?2",
-        vec![commit.revision.into(), commit.revision.saturating_sub(1).into()],
+        vec![last.revision.into(), first.revision.saturating_sub(1).into()],
         Expect::One("the stored revision moved on"),
     )];
-    for change in commit.changes() {
-        change_statements(change, &mut out)?;
+    for commit in commits {
+        for change in commit.changes() {
+            change_statements(change, &mut out)?;
+        }
+        if let Some(key) = &commit.idempotency {
+            out.push(idempotency_statement(key, commit));
+        }
+        for entry in &commit.entries {
+            out.push(ledger_statement(entry)?);
+        }
     }
-    for pool in pool_writes(commit.changes()) {
-        let (from, until) = pool.grant.map(|g| (g.valid_from, g.valid_until)).unwrap_or_default();
-        let insert = statement(
-            "INSERT INTO pools (scope, license, quantity, allocated, valid_from, valid_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            vec![
-                pool.scope.clone().into(),
-                pool.license.clone().into(),
-                pool.quantity_delta.into(),
-                pool.allocated_delta.into(),
-                from.into(),
-                until.into(),
-            ],
-            Expect::Any,
-        );
-        // UPDATE first: a CHECK judges an INSERT's values before an upsert could merge them.
-        out.push(statement(
-            "UPDATE pools SET quantity = quantity + ?3, allocated = allocated + ?4,
-                 valid_from = CASE WHEN ?7 THEN ?5 ELSE valid_from END,
-                 valid_until = CASE WHEN ?7 THEN ?6 ELSE valid_until END
-             WHERE scope = ?1 AND license = ?2",
-            vec![
-                pool.scope.clone().into(),
-                pool.license.clone().into(),
-                pool.quantity_delta.into(),
-                pool.allocated_delta.into(),
-                from.into(),
-                until.into(),
-                pool.grant.is_some().into(),
-            ],
-            Expect::ElseRun(Box::new(insert)),
-        ));
+    for pool in pool_writes(commits.iter().flat_map(Commit::changes)) {
+        pool_statements(pool, &mut out);
+    }
+    Ok(out)
+}
+
+fn pool_statements(pool: PoolWrite, out: &mut Vec<Statement>) {
+    let (from, until) = pool.grant.map(|g| (g.valid_from, g.valid_until)).unwrap_or_default();
+    // Only a smaller quantity or a new grant can leave the row empty.
+    let may_empty = pool.quantity_delta < 0 || pool.grant.is_some();
+    let insert = statement(
+        "INSERT INTO pools (scope, license, quantity, allocated, valid_from, valid_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        vec![
+            pool.scope.clone().into(),
+            pool.license.clone().into(),
+            pool.quantity_delta.into(),
+            pool.allocated_delta.into(),
+            from.into(),
+            until.into(),
+        ],
+        Expect::Any,
+    );
+    // UPDATE first: a CHECK judges an INSERT's values before an upsert could merge them.
+    out.push(statement(
+        "UPDATE pools SET quantity = quantity + ?3, allocated = allocated + ?4,
+             valid_from = CASE WHEN ?7 THEN ?5 ELSE valid_from END,
+             valid_until = CASE WHEN ?7 THEN ?6 ELSE valid_until END
+         WHERE scope = ?1 AND license = ?2",
+        vec![
+            pool.scope.clone().into(),
+            pool.license.clone().into(),
+            pool.quantity_delta.into(),
+            pool.allocated_delta.into(),
+            from.into(),
+            until.into(),
+            pool.grant.is_some().into(),
+        ],
+        Expect::ElseRun(Box::new(insert)),
+    ));
+    if may_empty {
         out.push(statement(
             "DELETE FROM pools WHERE scope = ?1 AND license = ?2 AND quantity = 0 AND allocated = 0
                AND valid_from IS NULL AND valid_until IS NULL",
@@ -327,43 +352,45 @@ pub fn commit_statements(commit: &Commit) -> StoreResult<Vec<Statement>> {
             Expect::Any,
         ));
     }
-    if let Some(key) = &commit.idempotency {
-        out.push(statement(
-            "INSERT INTO idempotency (scope, key, fingerprint, revision, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, revision = excluded.revision,
-                 status = NULL, content_type = NULL, body = NULL, created_at = excluded.created_at",
-            vec![
-                key.scope.as_str().into(),
-                key.key.as_str().into(),
-                key.fingerprint.as_str().into(),
-                commit.revision.into(),
-                commit.at.into(),
-            ],
-            Expect::Any,
-        ));
-    }
-    for entry in &commit.entries {
-        let change = &entry.change;
-        out.push(statement(
-            "INSERT INTO ledger (revision, seq, at, actor, request_id, org_key, user_id, license, kind, delta, change)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            vec![
-                entry.revision.into(),
-                entry.seq.into(),
-                entry.at.into(),
-                entry.actor.as_str().into(),
-                entry.request_id.as_str().into(),
-                change.org().map(|o| o.key().as_str().to_owned()).into(),
-                change.user().map(UserId::as_str).into(),
-                change.license().map(|l| l.to_string()).into(),
-                change_kind(change).into(),
-                change.delta().into(),
-                to_json(change)?.into(),
-            ],
-            Expect::Any,
-        ));
-    }
-    Ok(out)
+}
+
+/// Keeps the request's idempotency key, pending its answer, with the change it made.
+fn idempotency_statement(key: &IdempotencyKey, commit: &Commit) -> Statement {
+    statement(
+        "INSERT INTO idempotency (scope, key, fingerprint, revision, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, revision = excluded.revision,
+             status = NULL, content_type = NULL, body = NULL, created_at = excluded.created_at",
+        vec![
+            key.scope.as_str().into(),
+            key.key.as_str().into(),
+            key.fingerprint.as_str().into(),
+            commit.revision.into(),
+            commit.at.into(),
+        ],
+        Expect::Any,
+    )
+}
+
+fn ledger_statement(entry: &LedgerEntry) -> StoreResult<Statement> {
+    let change = &entry.change;
+    Ok(statement(
+        "INSERT INTO ledger (revision, seq, at, actor, request_id, org_key, user_id, license, kind, delta, change)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        vec![
+            entry.revision.into(),
+            entry.seq.into(),
+            entry.at.into(),
+            entry.actor.as_str().into(),
+            entry.request_id.as_str().into(),
+            change.org().map(|o| o.key().as_str().to_owned()).into(),
+            change.user().map(UserId::as_str).into(),
+            change.license().map(|l| l.to_string()).into(),
+            change_kind(change).into(),
+            change.delta().into(),
+            to_json(change)?.into(),
+        ],
+        Expect::Any,
+    ))
 }
 
 const ROW_QUERIES: [&str; 9] = [
@@ -512,11 +539,7 @@ impl<S: Sql> Store for S {
     }
 
     async fn commit_all(&self, commits: &[Commit]) -> StoreResult<()> {
-        let mut statements = Vec::new();
-        for commit in commits {
-            statements.extend(commit_statements(commit)?);
-        }
-        self.write(statements).await.map(drop)
+        self.write(commit_statements(commits)?).await.map(drop)
     }
 
     async fn ledger(&self, query: LedgerQuery) -> StoreResult<Vec<LedgerEntry>> {

@@ -266,8 +266,7 @@ pub async fn patch(
 ) -> Result<axum::Json<LicenseTypes>, VonageError> {
     let org = caller.organization(&app, true)?;
     let (user, changes) = requested_changes(&app, &org, &raw, &body)?;
-    let outcome =
-        app.books.apply(&commands(&org, &user, &changes), &caller.actor(), app.clock.now()).await?;
+    let outcome = app.books.apply(&commands(&org, &user, &changes), &caller.actor(), app.clock.now()).await?;
     if let Some(unknown) = outcome.plan.violations.iter().find(|v| v.code.is_unknown_target()) {
         return Err(VonageError::new(StatusCode::NOT_FOUND, unknown.message.clone()));
     }
