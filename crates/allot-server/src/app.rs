@@ -44,8 +44,9 @@ impl App {
     pub async fn new(store: Backend, config: Config, clock: Clock) -> Result<Self, String> {
         let state = store.load().await.map_err(|e| format!("cannot load the books: {e}"))?;
         let auth = Auth::new(&config.auth)?;
+        let books = Books::new(state, store.clone()).map_err(|e| format!("cannot start the committer: {e}"))?;
         Ok(Self(Arc::new(AppInner {
-            books: Books::new(state, store.clone()),
+            books,
             store,
             auth,
             config,

@@ -1,7 +1,8 @@
 //! The books: the license state in memory, and the one path every change takes:
 //! plan against memory, commit to the store, then apply to memory. Writes are grouped:
-//! one committer task plans the writes queued meanwhile one after another, commits them
-//! in one transaction (one fsync), and only then applies them to memory and answers.
+//! one committer plans the writes queued while the last group committed, one after
+//! another, commits them in one transaction (one fsync), and only then applies them to
+//! memory and answers.
 //! Other processes on the same database are followed through the ledger.
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -65,13 +66,18 @@ enum GroupFailed {
 }
 
 impl Books {
-    /// The books of `state`, kept in `store`. Starts the committer task, which ends when the
-    /// last handle is dropped.
-    pub fn new(state: State, store: Backend) -> Self {
+    /// The books of `state`, kept in `store`. Starts the committer on a thread of its own,
+    /// so that a group's answers and the next group never wait behind the runtime's other
+    /// tasks; it ends when the last handle is dropped. Call from within the runtime.
+    pub fn new(state: State, store: Backend) -> std::io::Result<Self> {
         let shared = Arc::new(Shared { state: RwLock::new(state), store, writer: Mutex::new(()) });
         let (queue, jobs) = mpsc::unbounded_channel();
-        tokio::spawn(commit_queued(shared.clone(), jobs));
-        Self { shared, queue }
+        let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
+        let committer = shared.clone();
+        std::thread::Builder::new()
+            .name("allot-committer".into())
+            .spawn(move || runtime.block_on(commit_queued(committer, jobs)))?;
+        Ok(Self { shared, queue })
     }
 
     /// Reads the state. Never hold the guard across an await.
@@ -166,7 +172,7 @@ impl Books {
     }
 }
 
-/// The committer: takes every write queued while the last group committed, as one group.
+/// The committer's loop: takes every write queued while the last group committed, as one group.
 async fn commit_queued(shared: Arc<Shared>, mut jobs: mpsc::UnboundedReceiver<Job>) {
     while let Some(first) = jobs.recv().await {
         let mut group = vec![first];

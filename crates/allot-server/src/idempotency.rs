@@ -106,7 +106,7 @@ pub async fn idempotent(State(app): State<App>, request: Request, next: Next) ->
     hasher.update(parts.uri.to_string());
     hasher.update(b"\n");
     hasher.update(&bytes);
-    let fingerprint: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let fingerprint = crate::hex(&hasher.finalize());
 
     let id = (scope.clone(), key.clone());
     let lock = app.in_flight.lock_for(&id);

@@ -103,7 +103,7 @@ pub async fn create(
     }
     let mut id = [0u8; 12];
     rand::rng().fill_bytes(&mut id);
-    let client_id = format!("allot_ci_{}", id.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let client_id = format!("allot_ci_{}", crate::hex(&id));
     let client_secret = new_token("allot_cs_");
     let client = ApiClient {
         client_id: client_id.clone(),

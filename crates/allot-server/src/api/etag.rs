@@ -24,7 +24,7 @@ pub enum Resource {
 
 fn tag(value: &impl Serialize) -> String {
     let digest = Sha256::digest(serde_json::to_vec(value).unwrap_or_default());
-    format!("\"{}\"", digest.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>())
+    format!("\"{}\"", crate::hex(&digest[..12]))
 }
 
 fn pools<'a>(pools: impl Iterator<Item = (&'a LicenseKey, &'a Pool)>) -> Vec<(String, Pool)> {

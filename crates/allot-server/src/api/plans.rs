@@ -210,7 +210,7 @@ pub async fn create(
 fn plan_id() -> String {
     let mut raw = [0u8; 16];
     rand::rng().fill_bytes(&mut raw);
-    format!("pl_{}", raw.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("pl_{}", crate::hex(&raw))
 }
 
 /// Two changes that do the same, whatever the joining order numbers they were given: a

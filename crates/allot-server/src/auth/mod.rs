@@ -60,7 +60,7 @@ pub fn new_token(prefix: &str) -> String {
 
 pub fn token_hash(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex(&digest)
 }
 
 /// How much of an organization a principal may touch.

@@ -66,8 +66,7 @@ pub async fn create_group(State(app): State<App>, caller: Caller, body: Bytes) -
     let org = authorize(&app, &caller, &request.partition_global_id, Resource::Group, true)?;
     let mut raw = [0u8; 8];
     rand::rng().fill_bytes(&mut raw);
-    let id = GroupId::parse(&raw.iter().map(|b| format!("{b:02x}")).collect::<String>())
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let id = GroupId::parse(&crate::hex(&raw)).map_err(|e| ApiError::internal(e.to_string()))?;
     if request.name.trim().is_empty() {
         return Err(bad_body("name: give the group a name"));
     }
