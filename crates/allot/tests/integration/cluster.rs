@@ -30,6 +30,38 @@ impl Drop for Cluster {
     }
 }
 
+/// Starts `allot serve` on `database` (else SQLite in `dir`) and answers it with the
+/// address it listens on.
+pub async fn serve_process(database: Option<&str>, dir: &std::path::Path) -> (Child, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_allot"));
+    command.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(dir);
+    if let Some(database) = database {
+        command.args(["--database", database]);
+    }
+    let mut child = command
+        .env("ALLOT_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("ALLOT_LOG_LEVEL", "warn")
+        .env("ALLOT_AUTH__ARGON2_MEMORY_KIB", "1024")
+        .env("ALLOT_AUTH__ARGON2_ITERATIONS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let address = tokio::task::spawn_blocking(move || {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if let Some(address) = line.strip_prefix("allot: listening on ") {
+                return address.to_owned();
+            }
+        }
+        panic!("allot serve exited before listening");
+    })
+    .await
+    .unwrap();
+    (child, address)
+}
+
 impl Cluster {
     pub async fn start(processes: usize, url: Option<String>) -> Cluster {
         let url = match url {
@@ -51,29 +83,7 @@ impl Cluster {
 
     async fn spawn_process(&mut self) {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_allot"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", &self.url, "--data-dir"])
-            .arg(dir.path())
-            .env("ALLOT_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("ALLOT_LOG_LEVEL", "warn")
-            .env("ALLOT_AUTH__ARGON2_MEMORY_KIB", "1024")
-            .env("ALLOT_AUTH__ARGON2_ITERATIONS", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let address = tokio::task::spawn_blocking(move || {
-            for line in BufReader::new(stdout).lines() {
-                let line = line.unwrap();
-                if let Some(address) = line.strip_prefix("allot: listening on ") {
-                    return address.to_owned();
-                }
-            }
-            panic!("allot serve exited before listening");
-        })
-        .await
-        .unwrap();
+        let (child, address) = serve_process(Some(&self.url), dir.path()).await;
         self.addresses.push(address);
         self.children.push(child);
         self._dirs.push(dir);

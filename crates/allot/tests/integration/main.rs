@@ -8,6 +8,7 @@ mod allocation;
 mod api_errors;
 mod auth;
 mod cluster;
+mod durability;
 mod endpoints;
 mod etags;
 mod history;
