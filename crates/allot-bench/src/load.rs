@@ -13,10 +13,12 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 
 /// What a run measured.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Stats {
     pub requests: u64,
     pub errors: u64,
+    /// What the first failed request answered.
+    pub first_error: Option<String>,
     pub per_second: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -57,9 +59,10 @@ impl Call {
     }
 }
 
-/// Runs `connections` connections to `server`, each sending `call(connection, sequence)`
-/// back to back for `duration`. A request succeeds on a 2xx answer read whole.
-pub async fn run<F>(server: SocketAddr, connections: usize, duration: Duration, call: F) -> Stats
+/// Runs `connections` connections, connection n to `servers[n % servers.len()]`, each
+/// sending `call(connection, sequence)` back to back for `duration`. A request succeeds on
+/// a 2xx answer read whole.
+pub async fn run<F>(servers: &[SocketAddr], connections: usize, duration: Duration, call: F) -> Stats
 where
     F: Fn(usize, u64) -> Arc<Call> + Send + Sync + 'static,
 {
@@ -68,9 +71,10 @@ where
     let deadline = started + duration;
     let loops: Vec<_> = (0..connections)
         .map(|connection| {
-            let call = call.clone();
+            let (call, server) = (call.clone(), servers[connection % servers.len()]);
             tokio::spawn(async move {
                 let (mut latencies, mut errors, mut sequence) = (Vec::new(), 0u64, 0u64);
+                let mut first_error = None;
                 let host = server.to_string();
                 let mut sender = None;
                 while Instant::now() < deadline {
@@ -78,26 +82,28 @@ where
                     if sender.is_none() {
                         sender = connect(server).await;
                     }
-                    let ok = match sender.as_mut() {
+                    let sent_ok = match sender.as_mut() {
                         Some(sender) => send(sender, call(connection, sequence).request(&host)).await,
-                        None => false,
+                        None => Err(format!("cannot connect to {server}")),
                     };
-                    if !ok {
+                    if let Err(error) = sent_ok {
                         errors += 1;
+                        first_error.get_or_insert(error);
                         sender = None;
                     }
                     latencies.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
                     sequence += 1;
                 }
-                (latencies, errors)
+                (latencies, errors, first_error)
             })
         })
         .collect();
-    let (mut latencies, mut errors) = (Vec::new(), 0);
+    let (mut latencies, mut errors, mut first_error) = (Vec::new(), 0, None);
     for handle in loops {
-        if let Ok((mine, failed)) = handle.await {
+        if let Ok((mine, failed, error)) = handle.await {
             latencies.extend(mine);
             errors += failed;
+            first_error = first_error.or(error);
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
@@ -109,6 +115,7 @@ where
     Stats {
         requests: latencies.len() as u64,
         errors,
+        first_error,
         per_second: latencies.len() as f64 / elapsed,
         p50_ms: percentile(0.50),
         p99_ms: percentile(0.99),
@@ -125,12 +132,10 @@ async fn connect(server: SocketAddr) -> Option<Sender> {
     Some(sender)
 }
 
-async fn send(sender: &mut Sender, request: Request<Full<Bytes>>) -> bool {
-    if sender.ready().await.is_err() {
-        return false;
-    }
-    match sender.send_request(request).await {
-        Ok(response) => response.status().is_success() && response.into_body().collect().await.is_ok(),
-        Err(_) => false,
-    }
+async fn send(sender: &mut Sender, request: Request<Full<Bytes>>) -> Result<(), String> {
+    sender.ready().await.map_err(|e| e.to_string())?;
+    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    if status.is_success() { Ok(()) } else { Err(format!("{status} {}", String::from_utf8_lossy(&body))) }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use allot_server::config::Secret;
 use allot_server::{App, Clock, Config};
-use allot_store::Store;
+use allot_store::{Backend, Store};
 use anyhow::{Context as _, Result, ensure};
 use clap::{Parser, ValueEnum};
 use serde::Serialize;
@@ -45,6 +45,7 @@ enum Scenario {
     All,
     Check,
     Sqlite,
+    Postgres,
     Bulk,
 }
 
@@ -62,13 +63,31 @@ struct Row {
 
 const PASSWORD: &str = "benchmark admin password";
 
-/// allot on a random port, on a fresh SQLite file, with a host admin's token.
+/// allot under test: in this process on a fresh SQLite file, or `allot serve` processes
+/// on one PostgreSQL database; with a host admin's token.
 struct Allot {
-    addr: std::net::SocketAddr,
+    /// Where each process listens.
+    addrs: Vec<std::net::SocketAddr>,
     base: String,
-    app: App,
     token: String,
+    store: Backend,
+    /// The in-process server, whose memory is checked against its store at the end.
+    app: Option<App>,
+    _processes: Processes,
     _dir: tempfile::TempDir,
+}
+
+/// `allot serve` processes, killed when dropped.
+#[derive(Default)]
+struct Processes(Vec<std::process::Child>);
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 async fn start_allot(http: &reqwest::Client) -> Result<Allot> {
@@ -76,17 +95,54 @@ async fn start_allot(http: &reqwest::Client) -> Result<Allot> {
     let config =
         Config { data_dir: dir.path().to_owned(), admin_password: Secret(PASSWORD.into()), ..Config::default() };
     let store = allot_server::open_store(&config).await.map_err(anyhow::Error::msg)?;
-    let app = App::new(store, config, Clock::System).await.map_err(anyhow::Error::msg)?;
+    let app = App::new(store.clone(), config, Clock::System).await.map_err(anyhow::Error::msg)?;
     allot_server::bootstrap_admin(&app).await.map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
     let served = app.clone();
     tokio::spawn(async move { allot_server::serve(served, listener, std::future::pending()).await });
+    let token = login(http, &base).await?;
+    Ok(Allot { addrs: vec![addr], base, token, store, app: Some(app), _processes: Processes::default(), _dir: dir })
+}
+
+/// `processes` × `allot serve` (the binary built beside this one) on database `url`.
+async fn start_processes(http: &reqwest::Client, url: &str, processes: usize) -> Result<Allot> {
+    use std::io::BufRead as _;
+    let binary = std::env::current_exe()?.with_file_name("allot");
+    ensure!(binary.exists(), "{} is missing: build it with `cargo build --release -p allot`", binary.display());
+    let dir = tempfile::tempdir()?;
+    let (mut children, mut addrs) = (Processes::default(), Vec::new());
+    for n in 0..processes {
+        let mut child = std::process::Command::new(&binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", url, "--data-dir"])
+            .arg(dir.path().join(format!("process-{n}")))
+            .env("ALLOT_ADMIN_PASSWORD", PASSWORD)
+            .env("ALLOT_LOG_LEVEL", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot start {}", binary.display()))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        children.0.push(child);
+        let listening = tokio::task::spawn_blocking(move || {
+            std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .find_map(|line| line.strip_prefix("allot: listening on http://").map(str::to_owned))
+        })
+        .await?;
+        addrs.push(listening.context("allot serve exited before listening")?.parse()?);
+    }
+    let base = format!("http://{}", addrs[0]);
+    let token = login(http, &base).await?;
+    let store = Backend::Postgres(allot_store::PgStore::open(url).await?);
+    Ok(Allot { addrs, base, token, store, app: None, _processes: children, _dir: dir })
+}
+
+async fn login(http: &reqwest::Client, base: &str) -> Result<String> {
     let form = [("grant_type", "password"), ("username", "admin"), ("password", PASSWORD)];
     let answer: Value = http.post(format!("{base}/oauth/token")).form(&form).send().await?.json().await?;
-    let token = answer["access_token"].as_str().context("no token")?.to_owned();
-    Ok(Allot { addr, base, app, token, _dir: dir })
+    Ok(answer["access_token"].as_str().context("no token")?.to_owned())
 }
 
 impl Allot {
@@ -112,13 +168,27 @@ impl Allot {
         Ok(())
     }
 
-    /// The books must balance: no pool over its quantity, and the ledger replays to them.
+    /// Waits until every process has caught up with the database.
+    async fn sync(&self, http: &reqwest::Client) -> Result<()> {
+        let revision = self.store.revision().await?;
+        for addr in &self.addrs {
+            let response = http.get(format!("http://{addr}/healthz?min_revision={revision}")).send().await?;
+            ensure!(response.status().is_success(), "{addr} did not reach revision {revision}");
+        }
+        Ok(())
+    }
+
+    /// The books must balance: the ledger replays to the stored balances, no pool is over
+    /// its quantity, and an in-process server's memory holds what its store holds.
     async fn verify(&self) -> Result<()> {
-        let check = self.app.store.check_ledger().await?;
+        let check = self.store.check_ledger().await?;
         ensure!(check.differences.is_empty(), "the balances differ from the ledger: {:?}", check.differences);
-        let books = self.app.books.read();
-        for ((scope, license), pool) in books.balances() {
+        let stored = self.store.load().await?;
+        for ((scope, license), pool) in stored.balances() {
             ensure!(pool.allocated <= pool.grant.quantity, "{scope:?} {license} is over its quantity: {pool:?}");
+        }
+        if let Some(app) = &self.app {
+            ensure!(app.books.read().balances() == stored.balances(), "memory and the store disagree");
         }
         Ok(())
     }
@@ -138,7 +208,7 @@ async fn start_minimal_server() -> Result<std::net::SocketAddr> {
 
 async fn get_load(server: std::net::SocketAddr, call: load::Call, cli: &Cli) -> Stats {
     let call = std::sync::Arc::new(call);
-    load::run(server, cli.connections, Duration::from_secs(cli.seconds), move |_, _| call.clone()).await
+    load::run(&[server], cli.connections, Duration::from_secs(cli.seconds), move |_, _| call.clone()).await
 }
 
 async fn check(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result<()> {
@@ -157,8 +227,8 @@ async fn check(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result
     let answer: Value =
         http.get(format!("{}{path}", allot.base)).bearer_auth(&allot.token).send().await?.json().await?;
     ensure!(answer["allowed"] == true, "the check answers {answer}");
-    let measured = get_load(allot.addr, load::Call::get(path, Some(&allot.token)), cli).await;
-    ensure!(measured.errors == 0, "{} checks failed", measured.errors);
+    let measured = get_load(allot.addrs[0], load::Call::get(path, Some(&allot.token)), cli).await;
+    ensure!(measured.errors == 0, "{} checks failed; the first: {:?}", measured.errors, measured.first_error);
     allot.verify().await?;
     let ratio = measured.per_second / baseline.per_second;
     rows.push(Row {
@@ -199,15 +269,16 @@ fn sqlite_baseline(seconds: u64) -> Result<f64> {
     Ok(writes as f64 / started.elapsed().as_secs_f64())
 }
 
-/// 64 clients, each allocating and releasing one user's license, over `pools` licenses.
-async fn allocations(cli: &Cli, http: &reqwest::Client, pools: usize) -> Result<Stats> {
-    let allot = start_allot(http).await?;
+/// 64 clients, each allocating and releasing one user's license, over `pools` licenses;
+/// connection n talks to process n mod the number of processes.
+async fn allocations(cli: &Cli, http: &reqwest::Client, allot: &Allot, pools: usize) -> Result<Stats> {
     let licenses: Vec<String> = (0..pools).map(|i| format!("BENCH{i:03}")).collect();
     for code in &licenses {
         let product = json!({"code": code, "name": code, "kind": "user"});
         allot.call(http, reqwest::Method::POST, "/api/v1/products", product).await?;
     }
     allot.setup(http, &licenses, 1000, cli.connections).await?;
+    allot.sync(http).await?;
     // Connection n's user takes a unit on even requests and gives it back on odd ones:
     // every request is one change.
     let calls: Vec<[std::sync::Arc<load::Call>; 2]> = (0..cli.connections)
@@ -218,11 +289,11 @@ async fn allocations(cli: &Cli, http: &reqwest::Client, pools: usize) -> Result<
             [take, give_back].map(|body| std::sync::Arc::new(load::Call::put(path.clone(), &allot.token, &body)))
         })
         .collect();
-    let stats = load::run(allot.addr, cli.connections, Duration::from_secs(cli.seconds), move |n, sequence| {
+    let stats = load::run(&allot.addrs, cli.connections, Duration::from_secs(cli.seconds), move |n, sequence| {
         calls[n][(sequence % 2) as usize].clone()
     })
     .await;
-    ensure!(stats.errors == 0, "{} allocations failed", stats.errors);
+    ensure!(stats.errors == 0, "{} allocations failed; the first: {:?}", stats.errors, stats.first_error);
     allot.verify().await?;
     Ok(stats)
 }
@@ -236,7 +307,7 @@ async fn sqlite(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Resul
     for (pools, target, name) in
         [(100, 3.0, "durable allocations, SQLite, 100 pools"), (1, 2.0, "same, one hot pool of 1,000")]
     {
-        let stats = allocations(cli, http, pools).await?;
+        let stats = allocations(cli, http, &start_allot(http).await?, pools).await?;
         let ratio = stats.per_second / baseline;
         rows.push(Row {
             scenario: name.into(),
@@ -248,6 +319,46 @@ async fn sqlite(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Resul
             met: ratio >= target,
         });
     }
+    Ok(())
+}
+
+/// PostgreSQL's own rate for its simple-update transaction (`pgbench -N`), 64 clients, on
+/// a database of its own on the same cluster.
+async fn pgbench_baseline(server: &str, cli: &Cli) -> Result<f64> {
+    let url = allot_store::postgres::scratch_database(server).await?;
+    let pgbench = |args: &[&str]| -> Result<String> {
+        let output =
+            std::process::Command::new("pgbench").args(args).arg(&url).output().context("cannot run pgbench")?;
+        ensure!(output.status.success(), "pgbench {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    pgbench(&["-i", "-q", "-s", "1"])?;
+    let (clients, seconds) = (cli.connections.to_string(), cli.seconds.to_string());
+    let report = pgbench(&["-N", "-n", "-c", &clients, "-j", "2", "-T", &seconds])?;
+    let tps = report.lines().find_map(|line| line.strip_prefix("tps = ")).context("pgbench printed no tps")?;
+    Ok(tps.split_whitespace().next().unwrap_or_default().parse()?)
+}
+
+/// Three `allot serve` processes on one PostgreSQL database, 64 clients over 100 pools.
+async fn postgres(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result<()> {
+    let server = std::env::var("ALLOT_BENCH_POSTGRES_URL").context(
+        "the PostgreSQL scenario needs a server: run scripts/bench, which starts a throwaway one, \
+         or set ALLOT_BENCH_POSTGRES_URL to one this benchmark may create databases on",
+    )?;
+    let baseline = pgbench_baseline(&server, cli).await?;
+    let url = allot_store::postgres::scratch_database(&server).await?;
+    let allot = start_processes(http, &url, 3).await?;
+    let stats = allocations(cli, http, &allot, 100).await?;
+    let ratio = stats.per_second / baseline;
+    rows.push(Row {
+        scenario: "durable allocations, PostgreSQL, 3 processes".into(),
+        measure: format!("changes/s ({} clients, 100 pools)", cli.connections),
+        value: stats.per_second,
+        baseline,
+        ratio,
+        target: ">= 1x pgbench -N transactions/s".into(),
+        met: ratio >= 1.0,
+    });
     Ok(())
 }
 
@@ -293,7 +404,7 @@ async fn bulk(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result<
     ensure!(status.is_success(), "the bulk call answered {status}");
     allot.verify().await?;
     let tstnu = allot_core::LicenseKey::parse("TSTNU")?;
-    let pool = allot.app.books.read().org("bench").map(|o| o.pool(&tstnu)).unwrap_or_default();
+    let pool = allot.store.load().await?.org("bench").map(|o| o.pool(&tstnu)).unwrap_or_default();
     ensure!(pool.allocated == USERS as i64, "TSTNU allocated {} of {USERS}", pool.allocated);
     rows.push(Row {
         scenario: "bulk: UiPath user-license, 10,000 users x 3 codes".into(),
@@ -337,6 +448,9 @@ async fn main() -> Result<()> {
     }
     if matches!(cli.scenario, Scenario::All | Scenario::Sqlite) {
         sqlite(&cli, &http, &mut rows).await?;
+    }
+    if matches!(cli.scenario, Scenario::All | Scenario::Postgres) {
+        postgres(&cli, &http, &mut rows).await?;
     }
     if matches!(cli.scenario, Scenario::All | Scenario::Bulk) {
         bulk(&cli, &http, &mut rows).await?;

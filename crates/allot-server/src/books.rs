@@ -261,7 +261,8 @@ impl Shared {
                 Ok(reached) if reached == base => return Err(GroupFailed::Refused(error)),
                 Ok(_) if Instant::now() < give_up => {}
                 Ok(_) => return Err(GroupFailed::Store(error)),
-                Err(_) => return Err(GroupFailed::Store(error)),
+                // Cannot even read the ledger: that, not the conflict, is the answer.
+                Err(unreachable) => return Err(GroupFailed::Store(unreachable)),
             }
         }
     }

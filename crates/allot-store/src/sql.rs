@@ -67,13 +67,11 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 pub type Row = Vec<Value>;
 
 /// What a statement must have changed for the transaction to go on.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub enum Expect {
     Any,
     /// Exactly one row, or the books moved under us: the transaction is refused.
     One(&'static str),
-    /// No row changed: run this statement instead (an UPDATE that falls back to an INSERT).
-    ElseRun(Box<Statement>),
 }
 
 #[derive(Debug, Clone)]
@@ -96,15 +94,14 @@ pub trait Sql: Send + Sync + 'static {
     fn read(&self, queries: Vec<(String, Vec<Value>)>) -> impl Future<Output = StoreResult<Vec<Vec<Row>>>> + Send;
 }
 
-/// The outcome of a statement under its `expect`: `Ok(None)` to go on, `Ok(Some(next))`
-/// to run a fallback, `Err` to roll back.
-pub fn judge(changed: u64, expect: &Expect) -> StoreResult<Option<&Statement>> {
+/// Whether a statement that changed `changed` rows lets the transaction go on; `Err` rolls
+/// it back.
+pub fn judge(changed: u64, expect: Expect) -> StoreResult<()> {
     match expect {
-        Expect::Any => Ok(None),
-        Expect::One(_) if changed == 1 => Ok(None),
-        Expect::One(what) => Err(StoreError::Conflict(format!("{what}: expected one row, found {changed}"))),
-        Expect::ElseRun(next) if changed == 0 => Ok(Some(next)),
-        Expect::ElseRun(_) => Ok(None),
+        Expect::One(what) if changed != 1 => {
+            Err(StoreError::Conflict(format!("{what}: expected one row, found {changed}")))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -315,19 +312,14 @@ fn pool_statements(pool: PoolWrite, out: &mut Vec<Statement>) {
     let (from, until) = pool.grant.map(|g| (g.valid_from, g.valid_until)).unwrap_or_default();
     // Only a smaller quantity or a new grant can leave the row empty.
     let may_empty = pool.quantity_delta < 0 || pool.grant.is_some();
-    let insert = statement(
-        "INSERT INTO pools (scope, license, quantity, allocated, valid_from, valid_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        vec![
-            pool.scope.clone().into(),
-            pool.license.clone().into(),
-            pool.quantity_delta.into(),
-            pool.allocated_delta.into(),
-            from.into(),
-            until.into(),
-        ],
+    // The row first, empty if new, then the change: a CHECK would judge an upsert's INSERT
+    // values before the merge. No statement waits on another's answer, so a backend may
+    // send them all at once.
+    out.push(statement(
+        "INSERT INTO pools (scope, license, quantity, allocated) VALUES (?1, ?2, 0, 0) ON CONFLICT (scope, license) DO NOTHING",
+        vec![pool.scope.clone().into(), pool.license.clone().into()],
         Expect::Any,
-    );
-    // UPDATE first: a CHECK judges an INSERT's values before an upsert could merge them.
+    ));
     out.push(statement(
         "UPDATE pools SET quantity = quantity + ?3, allocated = allocated + ?4,
              valid_from = CASE WHEN ?7 THEN ?5 ELSE valid_from END,
@@ -342,7 +334,7 @@ fn pool_statements(pool: PoolWrite, out: &mut Vec<Statement>) {
             until.into(),
             pool.grant.is_some().into(),
         ],
-        Expect::ElseRun(Box::new(insert)),
+        Expect::One("pool"),
     ));
     if may_empty {
         out.push(statement(

@@ -88,6 +88,11 @@ impl PgStore {
 }
 
 fn pg_error(error: tokio_postgres::Error) -> StoreError {
+    // The server's own words, not just "db error".
+    let detail = match error.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => error.to_string(),
+    };
     match error.code() {
         Some(code)
             if *code == SqlState::CHECK_VIOLATION
@@ -96,9 +101,9 @@ fn pg_error(error: tokio_postgres::Error) -> StoreError {
                 || *code == SqlState::T_R_SERIALIZATION_FAILURE
                 || *code == SqlState::T_R_DEADLOCK_DETECTED =>
         {
-            StoreError::Conflict(error.to_string())
+            StoreError::Conflict(detail)
         }
-        _ => StoreError::Unavailable(error.to_string()),
+        _ => StoreError::Unavailable(detail),
     }
 }
 
@@ -137,33 +142,38 @@ fn row(row: &tokio_postgres::Row) -> StoreResult<Row> {
         .collect()
 }
 
-async fn run(tx: &deadpool_postgres::Transaction<'_>, statement: &Statement) -> StoreResult<Vec<Row>> {
-    let mut current = statement;
-    loop {
-        let prepared = tx.prepare_cached(&numbered_dollars(current.sql)).await.map_err(pg_error)?;
-        let params: Vec<&(dyn ToSql + Sync)> = current.params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let (rows, changed) = if prepared.columns().is_empty() {
-            (Vec::new(), tx.execute(&prepared, &params).await.map_err(pg_error)?)
-        } else {
-            let rows = tx.query(&prepared, &params).await.map_err(pg_error)?;
-            let count = rows.len() as u64;
-            (rows.iter().map(row).collect::<StoreResult<Vec<_>>>()?, count)
-        };
-        match judge(changed, &current.expect)? {
-            Some(fallback) => current = fallback,
-            None => return Ok(rows),
-        }
-    }
+async fn run(
+    tx: &deadpool_postgres::Transaction<'_>,
+    prepared: &tokio_postgres::Statement,
+    statement: &Statement,
+) -> StoreResult<Vec<Row>> {
+    let params: Vec<&(dyn ToSql + Sync)> = statement.params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    let (rows, changed) = if prepared.columns().is_empty() {
+        (Vec::new(), tx.execute(prepared, &params).await.map_err(pg_error)?)
+    } else {
+        let rows = tx.query(prepared, &params).await.map_err(pg_error)?;
+        let count = rows.len() as u64;
+        (rows.iter().map(row).collect::<StoreResult<Vec<_>>>()?, count)
+    };
+    judge(changed, statement.expect)?;
+    Ok(rows)
 }
 
 impl Sql for PgStore {
     async fn write(&self, statements: Vec<Statement>) -> StoreResult<Vec<Vec<Row>>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_error)?;
-        let mut results = Vec::with_capacity(statements.len());
+        let mut prepared = Vec::with_capacity(statements.len());
         for statement in &statements {
-            results.push(run(&tx, statement).await?);
+            // Cached per connection: a round trip only the first time.
+            prepared.push(tx.prepare_cached(&numbered_dollars(statement.sql)).await.map_err(pg_error)?);
         }
+        // Pipelined: each statement is sent when its future is first polled, in order, and
+        // none waits for the answer to the one before; PostgreSQL runs them in that order.
+        let runs = statements.iter().zip(&prepared).map(|(statement, prepared)| run(&tx, prepared, statement));
+        // Every answer, then the first failure in statement order: once one fails, those
+        // after it only say the transaction is aborted.
+        let results = futures_util::future::join_all(runs).await.into_iter().collect::<StoreResult<Vec<_>>>()?;
         tx.commit().await.map_err(pg_error)?;
         Ok(results)
     }
