@@ -172,9 +172,12 @@ impl Books {
     }
 }
 
-/// The committer's loop: takes every write queued while the last group committed, as one group.
+/// The committer's loop: waits for the first write, then for its turn among processes,
+/// and takes every write queued by then as one group.
 async fn commit_queued(shared: Arc<Shared>, mut jobs: mpsc::UnboundedReceiver<Job>) {
     while let Some(first) = jobs.recv().await {
+        let writer = shared.writer.lock().await;
+        let turn = shared.take_turn().await;
         let mut group = vec![first];
         while group.len() < MAX_GROUP
             && let Ok(job) = jobs.try_recv()
@@ -182,6 +185,10 @@ async fn commit_queued(shared: Arc<Shared>, mut jobs: mpsc::UnboundedReceiver<Jo
             group.push(job);
         }
         let outcomes = shared.settle(&group).await;
+        if turn {
+            shared.store.end_turn().await;
+        }
+        drop(writer);
         for (job, outcome) in group.into_iter().zip(outcomes) {
             // The caller may have gone; the change stands either way.
             let _ = job.answer.send(outcome);
@@ -198,10 +205,28 @@ impl Shared {
         self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Takes this process's turn to write and catches up with what the others committed
+    /// before it: planned on the latest books, the group does not lose the race. Answers
+    /// whether it holds a turn; without one (the database is slow) the group is planned
+    /// anyway. Runs under the writer lock.
+    async fn take_turn(&self) -> bool {
+        match self.store.take_turn().await {
+            Ok(others_may_have_written) => {
+                if others_may_have_written && let Err(error) = self.catch_up_locked().await {
+                    tracing::debug!(%error, "cannot catch up before committing");
+                }
+                true
+            }
+            Err(error) => {
+                tracing::debug!(%error, "writing without a turn");
+                false
+            }
+        }
+    }
+
     /// Commits a group of writes and answers each; a group the store refuses is tried one
-    /// write at a time, so one bad write cannot fail the others.
+    /// write at a time, so one bad write cannot fail the others. Runs under the writer lock.
     async fn settle(&self, jobs: &[Job]) -> Vec<ApiResult<Outcome>> {
-        let _writer = self.writer.lock().await;
         match self.commit_group(jobs).await {
             Ok(outcomes) => outcomes,
             Err(GroupFailed::Refused(_)) if jobs.len() > 1 => {

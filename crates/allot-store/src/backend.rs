@@ -26,6 +26,12 @@ impl Store for Backend {
     async fn load(&self) -> StoreResult<State> {
         delegate!(self, s => s.load().await)
     }
+    async fn take_turn(&self) -> StoreResult<bool> {
+        delegate!(self, s => s.take_turn().await)
+    }
+    async fn end_turn(&self) {
+        delegate!(self, s => s.end_turn().await)
+    }
     async fn commit_all(&self, commits: &[Commit]) -> StoreResult<()> {
         delegate!(self, s => s.commit_all(commits).await)
     }

@@ -174,6 +174,13 @@ pub trait Store: Send + Sync + 'static {
     /// Each plan's revision must follow the one before it.
     fn commit_all(&self, commits: &[Commit]) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// Waits for this process's turn to write among the processes sharing the database, and
+    /// holds it until [`Store::end_turn`]; answers whether others may have written since.
+    /// Turns are for speed only: a writer that planned while another committed is refused
+    /// by the revision check and plans again.
+    fn take_turn(&self) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn end_turn(&self) -> impl Future<Output = ()> + Send;
+
     fn ledger(&self, query: LedgerQuery) -> impl Future<Output = StoreResult<Vec<LedgerEntry>>> + Send;
 
     /// The latest committed revision.

@@ -92,6 +92,13 @@ pub trait Sql: Send + Sync + 'static {
     fn write(&self, statements: Vec<Statement>) -> impl Future<Output = StoreResult<Vec<Vec<Row>>>> + Send;
     /// Runs the queries in one read snapshot; answers the rows of each.
     fn read(&self, queries: Vec<(String, Vec<Value>)>) -> impl Future<Output = StoreResult<Vec<Vec<Row>>>> + Send;
+    /// See [`Store::take_turn`]. A database only one process writes needs no turns.
+    fn take_turn(&self) -> impl Future<Output = StoreResult<bool>> + Send {
+        async { Ok(false) }
+    }
+    fn end_turn(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// Whether a statement that changed `changed` rows lets the transaction go on; `Err` rolls
@@ -526,6 +533,14 @@ async fn write_one<S: Sql>(sql: &S, query: &'static str, params: Vec<Value>) -> 
 }
 
 impl<S: Sql> Store for S {
+    async fn take_turn(&self) -> StoreResult<bool> {
+        Sql::take_turn(self).await
+    }
+
+    async fn end_turn(&self) {
+        Sql::end_turn(self).await
+    }
+
     async fn load(&self) -> StoreResult<State> {
         rows::build_state(decode_rows(self.read(row_queries()).await?)?)
     }

@@ -1,7 +1,8 @@
 //! The PostgreSQL store: several allot processes can share one database. It runs the
 //! statements of `sql.rs`. Correctness rests on the transaction alone (the revision row
 //! moves only from the expected value, and the schema's CHECKs hold the invariant), never
-//! on advisory locks or LISTEN/NOTIFY.
+//! on advisory locks or LISTEN/NOTIFY. An advisory lock only takes turns between writers,
+//! so that one plans after the last commit instead of planning, losing and planning again.
 
 use std::time::Duration;
 
@@ -25,6 +26,19 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// The connection holding the writers' advisory lock, while this process has its turn.
+    turn: std::sync::Arc<tokio::sync::Mutex<Option<deadpool_postgres::Object>>>,
+}
+
+/// The advisory lock writers take turns with ("allot" in ASCII).
+const TURN_LOCK: i64 = 0x0061_6c6c_6f74;
+
+/// Closes the turn's connection, which releases the lock if it holds it: a connection that
+/// might hold it never goes back to the pool.
+fn close(turn: &mut Option<deadpool_postgres::Object>) {
+    if let Some(client) = turn.take() {
+        drop(deadpool_postgres::Object::take(client));
+    }
 }
 
 impl PgStore {
@@ -49,7 +63,7 @@ impl PgStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Unavailable(format!("cannot build the connection pool: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self { pool, turn: Default::default() })
     }
 
     /// Applies every migration the database lacks; answers the versions applied now.
@@ -160,6 +174,31 @@ async fn run(
 }
 
 impl Sql for PgStore {
+    async fn take_turn(&self) -> StoreResult<bool> {
+        let mut turn = self.turn.lock().await;
+        if turn.is_none() {
+            *turn = Some(self.client().await?);
+        }
+        let Some(client) = turn.as_ref() else { return Ok(true) };
+        // Waits at most lock_timeout; the caller then writes without its turn.
+        if let Err(error) = client.execute("SELECT pg_advisory_lock($1)", &[&TURN_LOCK]).await {
+            close(&mut turn);
+            return Err(pg_error(error));
+        }
+        Ok(true)
+    }
+
+    async fn end_turn(&self) {
+        let mut turn = self.turn.lock().await;
+        let released = match turn.as_ref() {
+            Some(client) => client.execute("SELECT pg_advisory_unlock($1)", &[&TURN_LOCK]).await.is_ok(),
+            None => true,
+        };
+        if !released {
+            close(&mut turn);
+        }
+    }
+
     async fn write(&self, statements: Vec<Statement>) -> StoreResult<Vec<Vec<Row>>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_error)?;
