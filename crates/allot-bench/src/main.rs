@@ -35,6 +35,9 @@ struct Cli {
     /// Concurrent keep-alive connections (clients).
     #[arg(long, default_value_t = 64)]
     connections: usize,
+    /// Users in the scale scenario (3 holdings each).
+    #[arg(long, default_value_t = 1_000_000)]
+    scale_users: usize,
     /// Where to write the table as JSON.
     #[arg(long, default_value = "target/bench.json")]
     json: PathBuf,
@@ -47,6 +50,7 @@ enum Scenario {
     Sqlite,
     Postgres,
     Bulk,
+    Scale,
 }
 
 /// One row of the table.
@@ -108,35 +112,55 @@ async fn start_allot(http: &reqwest::Client) -> Result<Allot> {
 
 /// `processes` × `allot serve` (the binary built beside this one) on database `url`.
 async fn start_processes(http: &reqwest::Client, url: &str, processes: usize) -> Result<Allot> {
-    use std::io::BufRead as _;
-    let binary = std::env::current_exe()?.with_file_name("allot");
-    ensure!(binary.exists(), "{} is missing: build it with `cargo build --release -p allot`", binary.display());
     let dir = tempfile::tempdir()?;
     let (mut children, mut addrs) = (Processes::default(), Vec::new());
     for n in 0..processes {
-        let mut child = std::process::Command::new(&binary)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", url, "--data-dir"])
-            .arg(dir.path().join(format!("process-{n}")))
-            .env("ALLOT_ADMIN_PASSWORD", PASSWORD)
-            .env("ALLOT_LOG_LEVEL", "warn")
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        let stdout = child.stdout.take().context("no stdout")?;
+        let data_dir = dir.path().join(format!("process-{n}"));
+        let (child, addr) = spawn_serve(&data_dir, Some(url)).await?;
         children.0.push(child);
-        let listening = tokio::task::spawn_blocking(move || {
-            std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .find_map(|line| line.strip_prefix("allot: listening on http://").map(str::to_owned))
-        })
-        .await?;
-        addrs.push(listening.context("allot serve exited before listening")?.parse()?);
+        addrs.push(addr);
     }
     let base = format!("http://{}", addrs[0]);
     let token = login(http, &base).await?;
     let store = Backend::Postgres(allot_store::PgStore::open(url).await?);
     Ok(Allot { addrs, base, token, store, app: None, _processes: children, _dir: dir })
+}
+
+/// Starts `allot serve` (the binary built beside this one) on `database`, else on SQLite in
+/// `data_dir`; answers it once it listens.
+async fn spawn_serve(
+    data_dir: &std::path::Path,
+    database: Option<&str>,
+) -> Result<(std::process::Child, std::net::SocketAddr)> {
+    use std::io::BufRead as _;
+    let binary = std::env::current_exe()?.with_file_name("allot");
+    ensure!(binary.exists(), "{} is missing: build it with `cargo build --release -p allot`", binary.display());
+    let mut command = std::process::Command::new(&binary);
+    command.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir);
+    if let Some(database) = database {
+        command.args(["--database", database]);
+    }
+    let mut child = command
+        .env("ALLOT_ADMIN_PASSWORD", PASSWORD)
+        .env("ALLOT_LOG_LEVEL", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start {}", binary.display()))?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let listening = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| line.strip_prefix("allot: listening on http://").map(str::to_owned))
+    })
+    .await?;
+    match listening {
+        Some(addr) => Ok((child, addr.parse()?)),
+        None => {
+            let _ = child.kill();
+            anyhow::bail!("allot serve exited before listening")
+        }
+    }
 }
 
 async fn login(http: &reqwest::Client, base: &str) -> Result<String> {
@@ -362,6 +386,129 @@ async fn postgres(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Res
     Ok(())
 }
 
+/// Writes `users` users with 3 licenses each to a new SQLite database in `dir`, through
+/// the planner and the store as the server would, in batches.
+async fn seed(dir: &std::path::Path, users: usize) -> Result<()> {
+    use allot_core::{Command, DirectLicense, Grant, LedgerEntry, LicenseKey, OrgId, UserId, UserProfile};
+    const BATCH: usize = 25_000;
+    let store = allot_store::SqliteStore::open(&dir.join("allot.db"))?;
+    let mut state = allot_core::State::default();
+    let org = OrgId::parse("bench")?;
+    let codes = ["RPADEVNU", "ATTUNU", "TSTNU"].map(LicenseKey::parse).map(|key| key.map_err(anyhow::Error::msg));
+    let codes = codes.into_iter().collect::<Result<Vec<_>>>()?;
+    let quantity = i64::try_from(users)?;
+    let mut setup = vec![Command::CreateOrg { org: org.clone(), name: "bench".into() }];
+    for license in &codes {
+        setup.push(Command::SetHostPool { license: license.clone(), grant: Grant::quantity(quantity) });
+        setup.push(Command::SetOrgPool {
+            org: org.clone(),
+            license: license.clone(),
+            grant: Grant::quantity(quantity),
+        });
+    }
+    let mut batches = vec![setup];
+    for first in (0..users).step_by(BATCH) {
+        let mut commands = Vec::with_capacity(2 * BATCH);
+        for n in first..(first + BATCH).min(users) {
+            let user = UserId::parse(&format!("u{n}"))?;
+            let profile = UserProfile::default();
+            commands.push(Command::CreateUser { org: org.clone(), user: user.clone(), profile });
+            let licenses = codes.iter().map(|l| DirectLicense::of(l.clone(), false)).collect();
+            commands.push(Command::SetDirectLicenses { org: org.clone(), user, licenses });
+        }
+        batches.push(commands);
+    }
+    let actor = allot_core::Actor { name: "benchmark".into(), request_id: "seed".into() };
+    for commands in batches {
+        let plan = allot_core::plan(&mut state, &commands, 0);
+        ensure!(plan.is_possible(), "seeding: {:?}", plan.violations.first());
+        let revision = state.revision() + 1;
+        let entries = LedgerEntry::for_plan(revision, 0, &actor, &plan.changes);
+        store.commit(allot_store::Commit { revision, at: 0, entries, idempotency: None }).await?;
+        state.apply_all(revision, &plan.changes)?;
+    }
+    Ok(())
+}
+
+/// A kilobyte figure from /proc/<pid>/status (`VmRSS`, `VmHWM`), in MB.
+fn memory_mb(pid: u32, field: &str) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status.lines().find(|l| l.starts_with(field)).with_context(|| format!("no {field}"))?;
+    let kb: f64 = line.split_whitespace().nth(1).context("no figure")?.parse()?;
+    Ok(kb / 1024.0)
+}
+
+/// `allot serve` on a database of `users` users x 3 licenses: seconds until ready, memory,
+/// and the check's rate with each connection asking about a different user.
+struct AtScale {
+    ready_seconds: f64,
+    rss_mb: f64,
+    peak_mb: f64,
+    check: Stats,
+}
+
+async fn at_scale(cli: &Cli, http: &reqwest::Client, users: usize) -> Result<AtScale> {
+    let dir = tempfile::tempdir()?;
+    seed(dir.path(), users).await?;
+    let started = Instant::now();
+    let (child, addr) = spawn_serve(dir.path(), None).await?;
+    let pid = child.id();
+    let _process = Processes(vec![child]);
+    let base = format!("http://{addr}");
+    while !http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let ready_seconds = started.elapsed().as_secs_f64();
+    let token = login(http, &base).await?;
+    let step = (users / cli.connections).max(1);
+    let calls: Vec<std::sync::Arc<load::Call>> = (0..cli.connections)
+        .map(|n| {
+            let path = format!("/api/v1/orgs/bench/users/u{}/licenses/ATTUNU", (n * step) % users);
+            std::sync::Arc::new(load::Call::get(path, Some(&token)))
+        })
+        .collect();
+    let check =
+        load::run(&[addr], cli.connections, Duration::from_secs(cli.seconds), move |n, _| calls[n].clone()).await;
+    ensure!(check.errors == 0, "{} checks failed; the first: {:?}", check.errors, check.first_error);
+    Ok(AtScale { ready_seconds, rss_mb: memory_mb(pid, "VmRSS")?, peak_mb: memory_mb(pid, "VmHWM")?, check })
+}
+
+/// 1,000,000 users with 3 holdings each, against the same `allot serve` with 64.
+async fn scale(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result<()> {
+    let small = at_scale(cli, http, cli.connections).await?;
+    let large = at_scale(cli, http, cli.scale_users).await?;
+    let name = format!("scale: {} users x 3 holdings", cli.scale_users);
+    rows.push(Row {
+        scenario: name.clone(),
+        measure: format!("peak RSS MB (now {:.0} MB)", large.rss_mb),
+        value: large.peak_mb,
+        baseline: small.peak_mb,
+        ratio: large.peak_mb / 400.0,
+        target: "<= 400 MB".into(),
+        met: large.peak_mb <= 400.0,
+    });
+    rows.push(Row {
+        scenario: name.clone(),
+        measure: "seconds from start to ready".into(),
+        value: large.ready_seconds,
+        baseline: small.ready_seconds,
+        ratio: large.ready_seconds / 5.0,
+        target: "<= 5 s".into(),
+        met: large.ready_seconds <= 5.0,
+    });
+    let ratio = large.check.per_second / small.check.per_second;
+    rows.push(Row {
+        scenario: name,
+        measure: format!("check req/s (p99 {:.1} ms)", large.check.p99_ms),
+        value: large.check.per_second,
+        baseline: small.check.per_second,
+        ratio,
+        target: ">= 0.9x the same with 64 users".into(),
+        met: ratio >= 0.9,
+    });
+    Ok(())
+}
+
 /// One UiPath user-license call: 10,000 users x 3 codes, on SQLite.
 async fn bulk(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result<()> {
     const USERS: usize = 10_000;
@@ -454,6 +601,9 @@ async fn main() -> Result<()> {
     }
     if matches!(cli.scenario, Scenario::All | Scenario::Bulk) {
         bulk(&cli, &http, &mut rows).await?;
+    }
+    if matches!(cli.scenario, Scenario::All | Scenario::Scale) {
+        scale(&cli, &http, &mut rows).await?;
     }
     print(&rows);
     if let Some(dir) = cli.json.parent() {

@@ -429,7 +429,7 @@ impl Planner<'_> {
                 }
                 let Some(wanted) = self.direct_set(&org, user, licenses) else { return };
                 let current = self.holdings(&org, user);
-                for (product, holding) in &current {
+                for (product, holding) in current.iter() {
                     if holding.source == Source::Direct && !wanted.contains_key(product) {
                         self.set_holding(&org, user, product, None);
                     }
@@ -552,7 +552,7 @@ impl Planner<'_> {
         self.state.org(org.as_str()).and_then(|o| o.users.get(user)).map(|u| u.profile.clone()).unwrap_or_default()
     }
 
-    fn holdings(&self, org: &OrgId, user: &UserId) -> BTreeMap<ProductCode, Holding> {
+    fn holdings(&self, org: &OrgId, user: &UserId) -> crate::state::Holdings {
         self.state.org(org.as_str()).and_then(|o| o.users.get(user)).map(|u| u.holdings.clone()).unwrap_or_default()
     }
 

@@ -126,11 +126,69 @@ impl Rule {
     }
 }
 
+/// A user's holdings by product, in product order: a vector sized to what is held, as most
+/// users hold a handful (a map's node would take a kilobyte each, a million users over).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holdings(Vec<(ProductCode, Holding)>);
+
+impl Holdings {
+    fn find(&self, product: &ProductCode) -> Result<usize, usize> {
+        self.0.binary_search_by(|(held, _)| held.cmp(product))
+    }
+
+    pub fn get(&self, product: &ProductCode) -> Option<&Holding> {
+        self.find(product).ok().map(|at| &self.0[at].1)
+    }
+
+    pub fn contains_key(&self, product: &ProductCode) -> bool {
+        self.find(product).is_ok()
+    }
+
+    /// Sets the holding of `product`; answers the one it replaces.
+    pub fn insert(&mut self, product: ProductCode, holding: Holding) -> Option<Holding> {
+        match self.find(&product) {
+            Ok(at) => Some(std::mem::replace(&mut self.0[at].1, holding)),
+            Err(at) => {
+                self.0.reserve_exact(1);
+                self.0.insert(at, (product, holding));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, product: &ProductCode) -> Option<Holding> {
+        let removed = self.find(product).ok().map(|at| self.0.remove(at).1);
+        self.0.shrink_to_fit();
+        removed
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&ProductCode, &Holding)> {
+        self.0.iter().map(|(product, holding)| (product, holding))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl IntoIterator for Holdings {
+    type Item = (ProductCode, Holding);
+    type IntoIter = std::vec::IntoIter<(ProductCode, Holding)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct User {
     pub id: UserId,
     pub profile: UserProfile,
-    pub holdings: BTreeMap<ProductCode, Holding>,
+    pub holdings: Holdings,
     /// Groups the user belongs to, with the sequence number of joining (first come, first served).
     pub groups: BTreeMap<GroupId, u64>,
 }
@@ -398,7 +456,7 @@ impl State {
                 let created = User {
                     id: user.clone(),
                     profile: profile.clone(),
-                    holdings: BTreeMap::new(),
+                    holdings: Holdings::default(),
                     groups: BTreeMap::new(),
                 };
                 o.users.insert(user.clone(), created);

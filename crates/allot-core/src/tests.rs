@@ -482,3 +482,23 @@ fn an_ended_pool_grant_takes_what_was_drawn_from_it() {
     let replayed = replay(Catalogue::default_products(), &books.ledger).unwrap();
     assert_eq!(replayed.balances(), books.state.balances());
 }
+
+#[test]
+fn holdings_keep_product_order_and_answer_what_they_replace() {
+    let code = |c: &str| ProductCode::parse(c).unwrap();
+    let direct =
+        Holding { capability: None, source: Source::Direct, external: false, valid_from: None, valid_until: None };
+    let external = Holding { external: true, ..direct.clone() };
+    let mut holdings = crate::state::Holdings::default();
+    assert_eq!(holdings.insert(code("TSTNU"), direct.clone()), None);
+    assert_eq!(holdings.insert(code("ATTUNU"), direct.clone()), None);
+    assert_eq!(holdings.insert(code("RPADEVNU"), direct.clone()), None);
+    assert_eq!(holdings.insert(code("ATTUNU"), external.clone()), Some(direct.clone()));
+    let order: Vec<&str> = holdings.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(order, ["ATTUNU", "RPADEVNU", "TSTNU"]);
+    assert_eq!(holdings.get(&code("ATTUNU")), Some(&external));
+    assert_eq!(holdings.remove(&code("RPADEVNU")), Some(direct.clone()));
+    assert_eq!(holdings.remove(&code("RPADEVNU")), None);
+    assert!(!holdings.contains_key(&code("RPADEVNU")));
+    assert_eq!(holdings.len(), 2);
+}
