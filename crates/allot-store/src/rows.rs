@@ -4,10 +4,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use allot_core::{
-    Catalogue, Change, Grant, GroupId, Holding, LicenseKey, OrgId, OrgKey, Pool, Product, ProductCode, Rule, Scope,
+    Catalogue, Change, Grant, GroupId, Holding, LicenseKey, OrgId, OrgKey, Product, ProductCode, Rule, Scope,
     ServiceType, State, TenantId, UserId, UserProfile,
 };
 
+use crate::sql::{Row, Sink, Value, from_json, int, opt_int, parsed, str_of, text};
 use crate::{StoreError, StoreResult};
 
 pub(crate) const HOST_SCOPE: &str = "";
@@ -95,86 +96,110 @@ pub(crate) fn pool_writes<'a>(changes: impl Iterator<Item = &'a Change>) -> Vec<
     writes.into_values().filter(|w| w.quantity_delta != 0 || w.allocated_delta != 0 || w.grant.is_some()).collect()
 }
 
-/// The stored rows the state is rebuilt from.
-#[derive(Debug, Default)]
-pub(crate) struct Rows {
-    pub revision: u64,
-    pub products: Vec<Product>,
-    pub orgs: Vec<(OrgId, String)>,
-    pub users: Vec<(OrgKey, UserId, UserProfile)>,
-    pub groups: Vec<(OrgKey, GroupId, String, Rule)>,
-    pub tenants: Vec<(OrgKey, TenantId, String)>,
-    pub members: Vec<(OrgKey, GroupId, UserId, u64)>,
-    pub pools: Vec<(String, LicenseKey, Pool)>,
-    pub holdings: Vec<(OrgKey, UserId, ProductCode, Holding)>,
+/// Rebuilds the state from the stored rows as they are read, in the order of the row
+/// queries, applying each row as the change that would create it; then checks every stored
+/// `allocated` against the one the holdings and grants add up to. Nothing but the state is
+/// kept, so a million users load in the memory they are served from.
+pub(crate) struct Loader {
+    state: State,
+    revision: u64,
+    orgs: HashMap<OrgKey, OrgId>,
+    /// Each pool's stored `allocated`, checked at the end.
+    allocated: Vec<(Scope, LicenseKey, i64)>,
 }
 
-/// Rebuilds the state by replaying each row as the change that would create it, then
-/// checks every stored `allocated` against the one the holdings and grants add up to.
-pub(crate) fn build_state(rows: Rows) -> StoreResult<State> {
-    let mut state = State::new(Catalogue::default_products());
-    let orgs: HashMap<OrgKey, OrgId> = rows.orgs.iter().map(|(id, _)| (id.key(), id.clone())).collect();
-    let org =
-        |key: &OrgKey| orgs.get(key).cloned().ok_or_else(|| StoreError::Corrupt(format!("no organization {key}")));
-    let mut changes = Vec::new();
-    for product in rows.products {
-        changes.push(Change::ProductAdded { product });
-    }
-    for (org, name) in &rows.orgs {
-        changes.push(Change::OrgCreated { org: org.clone(), name: name.clone() });
-    }
-    for (key, user, profile) in rows.users {
-        changes.push(Change::UserCreated { org: org(&key)?, user, profile });
-    }
-    for (key, group, name, rule) in rows.groups {
-        let org = org(&key)?;
-        changes.push(Change::GroupCreated { org: org.clone(), group: group.clone(), name });
-        changes.push(Change::RuleSet { org, group, before: Rule::default(), after: rule });
-    }
-    for (key, tenant, name) in rows.tenants {
-        changes.push(Change::TenantCreated { org: org(&key)?, tenant, name });
-    }
-    let mut members = rows.members;
-    members.sort_by_key(|(.., seq)| *seq);
-    for (key, group, user, seq) in members {
-        changes.push(Change::MemberAdded { org: org(&key)?, group, user, seq });
-    }
-    let mut stored_pools = Vec::new();
-    for (scope, license, pool) in rows.pools {
-        stored_pools.push((parse_scope(&scope, &orgs)?, license, pool));
-    }
-    // Parents before children, so each grant lands on a pool that exists.
-    stored_pools.sort_by_key(|(scope, ..)| match scope {
-        Scope::Host => 0,
-        Scope::Org { .. } => 1,
-        Scope::Tenant { .. } => 2,
-    });
-    for (scope, license, pool) in &stored_pools {
-        let change = Change::PoolSet {
-            scope: scope.clone(),
-            license: license.clone(),
-            before: Grant::default(),
-            after: pool.grant,
-        };
-        changes.push(change);
-    }
-    for (key, user, product, holding) in rows.holdings {
-        changes.push(Change::HoldingSet { org: org(&key)?, user, product, before: None, after: Some(holding) });
-    }
-    state.apply_all(rows.revision, &changes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    state.set_revision(rows.revision);
-    for (scope, license, pool) in stored_pools {
-        let derived = state.pool(&scope, &license);
-        if derived.allocated != pool.allocated {
-            return Err(StoreError::Corrupt(format!(
-                "pool {} {license} stores allocated {} but its holdings and grants add up to {}",
-                scope_key(&scope),
-                pool.allocated,
-                derived.allocated
-            )));
+impl Default for Loader {
+    fn default() -> Self {
+        Self {
+            state: State::new(Catalogue::default_products()),
+            revision: 0,
+            orgs: HashMap::new(),
+            allocated: Vec::new(),
         }
     }
-    Ok(state)
+}
+
+impl Sink for Loader {
+    /// Takes one row of table `table`: meta, products, orgs, users, groups, tenants,
+    /// members (by seq), pools (parents first), holdings.
+    fn take(&mut self, table: usize, row: Row) -> StoreResult<()> {
+        let r = &row;
+        let change = match table {
+            0 => {
+                self.revision = int(&r[0])?.max(0) as u64;
+                return Ok(());
+            }
+            1 => Change::ProductAdded { product: from_json::<Product>(&r[0])? },
+            2 => {
+                let org = parsed(OrgId::parse(str_of(&r[0])?))?;
+                self.orgs.insert(org.key(), org.clone());
+                Change::OrgCreated { org, name: text(&r[1])? }
+            }
+            3 => Change::UserCreated {
+                org: self.org(&r[0])?,
+                user: parsed(UserId::parse(str_of(&r[1])?))?,
+                profile: from_json::<UserProfile>(&r[2])?,
+            },
+            4 => {
+                let (org, group) = (self.org(&r[0])?, parsed(GroupId::parse(str_of(&r[1])?))?);
+                let created = Change::GroupCreated { org: org.clone(), group: group.clone(), name: text(&r[2])? };
+                self.apply(&created)?;
+                Change::RuleSet { org, group, before: Rule::default(), after: from_json::<Rule>(&r[3])? }
+            }
+            5 => Change::TenantCreated {
+                org: self.org(&r[0])?,
+                tenant: parsed(TenantId::parse(str_of(&r[1])?))?,
+                name: text(&r[2])?,
+            },
+            6 => Change::MemberAdded {
+                org: self.org(&r[0])?,
+                group: parsed(GroupId::parse(str_of(&r[1])?))?,
+                user: parsed(UserId::parse(str_of(&r[2])?))?,
+                seq: int(&r[3])?.max(0) as u64,
+            },
+            7 => {
+                let scope = parse_scope(str_of(&r[0])?, &self.orgs)?;
+                let license = parsed(LicenseKey::parse(str_of(&r[1])?))?;
+                let after = Grant { quantity: int(&r[2])?, valid_from: opt_int(&r[4])?, valid_until: opt_int(&r[5])? };
+                self.allocated.push((scope.clone(), license.clone(), int(&r[3])?));
+                Change::PoolSet { scope, license, before: Grant::default(), after }
+            }
+            8 => Change::HoldingSet {
+                org: self.org(&r[0])?,
+                user: parsed(UserId::parse(str_of(&r[1])?))?,
+                product: parsed(ProductCode::parse(str_of(&r[2])?))?,
+                before: None,
+                after: Some(from_json::<Holding>(&r[3])?),
+            },
+            other => return Err(StoreError::Corrupt(format!("no table {other} to load"))),
+        };
+        self.apply(&change)
+    }
+}
+
+impl Loader {
+    fn org(&self, key: &Value) -> StoreResult<OrgId> {
+        let key = OrgKey::of(str_of(key)?);
+        self.orgs.get(&key).cloned().ok_or_else(|| StoreError::Corrupt(format!("no organization {key}")))
+    }
+
+    fn apply(&mut self, change: &Change) -> StoreResult<()> {
+        self.state.apply(change).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    pub(crate) fn finish(mut self) -> StoreResult<State> {
+        self.state.set_revision(self.revision);
+        for (scope, license, stored) in self.allocated {
+            let derived = self.state.pool(&scope, &license).allocated;
+            if derived != stored {
+                return Err(StoreError::Corrupt(format!(
+                    "pool {} {license} stores allocated {stored} but its holdings and grants add up to {derived}",
+                    scope_key(&scope)
+                )));
+            }
+        }
+        Ok(self.state)
+    }
 }
 
 /// The differences between two states' balances and holdings, for ledger checks.

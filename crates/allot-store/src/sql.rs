@@ -6,14 +6,11 @@
 
 use std::future::Future;
 
-use allot_core::{
-    Catalogue, Change, GroupId, Holding, LedgerEntry, LicenseKey, OrgId, OrgKey, Pool, Product, ProductCode, Rule,
-    State, TenantId, Timestamp, UserId, UserProfile,
-};
+use allot_core::{Catalogue, Change, LedgerEntry, OrgId, OrgKey, Rule, State, Timestamp, UserId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::rows::{self, PoolWrite, Rows, change_kind, pool_writes};
+use crate::rows::{self, Loader, PoolWrite, change_kind, pool_writes};
 use crate::{
     ApiClient, Commit, LedgerCheck, LedgerQuery, Store, StoreError, StoreResult, Subject, TokenKind, TokenRecord,
 };
@@ -90,14 +87,39 @@ pub trait Sql: Send + Sync + 'static {
     /// Runs the statements in one write transaction, in order, honouring each `expect`;
     /// answers the rows each returned. Any failure rolls everything back.
     fn write(&self, statements: Vec<Statement>) -> impl Future<Output = StoreResult<Vec<Vec<Row>>>> + Send;
+    /// Runs the queries in one read snapshot and hands every row to `sink` as it is read,
+    /// so that no more than a row need be held; answers the sink back.
+    fn scan<S: Sink>(&self, queries: Vec<(String, Vec<Value>)>, sink: S)
+    -> impl Future<Output = StoreResult<S>> + Send;
+
     /// Runs the queries in one read snapshot; answers the rows of each.
-    fn read(&self, queries: Vec<(String, Vec<Value>)>) -> impl Future<Output = StoreResult<Vec<Vec<Row>>>> + Send;
+    fn read(&self, queries: Vec<(String, Vec<Value>)>) -> impl Future<Output = StoreResult<Vec<Vec<Row>>>> + Send {
+        let tables = vec![Vec::new(); queries.len()];
+        self.scan(queries, tables)
+    }
     /// See [`Store::take_turn`]. A database only one process writes needs no turns.
     fn take_turn(&self) -> impl Future<Output = StoreResult<bool>> + Send {
         async { Ok(false) }
     }
     fn end_turn(&self) -> impl Future<Output = ()> + Send {
         async {}
+    }
+}
+
+/// Where [`Sql::scan`] puts the rows it reads.
+pub trait Sink: Send + 'static {
+    /// Takes one row of the `query`-th query; an error stops the scan.
+    fn take(&mut self, query: usize, row: Row) -> StoreResult<()>;
+}
+
+/// The rows of each query, as they are.
+impl Sink for Vec<Vec<Row>> {
+    fn take(&mut self, query: usize, row: Row) -> StoreResult<()> {
+        let count = self.len();
+        let rows =
+            self.get_mut(query).ok_or_else(|| StoreError::Corrupt(format!("a row of query {query} of {count}")))?;
+        rows.push(row);
+        Ok(())
     }
 }
 
@@ -121,26 +143,30 @@ fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn from_json<T: DeserializeOwned>(value: &Value) -> StoreResult<T> {
-    let raw = text(value)?;
-    serde_json::from_str(&raw).map_err(|e| StoreError::Corrupt(format!("{e}: {raw}")))
+pub(crate) fn from_json<T: DeserializeOwned>(value: &Value) -> StoreResult<T> {
+    let raw = str_of(value)?;
+    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("{e}: {raw}")))
 }
 
-fn text(value: &Value) -> StoreResult<String> {
+pub(crate) fn str_of(value: &Value) -> StoreResult<&str> {
     match value {
-        Value::Text(t) => Ok(t.clone()),
+        Value::Text(t) => Ok(t),
         other => Err(StoreError::Corrupt(format!("expected text, found {other:?}"))),
     }
 }
 
-fn int(value: &Value) -> StoreResult<i64> {
+pub(crate) fn text(value: &Value) -> StoreResult<String> {
+    str_of(value).map(str::to_owned)
+}
+
+pub(crate) fn int(value: &Value) -> StoreResult<i64> {
     match value {
         Value::Int(i) => Ok(*i),
         other => Err(StoreError::Corrupt(format!("expected an integer, found {other:?}"))),
     }
 }
 
-fn opt_int(value: &Value) -> StoreResult<Option<i64>> {
+pub(crate) fn opt_int(value: &Value) -> StoreResult<Option<i64>> {
     match value {
         Value::Null => Ok(None),
         other => int(other).map(Some),
@@ -155,7 +181,7 @@ fn boolean(value: &Value) -> StoreResult<bool> {
     }
 }
 
-fn parsed<T, E: std::fmt::Display>(value: Result<T, E>) -> StoreResult<T> {
+pub(crate) fn parsed<T, E: std::fmt::Display>(value: Result<T, E>) -> StoreResult<T> {
     value.map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
@@ -399,8 +425,9 @@ const ROW_QUERIES: [&str; 9] = [
     "SELECT org_key, user_id, profile FROM users",
     "SELECT org_key, group_id, name, rule FROM groups",
     "SELECT org_key, tenant_id, name FROM tenants",
-    "SELECT org_key, group_id, user_id, seq FROM members",
-    "SELECT scope, license, quantity, allocated, valid_from, valid_until FROM pools",
+    "SELECT org_key, group_id, user_id, seq FROM members ORDER BY seq",
+    // '' (the host) sorts before 'org:', before 'tenant:': parents before children.
+    "SELECT scope, license, quantity, allocated, valid_from, valid_until FROM pools ORDER BY scope",
     "SELECT org_key, user_id, product, holding FROM holdings",
 ];
 
@@ -408,55 +435,23 @@ fn row_queries() -> Vec<(String, Vec<Value>)> {
     ROW_QUERIES.iter().map(|q| ((*q).to_owned(), Vec::new())).collect()
 }
 
-fn decode_rows(results: Vec<Vec<Row>>) -> StoreResult<Rows> {
-    let mut tables = results.into_iter();
-    let mut next = || tables.next().unwrap_or_default();
-    let mut rows = Rows::default();
-    let meta = next();
-    rows.revision = meta.first().and_then(|r| r.first()).map(int).transpose()?.unwrap_or(0).max(0) as u64;
-    for r in next() {
-        rows.products.push(from_json::<Product>(&r[0])?);
+/// The whole ledger, then the rows: what a ledger check compares, from one snapshot.
+#[derive(Default)]
+struct LedgerAndRows {
+    entries: Vec<LedgerEntry>,
+    rows: Loader,
+}
+
+impl Sink for LedgerAndRows {
+    fn take(&mut self, query: usize, row: Row) -> StoreResult<()> {
+        match query {
+            0 => {
+                self.entries.push(ledger_entry(&row)?);
+                Ok(())
+            }
+            table => self.rows.take(table - 1, row),
+        }
     }
-    for r in next() {
-        rows.orgs.push((parsed(OrgId::parse(&text(&r[0])?))?, text(&r[1])?));
-    }
-    for r in next() {
-        rows.users.push((
-            OrgKey::of(&text(&r[0])?),
-            parsed(UserId::parse(&text(&r[1])?))?,
-            from_json::<UserProfile>(&r[2])?,
-        ));
-    }
-    for r in next() {
-        let group = parsed(GroupId::parse(&text(&r[1])?))?;
-        rows.groups.push((OrgKey::of(&text(&r[0])?), group, text(&r[2])?, from_json::<Rule>(&r[3])?));
-    }
-    for r in next() {
-        rows.tenants.push((OrgKey::of(&text(&r[0])?), parsed(TenantId::parse(&text(&r[1])?))?, text(&r[2])?));
-    }
-    for r in next() {
-        let (group, user) = (parsed(GroupId::parse(&text(&r[1])?))?, parsed(UserId::parse(&text(&r[2])?))?);
-        rows.members.push((OrgKey::of(&text(&r[0])?), group, user, int(&r[3])?.max(0) as u64));
-    }
-    for r in next() {
-        let grant =
-            allot_core::Grant { quantity: int(&r[2])?, valid_from: opt_int(&r[4])?, valid_until: opt_int(&r[5])? };
-        rows.pools.push((
-            text(&r[0])?,
-            parsed(LicenseKey::parse(&text(&r[1])?))?,
-            Pool { grant, allocated: int(&r[3])? },
-        ));
-    }
-    for r in next() {
-        let product = parsed(ProductCode::parse(&text(&r[2])?))?;
-        rows.holdings.push((
-            OrgKey::of(&text(&r[0])?),
-            parsed(UserId::parse(&text(&r[1])?))?,
-            product,
-            from_json::<Holding>(&r[3])?,
-        ));
-    }
-    Ok(rows)
 }
 
 fn ledger_query(query: &LedgerQuery) -> (String, Vec<Value>) {
@@ -542,7 +537,7 @@ impl<S: Sql> Store for S {
     }
 
     async fn load(&self) -> StoreResult<State> {
-        rows::build_state(decode_rows(self.read(row_queries()).await?)?)
+        self.scan(row_queries(), Loader::default()).await?.finish()
     }
 
     async fn commit_all(&self, commits: &[Commit]) -> StoreResult<()> {
@@ -558,9 +553,8 @@ impl<S: Sql> Store for S {
         // One snapshot, so the ledger and the balances are the same moment.
         let mut queries = vec![ledger_query(&LedgerQuery { limit: u32::MAX, ..LedgerQuery::default() })];
         queries.extend(row_queries());
-        let mut results = self.read(queries).await?;
-        let entries = results.remove(0).iter().map(ledger_entry).collect::<StoreResult<Vec<_>>>()?;
-        let stored = rows::build_state(decode_rows(results)?)?;
+        let LedgerAndRows { entries, rows } = self.scan(queries, LedgerAndRows::default()).await?;
+        let stored = rows.finish()?;
         let replayed = allot_core::ledger::replay(Catalogue::default_products(), &entries)
             .map_err(|e| StoreError::Corrupt(format!("the ledger does not replay: {e}")))?;
         Ok(LedgerCheck {

@@ -11,7 +11,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{IsolationLevel, NoTls};
 
-use crate::sql::{Row, Sql, Statement, Value, judge, numbered_dollars};
+use crate::sql::{Row, Sink, Sql, Statement, Value, judge, numbered_dollars};
 use crate::{StoreError, StoreResult};
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -217,7 +217,8 @@ impl Sql for PgStore {
         Ok(results)
     }
 
-    async fn read(&self, queries: Vec<(String, Vec<Value>)>) -> StoreResult<Vec<Vec<Row>>> {
+    async fn scan<S: Sink>(&self, queries: Vec<(String, Vec<Value>)>, mut sink: S) -> StoreResult<S> {
+        use futures_util::TryStreamExt as _;
         let mut client = self.client().await?;
         // One snapshot: every query sees the same moment.
         let tx = client
@@ -227,15 +228,17 @@ impl Sql for PgStore {
             .start()
             .await
             .map_err(pg_error)?;
-        let mut results = Vec::with_capacity(queries.len());
-        for (sql, params) in &queries {
+        for (index, (sql, params)) in queries.iter().enumerate() {
             let prepared = tx.prepare_cached(&numbered_dollars(sql)).await.map_err(pg_error)?;
-            let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-            let rows = tx.query(&prepared, &params).await.map_err(pg_error)?;
-            results.push(rows.iter().map(row).collect::<StoreResult<Vec<_>>>()?);
+            let params = params.iter().map(|p| p as &(dyn ToSql + Sync));
+            let rows = tx.query_raw(&prepared, params).await.map_err(pg_error)?;
+            let mut rows = std::pin::pin!(rows);
+            while let Some(found) = rows.try_next().await.map_err(pg_error)? {
+                sink.take(index, row(&found)?)?;
+            }
         }
         tx.commit().await.map_err(pg_error)?;
-        Ok(results)
+        Ok(sink)
     }
 }
 

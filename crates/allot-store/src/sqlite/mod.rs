@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql, TransactionBehavior};
 
-use crate::sql::{Row, Sql, Statement, Value, judge};
+use crate::sql::{Row, Sink, Sql, Statement, Value, judge};
 use crate::{StoreError, StoreResult};
 
 mod migrations;
@@ -121,19 +121,35 @@ fn run(conn: &Connection, statement: &Statement) -> StoreResult<Vec<Row>> {
 }
 
 fn query(conn: &Connection, sql: &str, params: &[Value]) -> StoreResult<(Vec<Row>, u64)> {
+    let mut rows = Vec::new();
+    let changed = each_row(conn, sql, params, |row| {
+        rows.push(row);
+        Ok(())
+    })?;
+    Ok((rows, changed))
+}
+
+/// Runs one statement, handing each row it returns to `each`; answers how many rows it
+/// changed (or returned).
+fn each_row(
+    conn: &Connection,
+    sql: &str,
+    params: &[Value],
+    mut each: impl FnMut(Row) -> StoreResult<()>,
+) -> StoreResult<u64> {
     let mut stmt = conn.prepare_cached(sql).map_err(db_error)?;
     let columns = stmt.column_count();
     if columns == 0 {
         let changed = stmt.execute(rusqlite::params_from_iter(params)).map_err(db_error)?;
-        return Ok((Vec::new(), changed as u64));
+        return Ok(changed as u64);
     }
     let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(db_error)?;
-    let mut out = Vec::new();
+    let mut count = 0;
     while let Some(row) = rows.next().map_err(db_error)? {
-        out.push((0..columns).map(|i| row.get_ref(i).map(value)).collect::<Result<Row, _>>().map_err(db_error)?);
+        each((0..columns).map(|i| row.get_ref(i).map(value)).collect::<Result<Row, _>>().map_err(db_error)?)?;
+        count += 1;
     }
-    let count = out.len() as u64;
-    Ok((out, count))
+    Ok(count)
 }
 
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> StoreResult<T> + Send + 'static) -> StoreResult<T> {
@@ -155,7 +171,7 @@ impl Sql for SqliteStore {
         .await
     }
 
-    async fn read(&self, queries: Vec<(String, Vec<Value>)>) -> StoreResult<Vec<Vec<Row>>> {
+    async fn scan<S: Sink>(&self, queries: Vec<(String, Vec<Value>)>, mut sink: S) -> StoreResult<S> {
         let inner = self.inner.clone();
         blocking(move || {
             let pooled =
@@ -166,12 +182,14 @@ impl Sql for SqliteStore {
             };
             // One read transaction: every query sees the same moment.
             let tx = conn.transaction().map_err(db_error)?;
-            let results = queries.iter().map(|(sql, params)| query(&tx, sql, params).map(|(rows, _)| rows)).collect();
+            let scanned = queries.iter().enumerate().try_for_each(|(index, (sql, params))| {
+                each_row(&tx, sql, params, |row| sink.take(index, row)).map(drop)
+            });
             drop(tx);
             if let Ok(mut readers) = inner.readers.lock() {
                 readers.push(conn);
             }
-            results
+            scanned.map(|()| sink)
         })
         .await
     }
