@@ -35,17 +35,21 @@ fn code_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_')
 }
 
+/// An id newtype over `$store` (`String`, or `Arc<str>` for codes that many holdings share:
+/// a clone of one is a reference count, not a copy).
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $max:literal, $allowed:expr) => {
+        string_id!($(#[$doc])* $name, $kind, $max, $allowed, String);
+    };
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $max:literal, $allowed:expr, $store:ty) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name($store);
 
         impl $name {
             pub fn parse(value: &str) -> Result<Self, InvalidId> {
                 check_id($kind, value, $max, $allowed)?;
-                Ok(Self(value.to_owned()))
+                Ok(Self(value.into()))
             }
 
             pub fn as_str(&self) -> &str {
@@ -59,9 +63,15 @@ macro_rules! string_id {
             }
         }
 
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let raw = String::deserialize(deserializer)?;
+                let raw = std::borrow::Cow::<str>::deserialize(deserializer)?;
                 Self::parse(&raw).map_err(serde::de::Error::custom)
             }
         }
@@ -78,7 +88,7 @@ string_id!(
 );
 string_id!(
     /// A group id, unique within its organization.
-    GroupId, "group id", 128, id_char
+    GroupId, "group id", 128, id_char, std::sync::Arc<str>
 );
 string_id!(
     /// A tenant id, unique within its organization.
@@ -86,15 +96,15 @@ string_id!(
 );
 string_id!(
     /// A service type of a tenant (`orchestrator`, `aicenter`, ...).
-    ServiceType, "service type", 64, code_char
+    ServiceType, "service type", 64, code_char, std::sync::Arc<str>
 );
 string_id!(
     /// A product code as the catalogue spells it (`RPADEVNU`, `analytics`).
-    ProductCode, "license code", 64, code_char
+    ProductCode, "license code", 64, code_char, std::sync::Arc<str>
 );
 string_id!(
     /// A capability of a product (`creator`, `viewer`, `enabled`).
-    Capability, "capability", 64, code_char
+    Capability, "capability", 64, code_char, std::sync::Arc<str>
 );
 
 impl OrgId {

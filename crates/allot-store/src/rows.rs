@@ -167,7 +167,7 @@ impl Sink for Loader {
             8 => Change::HoldingSet {
                 org: self.org(&r[0])?,
                 user: parsed(UserId::parse(str_of(&r[1])?))?,
-                product: parsed(ProductCode::parse(str_of(&r[2])?))?,
+                product: self.product(str_of(&r[2])?)?,
                 before: None,
                 after: Some(from_json::<Holding>(&r[3])?),
             },
@@ -181,6 +181,15 @@ impl Loader {
     fn org(&self, key: &Value) -> StoreResult<OrgId> {
         let key = OrgKey::of(str_of(key)?);
         self.orgs.get(&key).cloned().ok_or_else(|| StoreError::Corrupt(format!("no organization {key}")))
+    }
+
+    /// The catalogue's own code when it has the product, so that every holding of it shares
+    /// one string.
+    fn product(&self, code: &str) -> StoreResult<ProductCode> {
+        match self.state.catalogue().get(code) {
+            Some(product) => Ok(product.code.clone()),
+            None => parsed(ProductCode::parse(code)),
+        }
     }
 
     fn apply(&mut self, change: &Change) -> StoreResult<()> {
