@@ -177,7 +177,7 @@ impl Books {
 async fn commit_queued(shared: Arc<Shared>, mut jobs: mpsc::UnboundedReceiver<Job>) {
     while let Some(first) = jobs.recv().await {
         let writer = shared.writer.lock().await;
-        let turn = shared.take_turn().await;
+        shared.take_turn().await;
         let mut group = vec![first];
         while group.len() < MAX_GROUP
             && let Ok(job) = jobs.try_recv()
@@ -185,9 +185,7 @@ async fn commit_queued(shared: Arc<Shared>, mut jobs: mpsc::UnboundedReceiver<Jo
             group.push(job);
         }
         let outcomes = shared.settle(&group).await;
-        if turn {
-            shared.store.end_turn().await;
-        }
+        shared.store.end_turn().await;
         drop(writer);
         for (job, outcome) in group.into_iter().zip(outcomes) {
             // The caller may have gone; the change stands either way.
@@ -205,22 +203,23 @@ impl Shared {
         self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Takes this process's turn to write and catches up with what the others committed
-    /// before it: planned on the latest books, the group does not lose the race. Answers
-    /// whether it holds a turn; without one (the database is slow) the group is planned
+    /// Takes this process's turn to write (where processes share the database) and catches
+    /// up with what the others committed before it: planned on the latest books, the group
+    /// does not lose the race. Without a turn (the database is slow) the group is planned
     /// anyway. Runs under the writer lock.
-    async fn take_turn(&self) -> bool {
-        match self.store.take_turn().await {
-            Ok(others_may_have_written) => {
-                if others_may_have_written && let Err(error) = self.catch_up_locked().await {
+    async fn take_turn(&self) {
+        let since = self.read().revision();
+        match self.store.take_turn(since, CATCH_UP_PAGE).await {
+            Ok(None) => {}
+            Ok(Some(entries)) => {
+                let whole = entries.len() < CATCH_UP_PAGE as usize;
+                if !(whole && self.apply_entries(&entries).is_ok())
+                    && let Err(error) = self.catch_up_locked().await
+                {
                     tracing::debug!(%error, "cannot catch up before committing");
                 }
-                true
             }
-            Err(error) => {
-                tracing::debug!(%error, "writing without a turn");
-                false
-            }
+            Err(error) => tracing::debug!(%error, "writing without a turn"),
         }
     }
 

@@ -26,8 +26,8 @@ impl Store for Backend {
     async fn load(&self) -> StoreResult<State> {
         delegate!(self, s => s.load().await)
     }
-    async fn take_turn(&self) -> StoreResult<bool> {
-        delegate!(self, s => s.take_turn().await)
+    async fn take_turn(&self, after: u64, limit: u32) -> StoreResult<Option<Vec<LedgerEntry>>> {
+        delegate!(self, s => s.take_turn(after, limit).await)
     }
     async fn end_turn(&self) {
         delegate!(self, s => s.end_turn().await)

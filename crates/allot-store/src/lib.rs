@@ -175,10 +175,12 @@ pub trait Store: Send + Sync + 'static {
     fn commit_all(&self, commits: &[Commit]) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Waits for this process's turn to write among the processes sharing the database, and
-    /// holds it until [`Store::end_turn`]; answers whether others may have written since.
+    /// holds it until [`Store::end_turn`] (or until a group commit ends it). Answers up to
+    /// `limit` ledger entries after revision `after` that others committed before the turn,
+    /// read in the same round trip; `None` when this process is the database's only writer.
     /// Turns are for speed only: a writer that planned while another committed is refused
     /// by the revision check and plans again.
-    fn take_turn(&self) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn take_turn(&self, after: u64, limit: u32) -> impl Future<Output = StoreResult<Option<Vec<LedgerEntry>>>> + Send;
     fn end_turn(&self) -> impl Future<Output = ()> + Send;
 
     fn ledger(&self, query: LedgerQuery) -> impl Future<Output = StoreResult<Vec<LedgerEntry>>> + Send;

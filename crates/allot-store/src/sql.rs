@@ -97,9 +97,16 @@ pub trait Sql: Send + Sync + 'static {
         let tables = vec![Vec::new(); queries.len()];
         self.scan(queries, tables)
     }
-    /// See [`Store::take_turn`]. A database only one process writes needs no turns.
-    fn take_turn(&self) -> impl Future<Output = StoreResult<bool>> + Send {
-        async { Ok(false) }
+    /// Writes a group of commits' statements, like [`Sql::write`]; a backend may use the
+    /// turn it holds to save round trips.
+    fn write_commits(&self, statements: Vec<Statement>) -> impl Future<Output = StoreResult<()>> + Send {
+        async move { self.write(statements).await.map(drop) }
+    }
+    /// See [`Store::take_turn`]: takes the turn, then runs `then`, in one round trip. A
+    /// database only one process writes needs no turns: `None`.
+    fn take_turn(&self, then: (String, Vec<Value>)) -> impl Future<Output = StoreResult<Option<Vec<Row>>>> + Send {
+        let _ = then;
+        async { Ok(None) }
     }
     fn end_turn(&self) -> impl Future<Output = ()> + Send {
         async {}
@@ -528,8 +535,12 @@ async fn write_one<S: Sql>(sql: &S, query: &'static str, params: Vec<Value>) -> 
 }
 
 impl<S: Sql> Store for S {
-    async fn take_turn(&self) -> StoreResult<bool> {
-        Sql::take_turn(self).await
+    async fn take_turn(&self, after: u64, limit: u32) -> StoreResult<Option<Vec<LedgerEntry>>> {
+        let since = ledger_query(&LedgerQuery { from_revision: Some(after + 1), limit, ..LedgerQuery::default() });
+        match Sql::take_turn(self, since).await? {
+            Some(rows) => rows.iter().map(ledger_entry).collect::<StoreResult<Vec<_>>>().map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn end_turn(&self) {
@@ -541,7 +552,7 @@ impl<S: Sql> Store for S {
     }
 
     async fn commit_all(&self, commits: &[Commit]) -> StoreResult<()> {
-        self.write(commit_statements(commits)?).await.map(drop)
+        self.write_commits(commit_statements(commits)?).await
     }
 
     async fn ledger(&self, query: LedgerQuery) -> StoreResult<Vec<LedgerEntry>> {

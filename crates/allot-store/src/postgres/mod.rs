@@ -11,7 +11,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{IsolationLevel, NoTls};
 
-use crate::sql::{Row, Sink, Sql, Statement, Value, judge, numbered_dollars};
+use crate::sql::{Expect, Row, Sink, Sql, Statement, Value, judge, numbered_dollars};
 use crate::{StoreError, StoreResult};
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -26,18 +26,28 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
-    /// The connection holding the writers' advisory lock, while this process has its turn.
-    turn: std::sync::Arc<tokio::sync::Mutex<Option<deadpool_postgres::Object>>>,
+    turn: std::sync::Arc<tokio::sync::Mutex<Turn>>,
 }
 
 /// The advisory lock writers take turns with ("allot" in ASCII).
 const TURN_LOCK: i64 = 0x0061_6c6c_6f74;
 
-/// Closes the turn's connection, which releases the lock if it holds it: a connection that
-/// might hold it never goes back to the pool.
-fn close(turn: &mut Option<deadpool_postgres::Object>) {
-    if let Some(client) = turn.take() {
-        drop(deadpool_postgres::Object::take(client));
+/// The committer's own connection, on which it takes its turns and writes its groups.
+#[derive(Default)]
+struct Turn {
+    client: Option<deadpool_postgres::Object>,
+    /// Whether the connection holds the writers' lock.
+    held: bool,
+}
+
+impl Turn {
+    /// Closes the connection, which releases the lock if it holds it: a connection that might
+    /// hold it, or be inside a transaction, never goes back to the pool.
+    fn close(&mut self) {
+        if let Some(client) = self.client.take() {
+            drop(deadpool_postgres::Object::take(client));
+        }
+        self.held = false;
     }
 }
 
@@ -156,12 +166,14 @@ fn row(row: &tokio_postgres::Row) -> StoreResult<Row> {
         .collect()
 }
 
+/// Runs a prepared statement with `params`, judged by `expect`; answers its rows.
 async fn run(
-    tx: &deadpool_postgres::Transaction<'_>,
+    tx: &impl tokio_postgres::GenericClient,
     prepared: &tokio_postgres::Statement,
-    statement: &Statement,
+    params: &[Value],
+    expect: Expect,
 ) -> StoreResult<Vec<Row>> {
-    let params: Vec<&(dyn ToSql + Sync)> = statement.params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
     let (rows, changed) = if prepared.columns().is_empty() {
         (Vec::new(), tx.execute(prepared, &params).await.map_err(pg_error)?)
     } else {
@@ -169,33 +181,101 @@ async fn run(
         let count = rows.len() as u64;
         (rows.iter().map(row).collect::<StoreResult<Vec<_>>>()?, count)
     };
-    judge(changed, statement.expect)?;
+    judge(changed, expect)?;
     Ok(rows)
 }
 
 impl Sql for PgStore {
-    async fn take_turn(&self) -> StoreResult<bool> {
+    async fn take_turn(&self, then: (String, Vec<Value>)) -> StoreResult<Option<Vec<Row>>> {
         let mut turn = self.turn.lock().await;
-        if turn.is_none() {
-            *turn = Some(self.client().await?);
+        if turn.client.is_none() {
+            turn.client = Some(self.client().await?);
         }
-        let Some(client) = turn.as_ref() else { return Ok(true) };
-        // Waits at most lock_timeout; the caller then writes without its turn.
-        if let Err(error) = client.execute("SELECT pg_advisory_lock($1)", &[&TURN_LOCK]).await {
-            close(&mut turn);
-            return Err(pg_error(error));
+        let Some(client) = turn.client.as_ref() else { return Ok(Some(Vec::new())) };
+        let (sql, params) = then;
+        // Both prepared first: a statement given as text would send its Bind only after its
+        // Parse is answered, behind `then`. Prepared, each goes out whole, in order.
+        let lock = client.prepare_cached("SELECT pg_advisory_lock($1)").await.map_err(pg_error)?;
+        let prepared = client.prepare_cached(&numbered_dollars(&sql)).await.map_err(pg_error)?;
+        // The lock waits at most lock_timeout (the caller then writes without its turn);
+        // `then`, sent right behind it, runs once it is held.
+        let lock = client.execute(&lock, &[&TURN_LOCK]);
+        let plain: &tokio_postgres::Client = client;
+        match futures_util::future::join(lock, run(plain, &prepared, &params, Expect::Any)).await {
+            (Ok(_), Ok(rows)) => {
+                turn.held = true;
+                Ok(Some(rows))
+            }
+            (Ok(_), Err(error)) => {
+                turn.held = true;
+                Err(error)
+            }
+            (Err(error), _) => {
+                turn.close();
+                Err(pg_error(error))
+            }
         }
-        Ok(true)
     }
 
     async fn end_turn(&self) {
         let mut turn = self.turn.lock().await;
-        let released = match turn.as_ref() {
-            Some(client) => client.execute("SELECT pg_advisory_unlock($1)", &[&TURN_LOCK]).await.is_ok(),
-            None => true,
+        let released = match (turn.client.as_ref(), turn.held) {
+            (Some(client), true) => client.execute("SELECT pg_advisory_unlock($1)", &[&TURN_LOCK]).await.is_ok(),
+            _ => true,
         };
-        if !released {
-            close(&mut turn);
+        if released {
+            turn.held = false;
+        } else {
+            turn.close();
+        }
+    }
+
+    /// With the turn held: on the turn's connection, BEGIN goes with the statements, and
+    /// COMMIT with the end of the turn, two round trips in all. The connection is the
+    /// committer's alone, so no one can leave it in the middle of a transaction.
+    async fn write_commits(&self, statements: Vec<Statement>) -> StoreResult<()> {
+        use futures_util::future::{join, join_all};
+        let mut turn = self.turn.lock().await;
+        let client = match (turn.client.as_ref(), turn.held) {
+            (Some(client), true) => client,
+            _ => {
+                drop(turn);
+                return self.write(statements).await.map(drop);
+            }
+        };
+        let mut prepared = Vec::with_capacity(statements.len());
+        for statement in &statements {
+            prepared.push(client.prepare_cached(&numbered_dollars(statement.sql)).await.map_err(pg_error)?);
+        }
+        let plain: &tokio_postgres::Client = client;
+        let runs = statements
+            .iter()
+            .zip(&prepared)
+            .map(|(statement, prepared)| run(plain, prepared, &statement.params, statement.expect));
+        let (began, results) = join(plain.batch_execute("BEGIN"), join_all(runs)).await;
+        let written = began.map_err(pg_error).and_then(|()| results.into_iter().try_for_each(|r| r.map(drop)));
+        if let Err(error) = written {
+            if plain.batch_execute("ROLLBACK").await.is_err() {
+                turn.close();
+            }
+            return Err(error);
+        }
+        let unlock = client.prepare_cached("SELECT pg_advisory_unlock($1)").await.map_err(pg_error)?;
+        let unlock = plain.execute(&unlock, &[&TURN_LOCK]);
+        let (committed, released) = join(plain.batch_execute("COMMIT"), unlock).await;
+        match (committed, released) {
+            (Ok(()), Ok(_)) => {
+                turn.held = false;
+                Ok(())
+            }
+            (Ok(()), Err(_)) => {
+                turn.close();
+                Ok(())
+            }
+            (Err(error), _) => {
+                turn.close();
+                Err(pg_error(error))
+            }
         }
     }
 
@@ -209,7 +289,10 @@ impl Sql for PgStore {
         }
         // Pipelined: each statement is sent when its future is first polled, in order, and
         // none waits for the answer to the one before; PostgreSQL runs them in that order.
-        let runs = statements.iter().zip(&prepared).map(|(statement, prepared)| run(&tx, prepared, statement));
+        let runs = statements
+            .iter()
+            .zip(&prepared)
+            .map(|(statement, prepared)| run(&*tx, prepared, &statement.params, statement.expect));
         // Every answer, then the first failure in statement order: once one fails, those
         // after it only say the transaction is aborted.
         let results = futures_util::future::join_all(runs).await.into_iter().collect::<StoreResult<Vec<_>>>()?;
@@ -218,8 +301,12 @@ impl Sql for PgStore {
     }
 
     async fn scan<S: Sink>(&self, queries: Vec<(String, Vec<Value>)>, mut sink: S) -> StoreResult<S> {
-        use futures_util::TryStreamExt as _;
         let mut client = self.client().await?;
+        if let [(sql, params)] = queries.as_slice() {
+            // One query is one snapshot already: no transaction, one round trip.
+            scan_one(&client, 0, sql, params, &mut sink).await?;
+            return Ok(sink);
+        }
         // One snapshot: every query sees the same moment.
         let tx = client
             .build_transaction()
@@ -229,17 +316,30 @@ impl Sql for PgStore {
             .await
             .map_err(pg_error)?;
         for (index, (sql, params)) in queries.iter().enumerate() {
-            let prepared = tx.prepare_cached(&numbered_dollars(sql)).await.map_err(pg_error)?;
-            let params = params.iter().map(|p| p as &(dyn ToSql + Sync));
-            let rows = tx.query_raw(&prepared, params).await.map_err(pg_error)?;
-            let mut rows = std::pin::pin!(rows);
-            while let Some(found) = rows.try_next().await.map_err(pg_error)? {
-                sink.take(index, row(&found)?)?;
-            }
+            scan_one(&tx, index, sql, params, &mut sink).await?;
         }
         tx.commit().await.map_err(pg_error)?;
         Ok(sink)
     }
+}
+
+/// Runs query number `index`, handing its rows to `sink` as they arrive.
+async fn scan_one(
+    client: &impl deadpool_postgres::GenericClient,
+    index: usize,
+    sql: &str,
+    params: &[Value],
+    sink: &mut impl Sink,
+) -> StoreResult<()> {
+    use futures_util::TryStreamExt as _;
+    let prepared = client.prepare_cached(&numbered_dollars(sql)).await.map_err(pg_error)?;
+    let params = params.iter().map(|p| p as &(dyn ToSql + Sync));
+    let rows = client.query_raw(&prepared, params).await.map_err(pg_error)?;
+    let mut rows = std::pin::pin!(rows);
+    while let Some(found) = rows.try_next().await.map_err(pg_error)? {
+        sink.take(index, row(&found)?)?;
+    }
+    Ok(())
 }
 
 /// Creates a new, empty database on the server `url` names and answers its URL: every
