@@ -74,9 +74,15 @@ impl Books {
         let (queue, jobs) = mpsc::unbounded_channel();
         let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
         let committer = shared.clone();
-        std::thread::Builder::new()
-            .name("allot-committer".into())
-            .spawn(move || runtime.block_on(commit_queued(committer, jobs)))?;
+        std::thread::Builder::new().name("allot-committer".into()).spawn(move || {
+            let run = std::panic::AssertUnwindSafe(|| runtime.block_on(commit_queued(committer, jobs)));
+            if std::panic::catch_unwind(run).is_err() {
+                // A bug, perhaps with a group half planned in memory: stop rather than serve
+                // books that may not be the database's, or take writes no one will answer.
+                tracing::error!("the committer panicked; stopping the process");
+                std::process::abort();
+            }
+        })?;
         Ok(Self { shared, queue })
     }
 
@@ -239,7 +245,8 @@ impl Shared {
                 outcomes
             }
             Err(GroupFailed::Store(error)) => jobs.iter().map(|_| Err(error.clone().into())).collect(),
-            Err(refused) => vec![Err(self.failed(refused).await)],
+            // A lone write the store refused.
+            Err(refused @ GroupFailed::Refused(_)) => vec![Err(self.failed(refused).await)],
         }
     }
 
@@ -272,7 +279,10 @@ impl Shared {
             let base = commits[0].revision - 1;
             let error = match self.store.commit_all(&commits).await {
                 Ok(()) => {
-                    self.apply_committed(&commits).await.map_err(GroupFailed::Store)?;
+                    // Committed: the answers are the outcomes, whatever memory does next.
+                    if let Err(error) = self.apply_committed(&commits).await {
+                        tracing::error!(%error, "cannot reload the books after a commit; a catch-up will");
+                    }
                     return Ok(outcomes);
                 }
                 Err(error) => error,
@@ -320,8 +330,7 @@ impl Shared {
         }
         // Take the group back: until it is committed, memory shows only what is.
         for commit in commits.iter().rev() {
-            let changes: Vec<Change> = commit.changes().cloned().collect();
-            state.revert_all(commit.revision - 1, &changes);
+            state.revert_all(commit.revision - 1, &changes(commit));
         }
         debug_assert_eq!(state.revision(), base);
         (outcomes, commits)
@@ -331,10 +340,7 @@ impl Shared {
     async fn apply_committed(&self, commits: &[Commit]) -> Result<(), StoreError> {
         let applied = {
             let mut state = self.write();
-            commits.iter().try_for_each(|commit| {
-                let changes: Vec<Change> = commit.changes().cloned().collect();
-                state.apply_all(commit.revision, &changes)
-            })
+            commits.iter().try_for_each(|commit| state.apply_all(commit.revision, &changes(commit)))
         };
         if let Err(error) = applied {
             // Committed but not applicable in memory: a bug. The database is the truth, so
@@ -395,4 +401,8 @@ impl Shared {
         }
         Ok(())
     }
+}
+
+fn changes(commit: &Commit) -> Vec<Change> {
+    commit.changes().cloned().collect()
 }

@@ -171,6 +171,31 @@ pub async fn a_group_commit_is_all_or_nothing(store: impl Store) {
     assert_eq!(store.load().await.unwrap().revision(), 1);
 }
 
+/// An organization emptied, deleted, created again and granted anew, all in one group:
+/// the stored pools are what memory holds.
+pub async fn a_group_that_deletes_and_recreates_an_organization_keeps_its_pools(store: impl Store) {
+    let mut state = State::default();
+    apply(&store, &mut state, &setup()).await;
+    let beta = OrgId::parse("beta").unwrap();
+    let grant = |quantity| Command::SetOrgPool {
+        org: beta.clone(),
+        license: license("ATTUNU"),
+        grant: Grant::quantity(quantity),
+    };
+    apply(&store, &mut state, &[Command::CreateOrg { org: beta.clone(), name: "Beta".into() }, grant(5)]).await;
+    let batches = [
+        vec![grant(0)],
+        vec![Command::DeleteOrg { org: beta.clone() }],
+        vec![Command::CreateOrg { org: beta.clone(), name: "Beta again".into() }],
+        vec![grant(5)],
+    ];
+    store.commit_all(&group(&mut state, &batches)).await.unwrap();
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded.balances(), state.balances());
+    assert_eq!(loaded.org("beta").unwrap().pool(&license("ATTUNU")).grant.quantity, 5);
+    assert!(store.check_ledger().await.unwrap().differences.is_empty());
+}
+
 pub async fn the_ledger_pages_filters_and_replays_to_the_stored_balances(store: impl Store) {
     let mut state = State::default();
     apply(&store, &mut state, &setup()).await;
@@ -252,6 +277,7 @@ macro_rules! every_conformance_test {
             the_schema_refuses_an_over_allocation,
             a_group_commit_writes_every_plan_in_order,
             a_group_commit_is_all_or_nothing,
+            a_group_that_deletes_and_recreates_an_organization_keeps_its_pools,
             the_ledger_pages_filters_and_replays_to_the_stored_balances,
             refresh_tokens_can_be_taken_once,
             the_ledger_is_append_only,

@@ -318,7 +318,9 @@ fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<(
 /// Every statement of a group of commits, one transaction: move the revision (only from
 /// the one the first plan was made at), write each commit's rows and ledger entries, then
 /// write each pool once from its net change over the group, so the schema's constraints
-/// judge the transaction's end state.
+/// judge the transaction's end state. A change that deletes pool rows itself (an
+/// organization's) first has the pool changes before it written, so it deletes what they
+/// leave and nothing written after it is lost.
 pub fn commit_statements(commits: &[Commit]) -> StoreResult<Vec<Statement>> {
     let (Some(first), Some(last)) = (commits.first(), commits.last()) else {
         return Ok(Vec::new());
@@ -326,14 +328,23 @@ pub fn commit_statements(commits: &[Commit]) -> StoreResult<Vec<Statement>> {
     if commits.iter().zip(first.revision..).any(|(commit, expected)| commit.revision != expected) {
         return Err(StoreError::Conflict("the revisions of a group of commits must follow each other".into()));
     }
+    // A revision that moved on sets NULL, which the schema refuses: the database itself
+    // stops the transaction there, before it takes any other row's lock.
     let mut out = vec![statement(
-        "UPDATE meta SET value = ?1 WHERE key = 'revision' AND value = ?2",
+        "UPDATE meta SET value = CASE WHEN value = ?2 THEN CAST(?1 AS BIGINT) END WHERE key = 'revision'",
         vec![last.revision.into(), first.revision.saturating_sub(1).into()],
-        Expect::One("the stored revision moved on"),
+        Expect::One("the revision row"),
     )];
+    let mut pending: Vec<&Change> = Vec::new();
     for commit in commits {
         for change in commit.changes() {
+            if matches!(change, Change::OrgDeleted { .. }) {
+                for pool in pool_writes(pending.drain(..)) {
+                    pool_statements(pool, &mut out);
+                }
+            }
             change_statements(change, &mut out)?;
+            pending.push(change);
         }
         if let Some(key) = &commit.idempotency {
             out.push(idempotency_statement(key, commit));
@@ -342,7 +353,7 @@ pub fn commit_statements(commits: &[Commit]) -> StoreResult<Vec<Statement>> {
             out.push(ledger_statement(entry)?);
         }
     }
-    for pool in pool_writes(commits.iter().flat_map(Commit::changes)) {
+    for pool in pool_writes(pending.into_iter()) {
         pool_statements(pool, &mut out);
     }
     Ok(out)

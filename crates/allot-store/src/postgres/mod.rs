@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Timeouts};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Timeouts};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{IsolationLevel, NoTls};
@@ -121,6 +121,7 @@ fn pg_error(error: tokio_postgres::Error) -> StoreError {
         Some(code)
             if *code == SqlState::CHECK_VIOLATION
                 || *code == SqlState::UNIQUE_VIOLATION
+                || *code == SqlState::NOT_NULL_VIOLATION
                 || *code == SqlState::FOREIGN_KEY_VIOLATION
                 || *code == SqlState::T_R_SERIALIZATION_FAILURE
                 || *code == SqlState::T_R_DEADLOCK_DETECTED =>
@@ -166,9 +167,23 @@ fn row(row: &tokio_postgres::Row) -> StoreResult<Row> {
         .collect()
 }
 
+/// Prepares `statements` (cached per connection), then sends them all without waiting for
+/// an answer in between; PostgreSQL runs them in order. Answers each one's rows, or the
+/// first failure in statement order (once one fails, those after it only say that the
+/// transaction is aborted).
+async fn pipeline(client: &impl GenericClient, statements: &[Statement]) -> StoreResult<Vec<Vec<Row>>> {
+    let mut prepared = Vec::with_capacity(statements.len());
+    for statement in statements {
+        prepared.push(client.prepare_cached(&numbered_dollars(statement.sql)).await.map_err(pg_error)?);
+    }
+    // Each is sent when its future is first polled, and join_all polls them in order.
+    let runs = statements.iter().zip(&prepared).map(|(s, prepared)| run(client, prepared, &s.params, s.expect));
+    futures_util::future::join_all(runs).await.into_iter().collect()
+}
+
 /// Runs a prepared statement with `params`, judged by `expect`; answers its rows.
 async fn run(
-    tx: &impl tokio_postgres::GenericClient,
+    tx: &impl GenericClient,
     prepared: &tokio_postgres::Statement,
     params: &[Value],
     expect: Expect,
@@ -191,7 +206,9 @@ impl Sql for PgStore {
         if turn.client.is_none() {
             turn.client = Some(self.client().await?);
         }
-        let Some(client) = turn.client.as_ref() else { return Ok(Some(Vec::new())) };
+        let Some(client) = turn.client.as_ref() else {
+            return Err(StoreError::Unavailable("no connection to take a turn on".into()));
+        };
         let (sql, params) = then;
         // Both prepared first: a statement given as text would send its Bind only after its
         // Parse is answered, behind `then`. Prepared, each goes out whole, in order.
@@ -200,8 +217,7 @@ impl Sql for PgStore {
         // The lock waits at most lock_timeout (the caller then writes without its turn);
         // `then`, sent right behind it, runs once it is held.
         let lock = client.execute(&lock, &[&TURN_LOCK]);
-        let plain: &tokio_postgres::Client = client;
-        match futures_util::future::join(lock, run(plain, &prepared, &params, Expect::Any)).await {
+        match futures_util::future::join(lock, run(client, &prepared, &params, Expect::Any)).await {
             (Ok(_), Ok(rows)) => {
                 turn.held = true;
                 Ok(Some(rows))
@@ -211,7 +227,10 @@ impl Sql for PgStore {
                 Err(error)
             }
             (Err(error), _) => {
-                turn.close();
+                // Waited too long (lock_timeout): the connection is fine, keep it.
+                if client.is_closed() {
+                    turn.close();
+                }
                 Err(pg_error(error))
             }
         }
@@ -234,7 +253,7 @@ impl Sql for PgStore {
     /// COMMIT with the end of the turn, two round trips in all. The connection is the
     /// committer's alone, so no one can leave it in the middle of a transaction.
     async fn write_commits(&self, statements: Vec<Statement>) -> StoreResult<()> {
-        use futures_util::future::{join, join_all};
+        use futures_util::future::join;
         let mut turn = self.turn.lock().await;
         let client = match (turn.client.as_ref(), turn.held) {
             (Some(client), true) => client,
@@ -243,26 +262,15 @@ impl Sql for PgStore {
                 return self.write(statements).await.map(drop);
             }
         };
-        let mut prepared = Vec::with_capacity(statements.len());
-        for statement in &statements {
-            prepared.push(client.prepare_cached(&numbered_dollars(statement.sql)).await.map_err(pg_error)?);
-        }
-        let plain: &tokio_postgres::Client = client;
-        let runs = statements
-            .iter()
-            .zip(&prepared)
-            .map(|(statement, prepared)| run(plain, prepared, &statement.params, statement.expect));
-        let (began, results) = join(plain.batch_execute("BEGIN"), join_all(runs)).await;
-        let written = began.map_err(pg_error).and_then(|()| results.into_iter().try_for_each(|r| r.map(drop)));
-        if let Err(error) = written {
-            if plain.batch_execute("ROLLBACK").await.is_err() {
+        let unlock = client.prepare_cached("SELECT pg_advisory_unlock($1)").await.map_err(pg_error)?;
+        let (began, written) = join(client.batch_execute("BEGIN"), pipeline(client, &statements)).await;
+        if let Err(error) = began.map_err(pg_error).and(written) {
+            if client.batch_execute("ROLLBACK").await.is_err() {
                 turn.close();
             }
             return Err(error);
         }
-        let unlock = client.prepare_cached("SELECT pg_advisory_unlock($1)").await.map_err(pg_error)?;
-        let unlock = plain.execute(&unlock, &[&TURN_LOCK]);
-        let (committed, released) = join(plain.batch_execute("COMMIT"), unlock).await;
+        let (committed, released) = join(client.batch_execute("COMMIT"), client.execute(&unlock, &[&TURN_LOCK])).await;
         match (committed, released) {
             (Ok(()), Ok(_)) => {
                 turn.held = false;
@@ -282,20 +290,7 @@ impl Sql for PgStore {
     async fn write(&self, statements: Vec<Statement>) -> StoreResult<Vec<Vec<Row>>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_error)?;
-        let mut prepared = Vec::with_capacity(statements.len());
-        for statement in &statements {
-            // Cached per connection: a round trip only the first time.
-            prepared.push(tx.prepare_cached(&numbered_dollars(statement.sql)).await.map_err(pg_error)?);
-        }
-        // Pipelined: each statement is sent when its future is first polled, in order, and
-        // none waits for the answer to the one before; PostgreSQL runs them in that order.
-        let runs = statements
-            .iter()
-            .zip(&prepared)
-            .map(|(statement, prepared)| run(&*tx, prepared, &statement.params, statement.expect));
-        // Every answer, then the first failure in statement order: once one fails, those
-        // after it only say the transaction is aborted.
-        let results = futures_util::future::join_all(runs).await.into_iter().collect::<StoreResult<Vec<_>>>()?;
+        let results = pipeline(&tx, &statements).await?;
         tx.commit().await.map_err(pg_error)?;
         Ok(results)
     }
@@ -325,7 +320,7 @@ impl Sql for PgStore {
 
 /// Runs query number `index`, handing its rows to `sink` as they arrive.
 async fn scan_one(
-    client: &impl deadpool_postgres::GenericClient,
+    client: &impl GenericClient,
     index: usize,
     sql: &str,
     params: &[Value],

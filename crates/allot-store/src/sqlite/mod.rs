@@ -152,6 +152,15 @@ fn each_row(
     Ok(count)
 }
 
+/// Runs the statements in one write transaction, on this thread.
+fn write_now(inner: &Inner, statements: &[Statement]) -> StoreResult<Vec<Vec<Row>>> {
+    let mut conn = inner.writer.lock().map_err(|_| StoreError::Unavailable("writer lock poisoned".into()))?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+    let results = statements.iter().map(|s| run(&tx, s)).collect::<StoreResult<Vec<_>>>()?;
+    tx.commit().map_err(db_error)?;
+    Ok(results)
+}
+
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> StoreResult<T> + Send + 'static) -> StoreResult<T> {
     tokio::task::spawn_blocking(work)
         .await
@@ -161,14 +170,13 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> StoreResult<T> + Sen
 impl Sql for SqliteStore {
     async fn write(&self, statements: Vec<Statement>) -> StoreResult<Vec<Vec<Row>>> {
         let inner = self.inner.clone();
-        blocking(move || {
-            let mut conn = inner.writer.lock().map_err(|_| StoreError::Unavailable("writer lock poisoned".into()))?;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
-            let results = statements.iter().map(|s| run(&tx, s)).collect::<StoreResult<Vec<_>>>()?;
-            tx.commit().map_err(db_error)?;
-            Ok(results)
-        })
-        .await
+        blocking(move || write_now(&inner, &statements)).await
+    }
+
+    /// On the calling thread: the committer has one of its own, so its groups are written
+    /// there rather than handed to another thread and back.
+    async fn write_commits(&self, statements: Vec<Statement>) -> StoreResult<()> {
+        write_now(&self.inner, &statements).map(drop)
     }
 
     async fn scan<S: Sink>(&self, queries: Vec<(String, Vec<Value>)>, mut sink: S) -> StoreResult<S> {

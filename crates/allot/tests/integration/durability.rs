@@ -1,5 +1,8 @@
 //! Durability is not traded for speed: every change allot acknowledged survives `kill -9`
-//! of the server in the middle of a stream of writes (SQLite, `synchronous=FULL`, group commit).
+//! of the server in the middle of a stream of writes, that is, group commit answers only
+//! after the transaction committed. (`kill -9` leaves the kernel's page cache alone, so this
+//! proves "acknowledged means committed", not the fsync; `synchronous=FULL` is what makes a
+//! commit survive the machine.)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

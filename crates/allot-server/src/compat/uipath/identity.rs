@@ -89,21 +89,24 @@ pub async fn update_group(
     let org = authorize(&app, &caller, &request.partition_global_id, Resource::Group, true)?;
     let group = crate::api::groups::group_id(&app, org.as_str(), &group)?;
     let wanted = members(&app, &request)?;
-    apply_current(&app, &caller, |books| {
-        let current: Vec<UserId> = books
-            .org(org.as_str())
-            .and_then(|o| o.groups.get(&group))
-            .map(|g| g.members.values().cloned().collect())
-            .unwrap_or_default();
-        let mut commands: Vec<Command> = current
-            .iter()
-            .filter(|u| !wanted.contains(u))
-            .map(|user| Command::RemoveMember { org: org.clone(), group: group.clone(), user: user.clone() })
-            .collect();
-        for user in wanted.iter().filter(|u| !current.contains(u)) {
-            commands.push(Command::AddMember { org: org.clone(), group: group.clone(), user: user.clone() });
+    apply_current(&app, &caller, {
+        let (org, group) = (org.clone(), group.clone());
+        move |books| {
+            let current: Vec<UserId> = books
+                .org(org.as_str())
+                .and_then(|o| o.groups.get(&group))
+                .map(|g| g.members.values().cloned().collect())
+                .unwrap_or_default();
+            let mut commands: Vec<Command> = current
+                .iter()
+                .filter(|u| !wanted.contains(u))
+                .map(|user| Command::RemoveMember { org: org.clone(), group: group.clone(), user: user.clone() })
+                .collect();
+            for user in wanted.iter().filter(|u| !current.contains(u)) {
+                commands.push(Command::AddMember { org: org.clone(), group: group.clone(), user: user.clone() });
+            }
+            Ok(commands)
         }
-        Ok(commands)
     })
     .await?;
     group_view(&app, org.as_str(), &group, true).map(axum::Json)

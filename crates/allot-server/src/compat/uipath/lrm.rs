@@ -102,17 +102,20 @@ pub async fn set_org(
     if app.books.read().host_pools().values().all(Pool::is_empty) {
         return Err(ApiError::not_found("the host has no license to allocate from"));
     }
-    apply_current(&app, &caller, |books| {
-        let held: Vec<LicenseKey> = org_pools(books, &org).into_iter().map(|(l, _)| l).collect();
-        let mut commands: Vec<Command> = dropped(held.iter(), &wanted)
-            .into_iter()
-            .map(|license| Command::SetOrgPool { org: org_id.clone(), license, grant: Grant::default() })
-            .collect();
-        for (license, quantity) in &wanted {
-            let grant = Grant::quantity(*quantity);
-            commands.push(Command::SetOrgPool { org: org_id.clone(), license: license.clone(), grant });
+    apply_current(&app, &caller, {
+        let org = org.clone();
+        move |books| {
+            let held: Vec<LicenseKey> = org_pools(books, &org).into_iter().map(|(l, _)| l).collect();
+            let mut commands: Vec<Command> = dropped(held.iter(), &wanted)
+                .into_iter()
+                .map(|license| Command::SetOrgPool { org: org_id.clone(), license, grant: Grant::default() })
+                .collect();
+            for (license, quantity) in &wanted {
+                let grant = Grant::quantity(*quantity);
+                commands.push(Command::SetOrgPool { org: org_id.clone(), license: license.clone(), grant });
+            }
+            Ok(commands)
         }
-        Ok(commands)
     })
     .await?;
     Ok(axum::Json(license_of(&app.books.read(), &org)))
@@ -150,10 +153,13 @@ pub async fn remove_org(
     let org_id = authorize(&app, &caller, &org, Resource::License, true)?;
     caller.require_host_admin()?;
     super::require_license(&app, &org)?;
-    apply_current(&app, &caller, |books| {
-        let held: Vec<LicenseKey> = org_pools(books, &org).into_iter().map(|(l, _)| l).collect();
-        let zero = |license| Command::SetOrgPool { org: org_id.clone(), license, grant: Grant::default() };
-        Ok(dropped(held.iter(), &[]).into_iter().map(zero).collect())
+    apply_current(&app, &caller, {
+        let org = org.clone();
+        move |books| {
+            let held: Vec<LicenseKey> = org_pools(books, &org).into_iter().map(|(l, _)| l).collect();
+            let zero = |license| Command::SetOrgPool { org: org_id.clone(), license, grant: Grant::default() };
+            Ok(dropped(held.iter(), &[]).into_iter().map(zero).collect())
+        }
     })
     .await?;
     Ok(NoContent)
@@ -237,31 +243,34 @@ pub async fn set_service(
     let (tenant_id, service_type) = service_ids(&tenant, &service)?;
     let wanted = quantities(&request.products)?;
     super::require_license(&app, &org)?;
-    apply_current(&app, &caller, |books| {
-        let mut commands = Vec::new();
-        let held: Vec<LicenseKey> = match books.org(&org).and_then(|o| o.tenants.get(&tenant_id)) {
-            Some(t) => t
-                .pools
-                .iter()
-                .filter(|((s, _), p)| *s == service_type && !p.is_empty())
-                .map(|((_, l), _)| l.clone())
-                .collect(),
-            None => {
-                let name = request.tenant_name.clone().unwrap_or_else(|| tenant.clone());
-                commands.push(Command::CreateTenant { org: org_id.clone(), tenant: tenant_id.clone(), name });
-                Vec::new()
-            }
-        };
-        let pool = |license: LicenseKey, quantity: i64| Command::SetTenantPool {
-            org: org_id.clone(),
-            tenant: tenant_id.clone(),
-            service: service_type.clone(),
-            license,
-            grant: Grant::quantity(quantity),
-        };
-        commands.extend(dropped(held.iter(), &wanted).into_iter().map(|license| pool(license, 0)));
-        commands.extend(wanted.iter().map(|(license, quantity)| pool(license.clone(), *quantity)));
-        Ok(commands)
+    apply_current(&app, &caller, {
+        let (org, tenant_id, service_type) = (org.clone(), tenant_id.clone(), service_type.clone());
+        move |books| {
+            let mut commands = Vec::new();
+            let held: Vec<LicenseKey> = match books.org(&org).and_then(|o| o.tenants.get(&tenant_id)) {
+                Some(t) => t
+                    .pools
+                    .iter()
+                    .filter(|((s, _), p)| *s == service_type && !p.is_empty())
+                    .map(|((_, l), _)| l.clone())
+                    .collect(),
+                None => {
+                    let name = request.tenant_name.clone().unwrap_or_else(|| tenant.clone());
+                    commands.push(Command::CreateTenant { org: org_id.clone(), tenant: tenant_id.clone(), name });
+                    Vec::new()
+                }
+            };
+            let pool = |license: LicenseKey, quantity: i64| Command::SetTenantPool {
+                org: org_id.clone(),
+                tenant: tenant_id.clone(),
+                service: service_type.clone(),
+                license,
+                grant: Grant::quantity(quantity),
+            };
+            commands.extend(dropped(held.iter(), &wanted).into_iter().map(|license| pool(license, 0)));
+            commands.extend(wanted.iter().map(|(license, quantity)| pool(license.clone(), *quantity)));
+            Ok(commands)
+        }
     })
     .await?;
     let answer = service_license(&app.books.read(), &org, &tenant_id, &service_type);
@@ -294,22 +303,25 @@ pub async fn remove_service(
     let org_id: OrgId = authorize(&app, &caller, &org, Resource::License, true)?;
     super::require_license(&app, &org)?;
     let (tenant_id, service_type) = service_ids(&tenant, &service)?;
-    apply_current(&app, &caller, |books| {
-        let Some(t) = books.org(&org).and_then(|o| o.tenants.get(&tenant_id)) else {
-            return Err(ApiError::not_found(format!("tenant `{tenant}` does not exist")));
-        };
-        let zero = |license: &LicenseKey| Command::SetTenantPool {
-            org: org_id.clone(),
-            tenant: tenant_id.clone(),
-            service: service_type.clone(),
-            license: license.clone(),
-            grant: Grant::default(),
-        };
-        Ok(t.pools
-            .iter()
-            .filter(|((s, _), p)| *s == service_type && !p.is_empty())
-            .map(|((_, l), _)| zero(l))
-            .collect())
+    apply_current(&app, &caller, {
+        let org = org.clone();
+        move |books| {
+            let Some(t) = books.org(&org).and_then(|o| o.tenants.get(&tenant_id)) else {
+                return Err(ApiError::not_found(format!("tenant `{tenant}` does not exist")));
+            };
+            let zero = |license: &LicenseKey| Command::SetTenantPool {
+                org: org_id.clone(),
+                tenant: tenant_id.clone(),
+                service: service_type.clone(),
+                license: license.clone(),
+                grant: Grant::default(),
+            };
+            Ok(t.pools
+                .iter()
+                .filter(|((s, _), p)| *s == service_type && !p.is_empty())
+                .map(|((_, l), _)| zero(l))
+                .collect())
+        }
     })
     .await?;
     Ok(NoContent)

@@ -136,21 +136,21 @@ pub async fn apply(app: &App, caller: &Caller, commands: &[Command]) -> ApiResul
 }
 
 /// Applies commands computed from the books as they stand (a PUT that replaces a whole
-/// allocation reads what to zero), only if the books are still so when it commits; if another
-/// change came between, computes them again.
+/// allocation reads what to zero), only if the books still give the same commands when it
+/// commits; if another change came between, computes them again.
 pub async fn apply_current(
     app: &App,
     caller: &Caller,
-    build: impl Fn(&allot_core::State) -> ApiResult<Vec<Command>>,
+    build: impl Fn(&allot_core::State) -> ApiResult<Vec<Command>> + Send + Sync + 'static,
 ) -> ApiResult<Outcome> {
     const MOVED: &str = "books_moved";
+    let build = std::sync::Arc::new(build);
     for _ in 0..8 {
-        let (read_at, commands) = {
-            let books = app.books.read();
-            (books.revision(), build(&books)?)
-        };
-        let unmoved = move |_: &allot_core::State, plan: &Plan| {
-            if plan.base_revision == read_at { Ok(()) } else { Err(ApiError::conflict(MOVED, "the books moved")) }
+        let commands = build(&app.books.read())?;
+        let (expected, rebuild) = (commands.clone(), build.clone());
+        let unmoved = move |books: &allot_core::State, _: &Plan| match rebuild(books) {
+            Ok(now) if now == expected => Ok(()),
+            _ => Err(ApiError::conflict(MOVED, "the books moved")),
         };
         let now = app.clock.now();
         match app.books.apply_checked(&commands, &caller.actor(), now, None, Box::new(unmoved)).await {
