@@ -77,15 +77,13 @@ pub async fn a_commit_at_a_stale_revision_is_refused_whole(store: impl Store) {
     assert_eq!(store.load().await.unwrap().all_holdings(), state.all_holdings());
 }
 
-/// Even a commit the planner would never produce cannot take more than a pool holds:
-/// the schema refuses it and nothing of it is written.
-pub async fn the_schema_refuses_an_over_allocation(store: impl Store) {
-    let mut state = State::default();
-    apply(&store, &mut state, &setup()).await;
+/// A commit the planner would never produce: at `revision`, each of `users` takes a unit
+/// of ATTUNU, whatever the pool holds.
+fn forged(revision: u64, users: &[&str]) -> Commit {
     let holding =
         Holding { capability: None, source: Source::Direct, external: false, valid_from: None, valid_until: None };
-    let forged: Vec<Change> = ["a", "b", "c", "d"]
-        .into_iter()
+    let changes: Vec<Change> = users
+        .iter()
         .map(|user| Change::HoldingSet {
             org: org(),
             user: UserId::parse(user).unwrap(),
@@ -95,8 +93,16 @@ pub async fn the_schema_refuses_an_over_allocation(store: impl Store) {
         })
         .collect();
     let actor = Actor { name: "test".into(), request_id: "forged".into() };
-    let entries = LedgerEntry::for_plan(2, NOW, &actor, &forged);
-    let refused = store.commit(Commit { revision: 2, at: NOW, entries, idempotency: None }).await;
+    let entries = LedgerEntry::for_plan(revision, NOW, &actor, &changes);
+    Commit { revision, at: NOW, entries, idempotency: None }
+}
+
+/// Even a commit the planner would never produce cannot take more than a pool holds:
+/// the schema refuses it and nothing of it is written.
+pub async fn the_schema_refuses_an_over_allocation(store: impl Store) {
+    let mut state = State::default();
+    apply(&store, &mut state, &setup()).await;
+    let refused = store.commit(forged(2, &["a", "b", "c", "d"])).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
     let loaded = store.load().await.unwrap();
     assert_eq!(loaded.revision(), 1);
@@ -142,21 +148,7 @@ pub async fn a_group_commit_is_all_or_nothing(store: impl Store) {
     let before = state.all_holdings();
     let mut commits = group(&mut state, &[vec![hold("a", &["ATTUNU"])]]);
     // The second plan, forged, takes three more units of a pool of three.
-    let holding =
-        Holding { capability: None, source: Source::Direct, external: false, valid_from: None, valid_until: None };
-    let forged: Vec<Change> = ["b", "c", "d"]
-        .into_iter()
-        .map(|user| Change::HoldingSet {
-            org: org(),
-            user: UserId::parse(user).unwrap(),
-            product: ProductCode::parse("ATTUNU").unwrap(),
-            before: None,
-            after: Some(holding.clone()),
-        })
-        .collect();
-    let actor = Actor { name: "test".into(), request_id: "forged".into() };
-    let entries = LedgerEntry::for_plan(3, NOW, &actor, &forged);
-    commits.push(Commit { revision: 3, at: NOW, entries, idempotency: None });
+    commits.push(forged(3, &["b", "c", "d"]));
     let refused = store.commit_all(&commits).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
     let loaded = store.load().await.unwrap();
