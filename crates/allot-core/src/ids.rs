@@ -35,8 +35,9 @@ fn code_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_')
 }
 
-/// An id newtype over `$store` (`String`, or `Arc<str>` for codes that many holdings share:
-/// a clone of one is a reference count, not a copy).
+/// An id newtype over `$store`: `String`, or `Arc<String>` for codes that many holdings
+/// share, where a clone is a reference count and the handle one pointer (a holding names
+/// three such codes, and a million users hold a few holdings each).
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $max:literal, $allowed:expr) => {
         string_id!($(#[$doc])* $name, $kind, $max, $allowed, String);
@@ -49,7 +50,7 @@ macro_rules! string_id {
         impl $name {
             pub fn parse(value: &str) -> Result<Self, InvalidId> {
                 check_id($kind, value, $max, $allowed)?;
-                Ok(Self(value.into()))
+                Ok(Self(value.to_owned().into()))
             }
 
             pub fn as_str(&self) -> &str {
@@ -88,7 +89,7 @@ string_id!(
 );
 string_id!(
     /// A group id, unique within its organization.
-    GroupId, "group id", 128, id_char, std::sync::Arc<str>
+    GroupId, "group id", 128, id_char, std::sync::Arc<String>
 );
 string_id!(
     /// A tenant id, unique within its organization.
@@ -96,15 +97,15 @@ string_id!(
 );
 string_id!(
     /// A service type of a tenant (`orchestrator`, `aicenter`, ...).
-    ServiceType, "service type", 64, code_char, std::sync::Arc<str>
+    ServiceType, "service type", 64, code_char, std::sync::Arc<String>
 );
 string_id!(
     /// A product code as the catalogue spells it (`RPADEVNU`, `analytics`).
-    ProductCode, "license code", 64, code_char, std::sync::Arc<str>
+    ProductCode, "license code", 64, code_char, std::sync::Arc<String>
 );
 string_id!(
     /// A capability of a product (`creator`, `viewer`, `enabled`).
-    Capability, "capability", 64, code_char, std::sync::Arc<str>
+    Capability, "capability", 64, code_char, std::sync::Arc<String>
 );
 
 impl OrgId {

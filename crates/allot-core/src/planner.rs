@@ -520,13 +520,13 @@ impl Planner<'_> {
                     .collect();
                 let holders: Vec<UserId> = o
                     .users
-                    .values()
-                    .filter(|u| {
+                    .iter()
+                    .filter(|(_, u)| {
                         u.holdings
                             .get(&license.product)
                             .is_some_and(|h| h.draws_unit() && h.capability == license.capability)
                     })
-                    .map(|u| u.id.clone())
+                    .map(|(id, _)| id.clone())
                     .collect();
                 for tenant in tenants {
                     self.end_pool(&tenant, license);
@@ -598,13 +598,8 @@ impl Planner<'_> {
                 ok = false;
                 continue;
             }
-            let holding = Holding {
-                capability: key.capability.clone(),
-                source: Source::Direct,
-                external: direct.external,
-                valid_from: direct.valid_from,
-                valid_until: direct.valid_until,
-            };
+            let holding = Holding::new(key.capability.clone(), Source::Direct, direct.external)
+                .valid(direct.valid_from, direct.valid_until);
             let draws_already =
                 current.get(&key.product).is_some_and(|h| h.draws_unit() && h.capability == key.capability);
             if holding.draws_unit() && !draws_already && !self.pool_usable(&Scope::Org { org: org.clone() }, &key) {
@@ -715,13 +710,7 @@ impl Planner<'_> {
                     }
                     free -= 1;
                 }
-                let holding = Holding {
-                    capability: license.capability.clone(),
-                    source: Source::Group(group),
-                    external,
-                    valid_from: None,
-                    valid_until: None,
-                };
+                let holding = Holding::new(license.capability.clone(), Source::Group(group), external);
                 self.emit(Change::HoldingSet {
                     org: org_id.clone(),
                     user,

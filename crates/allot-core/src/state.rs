@@ -84,22 +84,46 @@ pub enum Source {
     Group(GroupId),
 }
 
-/// A user's holding of one product.
+/// A user's holding of one product. Laid out small, as a million users hold a few each:
+/// the validity window, rarely set, lives out of line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "HoldingFields", into = "HoldingFields")]
 pub struct Holding {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capability: Option<Capability>,
     pub source: Source,
     /// Recorded but drawing no unit: the license comes from outside the organization.
-    #[serde(default)]
     pub external: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_from: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_until: Option<Timestamp>,
+    /// `None` when the holding has neither start nor end.
+    window: Option<Box<Window>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Window {
+    from: Option<Timestamp>,
+    until: Option<Timestamp>,
 }
 
 impl Holding {
+    /// A holding valid at all times.
+    pub fn new(capability: Option<Capability>, source: Source, external: bool) -> Self {
+        Self { capability, source, external, window: None }
+    }
+
+    /// The same holding, valid from `from` (inclusive) until `until` (exclusive).
+    pub fn valid(mut self, from: Option<Timestamp>, until: Option<Timestamp>) -> Self {
+        let unbounded = from.is_none() && until.is_none();
+        self.window = (!unbounded).then(|| Box::new(Window { from, until }));
+        self
+    }
+
+    pub fn valid_from(&self) -> Option<Timestamp> {
+        self.window.as_ref().and_then(|w| w.from)
+    }
+
+    pub fn valid_until(&self) -> Option<Timestamp> {
+        self.window.as_ref().and_then(|w| w.until)
+    }
+
     pub fn license(&self, product: &ProductCode) -> LicenseKey {
         LicenseKey { product: product.clone(), capability: self.capability.clone() }
     }
@@ -109,7 +133,39 @@ impl Holding {
     }
 
     pub fn is_valid_at(&self, now: Timestamp) -> bool {
-        within(self.valid_from, self.valid_until, now)
+        within(self.valid_from(), self.valid_until(), now)
+    }
+}
+
+/// A holding as the ledger and the store spell it.
+#[derive(Serialize, Deserialize)]
+struct HoldingFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    capability: Option<Capability>,
+    source: Source,
+    #[serde(default)]
+    external: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    valid_from: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    valid_until: Option<Timestamp>,
+}
+
+impl From<HoldingFields> for Holding {
+    fn from(fields: HoldingFields) -> Self {
+        Holding::new(fields.capability, fields.source, fields.external).valid(fields.valid_from, fields.valid_until)
+    }
+}
+
+impl From<Holding> for HoldingFields {
+    fn from(holding: Holding) -> Self {
+        HoldingFields {
+            valid_from: holding.valid_from(),
+            valid_until: holding.valid_until(),
+            capability: holding.capability,
+            source: holding.source,
+            external: holding.external,
+        }
     }
 }
 
@@ -184,13 +240,19 @@ impl IntoIterator for Holdings {
     }
 }
 
+/// A user, kept in its organization's map under its id.
 #[derive(Debug, Clone)]
 pub struct User {
-    pub id: UserId,
     pub profile: UserProfile,
     pub holdings: Holdings,
     /// Groups the user belongs to, with the sequence number of joining (first come, first served).
     pub groups: BTreeMap<GroupId, u64>,
+}
+
+impl User {
+    pub fn new(profile: UserProfile) -> Self {
+        Self { profile, holdings: Holdings::default(), groups: BTreeMap::new() }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -348,10 +410,10 @@ impl State {
         self.orgs
             .iter()
             .flat_map(|(key, org)| {
-                org.users.values().flat_map(move |user| {
+                org.users.iter().flat_map(move |(id, user)| {
                     user.holdings
                         .iter()
-                        .map(move |(product, h)| ((key.clone(), user.id.clone(), product.clone()), h.clone()))
+                        .map(move |(product, h)| ((key.clone(), id.clone(), product.clone()), h.clone()))
                 })
             })
             .collect()
@@ -453,13 +515,7 @@ impl State {
                 if o.users.contains_key(user) {
                     return Err(Inconsistent(format!("user {user} exists")));
                 }
-                let created = User {
-                    id: user.clone(),
-                    profile: profile.clone(),
-                    holdings: Holdings::default(),
-                    groups: BTreeMap::new(),
-                };
-                o.users.insert(user.clone(), created);
+                o.users.insert(user.clone(), User::new(profile.clone()));
             }
             Change::UserUpdated { org, user, before, after } => {
                 let u = self.user_mut(org, user)?;
@@ -540,14 +596,27 @@ impl State {
                 if let Some(new) = after.as_ref().filter(|h| h.draws_unit()) {
                     o.pools.entry(new.license(product)).or_default().allocated += 1;
                 }
-                if let Some(until) = before.as_ref().and_then(|h| h.valid_until) {
+                if let Some(until) = before.as_ref().and_then(Holding::valid_until) {
                     self.ending.remove(&(until, org.key(), user.clone(), product.clone()));
                 }
-                if let Some(until) = after.as_ref().and_then(|h| h.valid_until) {
+                if let Some(until) = after.as_ref().and_then(Holding::valid_until) {
                     self.ending.insert((until, org.key(), user.clone(), product.clone()));
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Applies [`Change::UserCreated`] for each of `users` at once, which packs the map's
+    /// nodes full: a million users loaded one by one would leave them half empty.
+    pub fn create_users(&mut self, org: &OrgId, users: Vec<(UserId, UserProfile)>) -> Result<(), Inconsistent> {
+        let o = self.org_mut(org)?;
+        let given = users.len();
+        let mut created: BTreeMap<_, _> = users.into_iter().map(|(id, profile)| (id, User::new(profile))).collect();
+        if created.len() != given || created.keys().any(|id| o.users.contains_key(id)) {
+            return Err(Inconsistent(format!("a user created in organization {org} exists")));
+        }
+        o.users.append(&mut created);
         Ok(())
     }
 
@@ -610,7 +679,7 @@ impl State {
         let Some(org) = self.org(org) else {
             return answer(CheckReason::UnknownOrganization, None, None);
         };
-        let Some(user) = UserId::parse(user).ok().and_then(|id| org.users.get(&id)) else {
+        let Some((id, user)) = UserId::parse(user).ok().and_then(|id| org.users.get_key_value(&id)) else {
             return answer(CheckReason::UnknownUser, None, None);
         };
         let Some(asked) = LicenseKey::parse(license).ok() else {
@@ -634,7 +703,7 @@ impl State {
             Some(holding) => answer(CheckReason::Expired, Some(Via::of(holding)), Some(holding)),
             None => {
                 let key = LicenseKey { product: product.code.clone(), capability };
-                let position = org.waiting(&key).iter().position(|(_, id, ..)| **id == user.id);
+                let position = org.waiting(&key).iter().position(|(_, waiting, ..)| *waiting == id);
                 match position {
                     Some(position) => {
                         Check { waiting_position: Some(position + 1), ..answer(CheckReason::Waiting, None, None) }

@@ -486,9 +486,8 @@ fn an_ended_pool_grant_takes_what_was_drawn_from_it() {
 #[test]
 fn holdings_keep_product_order_and_answer_what_they_replace() {
     let code = |c: &str| ProductCode::parse(c).unwrap();
-    let direct =
-        Holding { capability: None, source: Source::Direct, external: false, valid_from: None, valid_until: None };
-    let external = Holding { external: true, ..direct.clone() };
+    let direct = Holding::new(None, Source::Direct, false);
+    let external = Holding::new(None, Source::Direct, true);
     let mut holdings = crate::state::Holdings::default();
     assert_eq!(holdings.insert(code("TSTNU"), direct.clone()), None);
     assert_eq!(holdings.insert(code("ATTUNU"), direct.clone()), None);
@@ -501,4 +500,58 @@ fn holdings_keep_product_order_and_answer_what_they_replace() {
     assert_eq!(holdings.remove(&code("RPADEVNU")), None);
     assert!(!holdings.contains_key(&code("RPADEVNU")));
     assert_eq!(holdings.len(), 2);
+}
+
+#[test]
+fn a_holding_keeps_the_ledgers_shape_with_and_without_a_window() {
+    let plain = Holding::new(None, Source::Direct, false);
+    assert_eq!(
+        serde_json::to_value(&plain).unwrap(),
+        serde_json::json!({"source": {"kind": "direct"}, "external": false})
+    );
+    assert_eq!(plain.clone().valid(None, None), plain, "no window is no window, however it was set");
+
+    let capability = Capability::parse("creator").unwrap();
+    let timed = Holding::new(Some(capability), Source::Group(group("g")), true).valid(None, Some(NOW));
+    let shape = serde_json::json!({
+        "capability": "creator",
+        "source": {"kind": "group", "group": "g"},
+        "external": true,
+        "valid_until": NOW,
+    });
+    assert_eq!(serde_json::to_value(&timed).unwrap(), shape);
+    assert_eq!(serde_json::from_value::<Holding>(shape).unwrap(), timed);
+    assert_eq!((timed.valid_from(), timed.valid_until()), (None, Some(NOW)));
+    assert!(timed.is_valid_at(NOW - 1) && !timed.is_valid_at(NOW));
+}
+
+#[test]
+fn users_created_together_are_the_users_created_one_by_one() {
+    let profile = |name: &str| UserProfile { name: name.into(), ..UserProfile::default() };
+    let mut together = Books::with_org(&[], &["a"]);
+    let mut one_by_one = Books::with_org(&[], &["a"]);
+    let ids = ["c", "b", "d"];
+    let batch = ids.iter().map(|id| (user(id), profile(id))).collect();
+    together.state.create_users(&org(), batch).unwrap();
+    for id in ids {
+        one_by_one.ok(&[Command::CreateUser { org: org(), user: user(id), profile: profile(id) }]);
+    }
+    let names = |books: &Books| -> Vec<(String, String)> {
+        let users = &books.state.org("song-one").unwrap().users;
+        users.iter().map(|(id, u)| (id.to_string(), u.profile.name.clone())).collect()
+    };
+    assert_eq!(names(&together), names(&one_by_one));
+
+    let again = vec![(user("e"), profile("e")), (user("b"), profile("twice"))];
+    assert!(together.state.create_users(&org(), again).is_err(), "an existing id is refused");
+    let repeated = vec![(user("f"), profile("f")), (user("f"), profile("f"))];
+    assert!(together.state.create_users(&org(), repeated).is_err(), "an id given twice is refused");
+    assert_eq!(names(&together), names(&one_by_one), "a refused batch changes nothing");
+}
+
+#[test]
+fn what_a_million_users_hold_stays_small() {
+    // The 1,000,000-user benchmark's memory target rests on these sizes (docs/BENCHMARKS.md).
+    assert_eq!(std::mem::size_of::<(ProductCode, Holding)>(), 40);
+    assert_eq!(std::mem::size_of::<(UserId, crate::state::User)>(), 128);
 }

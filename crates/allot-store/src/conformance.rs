@@ -80,8 +80,7 @@ pub async fn a_commit_at_a_stale_revision_is_refused_whole(store: impl Store) {
 /// A commit the planner would never produce: at `revision`, each of `users` takes a unit
 /// of ATTUNU, whatever the pool holds.
 fn forged(revision: u64, users: &[&str]) -> Commit {
-    let holding =
-        Holding { capability: None, source: Source::Direct, external: false, valid_from: None, valid_until: None };
+    let holding = Holding::new(None, Source::Direct, false);
     let changes: Vec<Change> = users
         .iter()
         .map(|user| Change::HoldingSet {

@@ -106,6 +106,8 @@ pub(crate) struct Loader {
     orgs: HashMap<OrgKey, OrgId>,
     /// Each pool's stored `allocated`, checked at the end.
     allocated: Vec<(Scope, LicenseKey, i64)>,
+    /// The run of user rows being read, of one organization: created together.
+    users: Option<(OrgId, Vec<(UserId, UserProfile)>)>,
 }
 
 impl Default for Loader {
@@ -115,15 +117,22 @@ impl Default for Loader {
             revision: 0,
             orgs: HashMap::new(),
             allocated: Vec::new(),
+            users: None,
         }
     }
 }
+
+/// The users' table in the row queries' order.
+const USERS: usize = 3;
 
 impl Sink for Loader {
     /// Takes one row of table `table`: meta, products, orgs, users, groups, tenants,
     /// members (by seq), pools (parents first), holdings.
     fn take(&mut self, table: usize, row: Row) -> StoreResult<()> {
         let r = &row;
+        if table != USERS {
+            self.create_users()?;
+        }
         let change = match table {
             0 => {
                 self.revision = int(&r[0])?.max(0) as u64;
@@ -135,11 +144,10 @@ impl Sink for Loader {
                 self.orgs.insert(org.key(), org.clone());
                 Change::OrgCreated { org, name: text(&r[1])? }
             }
-            3 => Change::UserCreated {
-                org: self.org(&r[0])?,
-                user: parsed(UserId::parse(str_of(&r[1])?))?,
-                profile: from_json::<UserProfile>(&r[2])?,
-            },
+            USERS => {
+                let (org, user) = (self.org(&r[0])?, parsed(UserId::parse(str_of(&r[1])?))?);
+                return self.user(org, user, from_json::<UserProfile>(&r[2])?);
+            }
             4 => {
                 let (org, group) = (self.org(&r[0])?, parsed(GroupId::parse(str_of(&r[1])?))?);
                 let created = Change::GroupCreated { org: org.clone(), group: group.clone(), name: text(&r[2])? };
@@ -196,7 +204,23 @@ impl Loader {
         self.state.apply(change).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
+    fn user(&mut self, org: OrgId, user: UserId, profile: UserProfile) -> StoreResult<()> {
+        if self.users.as_ref().is_some_and(|(run, _)| *run != org) {
+            self.create_users()?;
+        }
+        self.users.get_or_insert_with(|| (org, Vec::new())).1.push((user, profile));
+        Ok(())
+    }
+
+    fn create_users(&mut self) -> StoreResult<()> {
+        match self.users.take() {
+            Some((org, users)) => self.state.create_users(&org, users).map_err(|e| StoreError::Corrupt(e.to_string())),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) fn finish(mut self) -> StoreResult<State> {
+        self.create_users()?;
         self.state.set_revision(self.revision);
         for (scope, license, stored) in self.allocated {
             let derived = self.state.pool(&scope, &license).allocated;

@@ -440,7 +440,8 @@ const ROW_QUERIES: [&str; 9] = [
     "SELECT value FROM meta WHERE key = 'revision'",
     "SELECT product FROM products ORDER BY code_key",
     "SELECT org_id, name FROM orgs",
-    "SELECT org_key, user_id, profile FROM users",
+    // By organization, so that each one's users are created together.
+    "SELECT org_key, user_id, profile FROM users ORDER BY org_key",
     "SELECT org_key, group_id, name, rule FROM groups",
     "SELECT org_key, tenant_id, name FROM tenants",
     "SELECT org_key, group_id, user_id, seq FROM members ORDER BY seq",

@@ -187,8 +187,8 @@ impl HeldLicense {
             source: source.into(),
             group,
             external: holding.external,
-            valid_from: holding.valid_from.map(rfc3339),
-            valid_until: holding.valid_until.map(rfc3339),
+            valid_from: holding.valid_from().map(rfc3339),
+            valid_until: holding.valid_until().map(rfc3339),
         }
     }
 }

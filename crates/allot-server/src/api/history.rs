@@ -83,10 +83,10 @@ pub async fn holders(
         .org(&org)
         .map(|o| {
             o.users
-                .values()
-                .filter_map(|u| {
+                .iter()
+                .filter_map(|(id, u)| {
                     let holding = u.holdings.get(&license.product).filter(|h| h.capability == license.capability)?;
-                    Some(Holder { user: u.id.to_string(), holding: HeldLicense::new(&license.product, holding) })
+                    Some(Holder { user: id.to_string(), holding: HeldLicense::new(&license.product, holding) })
                 })
                 .collect()
         })

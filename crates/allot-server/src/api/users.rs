@@ -87,9 +87,9 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
-fn view(user: &allot_core::state::User) -> UserView {
+fn view(id: &UserId, user: &allot_core::state::User) -> UserView {
     UserView {
-        id: user.id.to_string(),
+        id: id.to_string(),
         name: user.profile.name.clone(),
         email: user.profile.email.clone(),
         role: role_name(user.profile.role).into(),
@@ -100,7 +100,9 @@ fn view(user: &allot_core::state::User) -> UserView {
 /// The user's view, or 404.
 fn read_user(app: &App, org: &str, user: &str) -> ApiResult<UserView> {
     let books = app.books.read();
-    let found = books.org(org).and_then(|o| UserId::parse(user).ok().and_then(|id| o.users.get(&id).map(view)));
+    let found = books
+        .org(org)
+        .and_then(|o| UserId::parse(user).ok().and_then(|id| o.users.get_key_value(&id).map(|(id, u)| view(id, u))));
     found.ok_or_else(|| ApiError::not_found(format!("user `{user}` does not exist in organization `{org}`")))
 }
 
@@ -127,7 +129,7 @@ pub async fn list(
     let after = after.map_err(|e| ApiError::bad_request("invalid_query", format!("after: {e}")))?;
     let from = after.map_or(Bound::Unbounded, Bound::Excluded);
     let mut users: Vec<UserView> =
-        o.users.range((from, Bound::Unbounded)).take(limit + 1).map(|(_, u)| view(u)).collect();
+        o.users.range((from, Bound::Unbounded)).take(limit + 1).map(|(id, u)| view(id, u)).collect();
     let next = (users.len() > limit).then(|| {
         users.truncate(limit);
         users.last().map(|u| u.id.clone()).unwrap_or_default()

@@ -103,8 +103,8 @@ async fn every_acknowledged_change_survives_kill_9() {
             .org("acme")
             .unwrap()
             .users
-            .values()
-            .any(|u| u.id.as_str() == format!("u{user}") && !u.holdings.is_empty());
+            .iter()
+            .any(|(id, u)| id.as_str() == format!("u{user}") && !u.holdings.is_empty());
         assert_eq!(holds, changes % 2 == 1, "u{user}: {changes} toggles stored");
     }
     drop(store);

@@ -16,10 +16,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::parse_json;
 use crate::prefix::OrgPrefix;
 
-fn user_view(user: &allot_core::state::User) -> IdentityUser {
+fn user_view(id: &UserId, user: &allot_core::state::User) -> IdentityUser {
     IdentityUser {
-        id: user.id.to_string(),
-        user_name: user.id.to_string(),
+        id: id.to_string(),
+        user_name: id.to_string(),
         name: user.profile.name.clone(),
         email: user.profile.email.clone(),
     }
@@ -29,7 +29,8 @@ fn group_view(app: &App, org: &str, group: &GroupId, with_members: bool) -> ApiR
     let books = app.books.read();
     let o = books.org(org).ok_or_else(|| ApiError::not_found(format!("organization `{org}` does not exist")))?;
     let g = o.groups.get(group).ok_or_else(|| ApiError::not_found(format!("group `{group}` does not exist")))?;
-    let members = with_members.then(|| g.members.values().filter_map(|u| o.users.get(u)).map(user_view).collect());
+    let members = with_members
+        .then(|| g.members.values().filter_map(|u| o.users.get_key_value(u)).map(|(id, u)| user_view(id, u)).collect());
     Ok(IdentityGroup { id: g.id.to_string(), name: g.name.clone(), display_name: g.name.clone(), kind: 1, members })
 }
 
@@ -135,7 +136,9 @@ fn user_org(caller: &Caller, prefix: Option<Extension<OrgPrefix>>) -> ApiResult<
 
 fn read_user(app: &App, org: &str, user: &str) -> ApiResult<IdentityUser> {
     let books = app.books.read();
-    let found = books.org(org).and_then(|o| UserId::parse(user).ok().and_then(|id| o.users.get(&id).map(user_view)));
+    let found = books.org(org).and_then(|o| {
+        UserId::parse(user).ok().and_then(|id| o.users.get_key_value(&id).map(|(id, u)| user_view(id, u)))
+    });
     found.ok_or_else(|| ApiError::not_found(format!("user `{user}` does not exist")))
 }
 
