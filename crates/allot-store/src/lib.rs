@@ -15,6 +15,7 @@ pub mod postgres;
 mod rows;
 pub mod sql;
 pub mod sqlite;
+mod writes;
 
 pub use backend::Backend;
 pub use postgres::PgStore;

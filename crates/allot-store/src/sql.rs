@@ -1,16 +1,17 @@
 //! The store, written once for every SQL backend. A backend only runs statements (in one
 //! write transaction) and queries (in one read snapshot); the statements, what they must
-//! change, and how rows become the model are here. SQL is written with `?N` placeholders
-//! and kept to what SQLite and PostgreSQL (and PostgreSQL-compatible distributed
-//! databases) both accept.
+//! change (here and in `writes.rs`), and how rows become the model are here. SQL is written
+//! with `?N` placeholders and kept to what SQLite and PostgreSQL (and PostgreSQL-compatible
+//! distributed databases) both accept; only a batch's array form is PostgreSQL's alone.
 
 use std::future::Future;
 
-use allot_core::{Catalogue, Change, LedgerEntry, OrgId, OrgKey, Rule, State, Timestamp, UserId};
+use allot_core::{Catalogue, LedgerEntry, OrgId, OrgKey, State, Timestamp};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::rows::{self, Loader, PoolWrite, change_kind, pool_writes};
+use crate::rows::{self, Loader};
+use crate::writes::commit_statements;
 use crate::{
     ApiClient, Commit, LedgerCheck, LedgerQuery, Store, StoreError, StoreResult, Subject, TokenKind, TokenRecord,
 };
@@ -67,19 +68,31 @@ pub type Row = Vec<Value>;
 #[derive(Debug, Clone, Copy)]
 pub enum Expect {
     Any,
-    /// Exactly one row, or the books moved under us: the transaction is refused.
+    /// Exactly one row for each row of parameters, or the books moved under us: the
+    /// transaction is refused.
     One(&'static str),
 }
 
 #[derive(Debug, Clone)]
-pub struct Statement {
-    pub sql: &'static str,
-    pub params: Vec<Value>,
-    pub expect: Expect,
+pub enum Statement {
+    One {
+        sql: &'static str,
+        params: Vec<Value>,
+        expect: Expect,
+    },
+    /// The same statement for each of `rows`: `each` takes one row's parameters; `all`
+    /// takes each parameter as the array of the rows' values of that column
+    /// (PostgreSQL's `unnest`), so a backend may run it once for them all, in any order.
+    Rows {
+        each: &'static str,
+        all: &'static str,
+        rows: Vec<Row>,
+        expect: Expect,
+    },
 }
 
-fn statement(sql: &'static str, params: Vec<Value>, expect: Expect) -> Statement {
-    Statement { sql, params, expect }
+pub(crate) fn statement(sql: &'static str, params: Vec<Value>, expect: Expect) -> Statement {
+    Statement::One { sql, params, expect }
 }
 
 /// What a backend provides.
@@ -130,12 +143,12 @@ impl Sink for Vec<Vec<Row>> {
     }
 }
 
-/// Whether a statement that changed `changed` rows lets the transaction go on; `Err` rolls
-/// it back.
-pub fn judge(changed: u64, expect: Expect) -> StoreResult<()> {
+/// Whether a statement run for `rows` rows of parameters that changed `changed` rows lets
+/// the transaction go on; `Err` rolls it back.
+pub fn judge(changed: u64, expect: Expect, rows: usize) -> StoreResult<()> {
     match expect {
-        Expect::One(what) if changed != 1 => {
-            Err(StoreError::Conflict(format!("{what}: expected one row, found {changed}")))
+        Expect::One(what) if changed != rows as u64 => {
+            Err(StoreError::Conflict(format!("{what}: expected {rows} row(s), found {changed}")))
         }
         _ => Ok(()),
     }
@@ -146,7 +159,7 @@ pub fn numbered_dollars(sql: &str) -> String {
     sql.replace('?', "$")
 }
 
-fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
+pub(crate) fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
@@ -192,248 +205,8 @@ pub(crate) fn parsed<T, E: std::fmt::Display>(value: Result<T, E>) -> StoreResul
     value.map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn key(org: &OrgId) -> Value {
+pub(crate) fn key(org: &OrgId) -> Value {
     Value::Text(org.key().as_str().to_owned())
-}
-
-/// The statements that write one change's rows. Pools are written separately, once per
-/// commit, from their net change.
-fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<()> {
-    use Expect::{Any, One};
-    match change {
-        Change::ProductAdded { product } => out.push(statement(
-            "INSERT INTO products (code_key, product) VALUES (?1, ?2)",
-            vec![product.code.as_str().to_ascii_lowercase().into(), to_json(product)?.into()],
-            Any,
-        )),
-        Change::ProductRemoved { product } => out.push(statement(
-            "DELETE FROM products WHERE code_key = ?1",
-            vec![product.code.as_str().to_ascii_lowercase().into()],
-            Any,
-        )),
-        Change::OrgCreated { org, name } => out.push(statement(
-            "INSERT INTO orgs (org_key, org_id, name) VALUES (?1, ?2, ?3)",
-            vec![key(org), org.as_str().into(), name.as_str().into()],
-            Any,
-        )),
-        Change::OrgRenamed { org, after, .. } => out.push(statement(
-            "UPDATE orgs SET name = ?2 WHERE org_key = ?1",
-            vec![key(org), after.as_str().into()],
-            One("organization"),
-        )),
-        Change::OrgDeleted { org, .. } => {
-            let k = org.key();
-            out.push(statement(
-                "DELETE FROM pools WHERE scope = ?1 OR scope LIKE ?2",
-                vec![format!("org:{k}").into(), format!("tenant:{k}/%").into()],
-                Any,
-            ));
-            out.push(statement("DELETE FROM api_clients WHERE org_key = ?1", vec![key(org)], Any));
-            out.push(statement("DELETE FROM credentials WHERE realm = ?1", vec![key(org)], Any));
-            out.push(statement("DELETE FROM orgs WHERE org_key = ?1", vec![key(org)], One("organization")));
-        }
-        Change::UserCreated { org, user, profile } => out.push(statement(
-            "INSERT INTO users (org_key, user_id, profile) VALUES (?1, ?2, ?3)",
-            vec![key(org), user.as_str().into(), to_json(profile)?.into()],
-            Any,
-        )),
-        Change::UserUpdated { org, user, after, .. } => out.push(statement(
-            "UPDATE users SET profile = ?3 WHERE org_key = ?1 AND user_id = ?2",
-            vec![key(org), user.as_str().into(), to_json(after)?.into()],
-            One("user"),
-        )),
-        Change::UserDeleted { org, user, .. } => {
-            out.push(statement(
-                "DELETE FROM credentials WHERE realm = ?1 AND username = ?2",
-                vec![key(org), user.as_str().into()],
-                Any,
-            ));
-            out.push(statement(
-                "DELETE FROM users WHERE org_key = ?1 AND user_id = ?2",
-                vec![key(org), user.as_str().into()],
-                One("user"),
-            ));
-        }
-        Change::GroupCreated { org, group, name } => out.push(statement(
-            "INSERT INTO groups (org_key, group_id, name, rule) VALUES (?1, ?2, ?3, ?4)",
-            vec![key(org), group.as_str().into(), name.as_str().into(), to_json(&Rule::default())?.into()],
-            Any,
-        )),
-        Change::GroupDeleted { org, group, .. } => out.push(statement(
-            "DELETE FROM groups WHERE org_key = ?1 AND group_id = ?2",
-            vec![key(org), group.as_str().into()],
-            One("group"),
-        )),
-        Change::TenantCreated { org, tenant, name } => out.push(statement(
-            "INSERT INTO tenants (org_key, tenant_id, name) VALUES (?1, ?2, ?3)",
-            vec![key(org), tenant.as_str().into(), name.as_str().into()],
-            Any,
-        )),
-        Change::TenantDeleted { org, tenant, .. } => out.push(statement(
-            "DELETE FROM tenants WHERE org_key = ?1 AND tenant_id = ?2",
-            vec![key(org), tenant.as_str().into()],
-            One("tenant"),
-        )),
-        Change::MemberAdded { org, group, user, seq } => out.push(statement(
-            "INSERT INTO members (org_key, group_id, user_id, seq) VALUES (?1, ?2, ?3, ?4)",
-            vec![key(org), group.as_str().into(), user.as_str().into(), (*seq).into()],
-            Any,
-        )),
-        Change::MemberRemoved { org, group, user, seq } => out.push(statement(
-            "DELETE FROM members WHERE org_key = ?1 AND group_id = ?2 AND user_id = ?3 AND seq = ?4",
-            vec![key(org), group.as_str().into(), user.as_str().into(), (*seq).into()],
-            One("group member"),
-        )),
-        Change::RuleSet { org, group, before, after } => out.push(statement(
-            "UPDATE groups SET rule = ?4 WHERE org_key = ?1 AND group_id = ?2 AND rule = ?3",
-            vec![key(org), group.as_str().into(), to_json(before)?.into(), to_json(after)?.into()],
-            One("group rule"),
-        )),
-        Change::PoolSet { .. } => {}
-        Change::HoldingSet { org, user, product, before, after } => {
-            let at = vec![key(org), user.as_str().into(), product.as_str().into()];
-            match (before, after) {
-                (None, None) => {}
-                (None, Some(new)) => out.push(statement(
-                    "INSERT INTO holdings (org_key, user_id, product, holding) VALUES (?1, ?2, ?3, ?4)",
-                    [at, vec![to_json(new)?.into()]].concat(),
-                    Any,
-                )),
-                (Some(old), None) => out.push(statement(
-                    "DELETE FROM holdings WHERE org_key = ?1 AND user_id = ?2 AND product = ?3 AND holding = ?4",
-                    [at, vec![to_json(old)?.into()]].concat(),
-                    One("holding"),
-                )),
-                (Some(old), Some(new)) => out.push(statement(
-                    "UPDATE holdings SET holding = ?5 WHERE org_key = ?1 AND user_id = ?2 AND product = ?3 AND holding = ?4",
-                    [at, vec![to_json(old)?.into(), to_json(new)?.into()]].concat(),
-                    One("holding"),
-                )),
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Every statement of a group of commits, one transaction: move the revision (only from
-/// the one the first plan was made at), write each commit's rows and ledger entries, then
-/// write each pool once from its net change over the group, so the schema's constraints
-/// judge the transaction's end state. A change that deletes pool rows itself (an
-/// organization's) first has the pool changes before it written, so it deletes what they
-/// leave and nothing written after it is lost.
-pub fn commit_statements(commits: &[Commit]) -> StoreResult<Vec<Statement>> {
-    let (Some(first), Some(last)) = (commits.first(), commits.last()) else {
-        return Ok(Vec::new());
-    };
-    if commits.iter().zip(first.revision..).any(|(commit, expected)| commit.revision != expected) {
-        return Err(StoreError::Conflict("the revisions of a group of commits must follow each other".into()));
-    }
-    // A revision that moved on sets NULL, which the schema refuses: the database itself
-    // stops the transaction there, before it takes any other row's lock.
-    let mut out = vec![statement(
-        "UPDATE meta SET value = CASE WHEN value = ?2 THEN CAST(?1 AS BIGINT) END WHERE key = 'revision'",
-        vec![last.revision.into(), first.revision.saturating_sub(1).into()],
-        Expect::One("the revision row"),
-    )];
-    let mut pending: Vec<&Change> = Vec::new();
-    for commit in commits {
-        for change in commit.changes() {
-            if matches!(change, Change::OrgDeleted { .. }) {
-                for pool in pool_writes(pending.drain(..)) {
-                    pool_statements(pool, &mut out);
-                }
-            }
-            change_statements(change, &mut out)?;
-            pending.push(change);
-        }
-        if let Some(key) = &commit.idempotency {
-            out.push(idempotency_statement(key, commit));
-        }
-        for entry in &commit.entries {
-            out.push(ledger_statement(entry)?);
-        }
-    }
-    for pool in pool_writes(pending.into_iter()) {
-        pool_statements(pool, &mut out);
-    }
-    Ok(out)
-}
-
-fn pool_statements(pool: PoolWrite, out: &mut Vec<Statement>) {
-    let (from, until) = pool.grant.map(|g| (g.valid_from, g.valid_until)).unwrap_or_default();
-    // Only a smaller quantity or a new grant can leave the row empty.
-    let may_empty = pool.quantity_delta < 0 || pool.grant.is_some();
-    // The row first, empty if new, then the change: a CHECK would judge an upsert's INSERT
-    // values before the merge. No statement waits on another's answer, so a backend may
-    // send them all at once.
-    out.push(statement(
-        "INSERT INTO pools (scope, license, quantity, allocated) VALUES (?1, ?2, 0, 0) ON CONFLICT (scope, license) DO NOTHING",
-        vec![pool.scope.clone().into(), pool.license.clone().into()],
-        Expect::Any,
-    ));
-    out.push(statement(
-        "UPDATE pools SET quantity = quantity + ?3, allocated = allocated + ?4,
-             valid_from = CASE WHEN ?7 THEN ?5 ELSE valid_from END,
-             valid_until = CASE WHEN ?7 THEN ?6 ELSE valid_until END
-         WHERE scope = ?1 AND license = ?2",
-        vec![
-            pool.scope.clone().into(),
-            pool.license.clone().into(),
-            pool.quantity_delta.into(),
-            pool.allocated_delta.into(),
-            from.into(),
-            until.into(),
-            pool.grant.is_some().into(),
-        ],
-        Expect::One("pool"),
-    ));
-    if may_empty {
-        out.push(statement(
-            "DELETE FROM pools WHERE scope = ?1 AND license = ?2 AND quantity = 0 AND allocated = 0
-               AND valid_from IS NULL AND valid_until IS NULL",
-            vec![pool.scope.into(), pool.license.into()],
-            Expect::Any,
-        ));
-    }
-}
-
-/// Keeps the request's idempotency key, pending its answer, with the change it made.
-fn idempotency_statement(key: &IdempotencyKey, commit: &Commit) -> Statement {
-    statement(
-        "INSERT INTO idempotency (scope, key, fingerprint, revision, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, revision = excluded.revision,
-             status = NULL, content_type = NULL, body = NULL, created_at = excluded.created_at",
-        vec![
-            key.scope.as_str().into(),
-            key.key.as_str().into(),
-            key.fingerprint.as_str().into(),
-            commit.revision.into(),
-            commit.at.into(),
-        ],
-        Expect::Any,
-    )
-}
-
-fn ledger_statement(entry: &LedgerEntry) -> StoreResult<Statement> {
-    let change = &entry.change;
-    Ok(statement(
-        "INSERT INTO ledger (revision, seq, at, actor, request_id, org_key, user_id, license, kind, delta, change)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        vec![
-            entry.revision.into(),
-            entry.seq.into(),
-            entry.at.into(),
-            entry.actor.as_str().into(),
-            entry.request_id.as_str().into(),
-            change.org().map(|o| o.key().as_str().to_owned()).into(),
-            change.user().map(UserId::as_str).into(),
-            change.license().map(|l| l.to_string()).into(),
-            change_kind(change).into(),
-            change.delta().into(),
-            to_json(change)?.into(),
-        ],
-        Expect::Any,
-    ))
 }
 
 const ROW_QUERIES: [&str; 9] = [

@@ -167,37 +167,75 @@ fn row(row: &tokio_postgres::Row) -> StoreResult<Row> {
         .collect()
 }
 
+/// A statement as it is sent: SQL in PostgreSQL's spelling, and the parameters, which for
+/// a batch are its columns, each one array.
+struct Sent<'a> {
+    sql: String,
+    params: Vec<Box<dyn ToSql + Send + Sync + 'a>>,
+    expect: Expect,
+    rows: usize,
+}
+
+impl<'a> Sent<'a> {
+    fn of(statement: &'a Statement) -> Self {
+        match statement {
+            Statement::One { sql, params, expect } => Sent {
+                sql: numbered_dollars(sql),
+                params: params.iter().map(|p| Box::new(p) as _).collect(),
+                expect: *expect,
+                rows: 1,
+            },
+            Statement::Rows { all, rows, expect, .. } => {
+                let width = rows.first().map_or(0, Vec::len);
+                let column = |i| rows.iter().map(|row| row.get(i).unwrap_or(&Value::Null)).collect::<Vec<_>>();
+                Sent {
+                    sql: (*all).to_owned(),
+                    params: (0..width).map(|i| Box::new(column(i)) as _).collect(),
+                    expect: *expect,
+                    rows: rows.len(),
+                }
+            }
+        }
+    }
+
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.params.iter().map(|p| p.as_ref() as _).collect()
+    }
+}
+
 /// Prepares `statements` (cached per connection), then sends them all without waiting for
 /// an answer in between; PostgreSQL runs them in order. Answers each one's rows, or the
 /// first failure in statement order (once one fails, those after it only say that the
 /// transaction is aborted).
 async fn pipeline(client: &impl GenericClient, statements: &[Statement]) -> StoreResult<Vec<Vec<Row>>> {
-    let mut prepared = Vec::with_capacity(statements.len());
-    for statement in statements {
-        prepared.push(client.prepare_cached(&numbered_dollars(statement.sql)).await.map_err(pg_error)?);
+    let sent: Vec<Sent> = statements.iter().map(Sent::of).collect();
+    let mut prepared = Vec::with_capacity(sent.len());
+    for statement in &sent {
+        prepared.push(client.prepare_cached(&statement.sql).await.map_err(pg_error)?);
     }
     // Each is sent when its future is first polled, and join_all polls them in order.
-    let runs = statements.iter().zip(&prepared).map(|(s, prepared)| run(client, prepared, &s.params, s.expect));
+    let runs = sent.iter().zip(&prepared).map(|(s, prepared)| run(client, prepared, s.params(), s.expect, s.rows));
     futures_util::future::join_all(runs).await.into_iter().collect()
 }
 
-/// Runs a prepared statement with `params`, judged by `expect`; answers its rows.
+/// Runs a prepared statement with `params`, standing for `rows` rows of them, judged by
+/// `expect`; answers the rows it returns.
 async fn run(
     tx: &impl GenericClient,
     prepared: &tokio_postgres::Statement,
-    params: &[Value],
+    params: Vec<&(dyn ToSql + Sync)>,
     expect: Expect,
+    rows: usize,
 ) -> StoreResult<Vec<Row>> {
-    let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-    let (rows, changed) = if prepared.columns().is_empty() {
+    let (returned, changed) = if prepared.columns().is_empty() {
         (Vec::new(), tx.execute(prepared, &params).await.map_err(pg_error)?)
     } else {
-        let rows = tx.query(prepared, &params).await.map_err(pg_error)?;
-        let count = rows.len() as u64;
-        (rows.iter().map(row).collect::<StoreResult<Vec<_>>>()?, count)
+        let returned = tx.query(prepared, &params).await.map_err(pg_error)?;
+        let count = returned.len() as u64;
+        (returned.iter().map(row).collect::<StoreResult<Vec<_>>>()?, count)
     };
-    judge(changed, expect)?;
-    Ok(rows)
+    judge(changed, expect, rows)?;
+    Ok(returned)
 }
 
 impl Sql for PgStore {
@@ -217,7 +255,8 @@ impl Sql for PgStore {
         // The lock waits at most lock_timeout (the caller then writes without its turn);
         // `then`, sent right behind it, runs once it is held.
         let lock = client.execute(&lock, &[&TURN_LOCK]);
-        match futures_util::future::join(lock, run(client, &prepared, &params, Expect::Any)).await {
+        let params = params.iter().map(|p| p as _).collect();
+        match futures_util::future::join(lock, run(client, &prepared, params, Expect::Any, 1)).await {
             (Ok(_), Ok(rows)) => {
                 turn.held = true;
                 Ok(Some(rows))

@@ -1,0 +1,333 @@
+//! The statements that write a group of commits: each change's rows, each pool once from
+//! its net change, and the hot rows (holdings, pools, ledger entries) in batches, so that a
+//! group of a hundred allocations is a handful of statements, not hundreds.
+
+use std::collections::HashSet;
+
+use allot_core::{Change, Holding, LedgerEntry, OrgId, OrgKey, ProductCode, Rule, UserId};
+
+use crate::rows::{PoolWrite, change_kind, pool_writes};
+use crate::sql::{Expect, Row, Statement, key, statement, to_json};
+use crate::{Commit, IdempotencyKey, StoreError, StoreResult};
+
+/// Every statement of a group of commits, one transaction:
+/// - first the revision moves, only from the one the first plan was made at;
+/// - then each change's rows, in order, except holdings and pools, which wait in batches;
+/// - the batches go before any deletion of a user or an organization (whose rows they may
+///   reference or be), and at the end: pools once each from their net change, so the
+///   schema's constraints judge the transaction's end state;
+/// - then the idempotency keys and the ledger entries.
+pub fn commit_statements(commits: &[Commit]) -> StoreResult<Vec<Statement>> {
+    let (Some(first), Some(last)) = (commits.first(), commits.last()) else {
+        return Ok(Vec::new());
+    };
+    if commits.iter().zip(first.revision..).any(|(commit, expected)| commit.revision != expected) {
+        return Err(StoreError::Conflict("the revisions of a group of commits must follow each other".into()));
+    }
+    // A revision that moved on sets NULL, which the schema refuses: the database itself
+    // stops the transaction there, before it takes any other row's lock.
+    let mut out = vec![statement(
+        "UPDATE meta SET value = CASE WHEN value = ?2 THEN CAST(?1 AS BIGINT) END WHERE key = 'revision'",
+        vec![last.revision.into(), first.revision.saturating_sub(1).into()],
+        Expect::One("the revision row"),
+    )];
+    let mut holdings = HoldingWrites::default();
+    let mut pools: Vec<&Change> = Vec::new();
+    let mut ledger = Vec::new();
+    for commit in commits {
+        for change in commit.changes() {
+            match change {
+                Change::OrgDeleted { .. } | Change::UserDeleted { .. } => {
+                    holdings.flush(&mut out);
+                    pool_statements(pool_writes(pools.drain(..)), &mut out);
+                }
+                Change::HoldingSet { org, user, product, before, after } => {
+                    holdings.add(org, user, product, before.as_ref(), after.as_ref(), &mut out)?;
+                }
+                _ => {}
+            }
+            change_statements(change, &mut out)?;
+            pools.push(change);
+        }
+        for entry in &commit.entries {
+            ledger.push(ledger_row(entry)?);
+        }
+    }
+    holdings.flush(&mut out);
+    pool_statements(pool_writes(pools.into_iter()), &mut out);
+    for commit in commits {
+        if let Some(key) = &commit.idempotency {
+            out.push(idempotency_statement(key, commit));
+        }
+    }
+    out.extend(rows(LEDGER, ledger, Expect::Any));
+    Ok(out)
+}
+
+/// The statements that write one change's rows, but for holdings and pools.
+fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<()> {
+    use Expect::{Any, One};
+    match change {
+        Change::ProductAdded { product } => out.push(statement(
+            "INSERT INTO products (code_key, product) VALUES (?1, ?2)",
+            vec![product.code.as_str().to_ascii_lowercase().into(), to_json(product)?.into()],
+            Any,
+        )),
+        Change::ProductRemoved { product } => out.push(statement(
+            "DELETE FROM products WHERE code_key = ?1",
+            vec![product.code.as_str().to_ascii_lowercase().into()],
+            Any,
+        )),
+        Change::OrgCreated { org, name } => out.push(statement(
+            "INSERT INTO orgs (org_key, org_id, name) VALUES (?1, ?2, ?3)",
+            vec![key(org), org.as_str().into(), name.as_str().into()],
+            Any,
+        )),
+        Change::OrgRenamed { org, after, .. } => out.push(statement(
+            "UPDATE orgs SET name = ?2 WHERE org_key = ?1",
+            vec![key(org), after.as_str().into()],
+            One("organization"),
+        )),
+        Change::OrgDeleted { org, .. } => {
+            let k = org.key();
+            out.push(statement(
+                "DELETE FROM pools WHERE scope = ?1 OR scope LIKE ?2",
+                vec![format!("org:{k}").into(), format!("tenant:{k}/%").into()],
+                Any,
+            ));
+            out.push(statement("DELETE FROM api_clients WHERE org_key = ?1", vec![key(org)], Any));
+            out.push(statement("DELETE FROM credentials WHERE realm = ?1", vec![key(org)], Any));
+            out.push(statement("DELETE FROM orgs WHERE org_key = ?1", vec![key(org)], One("organization")));
+        }
+        Change::UserCreated { org, user, profile } => out.push(statement(
+            "INSERT INTO users (org_key, user_id, profile) VALUES (?1, ?2, ?3)",
+            vec![key(org), user.as_str().into(), to_json(profile)?.into()],
+            Any,
+        )),
+        Change::UserUpdated { org, user, after, .. } => out.push(statement(
+            "UPDATE users SET profile = ?3 WHERE org_key = ?1 AND user_id = ?2",
+            vec![key(org), user.as_str().into(), to_json(after)?.into()],
+            One("user"),
+        )),
+        Change::UserDeleted { org, user, .. } => {
+            out.push(statement(
+                "DELETE FROM credentials WHERE realm = ?1 AND username = ?2",
+                vec![key(org), user.as_str().into()],
+                Any,
+            ));
+            out.push(statement(
+                "DELETE FROM users WHERE org_key = ?1 AND user_id = ?2",
+                vec![key(org), user.as_str().into()],
+                One("user"),
+            ));
+        }
+        Change::GroupCreated { org, group, name } => out.push(statement(
+            "INSERT INTO groups (org_key, group_id, name, rule) VALUES (?1, ?2, ?3, ?4)",
+            vec![key(org), group.as_str().into(), name.as_str().into(), to_json(&Rule::default())?.into()],
+            Any,
+        )),
+        Change::GroupDeleted { org, group, .. } => out.push(statement(
+            "DELETE FROM groups WHERE org_key = ?1 AND group_id = ?2",
+            vec![key(org), group.as_str().into()],
+            One("group"),
+        )),
+        Change::TenantCreated { org, tenant, name } => out.push(statement(
+            "INSERT INTO tenants (org_key, tenant_id, name) VALUES (?1, ?2, ?3)",
+            vec![key(org), tenant.as_str().into(), name.as_str().into()],
+            Any,
+        )),
+        Change::TenantDeleted { org, tenant, .. } => out.push(statement(
+            "DELETE FROM tenants WHERE org_key = ?1 AND tenant_id = ?2",
+            vec![key(org), tenant.as_str().into()],
+            One("tenant"),
+        )),
+        Change::MemberAdded { org, group, user, seq } => out.push(statement(
+            "INSERT INTO members (org_key, group_id, user_id, seq) VALUES (?1, ?2, ?3, ?4)",
+            vec![key(org), group.as_str().into(), user.as_str().into(), (*seq).into()],
+            Any,
+        )),
+        Change::MemberRemoved { org, group, user, seq } => out.push(statement(
+            "DELETE FROM members WHERE org_key = ?1 AND group_id = ?2 AND user_id = ?3 AND seq = ?4",
+            vec![key(org), group.as_str().into(), user.as_str().into(), (*seq).into()],
+            One("group member"),
+        )),
+        Change::RuleSet { org, group, before, after } => out.push(statement(
+            "UPDATE groups SET rule = ?4 WHERE org_key = ?1 AND group_id = ?2 AND rule = ?3",
+            vec![key(org), group.as_str().into(), to_json(before)?.into(), to_json(after)?.into()],
+            One("group rule"),
+        )),
+        Change::PoolSet { .. } => {}
+        // Written in batches: see `HoldingWrites`.
+        Change::HoldingSet { .. } => {}
+    }
+    Ok(())
+}
+
+/// Holding writes waiting to go as batches. Their keys are distinct, so the batches may
+/// run in any order; a key written again sends the batches first.
+#[derive(Default)]
+struct HoldingWrites {
+    keys: HashSet<(OrgKey, UserId, ProductCode)>,
+    inserts: Vec<Row>,
+    updates: Vec<Row>,
+    deletes: Vec<Row>,
+}
+
+impl HoldingWrites {
+    fn add(
+        &mut self,
+        org: &OrgId,
+        user: &UserId,
+        product: &ProductCode,
+        before: Option<&Holding>,
+        after: Option<&Holding>,
+        out: &mut Vec<Statement>,
+    ) -> StoreResult<()> {
+        if !self.keys.insert((org.key(), user.clone(), product.clone())) {
+            self.flush(out);
+            self.keys.insert((org.key(), user.clone(), product.clone()));
+        }
+        let at = vec![key(org), user.as_str().into(), product.as_str().into()];
+        match (before, after) {
+            (None, None) => {}
+            (None, Some(new)) => self.inserts.push([at, vec![to_json(new)?.into()]].concat()),
+            (Some(old), None) => self.deletes.push([at, vec![to_json(old)?.into()]].concat()),
+            (Some(old), Some(new)) => {
+                self.updates.push([at, vec![to_json(old)?.into(), to_json(new)?.into()]].concat())
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut Vec<Statement>) {
+        self.keys.clear();
+        out.extend(rows(DELETE_HOLDINGS, std::mem::take(&mut self.deletes), Expect::One("holding")));
+        out.extend(rows(UPDATE_HOLDINGS, std::mem::take(&mut self.updates), Expect::One("holding")));
+        out.extend(rows(INSERT_HOLDINGS, std::mem::take(&mut self.inserts), Expect::Any));
+    }
+}
+
+/// A statement for each of many rows, in two spellings: `each` with one row's parameters
+/// (`?N`), and `all` with each parameter an array of the rows' values of that column
+/// (`$N::type[]`, PostgreSQL's `unnest`), which a backend may run once instead.
+struct Batched {
+    each: &'static str,
+    all: &'static str,
+}
+
+const INSERT_HOLDINGS: Batched = Batched {
+    each: "INSERT INTO holdings (org_key, user_id, product, holding) VALUES (?1, ?2, ?3, ?4)",
+    all: "INSERT INTO holdings (org_key, user_id, product, holding)
+          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])",
+};
+
+const DELETE_HOLDINGS: Batched = Batched {
+    each: "DELETE FROM holdings WHERE org_key = ?1 AND user_id = ?2 AND product = ?3 AND holding = ?4",
+    all: "DELETE FROM holdings h USING unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS d(o, u, p, old)
+          WHERE h.org_key = d.o AND h.user_id = d.u AND h.product = d.p AND h.holding = d.old",
+};
+
+const UPDATE_HOLDINGS: Batched = Batched {
+    each: "UPDATE holdings SET holding = ?5 WHERE org_key = ?1 AND user_id = ?2 AND product = ?3 AND holding = ?4",
+    all: "UPDATE holdings h SET holding = d.new
+          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS d(o, u, p, old, new)
+          WHERE h.org_key = d.o AND h.user_id = d.u AND h.product = d.p AND h.holding = d.old",
+};
+
+// The row first, empty if new, then the change: a CHECK would judge an upsert's INSERT
+// values before the merge.
+const INSERT_POOLS: Batched = Batched {
+    each: "INSERT INTO pools (scope, license, quantity, allocated) VALUES (?1, ?2, 0, 0)
+           ON CONFLICT (scope, license) DO NOTHING",
+    all: "INSERT INTO pools (scope, license, quantity, allocated)
+          SELECT s, l, 0, 0 FROM unnest($1::text[], $2::text[]) AS d(s, l)
+          ON CONFLICT (scope, license) DO NOTHING",
+};
+
+const UPDATE_POOLS: Batched = Batched {
+    each: "UPDATE pools SET quantity = quantity + ?3, allocated = allocated + ?4,
+               valid_from = CASE WHEN ?7 THEN ?5 ELSE valid_from END,
+               valid_until = CASE WHEN ?7 THEN ?6 ELSE valid_until END
+           WHERE scope = ?1 AND license = ?2",
+    all: "UPDATE pools p SET quantity = p.quantity + d.q, allocated = p.allocated + d.a,
+              valid_from = CASE WHEN d.g THEN d.f ELSE p.valid_from END,
+              valid_until = CASE WHEN d.g THEN d.u ELSE p.valid_until END
+          FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::boolean[])
+              AS d(s, l, q, a, f, u, g)
+          WHERE p.scope = d.s AND p.license = d.l",
+};
+
+const DELETE_EMPTY_POOLS: Batched = Batched {
+    each: "DELETE FROM pools WHERE scope = ?1 AND license = ?2 AND quantity = 0 AND allocated = 0
+             AND valid_from IS NULL AND valid_until IS NULL",
+    all: "DELETE FROM pools p USING unnest($1::text[], $2::text[]) AS d(s, l)
+          WHERE p.scope = d.s AND p.license = d.l AND p.quantity = 0 AND p.allocated = 0
+            AND p.valid_from IS NULL AND p.valid_until IS NULL",
+};
+
+const LEDGER: Batched = Batched {
+    each: "INSERT INTO ledger (revision, seq, at, actor, request_id, org_key, user_id, license, kind, delta, change)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    all: "INSERT INTO ledger (revision, seq, at, actor, request_id, org_key, user_id, license, kind, delta, change)
+          SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+              $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[])",
+};
+
+/// The batch's statement for `rows`, if there are any.
+fn rows(batched: Batched, rows: Vec<Row>, expect: Expect) -> Option<Statement> {
+    (!rows.is_empty()).then_some(Statement::Rows { each: batched.each, all: batched.all, rows, expect })
+}
+
+/// Writes each pool once from its net change: the row (empty if new), the change, and the
+/// row's removal where the change may leave it empty.
+fn pool_statements(pools: Vec<PoolWrite>, out: &mut Vec<Statement>) {
+    let (mut keys, mut changes, mut may_empty) = (Vec::new(), Vec::new(), Vec::new());
+    for pool in pools {
+        let (from, until) = pool.grant.map(|g| (g.valid_from, g.valid_until)).unwrap_or_default();
+        let at: Row = vec![pool.scope.into(), pool.license.into()];
+        // Only a smaller quantity or a new grant can leave the row empty.
+        if pool.quantity_delta < 0 || pool.grant.is_some() {
+            may_empty.push(at.clone());
+        }
+        let change = [pool.quantity_delta.into(), pool.allocated_delta.into(), from.into(), until.into()];
+        changes.push([at.clone(), change.into(), vec![pool.grant.is_some().into()]].concat());
+        keys.push(at);
+    }
+    out.extend(rows(INSERT_POOLS, keys, Expect::Any));
+    out.extend(rows(UPDATE_POOLS, changes, Expect::One("pool")));
+    out.extend(rows(DELETE_EMPTY_POOLS, may_empty, Expect::Any));
+}
+
+/// Keeps the request's idempotency key, pending its answer, with the change it made.
+fn idempotency_statement(key: &IdempotencyKey, commit: &Commit) -> Statement {
+    statement(
+        "INSERT INTO idempotency (scope, key, fingerprint, revision, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, revision = excluded.revision,
+             status = NULL, content_type = NULL, body = NULL, created_at = excluded.created_at",
+        vec![
+            key.scope.as_str().into(),
+            key.key.as_str().into(),
+            key.fingerprint.as_str().into(),
+            commit.revision.into(),
+            commit.at.into(),
+        ],
+        Expect::Any,
+    )
+}
+
+fn ledger_row(entry: &LedgerEntry) -> StoreResult<Row> {
+    let change = &entry.change;
+    Ok(vec![
+        entry.revision.into(),
+        entry.seq.into(),
+        entry.at.into(),
+        entry.actor.as_str().into(),
+        entry.request_id.as_str().into(),
+        change.org().map(|o| o.key().as_str().to_owned()).into(),
+        change.user().map(UserId::as_str).into(),
+        change.license().map(|l| l.to_string()).into(),
+        change_kind(change).into(),
+        change.delta().into(),
+        to_json(change)?.into(),
+    ])
+}
