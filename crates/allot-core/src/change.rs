@@ -48,6 +48,29 @@ pub enum Change {
 }
 
 impl Change {
+    /// The change's `type` as the ledger spells it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Change::ProductAdded { .. } => "product_added",
+            Change::ProductRemoved { .. } => "product_removed",
+            Change::OrgCreated { .. } => "org_created",
+            Change::OrgRenamed { .. } => "org_renamed",
+            Change::OrgDeleted { .. } => "org_deleted",
+            Change::UserCreated { .. } => "user_created",
+            Change::UserUpdated { .. } => "user_updated",
+            Change::UserDeleted { .. } => "user_deleted",
+            Change::GroupCreated { .. } => "group_created",
+            Change::GroupDeleted { .. } => "group_deleted",
+            Change::TenantCreated { .. } => "tenant_created",
+            Change::TenantDeleted { .. } => "tenant_deleted",
+            Change::MemberAdded { .. } => "member_added",
+            Change::MemberRemoved { .. } => "member_removed",
+            Change::RuleSet { .. } => "rule_set",
+            Change::PoolSet { .. } => "pool_set",
+            Change::HoldingSet { .. } => "holding_set",
+        }
+    }
+
     /// The change that undoes this one.
     pub fn inverse(&self) -> Change {
         match self.clone() {

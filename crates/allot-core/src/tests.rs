@@ -42,6 +42,9 @@ impl Books {
         if plan.is_possible() && !plan.changes.is_empty() {
             let revision = self.state.revision() + 1;
             self.state.apply_all(revision, &plan.changes).unwrap();
+            for change in plan.changes.iter().flat_map(|c| [c.clone(), c.inverse()]) {
+                assert_eq!(serde_json::to_value(&change).unwrap()["type"], change.kind(), "the ledger's spelling");
+            }
             let actor = Actor { name: "test".into(), request_id: "r".into() };
             self.ledger.extend(LedgerEntry::for_plan(revision, NOW, &actor, &plan.changes));
         }

@@ -261,11 +261,3 @@ pub(crate) fn differences(replayed: &State, stored: &State) -> Vec<String> {
     }
     differences
 }
-
-/// The name a change is indexed under in the ledger (its serde tag).
-pub(crate) fn change_kind(change: &Change) -> String {
-    serde_json::to_value(change)
-        .ok()
-        .and_then(|value| value.get("type").and_then(|t| t.as_str()).map(str::to_owned))
-        .unwrap_or_default()
-}

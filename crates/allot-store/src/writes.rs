@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use allot_core::{Change, Holding, LedgerEntry, OrgId, OrgKey, ProductCode, Rule, UserId};
 
-use crate::rows::{PoolWrite, change_kind, pool_writes};
+use crate::rows::{PoolWrite, pool_writes};
 use crate::sql::{Expect, Row, Statement, key, statement, to_json};
 use crate::{Commit, IdempotencyKey, StoreError, StoreResult};
 
@@ -326,7 +326,7 @@ fn ledger_row(entry: &LedgerEntry) -> StoreResult<Row> {
         change.org().map(|o| o.key().as_str().to_owned()).into(),
         change.user().map(UserId::as_str).into(),
         change.license().map(|l| l.to_string()).into(),
-        change_kind(change).into(),
+        change.kind().into(),
         change.delta().into(),
         to_json(change)?.into(),
     ])

@@ -123,8 +123,10 @@ fn run(conn: &Connection, statement: &Statement) -> StoreResult<Vec<Row>> {
             Ok(rows)
         }
         Statement::Rows { each, rows, expect, .. } => {
+            let mut each = conn.prepare_cached(each).map_err(db_error)?;
             for params in rows {
-                judge(query(conn, each, params)?.1, *expect, 1)?;
+                let changed = each.execute(rusqlite::params_from_iter(params)).map_err(db_error)?;
+                judge(changed as u64, *expect, 1)?;
             }
             Ok(Vec::new())
         }
