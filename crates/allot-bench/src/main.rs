@@ -327,8 +327,8 @@ async fn allocations(cli: &Cli, http: &reqwest::Client, allot: &Allot, pools: us
 }
 
 /// SQLite's single-row commits swing with the disk from minute to minute here, so the
-/// scenario runs in rounds, each measuring the baseline right before allot, and the table
-/// gives the round with the median ratio, with the range of all.
+/// scenario runs in rounds, each measuring the baseline and then both allot runs, and the
+/// table gives the round with the median ratio, with the range of all.
 async fn sqlite(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result<()> {
     let scenarios = [(100, 3.0, "durable allocations, SQLite, 100 pools"), (1, 2.0, "same, one hot pool of 1,000")];
     // Per scenario, each round's (changes/s, baseline).

@@ -608,7 +608,8 @@ impl State {
     }
 
     /// Applies [`Change::UserCreated`] for each of `users` at once, which packs the map's
-    /// nodes full: a million users loaded one by one would leave them half empty.
+    /// nodes full: a million users loaded one by one would leave them half empty. Meant for
+    /// loading: an organization that has users already has its whole map rebuilt.
     pub fn create_users(&mut self, org: &OrgId, users: Vec<(UserId, UserProfile)>) -> Result<(), Inconsistent> {
         let o = self.org_mut(org)?;
         let given = users.len();

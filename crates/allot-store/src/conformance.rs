@@ -66,6 +66,26 @@ pub async fn loads_what_was_committed(store: impl Store) {
     assert_eq!(loaded.all_holdings(), state.all_holdings());
 }
 
+/// Users of two organizations, created in turns, load each into their own organization.
+pub async fn loads_the_users_of_every_organization(store: impl Store) {
+    let mut state = State::default();
+    apply(&store, &mut state, &setup()).await;
+    let beta = OrgId::parse("beta").unwrap();
+    let user = |org: &OrgId, id: &str| Command::CreateUser {
+        org: org.clone(),
+        user: UserId::parse(id).unwrap(),
+        profile: UserProfile::default(),
+    };
+    let created = Command::CreateOrg { org: beta.clone(), name: "Beta".into() };
+    apply(&store, &mut state, &[created, user(&beta, "z"), user(&beta, "a")]).await;
+    apply(&store, &mut state, &[user(&org(), "e"), user(&beta, "m")]).await;
+    let loaded = store.load().await.unwrap();
+    for name in ["acme", "beta"] {
+        let ids = |s: &State| s.org(name).unwrap().users.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(ids(&loaded), ids(&state), "{name}");
+    }
+}
+
 pub async fn a_commit_at_a_stale_revision_is_refused_whole(store: impl Store) {
     let mut state = State::default();
     apply(&store, &mut state, &setup()).await;
@@ -281,7 +301,7 @@ pub async fn the_ledger_is_append_only(store: impl Store + Sql) {
     let mut state = State::default();
     apply(&store, &mut state, &setup()).await;
     for sql in ["UPDATE ledger SET actor = 'someone else'", "DELETE FROM ledger"] {
-        let refused = store.write(vec![Statement::One { sql, params: vec![], expect: Expect::Any }]).await;
+        let refused = store.write(vec![Statement::Single { sql, params: vec![], expect: Expect::Any }]).await;
         assert!(refused.is_err(), "{sql} was allowed");
     }
     assert!(store.check_ledger().await.unwrap().differences.is_empty());
@@ -290,9 +310,9 @@ pub async fn the_ledger_is_append_only(store: impl Store + Sql) {
 /// A raw statement cannot allocate more than a pool holds.
 pub async fn the_schema_checks_allocated_within_quantity(store: impl Store + Sql) {
     let insert = "INSERT INTO pools (scope, license, quantity, allocated) VALUES ('', 'X', 1, 1)";
-    store.write(vec![Statement::One { sql: insert, params: vec![], expect: Expect::Any }]).await.unwrap();
+    store.write(vec![Statement::Single { sql: insert, params: vec![], expect: Expect::Any }]).await.unwrap();
     let over = "UPDATE pools SET allocated = allocated + 1 WHERE license = 'X'";
-    let refused = store.write(vec![Statement::One { sql: over, params: vec![], expect: Expect::Any }]).await;
+    let refused = store.write(vec![Statement::Single { sql: over, params: vec![], expect: Expect::Any }]).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
 }
 
@@ -311,6 +331,7 @@ macro_rules! every_conformance_test {
         conformance!(
             $fresh;
             loads_what_was_committed,
+            loads_the_users_of_every_organization,
             a_commit_at_a_stale_revision_is_refused_whole,
             the_schema_refuses_an_over_allocation,
             a_group_commit_writes_every_plan_in_order,

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use allot_core::{
     Catalogue, Change, Grant, GroupId, Holding, LicenseKey, OrgId, OrgKey, Product, ProductCode, Rule, Scope,
-    ServiceType, State, TenantId, UserId, UserProfile,
+    ServiceType, Source, State, TenantId, UserId, UserProfile,
 };
 
 use crate::sql::{Row, Sink, Value, from_json, int, opt_int, parsed, str_of, text};
@@ -98,8 +98,9 @@ pub(crate) fn pool_writes<'a>(changes: impl Iterator<Item = &'a Change>) -> Vec<
 
 /// Rebuilds the state from the stored rows as they are read, in the order of the row
 /// queries, applying each row as the change that would create it; then checks every stored
-/// `allocated` against the one the holdings and grants add up to. Nothing but the state is
-/// kept, so a million users load in the memory they are served from.
+/// `allocated` against the one the holdings and grants add up to. Besides the state it keeps
+/// only one organization's run of users, created together (which packs their map), so a
+/// million users load in little more than the memory they are served from.
 pub(crate) struct Loader {
     state: State,
     revision: u64,
@@ -172,13 +173,17 @@ impl Sink for Loader {
                 self.allocated.push((scope.clone(), license.clone(), int(&r[3])?));
                 Change::PoolSet { scope, license, before: Grant::default(), after }
             }
-            8 => Change::HoldingSet {
-                org: self.org(&r[0])?,
-                user: parsed(UserId::parse(str_of(&r[1])?))?,
-                product: self.product(str_of(&r[2])?)?,
-                before: None,
-                after: Some(from_json::<Holding>(&r[3])?),
-            },
+            8 => {
+                let (org, product) = (self.org(&r[0])?, self.product(str_of(&r[2])?)?);
+                let holding = self.sharing_codes(&org, &product, from_json::<Holding>(&r[3])?);
+                Change::HoldingSet {
+                    user: parsed(UserId::parse(str_of(&r[1])?))?,
+                    org,
+                    product,
+                    before: None,
+                    after: Some(holding),
+                }
+            }
             other => return Err(StoreError::Corrupt(format!("no table {other} to load"))),
         };
         self.apply(&change)
@@ -198,6 +203,23 @@ impl Loader {
             Some(product) => Ok(product.code.clone()),
             None => parsed(ProductCode::parse(code)),
         }
+    }
+
+    /// The holding, naming its capability and group with the strings the catalogue and the
+    /// organization already hold, where they are spelled the same.
+    fn sharing_codes(&self, org: &OrgId, product: &ProductCode, mut holding: Holding) -> Holding {
+        if let Some(capability) = &holding.capability {
+            let known = self.state.catalogue().get(product.as_str()).and_then(|p| p.capability(capability.as_str()));
+            if let Some(known) = known.map(|info| &info.code).filter(|code| *code == capability) {
+                holding.capability = Some(known.clone());
+            }
+        }
+        if let Source::Group(group) = &holding.source
+            && let Some((known, _)) = self.state.org(org.as_str()).and_then(|o| o.groups.get_key_value(group))
+        {
+            holding.source = Source::Group(known.clone());
+        }
+        holding
     }
 
     fn apply(&mut self, change: &Change) -> StoreResult<()> {

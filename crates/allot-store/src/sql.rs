@@ -75,7 +75,7 @@ pub enum Expect {
 
 #[derive(Debug, Clone)]
 pub enum Statement {
-    One {
+    Single {
         sql: &'static str,
         params: Vec<Value>,
         expect: Expect,
@@ -83,6 +83,7 @@ pub enum Statement {
     /// The same statement for each of `rows`: `each` takes one row's parameters; `all`
     /// takes each parameter as the array of the rows' values of that column
     /// (PostgreSQL's `unnest`), so a backend may run it once for them all, in any order.
+    /// Never empty: `writes.rs` builds a batch only for rows it has.
     Rows {
         each: &'static str,
         all: &'static str,
@@ -92,7 +93,7 @@ pub enum Statement {
 }
 
 pub(crate) fn statement(sql: &'static str, params: Vec<Value>, expect: Expect) -> Statement {
-    Statement::One { sql, params, expect }
+    Statement::Single { sql, params, expect }
 }
 
 /// What a backend provides.

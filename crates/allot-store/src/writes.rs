@@ -13,9 +13,11 @@ use crate::{Commit, IdempotencyKey, StoreError, StoreResult};
 /// Every statement of a group of commits, one transaction:
 /// - first the revision moves, only from the one the first plan was made at;
 /// - then each change's rows, in order, except holdings and pools, which wait in batches;
-/// - the batches go before any deletion of a user or an organization (whose rows they may
-///   reference or be), and at the end: pools once each from their net change, so the
-///   schema's constraints judge the transaction's end state;
+/// - holdings go before any deletion of a user or an organization (whose rows they
+///   reference), and at the end;
+/// - pools go once each, from their net change, so that the schema's constraints judge
+///   the transaction's end state: at the end, and before an organization's deletion, which
+///   deletes its pool rows itself;
 /// - then the idempotency keys and the ledger entries.
 pub fn commit_statements(commits: &[Commit]) -> StoreResult<Vec<Statement>> {
     let (Some(first), Some(last)) = (commits.first(), commits.last()) else {
@@ -32,29 +34,31 @@ pub fn commit_statements(commits: &[Commit]) -> StoreResult<Vec<Statement>> {
         Expect::One("the revision row"),
     )];
     let mut holdings = HoldingWrites::default();
-    let mut pools: Vec<&Change> = Vec::new();
+    let mut pool_changes: Vec<&Change> = Vec::new();
     let mut ledger = Vec::new();
     for commit in commits {
         for change in commit.changes() {
             match change {
-                Change::OrgDeleted { .. } | Change::UserDeleted { .. } => {
+                Change::UserDeleted { .. } => holdings.flush(&mut out),
+                Change::OrgDeleted { .. } => {
                     holdings.flush(&mut out);
-                    pool_statements(pool_writes(pools.drain(..)), &mut out);
+                    pool_statements(pool_writes(pool_changes.drain(..)), &mut out);
                 }
                 Change::HoldingSet { org, user, product, before, after } => {
                     holdings.add(org, user, product, before.as_ref(), after.as_ref(), &mut out)?;
+                    pool_changes.push(change);
                 }
+                Change::PoolSet { .. } => pool_changes.push(change),
                 _ => {}
             }
             change_statements(change, &mut out)?;
-            pools.push(change);
         }
         for entry in &commit.entries {
             ledger.push(ledger_row(entry)?);
         }
     }
     holdings.flush(&mut out);
-    pool_statements(pool_writes(pools.into_iter()), &mut out);
+    pool_statements(pool_writes(pool_changes.into_iter()), &mut out);
     for commit in commits {
         if let Some(key) = &commit.idempotency {
             out.push(idempotency_statement(key, commit));
@@ -183,10 +187,11 @@ impl HoldingWrites {
         after: Option<&Holding>,
         out: &mut Vec<Statement>,
     ) -> StoreResult<()> {
-        if !self.keys.insert((org.key(), user.clone(), product.clone())) {
+        let written = (org.key(), user.clone(), product.clone());
+        if self.keys.contains(&written) {
             self.flush(out);
-            self.keys.insert((org.key(), user.clone(), product.clone()));
         }
+        self.keys.insert(written);
         let at = vec![key(org), user.as_str().into(), product.as_str().into()];
         match (before, after) {
             (None, None) => {}
@@ -274,8 +279,8 @@ const LEDGER: Batched = Batched {
 };
 
 /// The batch's statement for `rows`, if there are any.
-fn rows(batched: Batched, rows: Vec<Row>, expect: Expect) -> Option<Statement> {
-    (!rows.is_empty()).then_some(Statement::Rows { each: batched.each, all: batched.all, rows, expect })
+fn rows(batched: Batched, of: Vec<Row>, expect: Expect) -> Option<Statement> {
+    (!of.is_empty()).then_some(Statement::Rows { each: batched.each, all: batched.all, rows: of, expect })
 }
 
 /// Writes each pool once from its net change: the row (empty if new), the change, and the

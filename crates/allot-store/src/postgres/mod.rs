@@ -1,5 +1,5 @@
 //! The PostgreSQL store: several allot processes can share one database. It runs the
-//! statements of `sql.rs`. Correctness rests on the transaction alone (the revision row
+//! statements of `sql.rs` and `writes.rs`, a batch as one statement over arrays. Correctness rests on the transaction alone (the revision row
 //! moves only from the expected value, and the schema's CHECKs hold the invariant), never
 //! on advisory locks or LISTEN/NOTIFY. An advisory lock only takes turns between writers,
 //! so that one plans after the last commit instead of planning, losing and planning again.
@@ -179,7 +179,7 @@ struct Sent<'a> {
 impl<'a> Sent<'a> {
     fn of(statement: &'a Statement) -> Self {
         match statement {
-            Statement::One { sql, params, expect } => Sent {
+            Statement::Single { sql, params, expect } => Sent {
                 sql: numbered_dollars(sql),
                 params: params.iter().map(|p| Box::new(p) as _).collect(),
                 expect: *expect,

@@ -1,5 +1,6 @@
 //! The embedded SQLite store: one writer connection (SQLite serializes writes anyway), a
-//! few reader connections, WAL, `synchronous=FULL`. It runs the statements of `sql.rs`.
+//! few reader connections, WAL, `synchronous=FULL`. It runs the statements of `sql.rs` and
+//! `writes.rs`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -117,15 +118,15 @@ fn value(raw: ValueRef<'_>) -> Value {
 /// costs microseconds in process).
 fn run(conn: &Connection, statement: &Statement) -> StoreResult<Vec<Row>> {
     match statement {
-        Statement::One { sql, params, expect } => {
+        Statement::Single { sql, params, expect } => {
             let (rows, changed) = query(conn, sql, params)?;
             judge(changed, *expect, 1)?;
             Ok(rows)
         }
         Statement::Rows { each, rows, expect, .. } => {
-            let mut each = conn.prepare_cached(each).map_err(db_error)?;
+            let mut prepared = conn.prepare_cached(each).map_err(db_error)?;
             for params in rows {
-                let changed = each.execute(rusqlite::params_from_iter(params)).map_err(db_error)?;
+                let changed = prepared.execute(rusqlite::params_from_iter(params)).map_err(db_error)?;
                 judge(changed as u64, *expect, 1)?;
             }
             Ok(Vec::new())
