@@ -283,24 +283,25 @@ fn rows(batched: Batched, of: Vec<Row>, expect: Expect) -> Option<Statement> {
     (!of.is_empty()).then_some(Statement::Rows { each: batched.each, all: batched.all, rows: of, expect })
 }
 
-/// Writes each pool once from its net change: the row (empty if new), the change, and the
-/// row's removal where the change may leave it empty.
+/// Writes each pool once from its net change. Only a pool whose grant the group sets can
+/// lack a row (a new grant) or be left empty (a smaller one), so only such a pool gets its
+/// row ahead, empty if new, and its removal if the change leaves it empty. A pool that the
+/// group only takes units from or gives units back to has a row: units need a quantity
+/// (the `CHECK`), and units given back were counted in it.
 fn pool_statements(pools: Vec<PoolWrite>, out: &mut Vec<Statement>) {
-    let (mut keys, mut changes, mut may_empty) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut granted, mut changes) = (Vec::new(), Vec::new());
     for pool in pools {
         let (from, until) = pool.grant.map(|g| (g.valid_from, g.valid_until)).unwrap_or_default();
         let at: Row = vec![pool.scope.into(), pool.license.into()];
-        // Only a smaller quantity or a new grant can leave the row empty.
-        if pool.quantity_delta < 0 || pool.grant.is_some() {
-            may_empty.push(at.clone());
+        if pool.grant.is_some() {
+            granted.push(at.clone());
         }
         let change = [pool.quantity_delta.into(), pool.allocated_delta.into(), from.into(), until.into()];
-        changes.push([at.clone(), change.into(), vec![pool.grant.is_some().into()]].concat());
-        keys.push(at);
+        changes.push([at, change.into(), vec![pool.grant.is_some().into()]].concat());
     }
-    out.extend(rows(INSERT_POOLS, keys, Expect::Any));
+    out.extend(rows(INSERT_POOLS, granted.clone(), Expect::Any));
     out.extend(rows(UPDATE_POOLS, changes, Expect::One("pool")));
-    out.extend(rows(DELETE_EMPTY_POOLS, may_empty, Expect::Any));
+    out.extend(rows(DELETE_EMPTY_POOLS, granted, Expect::Any));
 }
 
 /// Keeps the request's idempotency key, pending its answer, with the change it made.
