@@ -72,15 +72,13 @@ struct Row {
 const PASSWORD: &str = "benchmark admin password";
 
 /// allot under test: in this process on a fresh SQLite file, or `allot serve` processes
-/// on one PostgreSQL database; with a host admin's token.
+/// on a fresh SQLite file or one PostgreSQL database; with a host admin's token.
 struct Allot {
-    /// Where each process listens.
+    /// Where each server listens.
     addrs: Vec<std::net::SocketAddr>,
     base: String,
     token: String,
     store: Backend,
-    /// The in-process server, whose memory is checked against its store at the end.
-    app: Option<App>,
     _processes: Processes,
     _dir: tempfile::TempDir,
 }
@@ -111,7 +109,19 @@ async fn start_allot(http: &reqwest::Client) -> Result<Allot> {
     let served = app.clone();
     tokio::spawn(async move { allot_server::serve(served, listener, std::future::pending()).await });
     let token = login(http, &base).await?;
-    Ok(Allot { addrs: vec![addr], base, token, store, app: Some(app), _processes: Processes::default(), _dir: dir })
+    Ok(Allot { addrs: vec![addr], base, token, store, _processes: Processes::default(), _dir: dir })
+}
+
+/// `allot serve` (the binary built beside this one) on a fresh SQLite file, as it is
+/// deployed: its own process, with its own runtime, apart from the load generator's.
+async fn start_sqlite_process(http: &reqwest::Client) -> Result<Allot> {
+    let dir = tempfile::tempdir()?;
+    let (child, addr) = spawn_serve(dir.path(), None).await?;
+    let base = format!("http://{addr}");
+    let token = login(http, &base).await?;
+    let config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+    let store = allot_server::open_store(&config).await.map_err(anyhow::Error::msg)?;
+    Ok(Allot { addrs: vec![addr], base, token, store, _processes: Processes(vec![child]), _dir: dir })
 }
 
 /// `processes` × `allot serve` (the binary built beside this one) on database `url`.
@@ -127,7 +137,7 @@ async fn start_processes(http: &reqwest::Client, url: &str, processes: usize) ->
     let base = format!("http://{}", addrs[0]);
     let token = login(http, &base).await?;
     let store = Backend::Postgres(allot_store::PgStore::open(url).await?);
-    Ok(Allot { addrs, base, token, store, app: None, _processes: children, _dir: dir })
+    Ok(Allot { addrs, base, token, store, _processes: children, _dir: dir })
 }
 
 /// Starts `allot serve` (the binary built beside this one) on `database`, else on SQLite in
@@ -207,16 +217,38 @@ impl Allot {
     }
 
     /// The books must balance: the ledger replays to the stored balances, no pool is over
-    /// its quantity, and an in-process server's memory holds what its store holds.
-    async fn verify(&self) -> Result<()> {
+    /// its quantity, and every server, caught up, answers the pools the store holds.
+    async fn verify(&self, http: &reqwest::Client) -> Result<()> {
+        use allot_core::{OrgId, Scope};
         let check = self.store.check_ledger().await?;
         ensure!(check.differences.is_empty(), "the balances differ from the ledger: {:?}", check.differences);
         let stored = self.store.load().await?;
-        for ((scope, license), pool) in stored.balances() {
+        let balances = stored.balances();
+        for ((scope, license), pool) in &balances {
             ensure!(pool.allocated <= pool.grant.quantity, "{scope:?} {license} is over its quantity: {pool:?}");
         }
-        if let Some(app) = &self.app {
-            ensure!(app.books.read().balances() == stored.balances(), "memory and the store disagree");
+        let bench = Scope::Org { org: OrgId::parse("bench")? };
+        for (path, scope) in [("/api/v1/host/pools", Scope::Host), ("/api/v1/orgs/bench/pools", bench)] {
+            // (license, quantity, allocated), in the order the API lists them: by license.
+            let held: Vec<(String, i64, i64)> = balances
+                .iter()
+                .filter(|((at, _), pool)| *at == scope && !pool.is_empty())
+                .map(|((_, license), pool)| (license.to_string(), pool.grant.quantity, pool.allocated))
+                .collect();
+            for addr in &self.addrs {
+                let url = format!("http://{addr}{path}?min_revision={}", stored.revision());
+                let answer: Value =
+                    http.get(url).bearer_auth(&self.token).send().await?.error_for_status()?.json().await?;
+                let pools = answer["pools"].as_array().context("no pools in the answer")?;
+                let served: Vec<(String, i64, i64)> = pools
+                    .iter()
+                    .map(|p| {
+                        let number = |field: &str| p[field].as_i64().unwrap_or(-1);
+                        (p["license"].as_str().unwrap_or_default().to_owned(), number("quantity"), number("allocated"))
+                    })
+                    .collect();
+                ensure!(served == held, "{addr} answers {path} as {served:?}, the store holds {held:?}");
+            }
         }
         Ok(())
     }
@@ -257,7 +289,7 @@ async fn check(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result
     ensure!(answer["allowed"] == true, "the check answers {answer}");
     let measured = get_load(allot.addrs[0], load::Call::get(path, Some(&allot.token)), cli).await;
     ensure!(measured.errors == 0, "{} checks failed; the first: {:?}", measured.errors, measured.first_error);
-    allot.verify().await?;
+    allot.verify(http).await?;
     let ratio = measured.per_second / baseline.per_second;
     rows.push(Row {
         scenario: "check".into(),
@@ -322,7 +354,7 @@ async fn allocations(cli: &Cli, http: &reqwest::Client, allot: &Allot, pools: us
     })
     .await;
     ensure!(stats.errors == 0, "{} allocations failed; the first: {:?}", stats.errors, stats.first_error);
-    allot.verify().await?;
+    allot.verify(http).await?;
     Ok(stats)
 }
 
@@ -337,7 +369,7 @@ async fn sqlite(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Resul
         let seconds = cli.seconds;
         let baseline = tokio::task::spawn_blocking(move || sqlite_baseline(seconds)).await??;
         for ((pools, ..), measured) in scenarios.iter().zip(&mut rounds) {
-            let stats = allocations(cli, http, &start_allot(http).await?, *pools).await?;
+            let stats = allocations(cli, http, &start_sqlite_process(http).await?, *pools).await?;
             measured.push((stats.per_second, baseline));
         }
     }
@@ -584,7 +616,7 @@ async fn bulk(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result<
     response.bytes().await?;
     let seconds = started.elapsed().as_secs_f64();
     ensure!(status.is_success(), "the bulk call answered {status}");
-    allot.verify().await?;
+    allot.verify(http).await?;
     let tstnu = allot_core::LicenseKey::parse("TSTNU")?;
     let pool = allot.store.load().await?.org("bench").map(|o| o.pool(&tstnu)).unwrap_or_default();
     ensure!(pool.allocated == USERS as i64, "TSTNU allocated {} of {USERS}", pool.allocated);
