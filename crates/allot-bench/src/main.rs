@@ -266,13 +266,14 @@ async fn start_minimal_server() -> Result<std::net::SocketAddr> {
     Ok(addr)
 }
 
-async fn get_load(server: std::net::SocketAddr, call: load::Call, cli: &Cli) -> Stats {
-    let call = std::sync::Arc::new(call);
-    load::run(&[server], cli.connections, Duration::from_secs(cli.seconds), move |_, _| call.clone()).await
+/// `cli.connections` connections to `server`, each asking `path` over and over.
+async fn get_load(server: std::net::SocketAddr, path: &str, token: Option<&str>, cli: &Cli) -> Stats {
+    load::run(&[server], cli.connections, Duration::from_secs(cli.seconds), |_| vec![load::Call::get(path, token)])
+        .await
 }
 
 async fn check(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result<()> {
-    let baseline = get_load(start_minimal_server().await?, load::Call::get("/", None), cli).await;
+    let baseline = get_load(start_minimal_server().await?, "/", None, cli).await;
     let allot = start_allot(http).await?;
     allot.setup(http, &["ATTUNU".to_owned()], 1000, 1).await?;
     allot
@@ -287,7 +288,7 @@ async fn check(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result
     let answer: Value =
         http.get(format!("{}{path}", allot.base)).bearer_auth(&allot.token).send().await?.json().await?;
     ensure!(answer["allowed"] == true, "the check answers {answer}");
-    let measured = get_load(allot.addrs[0], load::Call::get(path, Some(&allot.token)), cli).await;
+    let measured = get_load(allot.addrs[0], path, Some(&allot.token), cli).await;
     ensure!(measured.errors == 0, "{} checks failed; the first: {:?}", measured.errors, measured.first_error);
     allot.verify(http).await?;
     let ratio = measured.per_second / baseline.per_second;
@@ -339,20 +340,14 @@ async fn allocations(cli: &Cli, http: &reqwest::Client, allot: &Allot, pools: us
     }
     allot.setup(http, &licenses, 1000, cli.connections).await?;
     allot.sync(http).await?;
-    // Connection n's user takes a unit on even requests and gives it back on odd ones:
-    // every request is one change.
-    let calls: Vec<[std::sync::Arc<load::Call>; 2]> = (0..cli.connections)
-        .map(|n| {
-            let path = format!("/api/v1/orgs/bench/users/u{n}/licenses");
-            let take = json!({"licenses": [{"license": licenses[n % licenses.len()]}]});
-            let give_back = json!({"licenses": []});
-            [take, give_back].map(|body| std::sync::Arc::new(load::Call::put(path.clone(), &allot.token, &body)))
-        })
-        .collect();
-    let stats = load::run(&allot.addrs, cli.connections, Duration::from_secs(cli.seconds), move |n, sequence| {
-        calls[n][(sequence % 2) as usize].clone()
-    })
-    .await;
+    // Connection n's user takes a unit, gives it back, and so on: every request is one change.
+    let calls = |n: usize| {
+        let path = format!("/api/v1/orgs/bench/users/u{n}/licenses");
+        let take = json!({"licenses": [{"license": licenses[n % licenses.len()]}]});
+        let give_back = json!({"licenses": []});
+        vec![load::Call::put(&path, &allot.token, &take), load::Call::put(&path, &allot.token, &give_back)]
+    };
+    let stats = load::run(&allot.addrs, cli.connections, Duration::from_secs(cli.seconds), calls).await;
     ensure!(stats.errors == 0, "{} allocations failed; the first: {:?}", stats.errors, stats.first_error);
     allot.verify(http).await?;
     Ok(stats)
@@ -515,14 +510,11 @@ impl AtScale {
     /// The check's rate, each connection asking about a different user.
     async fn check(&self, cli: &Cli) -> Result<Stats> {
         let step = (self.users / cli.connections).max(1);
-        let calls: Vec<std::sync::Arc<load::Call>> = (0..cli.connections)
-            .map(|n| {
-                let path = format!("/api/v1/orgs/bench/users/u{}/licenses/ATTUNU", (n * step) % self.users);
-                std::sync::Arc::new(load::Call::get(path, Some(&self.token)))
-            })
-            .collect();
-        let duration = Duration::from_secs(cli.seconds);
-        let check = load::run(&[self.addr], cli.connections, duration, move |n, _| calls[n].clone()).await;
+        let calls = |n: usize| {
+            let path = format!("/api/v1/orgs/bench/users/u{}/licenses/ATTUNU", (n * step) % self.users);
+            vec![load::Call::get(path, Some(&self.token))]
+        };
+        let check = load::run(&[self.addr], cli.connections, Duration::from_secs(cli.seconds), calls).await;
         ensure!(check.errors == 0, "{} checks failed; the first: {:?}", check.errors, check.first_error);
         Ok(check)
     }
