@@ -6,8 +6,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use allot_server::config::Secret;
-use allot_server::{App, Clock, Config};
+use allot_server::Config;
 use allot_store::{Backend, Store};
 use anyhow::{Context as _, Result, ensure};
 use clap::{Parser, ValueEnum};
@@ -16,8 +15,8 @@ use serde_json::{Value, json};
 
 mod load;
 
-/// The allocator `allot serve` uses (see crates/allot/src/main.rs), so the in-process server
-/// measures as the binary runs.
+/// The allocator `allot serve` uses (see crates/allot/src/main.rs), so the minimal server
+/// it is compared with, this binary, allocates as it does.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -55,6 +54,9 @@ enum Scenario {
     Postgres,
     Bulk,
     Scale,
+    /// Not a scenario: the check's baseline server, which the check starts.
+    #[value(hide = true)]
+    MinimalServer,
 }
 
 /// One row of the table.
@@ -71,8 +73,8 @@ struct Row {
 
 const PASSWORD: &str = "benchmark admin password";
 
-/// allot under test: in this process on a fresh SQLite file, or `allot serve` processes
-/// on a fresh SQLite file or one PostgreSQL database; with a host admin's token.
+/// allot under test: `allot serve` processes on a fresh SQLite file or one PostgreSQL
+/// database; with a host admin's token.
 struct Allot {
     /// Where each server listens.
     addrs: Vec<std::net::SocketAddr>,
@@ -94,22 +96,6 @@ impl Drop for Processes {
             let _ = child.wait();
         }
     }
-}
-
-async fn start_allot(http: &reqwest::Client) -> Result<Allot> {
-    let dir = tempfile::tempdir()?;
-    let config =
-        Config { data_dir: dir.path().to_owned(), admin_password: Secret(PASSWORD.into()), ..Config::default() };
-    let store = allot_server::open_store(&config).await.map_err(anyhow::Error::msg)?;
-    let app = App::new(store.clone(), config, Clock::System).await.map_err(anyhow::Error::msg)?;
-    allot_server::bootstrap_admin(&app).await.map_err(anyhow::Error::msg)?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let base = format!("http://{addr}");
-    let served = app.clone();
-    tokio::spawn(async move { allot_server::serve(served, listener, std::future::pending()).await });
-    let token = login(http, &base).await?;
-    Ok(Allot { addrs: vec![addr], base, token, store, _processes: Processes::default(), _dir: dir })
 }
 
 /// `allot serve` (the binary built beside this one) on a fresh SQLite file, as it is
@@ -146,7 +132,6 @@ async fn spawn_serve(
     data_dir: &std::path::Path,
     database: Option<&str>,
 ) -> Result<(std::process::Child, std::net::SocketAddr)> {
-    use std::io::BufRead as _;
     let binary = std::env::current_exe()?.with_file_name("allot");
     ensure!(binary.exists(), "{} is missing: build it with `cargo build --release -p allot`", binary.display());
     let mut command = std::process::Command::new(&binary);
@@ -154,25 +139,37 @@ async fn spawn_serve(
     if let Some(database) = database {
         command.args(["--database", database]);
     }
+    // As deployed: the default log level, logging to a file beside the data.
+    std::fs::create_dir_all(data_dir)?;
+    spawn_listening(command.env("ALLOT_ADMIN_PASSWORD", PASSWORD), &data_dir.join("allot.log")).await
+}
+
+/// Starts a server that prints `... listening on http://ADDR` on its standard output when
+/// it listens, with its standard error going to `log`; answers it and ADDR.
+async fn spawn_listening(
+    command: &mut std::process::Command,
+    log: &std::path::Path,
+) -> Result<(std::process::Child, std::net::SocketAddr)> {
+    use std::io::BufRead as _;
     let mut child = command
-        .env("ALLOT_ADMIN_PASSWORD", PASSWORD)
-        .env("ALLOT_LOG_LEVEL", "warn")
         .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(log)?)
         .spawn()
-        .with_context(|| format!("cannot start {}", binary.display()))?;
+        .with_context(|| format!("cannot start {command:?}"))?;
     let stdout = child.stdout.take().context("no stdout")?;
     let listening = tokio::task::spawn_blocking(move || {
         std::io::BufReader::new(stdout)
             .lines()
             .map_while(Result::ok)
-            .find_map(|line| line.strip_prefix("allot: listening on http://").map(str::to_owned))
+            .find_map(|line| line.split_once("listening on http://").map(|(_, addr)| addr.to_owned()))
     })
     .await?;
     match listening {
         Some(addr) => Ok((child, addr.parse()?)),
         None => {
             let _ = child.kill();
-            anyhow::bail!("allot serve exited before listening")
+            let logged = std::fs::read_to_string(log).unwrap_or_default();
+            anyhow::bail!("{command:?} exited before listening; it logged:\n{logged}")
         }
     }
 }
@@ -254,16 +251,24 @@ impl Allot {
     }
 }
 
-/// The baseline for the check: a minimal axum server answering a fixed small JSON body.
-async fn start_minimal_server() -> Result<std::net::SocketAddr> {
+/// The baseline for the check: a minimal axum server answering a fixed small JSON body,
+/// in a process of its own as `allot serve` is (this binary, `minimal-server`).
+async fn spawn_minimal_server(dir: &std::path::Path) -> Result<(Processes, std::net::SocketAddr)> {
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    let (child, addr) = spawn_listening(command.arg("minimal-server"), &dir.join("minimal.log")).await?;
+    Ok((Processes(vec![child]), addr))
+}
+
+/// `allot-bench minimal-server`: serves the check's baseline until killed.
+async fn serve_minimal() -> Result<()> {
     let router = axum::Router::new().route(
         "/",
         axum::routing::get(|| async { axum::Json(json!({"allowed": true, "reason": "held", "revision": 1})) }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    Ok(addr)
+    println!("minimal server: listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, router).await?;
+    Ok(())
 }
 
 /// `cli.connections` connections to `server`, each asking `path` over and over.
@@ -273,8 +278,10 @@ async fn get_load(server: std::net::SocketAddr, path: &str, token: Option<&str>,
 }
 
 async fn check(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result<()> {
-    let baseline = get_load(start_minimal_server().await?, "/", None, cli).await;
-    let allot = start_allot(http).await?;
+    let dir = tempfile::tempdir()?;
+    let (_minimal, minimal) = spawn_minimal_server(dir.path()).await?;
+    let baseline = get_load(minimal, "/", None, cli).await;
+    let allot = start_sqlite_process(http).await?;
     allot.setup(http, &["ATTUNU".to_owned()], 1000, 1).await?;
     allot
         .call(
@@ -571,7 +578,7 @@ async fn scale(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result
 /// One UiPath user-license call: 10,000 users x 3 codes, on SQLite.
 async fn bulk(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result<()> {
     const USERS: usize = 10_000;
-    let allot = start_allot(http).await?;
+    let allot = start_sqlite_process(http).await?;
     let codes = ["RPADEVNU", "ATTUNU", "TSTNU"].map(str::to_owned);
     allot.setup(http, &codes, USERS as i64, 0).await?;
     // Users are created concurrently, before the measured call: one task per connection.
@@ -647,6 +654,9 @@ fn print(rows: &[Row]) {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
+    if cli.scenario == Scenario::MinimalServer {
+        return serve_minimal().await;
+    }
     let http = reqwest::Client::builder().pool_max_idle_per_host(cli.connections * 2).build()?;
     let mut rows = Vec::new();
     if matches!(cli.scenario, Scenario::All | Scenario::Check) {
