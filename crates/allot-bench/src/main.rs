@@ -103,6 +103,16 @@ impl Drop for Processes {
 async fn start_sqlite_process(http: &reqwest::Client) -> Result<Allot> {
     let dir = tempfile::tempdir()?;
     let (child, addr) = spawn_serve(dir.path(), None).await?;
+    serving_sqlite(http, dir, child, addr).await
+}
+
+/// allot as `child` serves the SQLite database in `dir` at `addr`: logged in to.
+async fn serving_sqlite(
+    http: &reqwest::Client,
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+) -> Result<Allot> {
     let base = format!("http://{addr}");
     let token = login(http, &base).await?;
     let config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
@@ -490,10 +500,7 @@ struct AtScale {
     users: usize,
     ready_seconds: f64,
     pid: u32,
-    addr: std::net::SocketAddr,
-    token: String,
-    _process: Processes,
-    _dir: tempfile::TempDir,
+    allot: Allot,
 }
 
 impl AtScale {
@@ -504,14 +511,11 @@ impl AtScale {
         let started = Instant::now();
         let (child, addr) = spawn_serve(dir.path(), None).await?;
         let pid = child.id();
-        let process = Processes(vec![child]);
-        let base = format!("http://{addr}");
-        while !http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        while !http.get(format!("http://{addr}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let ready_seconds = started.elapsed().as_secs_f64();
-        let token = login(http, &base).await?;
-        Ok(Self { users, ready_seconds, pid, addr, token, _process: process, _dir: dir })
+        Ok(Self { users, ready_seconds, pid, allot: serving_sqlite(http, dir, child, addr).await? })
     }
 
     /// The check's rate, each connection asking about a different user.
@@ -519,9 +523,9 @@ impl AtScale {
         let step = (self.users / cli.connections).max(1);
         let calls = |n: usize| {
             let path = format!("/api/v1/orgs/bench/users/u{}/licenses/ATTUNU", (n * step) % self.users);
-            vec![load::Call::get(path, Some(&self.token))]
+            vec![load::Call::get(path, Some(&self.allot.token))]
         };
-        let check = load::run(&[self.addr], cli.connections, Duration::from_secs(cli.seconds), calls).await;
+        let check = load::run(&self.allot.addrs, cli.connections, Duration::from_secs(cli.seconds), calls).await;
         ensure!(check.errors == 0, "{} checks failed; the first: {:?}", check.errors, check.first_error);
         Ok(check)
     }
@@ -572,6 +576,10 @@ async fn scale(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result
         target: ">= 0.9x the same with 64 users".into(),
         met: ratio >= 0.9,
     });
+    // Last, as it reads the whole ledger into this process.
+    for at in [&small, &large] {
+        at.allot.verify(http).await?;
+    }
     Ok(())
 }
 
