@@ -650,23 +650,37 @@ async fn bulk(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result<
     Ok(())
 }
 
+/// Prints the table, each column as wide as its widest cell, the figures aligned right.
 fn print(rows: &[Row]) {
-    let header = ["scenario", "measure", "allot", "baseline", "ratio", "target", "met"];
-    println!(
-        "{:<42} {:<34} {:>12} {:>12} {:>7}  {:<40} {}",
-        header[0], header[1], header[2], header[3], header[4], header[5], header[6]
-    );
-    for r in rows {
-        println!(
-            "{:<42} {:<34} {:>12.1} {:>12.1} {:>7.2}  {:<40} {}",
-            r.scenario,
-            r.measure,
-            r.value,
-            r.baseline,
-            r.ratio,
-            r.target,
-            if r.met { "yes" } else { "NO" }
-        );
+    const FIGURES: std::ops::Range<usize> = 2..5;
+    let header = ["scenario", "measure", "allot", "baseline", "ratio", "target", "met"].map(String::from);
+    let cells: Vec<[String; 7]> = std::iter::once(header)
+        .chain(rows.iter().map(|r| {
+            [
+                r.scenario.clone(),
+                r.measure.clone(),
+                format!("{:.1}", r.value),
+                format!("{:.1}", r.baseline),
+                format!("{:.2}", r.ratio),
+                r.target.clone(),
+                (if r.met { "yes" } else { "NO" }).into(),
+            ]
+        }))
+        .collect();
+    let widths: Vec<usize> =
+        (0..7).map(|column| cells.iter().map(|row| row[column].chars().count()).max().unwrap_or(0)).collect();
+    for row in &cells {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(
+                |(column, (cell, &width))| {
+                    if FIGURES.contains(&column) { format!("{cell:>width$}") } else { format!("{cell:<width$}") }
+                },
+            )
+            .collect();
+        println!("{}", line.join("  ").trim_end());
     }
 }
 
