@@ -23,6 +23,15 @@ pub struct Stats {
     pub p99_ms: f64,
 }
 
+impl Stats {
+    /// These figures, if requests were made and every one was answered with a 2xx.
+    pub fn all_answered(self, what: &str) -> anyhow::Result<Self> {
+        anyhow::ensure!(self.errors == 0, "{} {what} failed; the first: {:?}", self.errors, self.first_error);
+        anyhow::ensure!(self.requests > 0, "no {what} were made");
+        Ok(self)
+    }
+}
+
 /// A request to send: method, path and query, bearer token, JSON body.
 pub struct Call {
     method: &'static str,

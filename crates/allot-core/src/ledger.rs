@@ -50,20 +50,43 @@ pub fn replay<'a>(
     catalogue: Catalogue,
     entries: impl IntoIterator<Item = &'a LedgerEntry>,
 ) -> Result<State, Inconsistent> {
-    let mut state = State::new(catalogue);
-    let mut batch: Vec<Change> = Vec::new();
-    let mut revision = 0;
+    let mut replay = Replay::new(catalogue);
     for entry in entries {
-        if entry.revision != revision && !batch.is_empty() {
-            state.apply_all(revision, &batch)?;
-            batch.clear();
-        }
-        if entry.revision < revision {
-            return Err(Inconsistent(format!("ledger revision {} comes after {revision}", entry.revision)));
-        }
-        revision = entry.revision;
-        batch.push(entry.change.clone());
+        replay.push(entry.revision, entry.change.clone())?;
     }
-    state.apply_all(revision, &batch)?;
-    Ok(state)
+    replay.finish()
+}
+
+/// A replay fed one entry at a time, as the ledger is read: only the changes of the
+/// revision being read wait, so a long ledger replays without being held in memory.
+pub struct Replay {
+    state: State,
+    revision: u64,
+    batch: Vec<Change>,
+}
+
+impl Replay {
+    pub fn new(catalogue: Catalogue) -> Self {
+        Self { state: State::new(catalogue), revision: 0, batch: Vec::new() }
+    }
+
+    /// Takes the next entry's revision and change; entries must come in order.
+    pub fn push(&mut self, revision: u64, change: Change) -> Result<(), Inconsistent> {
+        if revision < self.revision {
+            return Err(Inconsistent(format!("ledger revision {revision} comes after {}", self.revision)));
+        }
+        if revision != self.revision && !self.batch.is_empty() {
+            self.state.apply_all(self.revision, &self.batch)?;
+            self.batch.clear();
+        }
+        self.revision = revision;
+        self.batch.push(change);
+        Ok(())
+    }
+
+    /// The state the entries pushed replay to.
+    pub fn finish(mut self) -> Result<State, Inconsistent> {
+        self.state.apply_all(self.revision, &self.batch)?;
+        Ok(self.state)
+    }
 }

@@ -289,6 +289,19 @@ fn the_ledger_replays_to_the_same_state() {
     assert_eq!(replayed.revision(), books.state.revision());
 }
 
+#[test]
+fn a_replay_refuses_a_revision_older_than_the_last() {
+    let mut books = Books::with_org(&[("ATTUNU", 2)], &["a"]);
+    books.ok(&[set_direct("a", &["ATTUNU"], false)]);
+    let last = books.ledger.last().unwrap().clone();
+    let mut replay = crate::ledger::Replay::new(Catalogue::default_products());
+    for entry in &books.ledger {
+        replay.push(entry.revision, entry.change.clone()).unwrap();
+    }
+    let refused = replay.push(last.revision - 1, last.change);
+    assert!(refused.as_ref().is_err_and(|e| e.0.contains("comes after")), "{refused:?}");
+}
+
 // ---- property test ----
 
 const USERS: [&str; 4] = ["u0", "u1", "u2", "u3"];

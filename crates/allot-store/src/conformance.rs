@@ -266,6 +266,8 @@ pub async fn the_ledger_pages_filters_and_replays_to_the_stored_balances(store: 
     let check = store.check_ledger().await.unwrap();
     assert_eq!(check.differences, Vec::<String>::new());
     assert_eq!(check.revision, state.revision());
+    let all = store.ledger(LedgerQuery { limit: u32::MAX, ..Default::default() }).await.unwrap();
+    assert_eq!(check.entries, all.len() as u64);
 
     let by_user =
         LedgerQuery { org: Some(OrgKey::of("ACME")), user: Some("b".into()), limit: 100, ..Default::default() };

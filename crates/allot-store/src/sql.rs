@@ -6,6 +6,8 @@
 
 use std::future::Future;
 
+use allot_core::ledger::Replay;
+use allot_core::state::Inconsistent;
 use allot_core::{Catalogue, LedgerEntry, OrgId, OrgKey, State, Timestamp};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -228,10 +230,11 @@ fn row_queries() -> Vec<(String, Vec<Value>)> {
     ROW_QUERIES.iter().map(|q| ((*q).to_owned(), Vec::new())).collect()
 }
 
-/// The whole ledger, then the rows: what a ledger check compares, from one snapshot.
-#[derive(Default)]
+/// The whole ledger, replayed as it is read, then the rows: what a ledger check compares,
+/// from one snapshot.
 struct LedgerAndRows {
-    entries: Vec<LedgerEntry>,
+    replay: Replay,
+    entries: u64,
     rows: Loader,
 }
 
@@ -239,12 +242,17 @@ impl Sink for LedgerAndRows {
     fn take(&mut self, query: usize, row: Row) -> StoreResult<()> {
         match query {
             0 => {
-                self.entries.push(ledger_entry(&row)?);
-                Ok(())
+                let entry = ledger_entry(&row)?;
+                self.entries += 1;
+                self.replay.push(entry.revision, entry.change).map_err(not_replayable)
             }
             table => self.rows.take(table - 1, row),
         }
     }
+}
+
+fn not_replayable(error: Inconsistent) -> StoreError {
+    StoreError::Corrupt(format!("the ledger does not replay: {error}"))
 }
 
 fn ledger_query(query: &LedgerQuery) -> (String, Vec<Value>) {
@@ -350,15 +358,12 @@ impl<S: Sql> Store for S {
         // One snapshot, so the ledger and the balances are the same moment.
         let mut queries = vec![ledger_query(&LedgerQuery { limit: u32::MAX, ..LedgerQuery::default() })];
         queries.extend(row_queries());
-        let LedgerAndRows { entries, rows } = self.scan(queries, LedgerAndRows::default()).await?;
+        let sink =
+            LedgerAndRows { replay: Replay::new(Catalogue::default_products()), entries: 0, rows: Loader::default() };
+        let LedgerAndRows { replay, entries, rows } = self.scan(queries, sink).await?;
         let stored = rows.finish()?;
-        let replayed = allot_core::ledger::replay(Catalogue::default_products(), &entries)
-            .map_err(|e| StoreError::Corrupt(format!("the ledger does not replay: {e}")))?;
-        Ok(LedgerCheck {
-            revision: stored.revision(),
-            entries: entries.len() as u64,
-            differences: rows::differences(&replayed, &stored),
-        })
+        let replayed = replay.finish().map_err(not_replayable)?;
+        Ok(LedgerCheck { revision: stored.revision(), entries, differences: rows::differences(&replayed, &stored) })
     }
 
     async fn revision(&self) -> StoreResult<u64> {
