@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use allot_store::{IdempotencyKey, IdempotencyRecord, Store, StoredAnswer};
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -77,7 +77,8 @@ fn replay(answer: StoredAnswer) -> Response {
     response
 }
 
-pub async fn idempotent(State(app): State<App>, request: Request, next: Next) -> Response {
+/// Runs `request` through `next`, or replays or refuses it by its `Idempotency-Key`.
+pub async fn idempotent(app: &App, request: Request, next: Next) -> Response {
     if !is_native_write(&request) {
         return next.run(request).await;
     }
@@ -116,6 +117,7 @@ pub async fn idempotent(State(app): State<App>, request: Request, next: Next) ->
     };
     // Its own task: a client that hangs up after the commit must not stop the answer from
     // being kept, or its retry could never be replayed.
+    let app = app.clone();
     let task = tokio::spawn(async move {
         let answer = first_answer(&app, &scope, &key, &fingerprint, parts, bytes, next).await;
         drop(running);

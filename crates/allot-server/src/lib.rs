@@ -63,8 +63,6 @@ pub fn router(app: App) -> Router {
         .merge(compat::vonage::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(app.clone(), idempotency::idempotent))
-        .layer(axum::middleware::from_fn_with_state(app.clone(), middleware::fresh_enough))
         .layer(axum::middleware::from_fn_with_state(app.clone(), middleware::observe))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(app)

@@ -1,5 +1,8 @@
 //! One middleware for every request: a request id, a tracing span, metrics by route
-//! template, and the revision the answer was given at.
+//! template, and the revision the answer was given at; within it, `?min_revision=` and then
+//! `Idempotency-Key`. One layer, not three: axum clones a route's layers for every request,
+//! and with two layers fewer the check went from 0.60 to 0.64-0.70 of the minimal server's
+//! rate (docs/BENCHMARKS.md).
 
 use std::time::{Duration, Instant};
 
@@ -38,7 +41,13 @@ pub async fn observe(State(app): State<App>, mut request: Request, next: Next) -
     let span =
         tracing::info_span!("request", %method, %route, request_id = %request_id, principal = tracing::field::Empty);
     let started = Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let served = async {
+        match fresh_enough(&app, &mut request).await {
+            Ok(()) => crate::idempotency::idempotent(&app, request, next).await,
+            Err(refused) => refused.into_response(),
+        }
+    };
+    let mut response = served.instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let status = response.status();
     app.metrics.record(method.as_str(), &route, status.as_u16(), elapsed);
@@ -66,40 +75,31 @@ pub async fn observe(State(app): State<App>, mut request: Request, next: Next) -
 /// `?min_revision=R`: the answer reflects revision R or later. A process that is behind
 /// catches up from the database, waiting up to `min_revision_wait_ms`, else answers 503.
 /// The parameter is taken off the query, so every endpoint accepts it.
-pub async fn fresh_enough(State(app): State<App>, mut request: Request, next: Next) -> Response {
-    let wanted = match take_min_revision(request.uri()) {
-        Ok(None) => return next.run(request).await,
-        Ok(Some((wanted, uri))) => {
-            *request.uri_mut() = uri;
-            wanted
-        }
-        Err(error) => return error.into_response(),
-    };
+async fn fresh_enough(app: &App, request: &mut Request) -> Result<(), ApiError> {
+    let Some((wanted, uri)) = take_min_revision(request.uri())? else { return Ok(()) };
+    *request.uri_mut() = uri;
     let give_up = Instant::now() + Duration::from_millis(app.config.min_revision_wait_ms);
     if app.books.read().revision() < wanted {
         // A revision the database has not reached will not come by waiting.
-        match app.store.revision().await {
-            Ok(stored) if stored < wanted => {
-                let detail = format!("revision {wanted} does not exist yet (the latest is {stored})");
-                return ApiError::unavailable(detail).into_response();
-            }
-            Ok(_) => {}
-            Err(error) => return ApiError::from(error).into_response(),
+        let stored = app.store.revision().await?;
+        if stored < wanted {
+            return Err(ApiError::unavailable(format!(
+                "revision {wanted} does not exist yet (the latest is {stored})"
+            )));
         }
     }
     while app.books.read().revision() < wanted {
         if Instant::now() >= give_up {
-            let detail = format!("this process has not seen revision {wanted} yet; retry shortly");
-            return ApiError::unavailable(detail).into_response();
+            return Err(ApiError::unavailable(format!(
+                "this process has not seen revision {wanted} yet; retry shortly"
+            )));
         }
-        if let Err(error) = app.books.catch_up().await {
-            return error.into_response();
-        }
+        app.books.catch_up().await?;
         if app.books.read().revision() < wanted {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
-    next.run(request).await
+    Ok(())
 }
 
 fn take_min_revision(uri: &Uri) -> Result<Option<(u64, Uri)>, ApiError> {
