@@ -26,6 +26,8 @@ pub struct RequestId(pub String);
 const REQUEST_ID: &str = "x-request-id";
 pub const REVISION: &str = "allot-revision";
 
+/// Serves a request inside its span, timed for the metrics: first `?min_revision=`, then
+/// `Idempotency-Key`, then the route; stamps the answer with its request id and revision.
 pub async fn observe(State(app): State<App>, mut request: Request, next: Next) -> Response {
     let request_id = request
         .headers()
