@@ -70,7 +70,8 @@ impl Replay {
         Self { state: State::new(catalogue), revision: 0, batch: Vec::new() }
     }
 
-    /// Takes the next entry's revision and change; entries must come in order.
+    /// Takes the next entry's revision and change; entries must come in order. After an
+    /// error the state is half replayed: drop the replay.
     pub fn push(&mut self, revision: u64, change: Change) -> Result<(), Inconsistent> {
         if revision < self.revision {
             return Err(Inconsistent(format!("ledger revision {revision} comes after {}", self.revision)));

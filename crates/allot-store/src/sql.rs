@@ -251,6 +251,7 @@ impl Sink for LedgerAndRows {
     }
 }
 
+/// The ledger itself is broken (out of order, or a change that does not apply).
 fn not_replayable(error: Inconsistent) -> StoreError {
     StoreError::Corrupt(format!("the ledger does not replay: {error}"))
 }
