@@ -287,29 +287,30 @@ async fn a_restart_serves_the_same_books() {
     t.put(&boss, "/api/v1/orgs/acme/users/a/licenses", json!({"licenses": [{"license": "ATTUNU"}]})).await.expect(200);
     let before = t.app.books.read().balances();
     let revision = t.app.books.read().revision();
-    let (dir, config) = (t.dir, t.config);
-    drop(t.app);
+    // The first server stops and lets go of its books before the second starts.
+    let (dir, config) = t.stop().await;
     let again = spawn_in(dir, config).await;
     assert_eq!(again.app.books.read().balances(), before);
     assert_eq!(again.app.books.read().revision(), revision);
     let admin = again.admin().await;
     assert_eq!(again.check(&admin, "acme", "a", "ATTUNU").await["allowed"], true);
+    assert_eq!(again.org_pool(&admin, "acme", "ATTUNU").await, (2, 1));
 }
 
-#[tokio::test]
-async fn a_second_process_catches_up_on_a_revision_larger_than_a_page() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_follows_a_revision_larger_than_a_catch_up_page() {
     use allot_core::{Actor, Command, OrgId, UserId, UserProfile};
     let t = spawn_app().await;
     let admin = t.admin().await;
     t.post(&admin, "/api/v1/orgs", json!({"id": "big"})).await.expect(201);
-    // A second process on the same database, started before the big change.
-    let other = allot_server::App::new(
-        allot_server::open_store(&t.config).await.unwrap(),
-        t.config.clone(),
-        allot_server::Clock::System,
-    )
-    .await
-    .unwrap();
+    // A second `allot serve` on the same database, started before the big change; nothing
+    // but its own follower tells it of the change.
+    let own_dir = tempfile::tempdir().unwrap();
+    let (second, address) = match t.config.database.as_str() {
+        "" => crate::cluster::serve_process(None, t.dir.path()).await,
+        database => crate::cluster::serve_process(Some(database), own_dir.path()).await,
+    };
+    let _second = crate::cluster::Killed(second);
     let org = OrgId::parse("big").unwrap();
     let commands: Vec<Command> = (0..5_200)
         .map(|i| Command::CreateUser {
@@ -321,9 +322,29 @@ async fn a_second_process_catches_up_on_a_revision_larger_than_a_page() {
     let actor = Actor { name: "test".into(), request_id: "big".into() };
     let outcome = t.app.books.apply(&commands, &actor, crate::harness::START).await.unwrap();
     assert!(outcome.applied);
-    let reached = other.books.catch_up().await.unwrap();
-    assert_eq!(reached, outcome.revision);
-    assert_eq!(other.books.read().org("big").unwrap().users.len(), 5_200);
+
+    let token = crate::cluster::admin_token(&t.http, &address).await;
+    let seen = std::time::Instant::now();
+    loop {
+        let health: Value = t.http.get(format!("{address}/healthz")).send().await.unwrap().json().await.unwrap();
+        if health["revision"].as_u64() == Some(outcome.revision) {
+            break;
+        }
+        assert!(seen.elapsed() < std::time::Duration::from_secs(20), "the second process did not follow: {health}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut users = 0;
+    let mut after = String::new();
+    loop {
+        let url = format!("{address}/api/v1/orgs/big/users?limit=1000{after}");
+        let page: Value = t.http.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        users += page["users"].as_array().unwrap().len();
+        match page["next"].as_str() {
+            Some(next) => after = format!("&after={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(users, 5_200, "the second process serves every user of the big revision");
 }
 
 #[tokio::test]

@@ -3,10 +3,9 @@
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use allot_store::sql::Sql;
 use allot_store::{PgStore, Store};
 use serde_json::{Value, json};
 
@@ -28,6 +27,24 @@ impl Drop for Cluster {
             let _ = child.wait();
         }
     }
+}
+
+/// A child process killed when dropped, so a failed assertion leaves nothing running.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A host admin's token from the server at `address`.
+pub async fn admin_token(http: &reqwest::Client, address: &str) -> String {
+    let form = [("grant_type", "password"), ("username", "admin"), ("password", ADMIN_PASSWORD)];
+    let answer: Value =
+        http.post(format!("{address}/oauth/token")).form(&form).send().await.unwrap().json().await.unwrap();
+    answer["access_token"].as_str().unwrap().to_owned()
 }
 
 /// Starts `allot serve` on `database` (else SQLite in `dir`) and answers it with the
@@ -108,18 +125,7 @@ impl Cluster {
     }
 
     pub async fn admin(&self) -> String {
-        let form = [("grant_type", "password"), ("username", "admin"), ("password", ADMIN_PASSWORD)];
-        let body: Value = self
-            .http
-            .post(format!("{}/oauth/token", self.addresses[0]))
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["access_token"].as_str().unwrap().to_owned()
+        admin_token(&self.http, &self.addresses[0]).await
     }
 
     /// An organization with `quantity` of `license` and users `u0..u{users}`.
@@ -154,15 +160,6 @@ impl Cluster {
         let check = store.check_ledger().await.unwrap();
         assert_eq!(check.differences, Vec::<String>::new(), "balances equal the ledger's replay");
     }
-}
-
-/// Pools over their quantity right now, read straight from the database.
-async fn over_allocated(store: &PgStore) -> Vec<String> {
-    let rows = store
-        .read(vec![("SELECT scope, license FROM pools WHERE allocated > quantity".to_owned(), vec![])])
-        .await
-        .unwrap();
-    rows.concat().iter().map(|r| format!("{r:?}")).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -229,65 +226,239 @@ async fn a_change_on_one_process_is_seen_by_checks_on_another_within_a_second() 
         assert!(written_at.elapsed() < Duration::from_secs(1), "not seen within a second");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (status, body) =
-        cluster.send(0, Method::GET, "/api/v1/orgs/acme/pools?min_revision=999999", &admin, None).await;
-    assert_eq!((status, body["code"].clone()), (503, json!("unavailable")), "a revision that never comes: 503");
+
+    // A revision the database has not reached will not come by waiting: 503 with
+    // Retry-After, at once rather than after the wait.
+    let url = format!("{}/api/v1/orgs/acme/pools?min_revision=999999", cluster.addresses[0]);
+    let asked = Instant::now();
+    let response = cluster.http.get(url).bearer_auth(&admin).send().await.unwrap();
+    let took = asked.elapsed();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned()), Some("1".into()));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "unavailable", "{body:#}");
+    assert!(took < Duration::from_millis(900), "answered after {took:?}, not at once");
+}
+
+/// What the clients of a soak were told, user by user: how many of their changes were
+/// acknowledged, and whether a request is in flight; and the highest revision an
+/// acknowledgement carried. A sampler looks at it before and after each read: a user whose
+/// two looks agree was settled while the read was answered, so the read must show what
+/// that user was last told.
+pub struct Told {
+    users: Vec<(AtomicU64, AtomicBool)>,
+    revision: AtomicU64,
+}
+
+impl Told {
+    pub fn new(users: usize) -> Self {
+        Self { users: (0..users).map(|_| Default::default()).collect(), revision: AtomicU64::new(0) }
+    }
+
+    pub fn sending(&self, user: usize) {
+        self.users[user].1.store(true, Ordering::SeqCst);
+    }
+
+    /// `applied` is the revision of an acknowledged change; `None` for a refusal.
+    pub fn answered(&self, user: usize, applied: Option<u64>) {
+        if let Some(revision) = applied {
+            self.revision.fetch_max(revision, Ordering::SeqCst);
+            self.users[user].0.fetch_add(1, Ordering::SeqCst);
+        }
+        self.users[user].1.store(false, Ordering::SeqCst);
+    }
+
+    /// Acknowledged changes of `user`; each toggles it, starting from not holding.
+    pub fn acknowledged(&self, user: usize) -> u64 {
+        self.users[user].0.load(Ordering::SeqCst)
+    }
+
+    /// Each user's acknowledged count, or `None` while a request is in flight.
+    pub fn look(&self) -> Vec<Option<u64>> {
+        self.users
+            .iter()
+            .map(|(acked, busy)| {
+                let busy = busy.load(Ordering::SeqCst);
+                (!busy).then(|| acked.load(Ordering::SeqCst))
+            })
+            .collect()
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.revision.load(Ordering::SeqCst)
+    }
+}
+
+/// Whether each user was settled between two looks, and if so whether it held.
+fn settled(before: &[Option<u64>], after: &[Option<u64>]) -> Vec<Option<bool>> {
+    before.iter().zip(after).map(|(b, a)| if b.is_some() && b == a { b.map(|n| n % 2 == 1) } else { None }).collect()
+}
+
+/// A request's status, the revision it was answered at, and its body.
+async fn call(
+    cluster: &Cluster,
+    process: usize,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, u64, Value) {
+    let url = format!("{}{path}", cluster.addresses[process % cluster.addresses.len()]);
+    let mut request = cluster.http.request(method, url).bearer_auth(token).timeout(Duration::from_secs(10));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let revision = response.headers()["allot-revision"].to_str().unwrap().parse().unwrap();
+    (status, revision, response.json().await.unwrap_or(Value::Null))
+}
+
+const DIRECT: usize = 47;
+const MEMBERS: usize = 16;
+const POOL_LOW: i64 = 16;
+const POOL_HIGH: i64 = 24;
+
+/// One soak client's next request and the answers that count as correct for it: `user`
+/// toggles a direct ATTUNU licence (users below DIRECT), or its membership of group `g`
+/// whose rule grants ATTUNU; the last client moves the pool between POOL_LOW and POOL_HIGH.
+fn next_request(
+    client: usize,
+    acknowledged: u64,
+) -> (reqwest::Method, String, Option<Value>, [(u16, &'static str); 2]) {
+    use reqwest::Method;
+    let take = acknowledged % 2 == 0;
+    if client < DIRECT {
+        let licenses = if take { json!([{"license": "ATTUNU"}]) } else { json!([]) };
+        let path = format!("/api/v1/orgs/acme/users/u{client}/licenses");
+        (Method::PUT, path, Some(json!({ "licenses": licenses })), [(200, ""), (409, "license_limit_exceeded")])
+    } else if client < DIRECT + MEMBERS {
+        if take {
+            let body = json!({"user": format!("u{client}")});
+            (Method::POST, "/api/v1/orgs/acme/groups/g/members".into(), Some(body), [(201, ""), (201, "")])
+        } else {
+            (Method::DELETE, format!("/api/v1/orgs/acme/groups/g/members/u{client}"), None, [(204, ""), (204, "")])
+        }
+    } else {
+        let quantity = if take { POOL_HIGH } else { POOL_LOW };
+        let body = json!({"pools": [{"license": "ATTUNU", "quantity": quantity}]});
+        (Method::PUT, "/api/v1/orgs/acme/pools".into(), Some(body), [(200, ""), (409, "quantity_in_use")])
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_hot_pool_under_mixed_load_from_64_clients_on_three_processes_never_over_allocates() {
-    const CLIENTS: usize = 64;
+async fn mixed_load_from_64_clients_on_three_processes_never_over_allocates_and_shows_what_was_acknowledged() {
+    use reqwest::Method;
+    const CLIENTS: usize = DIRECT + MEMBERS + 1;
     let soak = Duration::from_secs(std::env::var("ALLOT_SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20));
     let cluster = Arc::new(Cluster::start(3, None).await);
     let admin = cluster.admin().await;
-    cluster.org(&admin, "ATTUNU", 16, CLIENTS).await;
-    let store = PgStore::open(&cluster.url).await.unwrap();
+    cluster.org(&admin, "ATTUNU", POOL_LOW, DIRECT + MEMBERS).await;
+    assert_eq!(
+        cluster.send(0, Method::POST, "/api/v1/orgs/acme/groups", &admin, Some(json!({"id": "g"}))).await.0,
+        201
+    );
+    let rule = json!({"licenses": ["ATTUNU"]});
+    assert_eq!(cluster.send(0, Method::PUT, "/api/v1/orgs/acme/groups/g/licenses", &admin, Some(rule)).await.0, 200);
+    cluster.sync().await;
 
+    let told = Arc::new(Told::new(CLIENTS));
     let stop = Arc::new(AtomicBool::new(false));
-    let (granted, refused) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let refused = Arc::new(AtomicUsize::new(0));
     let clients: Vec<_> = (0..CLIENTS)
-        .map(|i| {
-            let (cluster, admin, stop) = (cluster.clone(), admin.clone(), stop.clone());
-            let (granted, refused) = (granted.clone(), refused.clone());
+        .map(|client| {
+            let (cluster, admin, stop, told, refused) =
+                (cluster.clone(), admin.clone(), stop.clone(), told.clone(), refused.clone());
             tokio::spawn(async move {
-                let path = format!("/api/v1/orgs/acme/users/u{i}/licenses");
-                let mut hold = true;
-                let mut server_errors = Vec::new();
+                let mut wrong = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
-                    let licenses = if hold { json!([{"license": "ATTUNU"}]) } else { json!([]) };
-                    let (status, body) = cluster
-                        .send(i, reqwest::Method::PUT, &path, &admin, Some(json!({ "licenses": licenses })))
-                        .await;
-                    match status {
-                        200 => {
-                            granted.fetch_add(1, Ordering::Relaxed);
-                            hold = !hold;
-                        }
-                        409 => {
-                            refused.fetch_add(1, Ordering::Relaxed);
-                            assert_eq!(body["code"], "license_limit_exceeded", "{body:#}");
-                        }
-                        _ => server_errors.push((status, body)),
+                    let (method, path, body, [applied, refusal]) = next_request(client, told.acknowledged(client));
+                    told.sending(client);
+                    let (status, revision, answer) = call(&cluster, client, method, &path, &admin, body).await;
+                    if status == applied.0 {
+                        told.answered(client, Some(revision));
+                    } else if status == refusal.0 && answer["code"] == refusal.1 {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                        told.answered(client, None);
+                    } else {
+                        told.answered(client, None);
+                        wrong.push((path, status, answer));
                     }
                 }
-                server_errors
+                wrong
             })
         })
         .collect();
+
+    // Sample what clients see, on every process in turn: the pool within its quantity,
+    // at least every settled direct holder counted, at most every user not settled free,
+    // and the check telling a settled user what it was last told.
     let started = Instant::now();
     let mut samples = 0;
     while started.elapsed() < soak {
-        assert_eq!(over_allocated(&store).await, Vec::<String>::new(), "a sampler saw allocated > quantity");
+        let process = samples % cluster.addresses.len();
+        let before = told.look();
+        let fresh = told.revision();
+        let path = format!("/api/v1/orgs/acme/pools?min_revision={fresh}");
+        let (status, _, pools) = call(&cluster, process, Method::GET, &path, &admin, None).await;
+        let user = samples % DIRECT;
+        let path = format!("/api/v1/orgs/acme/users/u{user}/licenses/ATTUNU?min_revision={fresh}");
+        let (_, _, check) = call(&cluster, process, Method::GET, &path, &admin, None).await;
+        let settled = settled(&before, &told.look());
+        assert_eq!(status, 200, "{pools:#}");
+        let pool = pools["pools"].as_array().unwrap().iter().find(|p| p["license"] == "ATTUNU").unwrap();
+        let (quantity, allocated) = (pool["quantity"].as_i64().unwrap(), pool["allocated"].as_i64().unwrap());
+        let held = settled[..DIRECT].iter().filter(|s| **s == Some(true)).count() as i64;
+        let free = settled[..DIRECT + MEMBERS].iter().filter(|s| **s == Some(false)).count() as i64;
+        assert!((POOL_LOW..=POOL_HIGH).contains(&quantity), "process {process}: {pool}");
+        assert!(allocated <= quantity, "process {process} shows an over-allocated pool: {pool}");
+        assert!(allocated >= held, "process {process}: {allocated} allocated, {held} settled holders: {pool}");
+        assert!(
+            allocated <= (DIRECT + MEMBERS) as i64 - free,
+            "process {process}: {allocated} allocated, {free} settled free"
+        );
+        if let Some(held) = settled[user] {
+            assert_eq!(check["allowed"], held, "process {process}, u{user} was told it holds: {held}: {check:#}");
+        }
         samples += 1;
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stop.store(true, Ordering::Relaxed);
     for client in clients {
-        let errors = client.await.unwrap();
-        assert!(errors.is_empty(), "no client may get a 5xx: {errors:?}");
+        let wrong = client.await.unwrap();
+        assert!(wrong.is_empty(), "{} answers outside the expected ones, the first: {:?}", wrong.len(), wrong.first());
     }
-    let (granted, refused) = (granted.load(Ordering::Relaxed), refused.load(Ordering::Relaxed));
-    eprintln!("soak {soak:?}: {granted} changes applied, {refused} refused at the limit, {samples} samples");
-    assert!(granted > 100, "the load should move the pool: {granted}");
+    let acknowledged: u64 = (0..CLIENTS).map(|c| told.acknowledged(c)).sum();
+    let refused = refused.load(Ordering::Relaxed);
+    eprintln!("soak {soak:?}: {acknowledged} changes acknowledged, {refused} refused, {samples} samples");
+    assert!(acknowledged > 200 && refused > 0, "the load should move the pool and reach its limit");
+    assert!(samples >= 20, "only {samples} samples");
+
+    // At rest, every process answers exactly what the clients were told.
+    cluster.sync().await;
+    let fresh = told.revision();
+    for process in 0..cluster.addresses.len() {
+        let mut holders = 0;
+        for user in 0..DIRECT + MEMBERS {
+            let path = format!("/api/v1/orgs/acme/users/u{user}/licenses/ATTUNU?min_revision={fresh}");
+            let (_, _, check) = call(&cluster, process, Method::GET, &path, &admin, None).await;
+            let told_holds = told.acknowledged(user) % 2 == 1;
+            if user < DIRECT {
+                assert_eq!(check["allowed"], told_holds, "process {process}, u{user}: {check:#}");
+            } else if !told_holds {
+                assert_eq!(check["allowed"], false, "process {process}, u{user} left the group: {check:#}");
+            }
+            holders += i64::from(check["allowed"] == true);
+        }
+        let path = format!("/api/v1/orgs/acme/pools?min_revision={fresh}");
+        let (_, _, pools) = call(&cluster, process, Method::GET, &path, &admin, None).await;
+        let pool = pools["pools"].as_array().unwrap().iter().find(|p| p["license"] == "ATTUNU").unwrap();
+        let quantity = if told.acknowledged(CLIENTS - 1) % 2 == 1 { POOL_HIGH } else { POOL_LOW };
+        assert_eq!(
+            (pool["quantity"].as_i64(), pool["allocated"].as_i64()),
+            (Some(quantity), Some(holders)),
+            "process {process}"
+        );
+    }
     cluster.check_ledger().await;
 }

@@ -9,20 +9,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use allot_core::Change;
-use allot_store::{LedgerQuery, SqliteStore, Store};
+use allot_store::{LedgerQuery, Store};
 use serde_json::{Value, json};
 
-use crate::cluster::serve_process;
-use crate::harness::ADMIN_PASSWORD;
+use crate::cluster::{Killed, admin_token, serve_process};
 
 const USERS: usize = 32;
-
-async fn admin_token(http: &reqwest::Client, address: &str) -> String {
-    let form = [("grant_type", "password"), ("username", "admin"), ("password", ADMIN_PASSWORD)];
-    let answer: Value =
-        http.post(format!("{address}/oauth/token")).form(&form).send().await.unwrap().json().await.unwrap();
-    answer["access_token"].as_str().unwrap().to_owned()
-}
 
 async fn put(http: &reqwest::Client, url: String, token: &str, body: Value) -> reqwest::Result<reqwest::StatusCode> {
     http.put(url).bearer_auth(token).json(&body).send().await.map(|r| r.status())
@@ -31,7 +23,9 @@ async fn put(http: &reqwest::Client, url: String, token: &str, body: Value) -> r
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_change_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, address) = serve_process(None, dir.path()).await;
+    let database = crate::harness::scratch_database().await;
+    let (server, address) = serve_process(database.as_deref(), dir.path()).await;
+    let mut server = Killed(server);
     let http = reqwest::Client::new();
     let token = admin_token(&http, &address).await;
     let post = |path: &str, body: Value| http.post(format!("{address}{path}")).bearer_auth(&token).json(&body).send();
@@ -72,8 +66,8 @@ async fn every_acknowledged_change_survives_kill_9() {
         .collect();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     killed.store(true, Ordering::SeqCst);
-    server.kill().unwrap(); // SIGKILL
-    server.wait().unwrap();
+    server.0.kill().unwrap(); // SIGKILL
+    server.0.wait().unwrap();
     for client in clients {
         client.await.unwrap();
     }
@@ -81,12 +75,14 @@ async fn every_acknowledged_change_survives_kill_9() {
     assert!(total > 100, "only {total} changes were acknowledged before the kill");
 
     // The database as the killed server left it.
-    let store = SqliteStore::open(&dir.path().join("allot.db")).unwrap();
+    let mut config = crate::harness::test_config(dir.path());
+    config.database = database.clone().unwrap_or_default();
+    let store = allot_server::open_store(&config).await.unwrap();
     let check = store.check_ledger().await.unwrap();
     assert!(check.differences.is_empty(), "{:?}", check.differences);
     let state = store.load().await.unwrap();
     let pool = state.org("acme").unwrap().pool(&allot_core::LicenseKey::parse("ATTUNU").unwrap());
-    assert!(pool.allocated <= pool.grant.quantity);
+    let mut holders = 0;
     for user in 0..USERS {
         let acked = acknowledged[user].load(Ordering::SeqCst);
         let query = LedgerQuery {
@@ -106,11 +102,14 @@ async fn every_acknowledged_change_survives_kill_9() {
             .iter()
             .any(|(id, u)| id.as_str() == format!("u{user}") && !u.holdings.is_empty());
         assert_eq!(holds, changes % 2 == 1, "u{user}: {changes} toggles stored");
+        holders += i64::from(holds);
     }
+    assert_eq!(pool.allocated, holders, "the pool counts exactly the stored holders");
     drop(store);
 
     // A restarted server serves those books.
-    let (mut restarted, address) = serve_process(None, dir.path()).await;
+    let (restarted, address) = serve_process(database.as_deref(), dir.path()).await;
+    let _restarted = Killed(restarted);
     let token = admin_token(&http, &address).await;
     let answer: Value = http
         .get(format!("{address}/api/v1/orgs/acme/pools"))
@@ -124,6 +123,4 @@ async fn every_acknowledged_change_survives_kill_9() {
     let allocated =
         answer["pools"].as_array().unwrap().iter().find(|p| p["license"] == "ATTUNU").unwrap()["allocated"].clone();
     assert_eq!(allocated, json!(pool.allocated));
-    restarted.kill().unwrap();
-    restarted.wait().unwrap();
 }

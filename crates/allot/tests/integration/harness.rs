@@ -20,7 +20,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub clock: Arc<AtomicI64>,
     pub dir: tempfile::TempDir,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<()>,
 }
 
 pub fn test_config(dir: &std::path::Path) -> Config {
@@ -40,11 +41,31 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_with(tune: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path());
-    if std::env::var("ALLOT_TEST_BACKEND").is_ok_and(|b| b == "postgres") {
-        config.database = allot_store::postgres::scratch_database(&postgres_url()).await.unwrap();
+    if let Some(database) = scratch_database().await {
+        config.database = database;
     }
     tune(&mut config);
     spawn_in(dir, config).await
+}
+
+/// The backend the HTTP suite runs on: `ALLOT_TEST_BACKEND`, `sqlite` (the default) or
+/// `postgres`. Any other value stops the test rather than quietly running on SQLite.
+pub fn on_postgres() -> bool {
+    match std::env::var("ALLOT_TEST_BACKEND") {
+        Err(std::env::VarError::NotPresent) => false,
+        Ok(backend) if backend == "sqlite" => false,
+        Ok(backend) if backend == "postgres" => true,
+        other => panic!("ALLOT_TEST_BACKEND is {other:?}: it must be `sqlite` or `postgres`"),
+    }
+}
+
+/// A fresh PostgreSQL database when the suite runs on PostgreSQL; `None` on SQLite, whose
+/// database is a file in the test's own directory.
+pub async fn scratch_database() -> Option<String> {
+    if !on_postgres() {
+        return None;
+    }
+    Some(allot_store::postgres::scratch_database(&postgres_url()).await.unwrap())
 }
 
 /// The PostgreSQL server tests may create databases on; `scripts/test` sets it.
@@ -61,17 +82,17 @@ pub async fn spawn_in(dir: tempfile::TempDir, config: Config) -> TestApp {
     allot_server::bootstrap_admin(&app).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let served = app.clone();
-    tokio::spawn(async move {
-        allot_server::serve(served, listener, async {
-            let _ = rx.await;
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = app.clone();
+    let served = tokio::spawn(async move {
+        allot_server::serve(serving, listener, async {
+            let _ = stopped.await;
         })
         .await
         .unwrap();
     });
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
-    TestApp { addr, app, config, http, clock, dir, _shutdown: tx }
+    TestApp { addr, app, config, http, clock, dir, shutdown, served }
 }
 
 /// An answer: status, headers and the body as JSON (`Value::Null` when empty or not JSON).
@@ -99,6 +120,17 @@ impl Answer {
 }
 
 impl TestApp {
+    /// Stops the server as `serve` stops on SIGTERM and lets go of its books, so nothing of
+    /// it runs on; answers its files and configuration, for a restart on them.
+    pub async fn stop(self) -> (tempfile::TempDir, Config) {
+        let TestApp { addr, app, config, dir, shutdown, served, .. } = self;
+        shutdown.send(()).unwrap();
+        served.await.unwrap();
+        drop(app);
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "the stopped server still listens on {addr}");
+        (dir, config)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

@@ -32,11 +32,14 @@ async fn fifty_parallel_requests_with_one_key_make_one_change_and_get_identical_
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 5)], &["a"]).await;
     let before = ledger_len(&t, &boss).await;
+    // All 50 wait at the barrier, then send at once.
+    let start = Arc::new(tokio::sync::Barrier::new(50));
     let requests: Vec<_> = (0..50)
         .map(|_| {
-            let (t, boss) = (t.clone(), boss.clone());
+            let (t, boss, start) = (t.clone(), boss.clone(), start.clone());
             tokio::spawn(async move {
                 let body = json!({"changes": [{"op": "set_user_licenses", "users": ["a"], "licenses": [{"license": "ATTUNU"}]}], "apply": true});
+                start.wait().await;
                 send(&t, &boss, Method::POST, "/api/v1/orgs/acme/plans", "\"grant-a-1\"", body).await
             })
         })

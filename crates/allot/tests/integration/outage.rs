@@ -32,7 +32,13 @@ type Seen = (u16, bool, Duration, Value);
 async fn stopping_postgres_mid_load_fails_fast_and_clean_and_recovers_without_a_restart() {
     let cluster = Arc::new(Cluster::start(2, None).await);
     let admin = cluster.admin().await;
-    cluster.org(&admin, "ATTUNU", 4, 8).await;
+    // u0..u7 take turns at 4 units; u8 holds one throughout and u9 none.
+    cluster.org(&admin, "ATTUNU", 5, 10).await;
+    let steady = json!({"licenses": [{"license": "ATTUNU"}]});
+    let (status, _) =
+        cluster.send(0, reqwest::Method::PUT, "/api/v1/orgs/acme/users/u8/licenses", &admin, Some(steady)).await;
+    assert_eq!(status, 200);
+    cluster.sync().await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..8)
@@ -74,10 +80,17 @@ async fn stopping_postgres_mid_load_fails_fast_and_clean_and_recovers_without_a_
     tokio::time::sleep(Duration::from_millis(500)).await;
     let ready = cluster.http.get(format!("{}/readyz", cluster.addresses[0])).send().await.unwrap();
     assert_eq!(ready.status(), 503, "/readyz reports the database is away");
-    // Checks are answered from memory: they go on.
-    let (status, check) =
-        cluster.send(1, reqwest::Method::GET, "/api/v1/orgs/acme/users/u0/licenses/ATTUNU", &admin, None).await;
-    assert_eq!(status, 200, "{check:#}");
+    // Checks are answered from memory: they go on, with the books as they were.
+    for process in 0..2 {
+        // u9's denial says whether a unit is free, which the load decides.
+        for (user, allowed, reasons) in [("u8", true, &["held"][..]), ("u9", false, &["not_held", "pool_exhausted"])] {
+            let path = format!("/api/v1/orgs/acme/users/{user}/licenses/ATTUNU");
+            let (status, check) = cluster.send(process, reqwest::Method::GET, &path, &admin, None).await;
+            assert_eq!(status, 200, "{check:#}");
+            assert_eq!(check["allowed"], allowed, "{user} on process {process}: {check:#}");
+            assert!(reasons.contains(&check["reason"].as_str().unwrap()), "{check:#}");
+        }
+    }
     tokio::time::sleep(Duration::from_secs(3)).await;
     pg_ctl("start");
 

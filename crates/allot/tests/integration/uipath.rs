@@ -374,9 +374,12 @@ async fn errors_of_every_endpoint() {
 async fn another_organizations_ids_answer_404() {
     let t = spawn_app().await;
     let host = host_login(&t).await;
-    song_one(&t, &host).await;
-    host_buys(&t, &host, &["ATTUNU"]).await;
-    grant_org(&t, &host, &[("ATTUNU", 2)]).await;
+    let boss = song_one(&t, &host).await;
+    host_buys(&t, &host, &["ATTUNU", "UNATT"]).await;
+    grant_org(&t, &host, &[("ATTUNU", 2), ("UNATT", 2)]).await;
+    // song-one's real tenant, so the 404 below is about whose it is, not whether it exists.
+    let tenant = json!({"tenantName": "Production", "products": [{"code": "UNATT", "quantity": 1}]});
+    t.put(&boss, "/lrm/api/account/song-one/service-license/prod/orchestrator", tenant).await.expect(200);
     t.post(&host, "/api/v1/orgs", json!({"id": "other"})).await.expect(201);
     t.post(&host, "/api/v1/orgs/other/users", json!({"id": "eve", "role": "admin", "password": "eve's long password"}))
         .await
@@ -391,12 +394,16 @@ async fn another_organizations_ids_answer_404() {
         (Method::PUT, "/lease_/api/account/song-one/user-license".to_owned(), Some(users)),
         (Method::GET, "/lrm/api/account/song-one/account-license".to_owned(), None),
         (Method::GET, "/lrm/api/account/song-one/available-account-licenses".to_owned(), None),
-        (Method::GET, "/lrm/api/account/song-one/service-license/t/orchestrator".to_owned(), None),
+        (Method::GET, "/lrm/api/account/song-one/service-license/prod/orchestrator".to_owned(), None),
         (Method::GET, "/identity_/api/Group/song-one".to_owned(), None),
         (Method::GET, "/song-one/identity_/api/User/singer-77".to_owned(), None),
         (Method::GET, format!("/lrm/api/host/{HOST}/organization/song-one/license/available"), None),
     ] {
         let answer = t.send(method.clone(), &path, Some(eve), body).await;
         assert_eq!(answer.status, 404, "{method} {path}: {:#}", answer.body);
+        if method == Method::GET {
+            let own = t.send(method.clone(), &path, Some(&boss), None).await;
+            assert_eq!(own.status, 200, "song-one's own admin reads {path}: {:#}", own.body);
+        }
     }
 }

@@ -265,14 +265,27 @@ async fn two_patches_for_the_last_unit_one_succeeds() {
     )
     .await
     .expect(200);
-    let body = r#"{"licenseTypes": {"krispnoisecancellation": "enabled"}}"#;
-    let (first, second) = tokio::join!(
-        call(&t, Method::PATCH, "/useradmin/users/a/licenses", Some(&s.write), Some(V4), Some(body)),
-        call(&t, Method::PATCH, "/useradmin/users/b/licenses", Some(&s.write), Some(V4), Some(body)),
-    );
-    let mut statuses = [first.status.as_u16(), second.status.as_u16()];
-    statuses.sort_unstable();
-    assert_eq!(statuses, [200, 409], "{:#} {:#}", first.body, second.body);
+    // Both wait at the barrier, then send at once, each on a task of its own.
+    let t = std::sync::Arc::new(t);
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    let patches: Vec<_> = ["a", "b"]
+        .into_iter()
+        .map(|user| {
+            let (t, start, write) = (t.clone(), start.clone(), s.write.clone());
+            tokio::spawn(async move {
+                let body = r#"{"licenseTypes": {"krispnoisecancellation": "enabled"}}"#;
+                let path = format!("/useradmin/users/{user}/licenses");
+                start.wait().await;
+                call(&t, Method::PATCH, &path, Some(&write), Some(V4), Some(body)).await
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for patch in patches {
+        answers.push(patch.await.unwrap());
+    }
+    answers.sort_by_key(|a| a.status);
+    assert_eq!((answers[0].status.as_u16(), answers[1].status.as_u16()), (200, 409), "{answers:#?}");
 }
 
 #[tokio::test]
