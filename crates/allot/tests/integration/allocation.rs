@@ -347,6 +347,53 @@ async fn a_second_process_follows_a_revision_larger_than_a_catch_up_page() {
     assert_eq!(users, 5_200, "the second process serves every user of the big revision");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_revision_catches_up_then_answers_and_refuses_a_revision_not_reached() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 2)], &["a"]).await;
+    // A second `allot serve` on the same database whose follower, after its first look,
+    // waits ten minutes: only `?min_revision=` makes it catch up.
+    let own_dir = tempfile::tempdir().unwrap();
+    let slow = [("ALLOT_SYNC_INTERVAL_MS", "600000")];
+    let (second, address) = match t.config.database.as_str() {
+        "" => crate::cluster::serve_process_with(None, t.dir.path(), &slow).await,
+        database => crate::cluster::serve_process_with(Some(database), own_dir.path(), &slow).await,
+    };
+    let _second = crate::cluster::Killed(second);
+    let token = crate::cluster::admin_token(&t.http, &address).await;
+    let written = t
+        .put(&boss, "/api/v1/orgs/acme/users/a/licenses", json!({"licenses": [{"license": "ATTUNU"}]}))
+        .await
+        .expect(200);
+    let revision = written["revision"].as_u64().unwrap();
+
+    let check = |query: String| {
+        let url = format!("{address}/api/v1/orgs/acme/users/a/licenses/ATTUNU{query}");
+        t.http.get(url).bearer_auth(&token).send()
+    };
+    let stale: Value = check(String::new()).await.unwrap().json().await.unwrap();
+    assert_eq!(stale["allowed"], false, "without min_revision the second process answers what it has: {stale:#}");
+    let fresh = check(format!("?min_revision={revision}")).await.unwrap();
+    assert_eq!(fresh.status(), 200);
+    let fresh: Value = fresh.json().await.unwrap();
+    assert_eq!(fresh["allowed"], true, "{fresh:#}");
+    assert!(fresh["revision"].as_u64().unwrap() >= revision, "{fresh:#}");
+
+    // A revision the database has not reached: 503 with Retry-After, on either process.
+    for base in [t.url(""), address.clone()] {
+        let url = format!("{base}/api/v1/orgs/acme/pools?min_revision={}", revision + 1);
+        let token = if base == address { &token } else { &admin };
+        let refused = t.http.get(url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(refused.status(), 503, "{base}");
+        assert_eq!(refused.headers()["retry-after"], "1");
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["code"], "unavailable", "{body:#}");
+    }
+    let malformed = t.get(&admin, "/api/v1/orgs/acme/pools?min_revision=soon").await;
+    assert_eq!((malformed.status.as_u16(), malformed.code()), (400, "invalid_query"));
+}
+
 #[tokio::test]
 async fn a_holding_expires_at_the_clocks_tick_and_the_first_waiting_member_gets_the_unit() {
     let t = spawn_app().await;

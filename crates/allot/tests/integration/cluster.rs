@@ -50,7 +50,17 @@ pub async fn admin_token(http: &reqwest::Client, address: &str) -> String {
 /// Starts `allot serve` on `database` (else SQLite in `dir`) and answers it with the
 /// address it listens on.
 pub async fn serve_process(database: Option<&str>, dir: &std::path::Path) -> (Child, String) {
+    serve_process_with(database, dir, &[]).await
+}
+
+/// [`serve_process`] with more environment, e.g. `ALLOT_SYNC_INTERVAL_MS`.
+pub async fn serve_process_with(
+    database: Option<&str>,
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (Child, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_allot"));
+    command.envs(env.iter().copied());
     command.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(dir);
     if let Some(database) = database {
         command.args(["--database", database]);
