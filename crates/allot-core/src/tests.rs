@@ -1,6 +1,8 @@
 //! Planner behaviour: named scenarios, then a property test over random command sequences.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::BTreeMap;
+
 use proptest::prelude::*;
 
 use crate::ledger::{LedgerEntry, replay};
@@ -105,7 +107,7 @@ fn allocating_to_users_draws_one_unit_per_user_and_code() {
 #[test]
 fn a_batch_that_would_exceed_a_pool_changes_nothing() {
     let mut books = Books::with_org(&[("RPADEVNU", 2), ("ATTUNU", 9)], &["a", "b", "c"]);
-    let before = (books.state.balances(), books.state.all_holdings(), books.state.revision());
+    let before = snapshot(&books.state);
     let plan = books.run(&[
         set_direct("a", &["RPADEVNU", "ATTUNU"], false),
         set_direct("b", &["RPADEVNU", "ATTUNU"], false),
@@ -115,7 +117,7 @@ fn a_batch_that_would_exceed_a_pool_changes_nothing() {
     let violation = &plan.violations[0];
     assert_eq!((violation.available, violation.requested), (Some(2), Some(3)));
     assert_eq!(violation.license, Some(license("RPADEVNU")));
-    assert_eq!(before, (books.state.balances(), books.state.all_holdings(), books.state.revision()));
+    assert_eq!(before, snapshot(&books.state));
 }
 
 #[test]
@@ -284,9 +286,8 @@ fn the_ledger_replays_to_the_same_state() {
     ]);
     books.ok(&[Command::DeleteUser { org: org(), user: user("a") }]);
     let replayed = replay(Catalogue::default_products(), &books.ledger).unwrap();
-    assert_eq!(replayed.balances(), books.state.balances());
-    assert_eq!(replayed.all_holdings(), books.state.all_holdings());
-    assert_eq!(replayed.revision(), books.state.revision());
+    // Users, groups, rules and members too, not only what the pools and holdings say.
+    assert_eq!(snapshot(&replayed), snapshot(&books.state));
 }
 
 #[test]
@@ -304,74 +305,230 @@ fn a_replay_refuses_a_revision_older_than_the_last() {
 
 // ---- property test ----
 
+/// The organization with users and groups, one with pools and tenants only, and one that
+/// does not exist at first: the two others can be emptied, deleted and created again.
+const ORGS: [&str; 3] = ["song-one", "beta", "gamma"];
 const USERS: [&str; 4] = ["u0", "u1", "u2", "u3"];
 const GROUPS: [&str; 2] = ["g0", "g1"];
+const TENANTS: [&str; 2] = ["t0", "t1"];
+/// User licenses: held by users, granted by group rules.
 const LICENSES: [&str; 4] = ["ATTUNU", "RPADEVNU", "analytics:creator", "analytics:viewer"];
+/// Unit licenses with a service to grant them to a tenant under; the last pair is one the
+/// planner must refuse (UNATT belongs to orchestrator).
+const TENANT_GRANTS: [(&str, &str); 3] = [("UNATT", "orchestrator"), ("AIG", "aicenter"), ("UNATT", "aicenter")];
+const HOST_LICENSES: [&str; 6] = ["ATTUNU", "RPADEVNU", "analytics:creator", "analytics:viewer", "UNATT", "AIG"];
+
+/// How long after [`NOW`] generated grants and holdings end, when they do.
+const UNTIL: std::ops::Range<i64> = 1..4;
+
+/// A grant of `quantity`, ending `until` milliseconds after [`NOW`] if given.
+fn grant_until(quantity: i64, until: Option<i64>) -> Grant {
+    Grant { quantity, valid_from: None, valid_until: until.map(|k| NOW + k) }
+}
 
 fn any_command() -> impl Strategy<Value = Command> {
+    let id = |o: &str| OrgId::parse(o).unwrap();
+    // Pools and tenants: mostly of the organization with users.
+    let at = prop_oneof![4 => Just(ORGS[0]), 2 => Just(ORGS[1]), 1 => Just(ORGS[2])].prop_map(id);
+    // Creation and deletion: mostly of the two organizations that can be emptied.
+    let whole = prop_oneof![1 => Just(ORGS[0]), 2 => Just(ORGS[1]), 2 => Just(ORGS[2])].prop_map(id);
     let who = prop::sample::select(USERS.to_vec()).prop_map(user);
     let which = prop::sample::select(GROUPS.to_vec()).prop_map(group);
+    let tenant = prop::sample::select(TENANTS.to_vec()).prop_map(|t| TenantId::parse(t).unwrap());
+    let tenant_grant =
+        prop_oneof![4 => Just(TENANT_GRANTS[0]), 4 => Just(TENANT_GRANTS[1]), 1 => Just(TENANT_GRANTS[2])];
     let key = prop::sample::select(LICENSES.to_vec()).prop_map(license);
+    let any_key = prop::sample::select(HOST_LICENSES.to_vec()).prop_map(license);
     let keys = prop::collection::vec(key.clone(), 0..3);
+    let until = || prop::option::of(UNTIL);
     prop_oneof![
-        (key.clone(), 0i64..4, prop::option::of(1i64..4)).prop_map(|(license, q, until)| Command::SetOrgPool {
-            org: org(),
+        2 => (any_key.clone(), 0i64..8, until())
+            .prop_map(|(license, q, until)| Command::SetHostPool { license, grant: grant_until(q, until) }),
+        3 => (at.clone(), any_key, 0i64..5, until()).prop_map(|(org, license, q, until)| Command::SetOrgPool {
+            org,
             license,
-            grant: Grant { quantity: q, valid_from: None, valid_until: until.map(|k| NOW + k) },
+            grant: grant_until(q, until),
         }),
-        (who.clone(), keys.clone(), any::<bool>(), prop::option::of(1i64..4)).prop_map(
-            |(user, keys, external, until)| {
-                let licenses = keys
-                    .into_iter()
-                    .map(|k| DirectLicense { valid_until: until.map(|u| NOW + u), ..DirectLicense::of(k, external) })
-                    .collect();
-                Command::SetDirectLicenses { org: org(), user, licenses }
-            }
-        ),
-        (0i64..5).prop_map(|k| Command::Expire { now: NOW + k }),
-        (which.clone(), keys, any::<bool>()).prop_map(|(group, licenses, external)| Command::SetGroupRule {
+        4 => (who.clone(), keys.clone(), any::<bool>(), until()).prop_map(|(user, keys, external, until)| {
+            let licenses = keys
+                .into_iter()
+                .map(|k| DirectLicense { valid_until: until.map(|u| NOW + u), ..DirectLicense::of(k, external) })
+                .collect();
+            Command::SetDirectLicenses { org: org(), user, licenses }
+        }),
+        1 => (0..=UNTIL.end).prop_map(|k| Command::Expire { now: NOW + k }),
+        2 => (which.clone(), keys, any::<bool>()).prop_map(|(group, licenses, external)| Command::SetGroupRule {
             org: org(),
             group,
             rule: Rule { licenses, external }
         }),
-        (which.clone(), who.clone()).prop_map(|(group, user)| Command::AddMember { org: org(), group, user }),
-        (which.clone(), who.clone()).prop_map(|(group, user)| Command::RemoveMember { org: org(), group, user }),
-        who.clone().prop_map(|user| Command::DeleteUser { org: org(), user }),
-        who.prop_map(|user| Command::CreateUser { org: org(), user, profile: UserProfile::default() }),
-        which.prop_map(|group| Command::CreateGroup { org: org(), group, name: "g".into() }),
+        2 => (which.clone(), who.clone()).prop_map(|(group, user)| Command::AddMember { org: org(), group, user }),
+        1 => (which.clone(), who.clone()).prop_map(|(group, user)| Command::RemoveMember { org: org(), group, user }),
+        1 => who.clone().prop_map(|user| Command::DeleteUser { org: org(), user }),
+        1 => who.prop_map(|user| Command::CreateUser { org: org(), user, profile: UserProfile::default() }),
+        1 => which.clone().prop_map(|group| Command::CreateGroup { org: org(), group, name: "g".into() }),
+        1 => which.prop_map(|group| Command::DeleteGroup { org: org(), group }),
+        1 => (at.clone(), tenant.clone()).prop_map(|(org, tenant)| Command::CreateTenant { org, tenant, name: "t".into() }),
+        1 => (at.clone(), tenant.clone()).prop_map(|(org, tenant)| Command::DeleteTenant { org, tenant }),
+        3 => (at, tenant, tenant_grant, 0i64..4, until()).prop_map(|(org, tenant, (key, service), q, until)| {
+            Command::SetTenantPool {
+                org,
+                tenant,
+                service: ServiceType::parse(service).unwrap(),
+                license: license(key),
+                grant: grant_until(q, until),
+            }
+        }),
+        1 => whole.clone().prop_map(|org| Command::CreateOrg { org, name: "o".into() }),
+        1 => whole.prop_map(|org| Command::DeleteOrg { org }),
     ]
 }
 
-/// Allocated recomputed from first principles: held units plus grants passed on.
+/// The books the property test starts from: two organizations granted part of what the
+/// host bought; users, groups and two tenants in the first, one tenant in the second.
+fn property_books() -> Books {
+    let mut books = Books::new();
+    let beta = OrgId::parse(ORGS[1]).unwrap();
+    let mut commands = vec![
+        Command::CreateOrg { org: org(), name: "Song One".into() },
+        Command::CreateOrg { org: beta.clone(), name: "Beta".into() },
+    ];
+    for key in HOST_LICENSES {
+        commands.push(Command::SetHostPool { license: license(key), grant: Grant::quantity(6) });
+    }
+    let song_one =
+        [("ATTUNU", 2), ("RPADEVNU", 1), ("analytics:creator", 1), ("analytics:viewer", 2), ("UNATT", 3), ("AIG", 2)];
+    for (key, quantity) in song_one {
+        commands.push(Command::SetOrgPool { org: org(), license: license(key), grant: Grant::quantity(quantity) });
+    }
+    for (key, quantity) in [("ATTUNU", 1), ("UNATT", 2)] {
+        commands.push(Command::SetOrgPool {
+            org: beta.clone(),
+            license: license(key),
+            grant: Grant::quantity(quantity),
+        });
+    }
+    for id in USERS {
+        commands.push(Command::CreateUser { org: org(), user: user(id), profile: UserProfile::default() });
+    }
+    for id in GROUPS {
+        commands.push(Command::CreateGroup { org: org(), group: group(id), name: id.into() });
+    }
+    for (at, tenant) in [(org(), TENANTS[0]), (org(), TENANTS[1]), (beta, TENANTS[0])] {
+        let tenant = TenantId::parse(tenant).unwrap();
+        commands.push(Command::CreateTenant { org: at.clone(), tenant: tenant.clone(), name: "t".into() });
+        commands.push(Command::SetTenantPool {
+            org: at,
+            tenant,
+            service: ServiceType::parse("orchestrator").unwrap(),
+            license: license("UNATT"),
+            grant: Grant::quantity(1),
+        });
+    }
+    books.ok(&commands);
+    books
+}
+
+/// Every pool's `allocated` recomputed from first principles (state.rs's `set_pool` and
+/// `apply`): a host pool's is what the host granted organizations; an organization pool's
+/// is what it granted its tenants plus the units its users hold (external holdings draw
+/// none); a tenant pool's is zero, as nothing draws from it. And no pool allocates more
+/// than its quantity.
 fn assert_books_balance(state: &State) {
-    for ((scope, license), pool) in state.balances() {
-        assert!(pool.allocated <= pool.grant.quantity, "{scope:?} {license}: {pool:?}");
-        assert!(pool.allocated >= 0, "{scope:?} {license}: {pool:?}");
-        if let Scope::Org { org } = &scope {
-            let o = state.org(org.as_str()).unwrap();
-            let held = o
-                .users
-                .values()
-                .filter(|u| {
-                    u.holdings
-                        .get(&license.product)
-                        .is_some_and(|h| h.draws_unit() && h.license(&license.product) == license)
-                })
-                .count();
-            assert_eq!(pool.allocated, i64::try_from(held).unwrap(), "{license}");
+    let mut expected: BTreeMap<(Scope, LicenseKey), i64> = BTreeMap::new();
+    for o in state.orgs() {
+        let at = Scope::Org { org: o.id.clone() };
+        for (license, pool) in &o.pools {
+            *expected.entry((Scope::Host, license.clone())).or_default() += pool.grant.quantity;
+        }
+        for tenant in o.tenants.values() {
+            for ((_, license), pool) in &tenant.pools {
+                *expected.entry((at.clone(), license.clone())).or_default() += pool.grant.quantity;
+            }
+        }
+        for u in o.users.values() {
+            for (product, holding) in u.holdings.iter().filter(|(_, h)| !h.external) {
+                *expected.entry((at.clone(), holding.license(product))).or_default() += 1;
+            }
         }
     }
+    let balances = state.balances();
+    for (scope, license) in balances.keys().chain(expected.keys()) {
+        let pool = state.pool(scope, license);
+        assert!(pool.allocated <= pool.grant.quantity, "{scope:?} {license}: {pool:?}");
+        assert!(pool.allocated >= 0, "{scope:?} {license}: {pool:?}");
+        let recomputed = expected.get(&(scope.clone(), license.clone())).copied().unwrap_or(0);
+        assert_eq!(pool.allocated, recomputed, "{scope:?} {license}: {pool:?}");
+    }
     // First come, first served: nobody waits for a license that has free units.
-    let o = state.org("song-one").unwrap();
-    for key in LICENSES {
-        let key = license(key);
-        let pool = o.pool(&key);
-        let waiting_for_units = o.waiting(&key).iter().any(|(.., external)| !external);
-        assert!(
-            !(waiting_for_units && pool.available() > 0),
-            "{key}: members wait while {} units are free",
-            pool.available()
-        );
+    for o in state.orgs() {
+        for key in LICENSES {
+            let key = license(key);
+            let pool = o.pool(&key);
+            let waiting_for_units = o.waiting(&key).iter().any(|(.., external)| !external);
+            assert!(
+                !(waiting_for_units && pool.available() > 0),
+                "{} {key}: members wait while {} units are free",
+                o.id,
+                pool.available()
+            );
+        }
+    }
+}
+
+type TenantPools = Vec<(ServiceType, LicenseKey, Pool)>;
+
+/// An organization as it compares, empty pools left out (planning leaves them behind).
+#[derive(Debug, PartialEq)]
+struct OrgSnapshot {
+    name: String,
+    users: Vec<(UserId, UserProfile, crate::state::Holdings, BTreeMap<GroupId, u64>)>,
+    groups: Vec<(GroupId, String, Rule, BTreeMap<u64, UserId>)>,
+    tenants: Vec<(TenantId, String, TenantPools)>,
+    pools: Vec<(LicenseKey, Pool)>,
+}
+
+/// Everything the books hold, as it compares: the revision, the host's pools, every
+/// organization, and what ends when.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    revision: u64,
+    host_pools: Vec<(LicenseKey, Pool)>,
+    orgs: BTreeMap<OrgKey, OrgSnapshot>,
+    ending: Vec<(OrgKey, UserId, ProductCode)>,
+    pools_ending: Vec<(Scope, LicenseKey)>,
+    next_ending: Option<Timestamp>,
+}
+
+fn snapshot(state: &State) -> Snapshot {
+    let pools = |pools: &BTreeMap<LicenseKey, Pool>| -> Vec<(LicenseKey, Pool)> {
+        pools.iter().filter(|(_, p)| !p.is_empty()).map(|(l, p)| (l.clone(), *p)).collect()
+    };
+    let org = |o: &crate::state::Org| OrgSnapshot {
+        name: o.name.clone(),
+        users: o
+            .users
+            .iter()
+            .map(|(id, u)| (id.clone(), u.profile.clone(), u.holdings.clone(), u.groups.clone()))
+            .collect(),
+        groups: o.groups.values().map(|g| (g.id.clone(), g.name.clone(), g.rule.clone(), g.members.clone())).collect(),
+        tenants: o
+            .tenants
+            .values()
+            .map(|t| {
+                let pools = t.pools.iter().filter(|(_, p)| !p.is_empty());
+                (t.id.clone(), t.name.clone(), pools.map(|((s, l), p)| (s.clone(), l.clone(), *p)).collect())
+            })
+            .collect(),
+        pools: pools(&o.pools),
+    };
+    Snapshot {
+        revision: state.revision(),
+        host_pools: pools(state.host_pools()),
+        orgs: state.orgs().map(|o| (o.id.key(), org(o))).collect(),
+        ending: state.ending_by(Timestamp::MAX),
+        pools_ending: state.pools_ending_by(Timestamp::MAX),
+        next_ending: state.next_ending(),
     }
 }
 
@@ -380,22 +537,26 @@ proptest! {
 
     #[test]
     fn random_command_sequences_never_break_the_invariant(batches in prop::collection::vec(prop::collection::vec(any_command(), 1..4), 1..25)) {
-        let mut books = Books::with_org(&[("ATTUNU", 2), ("RPADEVNU", 1), ("analytics:creator", 1), ("analytics:viewer", 2)], &USERS);
-        books.ok(&[
-            Command::CreateGroup { org: org(), group: group("g0"), name: "g0".into() },
-            Command::CreateGroup { org: org(), group: group("g1"), name: "g1".into() },
-        ]);
+        let mut books = property_books();
+        assert_books_balance(&books.state);
         for batch in batches {
-            let before = (books.state.balances(), books.state.all_holdings());
+            let before = snapshot(&books.state);
             let plan = books.run(&batch);
             if !plan.is_possible() {
-                prop_assert_eq!(&before, &(books.state.balances(), books.state.all_holdings()), "a refused plan changed the state");
+                prop_assert_eq!(&before, &snapshot(&books.state), "a refused plan changed the state");
+            }
+            if batch.iter().all(|c| matches!(c, Command::Expire { .. })) {
+                prop_assert!(plan.is_possible(), "ending what ends is refused: {:?}", plan.violations);
             }
             assert_books_balance(&books.state);
         }
+        // Once the last end has come, ending everything is possible and leaves nothing to end.
+        let end = books.run(&[Command::Expire { now: NOW + UNTIL.end }]);
+        prop_assert!(end.is_possible(), "ending what ends is refused: {:?}", end.violations);
+        prop_assert_eq!(books.state.next_ending(), None);
+        assert_books_balance(&books.state);
         let replayed = replay(Catalogue::default_products(), &books.ledger).unwrap();
-        prop_assert_eq!(replayed.balances(), books.state.balances());
-        prop_assert_eq!(replayed.all_holdings(), books.state.all_holdings());
+        prop_assert_eq!(snapshot(&replayed), snapshot(&books.state), "the ledger replays to another state");
     }
 }
 
