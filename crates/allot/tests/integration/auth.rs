@@ -74,6 +74,58 @@ async fn failed_logins_are_throttled_per_account_and_released_after_the_window()
 }
 
 #[tokio::test]
+async fn failed_logins_from_one_address_across_many_accounts_lock_the_address_out_for_the_window() {
+    let t = spawn_with(|config| {
+        config.auth.max_failed_logins_per_address = 8;
+        config.auth.lockout_secs = 600;
+    })
+    .await;
+    let admin = t.admin().await;
+    t.org_with(&admin, "acme", &[("ATTUNU", 1)], &[]).await;
+    let boss = [
+        ("grant_type", "password"),
+        ("organization", "acme"),
+        ("username", "acme-admin"),
+        ("password", "org admin password 1"),
+    ];
+    let right = [("grant_type", "password"), ("username", "admin"), ("password", ADMIN_PASSWORD)];
+
+    // Eight failures from 127.0.0.1, one per account: no account comes near its own limit of 5.
+    for i in 0..8 {
+        let name = format!("sprayed-{i}");
+        let wrong = [("grant_type", "password"), ("username", name.as_str()), ("password", "not the password!")];
+        let answer = t.token_form(&wrong).await;
+        assert_eq!(
+            (answer.status.as_u16(), answer.body["error"].clone()),
+            (400, json!("invalid_grant")),
+            "failure {i}"
+        );
+    }
+
+    // The address is locked out: every account, even with the right password.
+    for form in [&right[..], &boss[..]] {
+        let locked = t.token_form(form).await;
+        assert_eq!(locked.status, 429, "the right password waits too: {:#}", locked.body);
+        assert_eq!(locked.body["error"], "invalid_grant");
+        let retry_after: u64 = locked.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=600).contains(&retry_after), "within auth.lockout_secs: {retry_after}");
+    }
+    // Only that address: the same account from another address logs in.
+    let elsewhere =
+        reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().ok()).build().unwrap();
+    let answer = elsewhere.post(t.url("/oauth/token")).form(&right).send().await.unwrap();
+    assert_eq!(answer.status(), 200, "another address is not locked out");
+
+    // Still locked a second before the window ends; open when it has.
+    t.advance(599 * 1000);
+    let locked = t.token_form(&right).await;
+    assert_eq!((locked.status.as_u16(), locked.headers["retry-after"].to_str().unwrap()), (429, "1"));
+    t.advance(1000);
+    t.admin().await;
+    t.token_form(&boss).await.expect(200);
+}
+
+#[tokio::test]
 async fn grant_errors_follow_rfc_6749() {
     let t = spawn_app().await;
     let answer = t.token_form(&[("grant_type", "implicit")]).await;
