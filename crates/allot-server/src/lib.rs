@@ -101,17 +101,27 @@ pub async fn bootstrap_admin(app: &App) -> Result<Option<String>, String> {
     let password = if configured.is_empty() { auth::new_token("") } else { configured.clone() };
     auth::password::check_strength(&password).map_err(|e| format!("admin password: {}", e.detail()))?;
     let hash = app.auth.passwords.hash(&password).await.map_err(|e| e.detail().to_owned())?;
-    app.store.set_password_hash(auth::HOST_REALM, "admin", &hash).await.map_err(|e| e.to_string())?;
+    // The file first: a password stored but never written down would lock everyone out.
+    let file = app.config.data_dir.join("admin-password");
     if configured.is_empty() {
-        write_secret_file(&app.config.data_dir.join("admin-password"), &password)?;
-        Ok(Some(password))
-    } else {
-        Ok(None)
+        write_secret_file(&file, &password)?;
     }
+    if let Err(error) = app.store.set_password_hash(auth::HOST_REALM, "admin", &hash).await {
+        if configured.is_empty() {
+            let _ = std::fs::remove_file(&file);
+        }
+        return Err(error.to_string());
+    }
+    Ok(configured.is_empty().then_some(password))
 }
 
+/// Writes `secret` to `path`, readable only by its owner, creating the directory (the data
+/// directory need not exist when the database lives elsewhere).
 fn write_secret_file(path: &Path, secret: &str) -> Result<(), String> {
     use std::io::Write as _;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

@@ -337,7 +337,7 @@ fn next_request(
     acknowledged: u64,
 ) -> (reqwest::Method, String, Option<Value>, [(u16, &'static str); 2]) {
     use reqwest::Method;
-    let take = acknowledged % 2 == 0;
+    let take = acknowledged.is_multiple_of(2);
     if client < DIRECT {
         let licenses = if take { json!([{"license": "ATTUNU"}]) } else { json!([]) };
         let path = format!("/api/v1/orgs/acme/users/u{client}/licenses");

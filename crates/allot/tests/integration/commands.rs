@@ -14,8 +14,8 @@ use allot_store::sql::{Expect, Sql, Statement};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::cluster::serve_process;
-use crate::harness::{ADMIN_PASSWORD, postgres_url};
+use crate::cluster::{Killed, serve_process};
+use crate::harness::{ADMIN_PASSWORD, scratch_database};
 
 /// Generous: the machine is small and shared.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -63,29 +63,8 @@ fn run(command: &mut Command) -> Output {
     output
 }
 
-/// A child process, killed when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        if self.0.try_wait().ok().flatten().is_none() {
-            let _ = self.0.kill();
-        }
-        let _ = self.0.wait();
-    }
-}
-
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// On the PostgreSQL pass (`ALLOT_TEST_BACKEND=postgres`), a scratch database's URL.
-async fn pass_database() -> Option<String> {
-    if std::env::var("ALLOT_TEST_BACKEND").is_ok_and(|b| b == "postgres") {
-        Some(allot_store::postgres::scratch_database(&postgres_url()).await.unwrap())
-    } else {
-        None
-    }
 }
 
 /// An `allot serve` process, killed when dropped (even when the test fails).
@@ -252,7 +231,7 @@ fn migrate_creates_the_database_in_a_fresh_data_dir_and_a_second_run_changes_not
 
 #[tokio::test]
 async fn migrate_with_a_database_url_brings_postgresql_up_to_date_and_a_second_run_changes_nothing() {
-    let Some(url) = pass_database().await else {
+    let Some(url) = scratch_database().await else {
         eprintln!("PostgreSQL is tested on the PostgreSQL pass (ALLOT_TEST_BACKEND=postgres)");
         return;
     };
@@ -332,7 +311,7 @@ fn replayed(output: &Output) -> (u64, u64) {
 
 #[tokio::test]
 async fn check_ledger_exits_0_and_says_the_balances_agree_on_books_a_served_process_changed() {
-    let database = pass_database().await;
+    let database = scratch_database().await;
     let dir = tempfile::tempdir().unwrap();
     books_with_changes(database.as_deref(), dir.path()).await;
 
@@ -375,7 +354,7 @@ async fn tamper(database: Option<&str>, dir: &Path, statements: &[&'static str])
 
 #[tokio::test]
 async fn check_ledger_exits_non_zero_naming_the_pools_whose_stored_balances_were_tampered_with() {
-    let database = pass_database().await;
+    let database = scratch_database().await;
     let (database, dir) = (database.as_deref(), tempfile::tempdir().unwrap());
     books_with_changes(database, dir.path()).await;
 
@@ -738,7 +717,7 @@ fn read_answer(stream: &mut TcpStream) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_the_requests_in_flight_refuses_new_connections_and_exits_0() {
-    let database = pass_database().await;
+    let database = scratch_database().await;
     let dir = tempfile::tempdir().unwrap();
     let (child, address) = serve_process(database.as_deref(), dir.path()).await;
     let mut server = Server::adopt(child, address);
@@ -799,4 +778,23 @@ async fn sigterm_finishes_the_requests_in_flight_refuses_new_connections_and_exi
     for i in 0..3 {
         server.expect(200, Method::GET, &format!("/api/v1/orgs/acme/users/inflight-{i}"), &admin, None).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_start_with_the_database_elsewhere_writes_the_password_file_to_a_new_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = match scratch_database().await {
+        Some(url) => url,
+        None => format!("sqlite://{}", dir.path().join("db/allot.db").display()),
+    };
+    // The README's scale-out start on a fresh machine: no data directory yet.
+    let mut command = allot();
+    command
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env("ALLOT_DATABASE_URL", &database)
+        .env("ALLOT_LOG_LEVEL", "warn");
+    let server = Server::start(&mut command);
+    let password = one_time_password(&server, &dir.path().join("allot-data"));
+    server.admin(&password).await;
 }

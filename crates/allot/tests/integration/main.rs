@@ -8,6 +8,7 @@ mod allocation;
 mod api_errors;
 mod auth;
 mod cluster;
+mod commands;
 mod durability;
 mod endpoints;
 mod etags;
