@@ -1,9 +1,11 @@
 //! What every Store must do, written once against the trait. Each test takes a fresh
 //! store; the SQLite instantiation is at the bottom.
 
+use std::collections::BTreeMap;
+
 use allot_core::{
-    Actor, Change, Command, DirectLicense, Grant, Holding, LedgerEntry, LicenseKey, OrgId, OrgKey, ProductCode, Source,
-    State, UserId, UserProfile,
+    Actor, Change, Command, DirectLicense, Grant, GroupId, Holding, LedgerEntry, LicenseKey, OrgId, OrgKey, Product,
+    ProductCode, ProductKind, Role, Rule, ServiceType, Source, State, TenantId, UserId, UserProfile,
 };
 
 use crate::sql::{Expect, Sql, Statement};
@@ -38,6 +40,45 @@ fn refused_by_the_ledger_trigger<T>(result: &StoreResult<T>) -> bool {
     }
 }
 
+/// The schema's constraint that a pool allocates no more than its quantity
+/// (migrations/{sqlite,postgres}/0001_init.sql); both databases name it when it fails.
+const WITHIN_QUANTITY: &str = "pool_allocated_within_quantity";
+
+/// Whether `result` is a conflict raised by the schema's constraint `constraint`.
+fn refused_by_constraint<T>(result: &StoreResult<T>, constraint: &str) -> bool {
+    matches!(result, Err(StoreError::Conflict(message)) if message.contains(constraint))
+}
+
+/// An organization as loaded, beyond its pools and holdings: its name, users (profile,
+/// groups joined with their place in line), groups (name, rule, members in order) and
+/// tenants.
+#[derive(Debug, PartialEq)]
+struct OrgView {
+    name: String,
+    users: Vec<(UserId, UserProfile, BTreeMap<GroupId, u64>)>,
+    groups: Vec<(GroupId, String, Rule, BTreeMap<u64, UserId>)>,
+    tenants: Vec<(TenantId, String)>,
+}
+
+fn orgs(state: &State) -> BTreeMap<OrgKey, OrgView> {
+    state
+        .orgs()
+        .map(|o| {
+            let view = OrgView {
+                name: o.name.clone(),
+                users: o.users.iter().map(|(id, u)| (id.clone(), u.profile.clone(), u.groups.clone())).collect(),
+                groups: o
+                    .groups
+                    .values()
+                    .map(|g| (g.id.clone(), g.name.clone(), g.rule.clone(), g.members.clone()))
+                    .collect(),
+                tenants: o.tenants.values().map(|t| (t.id.clone(), t.name.clone())).collect(),
+            };
+            (o.id.key(), view)
+        })
+        .collect()
+}
+
 fn org() -> OrgId {
     OrgId::parse("acme").unwrap()
 }
@@ -70,15 +111,62 @@ fn hold(user: &str, keys: &[&str]) -> Command {
     }
 }
 
+/// Every table the state loads from: products, organizations, users with their profiles,
+/// groups with rules and members, tenants, pools of every scope, holdings (direct,
+/// inherited, ending), and the revision.
 pub async fn loads_what_was_committed(store: impl Store) {
     let mut state = State::default();
     apply(&store, &mut state, &setup()).await;
     apply(&store, &mut state, &[hold("a", &["ATTUNU"]), hold("b", &["ATTUNU"])]).await;
     apply(&store, &mut state, &[hold("a", &[])]).await;
+    let product = Product {
+        code: ProductCode::parse("ROBOT9").unwrap(),
+        name: "Robot nine".into(),
+        kind: ProductKind::Unit,
+        service_type: Some(ServiceType::parse("orchestrator").unwrap()),
+        capabilities: Vec::new(),
+    };
+    let (g, tenant) = (GroupId::parse("g").unwrap(), TenantId::parse("t").unwrap());
+    let ending = DirectLicense { valid_until: Some(NOW + 1000), ..DirectLicense::of(license("ATTUNU"), false) };
+    let admin = UserProfile { name: "Bea".into(), email: Some("bea@example.com".into()), role: Role::Admin };
+    apply(
+        &store,
+        &mut state,
+        &[
+            Command::AddProduct { product: product.clone() },
+            Command::SetHostPool { license: license("ROBOT9"), grant: Grant::quantity(5) },
+            Command::SetOrgPool { org: org(), license: license("ROBOT9"), grant: Grant::quantity(4) },
+            Command::RenameOrg { org: org(), name: "Acme Renamed".into() },
+            Command::UpdateUser { org: org(), user: UserId::parse("b").unwrap(), profile: admin },
+            Command::CreateGroup { org: org(), group: g.clone(), name: "G".into() },
+            Command::AddMember { org: org(), group: g.clone(), user: UserId::parse("d").unwrap() },
+            Command::AddMember { org: org(), group: g.clone(), user: UserId::parse("c").unwrap() },
+            Command::SetGroupRule {
+                org: org(),
+                group: g,
+                rule: Rule { licenses: vec![license("ATTUNU")], external: false },
+            },
+            Command::SetDirectLicenses { org: org(), user: UserId::parse("a").unwrap(), licenses: vec![ending] },
+            Command::CreateTenant { org: org(), tenant: tenant.clone(), name: "T".into() },
+            Command::SetTenantPool {
+                org: org(),
+                tenant,
+                service: ServiceType::parse("orchestrator").unwrap(),
+                license: license("ROBOT9"),
+                grant: Grant::quantity(3),
+            },
+        ],
+    )
+    .await;
+    let inherited = state.all_holdings().into_values().filter(|h| matches!(h.source, Source::Group(_))).count();
+    assert_eq!(inherited, 1, "d takes the last unit through the group; c waits");
     let loaded = store.load().await.unwrap();
-    assert_eq!(loaded.revision(), 3);
+    assert_eq!(loaded.revision(), state.revision());
+    assert_eq!(loaded.catalogue().get("ROBOT9"), Some(&product));
+    assert_eq!(orgs(&loaded), orgs(&state));
     assert_eq!(loaded.balances(), state.balances());
     assert_eq!(loaded.all_holdings(), state.all_holdings());
+    assert_eq!(loaded.next_ending(), Some(NOW + 1000), "a holding's end loads into the expiry index");
 }
 
 /// Users of two organizations, created in turns, load each into their own organization.
@@ -107,9 +195,15 @@ pub async fn a_commit_at_a_stale_revision_is_refused_whole(store: impl Store) {
     let plan = allot_core::plan(&mut state, &[hold("a", &["ATTUNU"])], NOW);
     let actor = Actor { name: "test".into(), request_id: "stale".into() };
     let entries = LedgerEntry::for_plan(1, NOW, &actor, &plan.changes);
+    let ledger = || store.ledger(LedgerQuery { limit: u32::MAX, ..Default::default() });
+    let written = ledger().await.unwrap();
     let refused = store.commit(Commit { revision: 1, at: NOW, entries, idempotency: None }).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
-    assert_eq!(store.load().await.unwrap().all_holdings(), state.all_holdings());
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded.revision(), 1);
+    assert_eq!(loaded.all_holdings(), state.all_holdings());
+    assert_eq!(loaded.balances(), state.balances());
+    assert_eq!(ledger().await.unwrap(), written, "nothing of the refused commit reaches the ledger");
 }
 
 /// A commit the planner would never produce: at `revision`, each of `users` takes a unit
@@ -142,7 +236,7 @@ pub async fn the_schema_refuses_an_over_allocation(store: impl Store) {
     let mut state = State::default();
     apply(&store, &mut state, &setup()).await;
     let refused = store.commit(forged(2, &["a", "b", "c", "d"])).await;
-    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert!(refused_by_constraint(&refused, WITHIN_QUANTITY), "{refused:?}");
     let loaded = store.load().await.unwrap();
     assert_eq!(loaded.revision(), 1);
     assert_eq!(loaded.all_holdings(), state.all_holdings());
@@ -189,7 +283,7 @@ pub async fn a_group_commit_is_all_or_nothing(store: impl Store) {
     // The second plan, forged, takes three more units of a pool of three.
     commits.push(forged(3, &["b", "c", "d"]));
     let refused = store.commit_all(&commits).await;
-    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert!(refused_by_constraint(&refused, WITHIN_QUANTITY), "{refused:?}");
     let loaded = store.load().await.unwrap();
     assert_eq!(loaded.revision(), 1);
     assert_eq!(loaded.all_holdings(), before);
@@ -198,7 +292,8 @@ pub async fn a_group_commit_is_all_or_nothing(store: impl Store) {
         group(&mut store.load().await.unwrap(), &[vec![hold("a", &["ATTUNU"])], vec![hold("b", &["ATTUNU"])]]);
     gap[1].revision = 4;
     let refused = store.commit_all(&gap).await;
-    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    let follows = "the revisions of a group of commits must follow each other";
+    assert!(matches!(&refused, Err(StoreError::Conflict(m)) if m == follows), "{refused:?}");
     assert_eq!(store.load().await.unwrap().revision(), 1);
 }
 
@@ -262,7 +357,8 @@ pub async fn a_batch_with_one_row_that_finds_nothing_is_refused_whole(store: imp
     apply(&store, &mut state, &[hold("a", &["ATTUNU"]), hold("c", &["ATTUNU"])]).await;
     let held = Holding::new(None, Source::Direct, false);
     let refused = store.commit(forged_holdings(3, &["a", "b"], Some(held), None)).await;
-    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    // The row count check of the holdings' batch (`Expect::One("holding")`), not a constraint.
+    assert!(matches!(&refused, Err(StoreError::Conflict(m)) if m.starts_with("holding: expected")), "{refused:?}");
     let loaded = store.load().await.unwrap();
     assert_eq!(loaded.revision(), 2);
     assert_eq!(loaded.all_holdings(), state.all_holdings());
@@ -271,32 +367,57 @@ pub async fn a_batch_with_one_row_that_finds_nothing_is_refused_whole(store: imp
 
 pub async fn the_ledger_pages_filters_and_replays_to_the_stored_balances(store: impl Store) {
     let mut state = State::default();
-    apply(&store, &mut state, &setup()).await;
+    let mut written = apply(&store, &mut state, &setup()).await;
+    let beta = OrgId::parse("beta").unwrap();
+    written.extend(apply(&store, &mut state, &[Command::CreateOrg { org: beta.clone(), name: "Beta".into() }]).await);
     for round in 0..5 {
         let who = ["a", "b", "c"][round % 3];
-        apply(&store, &mut state, &[hold(who, &["ATTUNU"])]).await;
-        apply(&store, &mut state, &[hold(who, &[])]).await;
+        written.extend(apply(&store, &mut state, &[hold(who, &["ATTUNU"])]).await);
+        written.extend(apply(&store, &mut state, &[hold(who, &[])]).await);
     }
-    apply(&store, &mut state, &[hold("b", &["ATTUNU"])]).await;
+    let beta_user =
+        Command::CreateUser { org: beta, user: UserId::parse("b").unwrap(), profile: UserProfile::default() };
+    written.extend(apply(&store, &mut state, &[beta_user, hold("b", &["ATTUNU"])]).await);
     let check = store.check_ledger().await.unwrap();
     assert_eq!(check.differences, Vec::<String>::new());
     assert_eq!(check.revision, state.revision());
     let all = store.ledger(LedgerQuery { limit: u32::MAX, ..Default::default() }).await.unwrap();
+    assert_eq!(all, written, "the ledger is every entry committed, in order");
     assert_eq!(check.entries, all.len() as u64);
 
+    // Each filter answers exactly the entries that match it, in order.
+    let matching = |keep: &dyn Fn(&LedgerEntry) -> bool| all.iter().filter(|e| keep(e)).cloned().collect::<Vec<_>>();
     let by_user =
         LedgerQuery { org: Some(OrgKey::of("ACME")), user: Some("b".into()), limit: 100, ..Default::default() };
     let entries = store.ledger(by_user).await.unwrap();
-    assert!(entries.iter().all(|e| e.change.user().is_some_and(|u| u.as_str() == "b")));
+    let acme_b = |e: &LedgerEntry| {
+        e.change.org().is_some_and(|o| o.as_str() == "acme") && e.change.user().is_some_and(|u| u.as_str() == "b")
+    };
+    assert_eq!(entries, matching(&acme_b));
     assert_eq!(entries.len(), 1 + 2 * 2 + 1, "created, two rounds of hold and release, the last hold");
+    let by_license = LedgerQuery { license: Some("ATTUNU".into()), limit: 100, ..Default::default() };
+    let attunu = |e: &LedgerEntry| e.change.license().is_some_and(|l| l.to_string() == "ATTUNU");
+    assert_eq!(store.ledger(by_license).await.unwrap(), matching(&attunu));
+    let by_org = LedgerQuery { org: Some(OrgKey::of("beta")), limit: 100, ..Default::default() };
+    let beta_only = |e: &LedgerEntry| e.change.org().is_some_and(|o| o.as_str() == "beta");
+    assert_eq!(store.ledger(by_org).await.unwrap(), matching(&beta_only));
+    let range = LedgerQuery { from_revision: Some(3), to_revision: Some(5), limit: 100, ..Default::default() };
+    assert_eq!(store.ledger(range).await.unwrap(), matching(&|e| (3..=5).contains(&e.revision)));
+    let limited = store.ledger(LedgerQuery { limit: 3, ..Default::default() }).await.unwrap();
+    assert_eq!(limited, all[..3]);
 
-    let first = store.ledger(LedgerQuery { limit: 2, ..Default::default() }).await.unwrap();
-    let next = store
-        .ledger(LedgerQuery { limit: 2, after: first.last().map(|e| (e.revision, e.seq)), ..Default::default() })
-        .await
-        .unwrap();
-    assert_eq!(first.len(), 2);
-    assert!((next[0].revision, next[0].seq) > (first[1].revision, first[1].seq));
+    // Pages of two, each after the last one's cursor, add up to the whole ledger.
+    let mut paged: Vec<LedgerEntry> = Vec::new();
+    loop {
+        let after = paged.last().map(|e| (e.revision, e.seq));
+        let page = store.ledger(LedgerQuery { limit: 2, after, ..Default::default() }).await.unwrap();
+        assert!(page.len() <= 2);
+        if page.is_empty() {
+            break;
+        }
+        paged.extend(page);
+    }
+    assert_eq!(paged, all);
 }
 
 pub async fn refresh_tokens_can_be_taken_once(store: impl Store) {
@@ -332,7 +453,9 @@ pub async fn the_schema_checks_allocated_within_quantity(store: impl Store + Sql
     store.write(vec![Statement::Single { sql: insert, params: vec![], expect: Expect::Any }]).await.unwrap();
     let over = "UPDATE pools SET allocated = allocated + 1 WHERE license = 'X'";
     let refused = store.write(vec![Statement::Single { sql: over, params: vec![], expect: Expect::Any }]).await;
-    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert!(refused_by_constraint(&refused, WITHIN_QUANTITY), "{refused:?}");
+    let rows = store.read(vec![("SELECT allocated FROM pools WHERE license = 'X'".into(), vec![])]).await.unwrap();
+    assert_eq!(rows, [[vec![crate::sql::Value::Int(1)]]], "the refused update changed nothing");
 }
 
 macro_rules! conformance {
