@@ -8,7 +8,7 @@ use allot_store::{Backend, Store};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use crate::api::dto::PlanView;
+use allot_api::PlanView;
 use crate::api::etag::{IfMatch, Resource};
 use crate::auth::{Auth, Principal};
 use crate::books::{Books, Outcome};

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::api::dto::{PlanView, ViolationView};
+use allot_api::{PlanView, ViolationView};
 
 /// A problem answer (RFC 9457). `code` is stable; `detail` is for people.
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,13 +1,18 @@
 //! Strict extractors: bodies and queries that do not parse answer problem+json naming the
 //! problem (unknown fields, wrong types, oversize), never axum's plain-text rejections.
 
+use std::marker::PhantomData;
+use std::ops::Deref;
+
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use crate::app::Caller;
 use crate::error::ApiError;
+use crate::service::{Access, HostScope, Need, OrgScope};
 
 /// A JSON body. Unknown fields are refused by the types (`deny_unknown_fields`).
 pub struct Json<T>(pub T);
@@ -75,4 +80,81 @@ fn serde_urlencoded_from<T: DeserializeOwned>(query: &str) -> Result<T, ApiError
 
 fn bad_query(detail: &str) -> ApiError {
     ApiError::bad_request("invalid_query", detail.to_owned())
+}
+
+/// Path parameters. Ids that do not parse name nothing that exists: 404, as an unknown id.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<crate::App> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &crate::App) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, app).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => Err(ApiError::not_found(format!("there is nothing at {}: {}", parts.uri.path(), rejection.body_text()))),
+        }
+    }
+}
+
+/// What a native route needs of its organization: [`Read`] or [`Write`].
+pub trait Needs {
+    const ACCESS: Access;
+}
+
+pub struct Read;
+pub struct Write;
+
+impl Needs for Read {
+    const ACCESS: Access = Access::Read;
+}
+
+impl Needs for Write {
+    const ACCESS: Access = Access::Write;
+}
+
+/// The organization of a native route's `{org}`, authorized for `A`: the caller is
+/// authenticated, the rule of service/access.rs allows `A`, and another organization's id
+/// answers 404 like an unknown one. Handlers take it and call the service on it.
+pub struct Org<A>(pub OrgScope, PhantomData<A>);
+
+impl<A> Deref for Org<A> {
+    type Target = OrgScope;
+
+    fn deref(&self) -> &OrgScope {
+        &self.0
+    }
+}
+
+impl<A: Needs> FromRequestParts<crate::App> for Org<A> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &crate::App) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, app).await?;
+        let params = RawPathParams::from_request_parts(parts, app)
+            .await
+            .map_err(|rejection| ApiError::not_found(rejection.body_text()))?;
+        let org = params.iter().find(|(name, _)| *name == "org").map(|(_, value)| value.to_owned());
+        let org = org.ok_or_else(|| ApiError::internal("a route with Org<_> has no {org}"))?;
+        Ok(Org(OrgScope::authorize(app, caller, &org, Need::native(A::ACCESS))?, PhantomData))
+    }
+}
+
+/// The host, for its administrators only (403 for anyone else).
+pub struct Host(pub HostScope);
+
+impl Deref for Host {
+    type Target = HostScope;
+
+    fn deref(&self) -> &HostScope {
+        &self.0
+    }
+}
+
+impl FromRequestParts<crate::App> for Host {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &crate::App) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, app).await?;
+        HostScope::authorize(app, caller).map(Host)
+    }
 }

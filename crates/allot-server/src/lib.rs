@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod prefix;
+pub mod service;
 
 pub use app::App;
 pub use clock::Clock;

@@ -7,7 +7,7 @@ use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::dto::rfc3339;
+use allot_api::rfc3339;
 use super::{Created, NoContent, org_for};
 use crate::app::{App, Caller};
 use crate::auth::{Access, KNOWN_SCOPES, new_token, token_hash};

@@ -8,7 +8,9 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::dto::{HeldLicense, parse_time, rfc3339};
+use allot_api::{HeldLicense, rfc3339};
+
+use super::dto::parse_time;
 use super::{license_key, org_for};
 use crate::app::{App, Caller};
 use crate::auth::Access;

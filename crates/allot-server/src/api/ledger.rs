@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::dto::{LedgerEntryView, LedgerPage};
+use allot_api::{LedgerEntryView, LedgerPage};
 use super::org_for;
 use crate::app::{App, Caller};
 use crate::auth::Access;

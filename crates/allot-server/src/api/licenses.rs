@@ -6,7 +6,9 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::dto::{CheckAnswer, HeldLicense, parse_time};
+use allot_api::{CheckAnswer, HeldLicense};
+
+use super::dto::parse_time;
 use super::etag::{IfMatch, Resource, Tagged};
 use super::{license_key, org_for};
 use crate::app::{App, Caller};

@@ -8,7 +8,9 @@ use rand::RngCore as _;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::dto::{PlanView, parse_time, rfc3339};
+use allot_api::{PlanView, rfc3339};
+
+use super::dto::parse_time;
 use super::licenses::LicenseSpec;
 use super::{license_key, org_for};
 use crate::app::{App, Caller};

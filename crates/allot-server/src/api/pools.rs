@@ -4,7 +4,9 @@
 use allot_core::{Command, Grant, LicenseKey, Pool, ServiceType};
 use axum::extract::{Path, State};
 
-use super::dto::{PoolList, PoolRow, SetPools, parse_time};
+use allot_api::{PoolList, PoolRow, SetPools};
+
+use super::dto::parse_time;
 use super::etag::{IfMatch, Resource, Tagged};
 use super::{license_key, org_for};
 use crate::app::{App, Caller};

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::Created;
-use super::dto::ProductView;
+use allot_api::ProductView;
 use crate::app::{App, Caller};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Json;

@@ -1,0 +1,26 @@
+//! The native API's wire types: what a request carries and what an answer holds, with
+//! their OpenAPI schemas. Free of the HTTP server, so that clients (the CLI, the tests)
+//! speak the same types the server answers with.
+
+pub mod groups;
+pub mod orgs;
+pub mod tenants;
+pub mod users;
+
+pub use groups::{AddMember, CreateGroup, GroupList, GroupView, MemberList, MemberView};
+pub use orgs::{CreateOrg, OrgList, OrgView, UpdateOrg};
+pub use tenants::{CreateTenant, ServicePools, TenantList, TenantView};
+pub use users::{CreateUser, PageQuery, Role, SetPassword, UpdateUser, UserPage, UserView};
+pub mod common;
+pub mod ledger;
+pub mod licenses;
+pub mod plans;
+pub mod pools;
+pub mod products;
+
+pub use common::{ScopeView, ViolationView, rfc3339};
+pub use ledger::{LedgerEntryView, LedgerPage};
+pub use licenses::{CheckAnswer, HeldLicense, Reason, Via};
+pub use plans::{HoldingChangeView, PlanView, PoolChangeView};
+pub use pools::{PoolList, PoolRow, PoolSetting, SetPools};
+pub use products::{CapabilityView, ProductView};

@@ -1,0 +1,120 @@
+//! Holdings and the check.
+
+use allot_core::{Check, CheckReason, Holding, Source};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::common::rfc3339;
+
+/// A license held by a user.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HeldLicense {
+    pub license: String,
+    /// `direct` or `group`.
+    pub source: String,
+    /// The group it is inherited from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Recorded but drawing no unit: the license comes from outside the organization.
+    pub external: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+}
+
+impl HeldLicense {
+    pub fn new(product: &allot_core::ProductCode, holding: &Holding) -> Self {
+        let (source, group) = match &holding.source {
+            Source::Direct => ("direct", None),
+            Source::Group(group) => ("group", Some(group.to_string())),
+        };
+        Self {
+            license: holding.license(product).to_string(),
+            source: source.into(),
+            group,
+            external: holding.external,
+            valid_from: holding.valid_from().map(rfc3339),
+            valid_until: holding.valid_until().map(rfc3339),
+        }
+    }
+}
+
+/// Why a check answers as it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    Held,
+    NotHeld,
+    /// In a group's waiting line: see `waiting_position`.
+    Waiting,
+    Expired,
+    /// Not held, and no unit is free.
+    PoolExhausted,
+    UnknownUser,
+    UnknownLicense,
+}
+
+impl From<CheckReason> for Reason {
+    fn from(reason: CheckReason) -> Self {
+        match reason {
+            CheckReason::Held => Reason::Held,
+            CheckReason::NotHeld => Reason::NotHeld,
+            CheckReason::Waiting => Reason::Waiting,
+            CheckReason::Expired => Reason::Expired,
+            CheckReason::PoolExhausted => Reason::PoolExhausted,
+            // A check is made within an organization the caller was authorized for.
+            CheckReason::UnknownOrganization | CheckReason::UnknownUser => Reason::UnknownUser,
+            CheckReason::UnknownLicense => Reason::UnknownLicense,
+        }
+    }
+}
+
+/// How a license is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    Direct,
+    Group,
+}
+
+/// The answer to "does this user hold this license?".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CheckAnswer {
+    pub allowed: bool,
+    pub reason: Reason,
+    /// When held (or held but expired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<bool>,
+    /// The capability held, for products with capabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capability: Option<String>,
+    /// For `waiting`: 1 is next in line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_position: Option<usize>,
+    pub revision: u64,
+}
+
+impl From<Check> for CheckAnswer {
+    fn from(check: Check) -> Self {
+        let (via, group, external) = match check.via {
+            Some(allot_core::Via::Direct { external }) => (Some(Via::Direct), None, Some(external)),
+            Some(allot_core::Via::Group { group, external }) => (Some(Via::Group), Some(group.to_string()), Some(external)),
+            None => (None, None, None),
+        };
+        Self {
+            allowed: check.allowed,
+            reason: check.reason.into(),
+            via,
+            group,
+            external,
+            capability: check.capability.map(|c| c.to_string()),
+            waiting_position: check.waiting_position,
+            revision: check.revision,
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Plans: what a change would do, pool by pool and holding by holding, and why it may not.
+
+use allot_core::{Change, Plan};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::common::{ScopeView, ViolationView};
+use crate::licenses::HeldLicense;
+
+/// One pool's balance before and after a plan.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PoolChangeView {
+    pub scope: ScopeView,
+    pub license: String,
+    pub quantity_before: i64,
+    pub quantity_after: i64,
+    pub allocated_before: i64,
+    pub allocated_after: i64,
+    pub available_after: i64,
+}
+
+/// A change of one user's holding of one product.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HoldingChangeView {
+    pub user: String,
+    pub product: String,
+    pub before: Option<HeldLicense>,
+    pub after: Option<HeldLicense>,
+}
+
+/// A plan: what a request changes, and whether it may.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlanView {
+    /// The stored plan's id, for `POST /orgs/{org}/plans/{id}/apply` (validated plans only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Until when the stored plan may be applied (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// No violations: applying it would succeed.
+    pub possible: bool,
+    pub applied: bool,
+    /// The revision the plan was computed at.
+    pub base_revision: u64,
+    /// The revision after the request (the new one if it was applied).
+    pub revision: u64,
+    pub pools: Vec<PoolChangeView>,
+    pub holdings: Vec<HoldingChangeView>,
+    pub violations: Vec<ViolationView>,
+    /// Every change event, as the ledger records it.
+    #[schema(value_type = Vec<Object>)]
+    pub changes: Vec<Change>,
+}
+
+impl PlanView {
+    pub fn new(plan: &Plan, applied: bool, revision: u64) -> Self {
+        let pools = plan
+            .pools
+            .iter()
+            .map(|p| PoolChangeView {
+                scope: ScopeView::from(&p.scope),
+                license: p.license.to_string(),
+                quantity_before: p.before.grant.quantity,
+                quantity_after: p.after.grant.quantity,
+                allocated_before: p.before.allocated,
+                allocated_after: p.after.allocated,
+                available_after: p.after.available(),
+            })
+            .collect();
+        let holdings = plan
+            .changes
+            .iter()
+            .filter_map(|change| match change {
+                Change::HoldingSet { user, product, before, after, .. } => Some(HoldingChangeView {
+                    user: user.to_string(),
+                    product: product.to_string(),
+                    before: before.as_ref().map(|h| HeldLicense::new(product, h)),
+                    after: after.as_ref().map(|h| HeldLicense::new(product, h)),
+                }),
+                _ => None,
+            })
+            .collect();
+        Self {
+            id: None,
+            expires_at: None,
+            possible: plan.is_possible(),
+            applied,
+            base_revision: plan.base_revision,
+            revision,
+            pools,
+            holdings,
+            violations: plan.violations.iter().map(ViolationView::from).collect(),
+            changes: plan.changes.clone(),
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! Tenants of an organization. Their pools (per service) are in pools.rs.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::pools::PoolRow;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ServicePools {
+    pub service: String,
+    pub pools: Vec<PoolRow>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TenantView {
+    pub id: String,
+    pub name: String,
+    pub services: Vec<ServicePools>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TenantList {
+    pub tenants: Vec<TenantView>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}

@@ -1,0 +1,68 @@
+//! Groups and their members.
+
+use allot_api::{CreateGroup, GroupList, GroupView, MemberList, MemberView};
+use allot_core::{Command, GroupId};
+
+use super::OrgScope;
+use crate::api::invalid_id;
+use crate::error::ApiResult;
+
+fn view(group: &allot_core::state::Group) -> GroupView {
+    GroupView {
+        id: group.id.to_string(),
+        name: group.name.clone(),
+        members: group.members.len(),
+        licenses: group.rule.licenses.iter().map(ToString::to_string).collect(),
+        use_external_license: group.rule.external,
+    }
+}
+
+impl OrgScope {
+    pub fn groups(&self) -> ApiResult<GroupList> {
+        let books = self.app().books.read();
+        let org = books.org(self.org().as_str()).ok_or_else(|| self.gone())?;
+        Ok(GroupList { groups: org.groups.values().map(view).collect() })
+    }
+
+    /// A group, or 404.
+    pub fn group(&self, group: &str) -> ApiResult<GroupView> {
+        let books = self.app().books.read();
+        let found = books.org(self.org().as_str()).and_then(|o| o.groups.get(&GroupId::parse(group).ok()?).map(view));
+        found.ok_or_else(|| self.missing("group", group))
+    }
+
+    pub async fn create_group(&self, body: CreateGroup) -> ApiResult<GroupView> {
+        let group = GroupId::parse(&body.id).map_err(invalid_id)?;
+        let name = body.name.unwrap_or_else(|| body.id.clone());
+        self.change(&[Command::CreateGroup { org: self.org().clone(), group: group.clone(), name }]).await?;
+        self.group(group.as_str())
+    }
+
+    /// Deletes a group: members lose what they inherited from it.
+    pub async fn delete_group(&self, group: &str) -> ApiResult<()> {
+        let group = self.group_id(group)?;
+        self.change(&[Command::DeleteGroup { org: self.org().clone(), group }]).await.map(drop)
+    }
+
+    /// Members in order of joining.
+    pub fn members(&self, group: &str) -> ApiResult<MemberList> {
+        let group = self.group_id(group)?;
+        let books = self.app().books.read();
+        let members = books.org(self.org().as_str()).and_then(|o| o.groups.get(&group)).map(|g| {
+            g.members.values().enumerate().map(|(i, u)| MemberView { user: u.to_string(), position: i + 1 }).collect()
+        });
+        Ok(MemberList { members: members.unwrap_or_default() })
+    }
+
+    /// Adds a member, who inherits the group's licenses if units are free, else waits in order.
+    pub async fn add_member(&self, group: &str, user: &str) -> ApiResult<MemberList> {
+        let (group_id, user) = (self.group_id(group)?, self.user_id(user)?);
+        self.change(&[Command::AddMember { org: self.org().clone(), group: group_id, user }]).await?;
+        self.members(group)
+    }
+
+    pub async fn remove_member(&self, group: &str, user: &str) -> ApiResult<()> {
+        let (group, user) = (self.group_id(group)?, self.user_id(user)?);
+        self.change(&[Command::RemoveMember { org: self.org().clone(), group, user }]).await.map(drop)
+    }
+}

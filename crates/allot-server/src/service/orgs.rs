@@ -1,0 +1,74 @@
+//! Organizations: created and deleted by host administrators, read and renamed by their
+//! own administrators too.
+
+use allot_api::{CreateOrg, OrgList, OrgView};
+use allot_core::{Command, OrgId};
+use allot_store::{Store, Subject};
+
+use super::access::{self, Access, Need};
+use super::{HostScope, OrgScope};
+use crate::api::invalid_id;
+use crate::app::{App, Caller};
+use crate::error::{ApiError, ApiResult};
+
+fn view(org: &allot_core::state::Org) -> OrgView {
+    OrgView {
+        id: org.id.to_string(),
+        name: org.name.clone(),
+        users: org.users.len(),
+        groups: org.groups.len(),
+        tenants: org.tenants.len(),
+    }
+}
+
+/// The organizations `caller` may read: all of them for a host administrator, its own
+/// otherwise.
+pub fn organizations(app: &App, caller: &Caller) -> OrgList {
+    let books = app.books.read();
+    let mut organizations: Vec<OrgView> = books
+        .orgs()
+        .filter(|o| caller.is_host_admin() || caller.home_org() == Some(&o.id.key()))
+        .filter(|o| access::allows(&caller.principal, &books, &o.id.key(), Need::native(Access::Read)))
+        .map(view)
+        .collect();
+    organizations.sort_by(|a, b| a.id.cmp(&b.id));
+    OrgList { organizations }
+}
+
+impl HostScope {
+    pub async fn create_org(&self, body: CreateOrg) -> ApiResult<OrgView> {
+        let org = OrgId::parse(&body.id).map_err(invalid_id)?;
+        if org.key().as_str() == "host" {
+            return Err(ApiError::bad_request("invalid_id", "`host` is reserved for the host's own scope"));
+        }
+        let name = body.name.unwrap_or_else(|| body.id.clone());
+        self.app().change(self.caller(), &[Command::CreateOrg { org: org.clone(), name }]).await?;
+        let books = self.app().books.read();
+        books.org(org.as_str()).map(view).ok_or_else(|| ApiError::internal("created organization is missing"))
+    }
+}
+
+impl OrgScope {
+    pub fn view(&self) -> ApiResult<OrgView> {
+        self.app().books.read().org(self.org().as_str()).map(view).ok_or_else(|| self.gone())
+    }
+
+    pub async fn rename(&self, name: String) -> ApiResult<OrgView> {
+        self.change(&[Command::RenameOrg { org: self.org().clone(), name }]).await?;
+        self.view()
+    }
+
+    /// Deletes an empty organization (host admin), and the tokens of its API clients.
+    pub async fn delete(&self) -> ApiResult<()> {
+        self.caller().require_host_admin()?;
+        let org = self.org().clone();
+        let clients = self.app().store.clients(&org.key()).await?;
+        self.change(&[Command::DeleteOrg { org: org.clone() }]).await?;
+        // The organization's clients went with it; their tokens must not outlive them.
+        for client in clients {
+            let subject = Subject::Client { client_id: client.client_id, org: org.key() };
+            self.app().auth.revoke(&self.app().store, &subject).await?;
+        }
+        Ok(())
+    }
+}

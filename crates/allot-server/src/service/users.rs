@@ -1,0 +1,113 @@
+//! Users of an organization: read in pages, created (with a password, if any), changed,
+//! deleted (their tokens revoked).
+
+use std::ops::Bound;
+
+use allot_api::{CreateUser, PageQuery, UpdateUser, UserPage, UserView};
+use allot_core::{Command, UserId, UserProfile};
+use allot_store::{Store, Subject};
+
+use super::OrgScope;
+use crate::api::invalid_id;
+use crate::auth::password;
+use crate::error::{ApiError, ApiResult};
+
+fn view(id: &UserId, user: &allot_core::state::User) -> UserView {
+    UserView {
+        id: id.to_string(),
+        name: user.profile.name.clone(),
+        email: user.profile.email.clone(),
+        role: user.profile.role.into(),
+        groups: user.groups.keys().map(ToString::to_string).collect(),
+    }
+}
+
+impl OrgScope {
+    /// Users in id order, a page at a time.
+    pub fn users(&self, query: &PageQuery) -> ApiResult<UserPage> {
+        let limit = self.app().page_limit(query.limit)? as usize;
+        let after = query.after.as_deref().map(UserId::parse).transpose();
+        let after = after.map_err(|e| ApiError::bad_request("invalid_query", format!("after: {e}")))?;
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let books = self.app().books.read();
+        let Some(org) = books.org(self.org().as_str()) else { return Err(self.gone()) };
+        let mut users: Vec<UserView> =
+            org.users.range((from, Bound::Unbounded)).take(limit + 1).map(|(id, u)| view(id, u)).collect();
+        let next = (users.len() > limit).then(|| {
+            users.truncate(limit);
+            users.last().map(|u| u.id.clone()).unwrap_or_default()
+        });
+        Ok(UserPage { users, next })
+    }
+
+    /// A user, or 404.
+    pub fn user(&self, user: &str) -> ApiResult<UserView> {
+        let books = self.app().books.read();
+        let found = books.org(self.org().as_str()).and_then(|o| {
+            let id = UserId::parse(user).ok()?;
+            o.users.get_key_value(&id).map(|(id, u)| view(id, u))
+        });
+        found.ok_or_else(|| self.missing("user", user))
+    }
+
+    pub async fn create_user(&self, body: CreateUser) -> ApiResult<UserView> {
+        let user = UserId::parse(&body.id).map_err(invalid_id)?;
+        // Hash first: a password that cannot be stored must not leave a user behind.
+        let hash = match &body.password {
+            Some(password) => {
+                password::check_strength(password)?;
+                Some(self.app().auth.passwords.hash(password).await?)
+            }
+            None => None,
+        };
+        let profile = UserProfile {
+            name: body.name.unwrap_or_else(|| body.id.clone()),
+            email: body.email,
+            role: body.role.unwrap_or_default().into(),
+        };
+        self.change(&[Command::CreateUser { org: self.org().clone(), user: user.clone(), profile }]).await?;
+        if let Some(hash) = hash {
+            self.app().store.set_password_hash(self.org().key().as_str(), user.as_str(), &hash).await?;
+        }
+        self.user(user.as_str())
+    }
+
+    /// Changes a user's name, email or role; fields left out stay as they are.
+    pub async fn update_user(&self, user: &str, body: UpdateUser) -> ApiResult<UserView> {
+        let user = self.user_id(user)?;
+        let current = {
+            let books = self.app().books.read();
+            books.org(self.org().as_str()).and_then(|o| o.users.get(&user).map(|u| u.profile.clone()))
+        };
+        let current = current.unwrap_or_default();
+        let profile = UserProfile {
+            name: body.name.unwrap_or(current.name),
+            email: body.email.or(current.email),
+            role: body.role.map_or(current.role, Into::into),
+        };
+        self.change(&[Command::UpdateUser { org: self.org().clone(), user: user.clone(), profile }]).await?;
+        self.user(user.as_str())
+    }
+
+    /// Deletes a user: their licenses return to the pools, their tokens stop working.
+    pub async fn delete_user(&self, user: &str) -> ApiResult<()> {
+        let user = self.user_id(user)?;
+        self.change(&[Command::DeleteUser { org: self.org().clone(), user: user.clone() }]).await?;
+        self.revoke(&user).await
+    }
+
+    /// Sets a user's password, so a reader or admin can log in; shuts out whoever had the
+    /// old one, refresh tokens included.
+    pub async fn set_password(&self, user: &str, password: &str) -> ApiResult<()> {
+        let user = self.user_id(user)?;
+        password::check_strength(password)?;
+        let hash = self.app().auth.passwords.hash(password).await?;
+        self.app().store.set_password_hash(self.org().key().as_str(), user.as_str(), &hash).await?;
+        self.revoke(&user).await
+    }
+
+    async fn revoke(&self, user: &UserId) -> ApiResult<()> {
+        let subject = Subject::OrgUser { org: self.org().key(), user: user.to_string() };
+        self.app().auth.revoke(&self.app().store, &subject).await
+    }
+}
