@@ -1,8 +1,8 @@
 //! The ledger: every change, as it was applied.
 
 use allot_core::{Change, LedgerEntry};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::common::rfc3339;
 
@@ -38,4 +38,21 @@ pub struct LedgerPage {
     /// Pass as `after` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerParams {
+    /// Only entries about this user.
+    pub user: Option<String>,
+    /// Only entries about this license (`CODE` or `code:capability`).
+    pub license: Option<String>,
+    /// Only entries at or after this revision.
+    pub from_revision: Option<u64>,
+    /// Only entries at or before this revision.
+    pub to_revision: Option<u64>,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+    /// At most `limits.max_page` (1000 by default); 100 when absent.
+    pub limit: Option<u32>,
 }

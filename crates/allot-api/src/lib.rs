@@ -3,6 +3,7 @@
 //! speak the same types the server answers with.
 
 pub mod groups;
+pub mod history;
 pub mod orgs;
 pub mod tenants;
 pub mod users;
@@ -11,6 +12,7 @@ pub use groups::{AddMember, CreateGroup, GroupList, GroupView, MemberList, Membe
 pub use orgs::{CreateOrg, OrgList, OrgView, UpdateOrg};
 pub use tenants::{CreateTenant, ServicePools, TenantList, TenantView};
 pub use users::{CreateUser, PageQuery, Role, SetPassword, UpdateUser, UserPage, UserView};
+pub mod clients;
 pub mod common;
 pub mod ledger;
 pub mod licenses;
@@ -18,9 +20,14 @@ pub mod plans;
 pub mod pools;
 pub mod products;
 
+pub use clients::{ClientList, ClientView, CreateClient, CreatedClient};
 pub use common::{ScopeView, ViolationView, rfc3339};
-pub use ledger::{LedgerEntryView, LedgerPage};
-pub use licenses::{CheckAnswer, HeldLicense, Reason, Via};
-pub use plans::{HoldingChangeView, PlanView, PoolChangeView};
+pub use history::{Holder, Holders, HoldersQuery, Usage, UsagePoint, UsageQuery};
+pub use ledger::{LedgerEntryView, LedgerPage, LedgerParams};
+pub use licenses::{
+    CheckAnswer, GroupRule, GroupRuleView, HeldLicense, LicenseSpec, Reason, SetUserLicenses, UserLicenses, Via,
+    Waiting,
+};
+pub use plans::{HoldingChangeView, PlanChange, PlanRequest, PlanView, PoolChangeView};
 pub use pools::{PoolList, PoolRow, PoolSetting, SetPools};
-pub use products::{CapabilityView, ProductView};
+pub use products::{CapabilityView, ProductList, ProductView};

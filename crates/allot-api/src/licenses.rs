@@ -103,7 +103,9 @@ impl From<Check> for CheckAnswer {
     fn from(check: Check) -> Self {
         let (via, group, external) = match check.via {
             Some(allot_core::Via::Direct { external }) => (Some(Via::Direct), None, Some(external)),
-            Some(allot_core::Via::Group { group, external }) => (Some(Via::Group), Some(group.to_string()), Some(external)),
+            Some(allot_core::Via::Group { group, external }) => {
+                (Some(Via::Group), Some(group.to_string()), Some(external))
+            }
             None => (None, None, None),
         };
         Self {
@@ -117,4 +119,63 @@ impl From<Check> for CheckAnswer {
             revision: check.revision,
         }
     }
+}
+
+/// A license to hold directly.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LicenseSpec {
+    /// A license code, or `code:capability`.
+    pub license: String,
+    /// Record the holding without drawing a unit (`useExternalLicense`).
+    #[serde(default)]
+    pub external: bool,
+    /// RFC 3339.
+    #[serde(default)]
+    pub valid_from: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub valid_until: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetUserLicenses {
+    /// The user's direct licenses become exactly these; inherited ones are untouched.
+    pub licenses: Vec<LicenseSpec>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Waiting {
+    pub license: String,
+    pub group: String,
+    /// 1 is next in line.
+    pub position: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserLicenses {
+    pub user: String,
+    pub licenses: Vec<HeldLicense>,
+    /// Licenses the user's groups grant that the user waits for.
+    pub waiting: Vec<Waiting>,
+    pub revision: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRule {
+    /// Licenses every member inherits, first come first served.
+    pub licenses: Vec<String>,
+    /// Members' holdings are recorded but draw no unit.
+    #[serde(default)]
+    pub use_external_license: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupRuleView {
+    pub group: String,
+    pub licenses: Vec<String>,
+    pub use_external_license: bool,
+    pub revision: u64,
 }

@@ -1,11 +1,11 @@
 //! Plans: what a change would do, pool by pool and holding by holding, and why it may not.
 
 use allot_core::{Change, Plan};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::common::{ScopeView, ViolationView};
-use crate::licenses::HeldLicense;
+use crate::licenses::{HeldLicense, LicenseSpec};
 
 /// One pool's balance before and after a plan.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -91,6 +91,72 @@ impl PlanView {
             holdings,
             violations: plan.violations.iter().map(ViolationView::from).collect(),
             changes: plan.changes.clone(),
+        }
+    }
+}
+
+/// One change of a batch, by `op`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PlanChange {
+    /// Each listed user's direct licenses become exactly `licenses` (users x licenses).
+    SetUserLicenses {
+        users: Vec<String>,
+        licenses: Vec<LicenseSpec>,
+    },
+    /// A group's rule.
+    SetGroupRule {
+        group: String,
+        licenses: Vec<String>,
+        #[serde(default)]
+        use_external_license: bool,
+    },
+    AddMember {
+        group: String,
+        user: String,
+    },
+    RemoveMember {
+        group: String,
+        user: String,
+    },
+    /// The quantity a tenant's service gets from the organization.
+    SetTenantPool {
+        tenant: String,
+        service: String,
+        license: String,
+        quantity: i64,
+        #[serde(default)]
+        valid_from: Option<String>,
+        #[serde(default)]
+        valid_until: Option<String>,
+    },
+    /// The quantity the organization gets from the host (host admin only).
+    SetOrgPool {
+        license: String,
+        quantity: i64,
+        #[serde(default)]
+        valid_from: Option<String>,
+        #[serde(default)]
+        valid_until: Option<String>,
+    },
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRequest {
+    /// `false` (default): validate only, change nothing. `true`: apply all or nothing.
+    #[serde(default)]
+    pub apply: bool,
+    pub changes: Vec<PlanChange>,
+}
+
+impl PlanChange {
+    /// Items this change carries, for the per-request limit: the targets it changes (each
+    /// user of a batch; one for anything else).
+    pub fn items(&self) -> usize {
+        match self {
+            PlanChange::SetUserLicenses { users, .. } => users.len(),
+            _ => 1,
         }
     }
 }

@@ -8,8 +8,6 @@ use allot_store::{Backend, Store};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use allot_api::PlanView;
-use crate::api::etag::{IfMatch, Resource};
 use crate::auth::{Auth, Principal};
 use crate::books::{Books, Outcome};
 use crate::clock::Clock;
@@ -17,6 +15,8 @@ use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
 use crate::middleware::RequestId;
+use crate::service::etag::{IfMatch, Resource};
+use allot_api::PlanView;
 
 #[derive(Clone)]
 pub struct App(Arc<AppInner>);

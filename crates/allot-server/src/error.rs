@@ -118,6 +118,11 @@ impl ApiError {
         self.code
     }
 
+    /// The same problem, found in the query string.
+    pub fn into_query(self) -> Self {
+        Self::bad_request("invalid_query", self.detail)
+    }
+
     pub fn detail(&self) -> &str {
         &self.detail
     }

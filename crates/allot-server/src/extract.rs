@@ -91,7 +91,9 @@ impl<T: DeserializeOwned + Send> FromRequestParts<crate::App> for Path<T> {
     async fn from_request_parts(parts: &mut Parts, app: &crate::App) -> Result<Self, ApiError> {
         match axum::extract::Path::<T>::from_request_parts(parts, app).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
-            Err(rejection) => Err(ApiError::not_found(format!("there is nothing at {}: {}", parts.uri.path(), rejection.body_text()))),
+            Err(rejection) => {
+                Err(ApiError::not_found(format!("there is nothing at {}: {}", parts.uri.path(), rejection.body_text())))
+            }
         }
     }
 }

@@ -85,5 +85,7 @@ pub(crate) fn group_id(app: &crate::App, org: &str, group: &str) -> ApiResult<al
     let id = allot_core::GroupId::parse(group)
         .ok()
         .filter(|id| app.books.read().org(org).is_some_and(|o| o.groups.contains_key(id)));
-    id.ok_or_else(|| crate::error::ApiError::not_found(format!("group `{group}` does not exist in organization `{org}`")))
+    id.ok_or_else(|| {
+        crate::error::ApiError::not_found(format!("group `{group}` does not exist in organization `{org}`"))
+    })
 }

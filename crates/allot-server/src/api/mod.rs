@@ -1,20 +1,18 @@
 //! The native API under `/api/v1`: one module per resource. Routes and their OpenAPI
 //! descriptions are registered together, so they cannot drift apart.
 
-use allot_core::{InvalidId, LicenseKey, OrgId};
+use allot_core::{InvalidId, LicenseKey};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::{App, Caller};
-use crate::auth::Access;
+use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 
 pub mod clients;
 pub mod dto;
-pub mod etag;
 pub mod groups;
 pub mod history;
 pub mod ledger;
@@ -75,16 +73,6 @@ impl IntoResponse for NoContent {
 
 pub(crate) fn invalid_id(error: InvalidId) -> ApiError {
     ApiError::bad_request("invalid_id", error.to_string())
-}
-
-/// Authorizes `need` on `org` and answers the organization's id as stored.
-pub(crate) fn org_for(app: &App, caller: &Caller, org: &str, need: Access) -> ApiResult<OrgId> {
-    let books = app.books.read();
-    caller.authorize(&books, org, need)?;
-    books
-        .org(org)
-        .map(|o| o.id.clone())
-        .ok_or_else(|| ApiError::not_found(format!("organization `{org}` does not exist")))
 }
 
 /// A license key from a request field; whether it is in the catalogue is the planner's call.

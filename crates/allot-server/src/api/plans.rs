@@ -1,165 +1,14 @@
 //! Plans: validate (a dry run) or apply any batch of changes, all or nothing.
 
-use allot_core::{Change, Command, Grant, Rule, ServiceType};
-use allot_store::{Store, StoredPlan};
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use rand::RngCore as _;
+use allot_api::{PlanRequest, PlanView};
 use serde::Deserialize;
-use utoipa::ToSchema;
 
-use allot_api::{PlanView, rfc3339};
+use crate::error::{ApiResult, Problem};
+use crate::extract::{Json, Org, Path, Read, Write};
 
-use super::dto::parse_time;
-use super::licenses::LicenseSpec;
-use super::{license_key, org_for};
-use crate::app::{App, Caller};
-use crate::auth::Access;
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::Json;
-
-/// One change of a batch, by `op`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
-pub enum PlanChange {
-    /// Each listed user's direct licenses become exactly `licenses` (users x licenses).
-    SetUserLicenses {
-        users: Vec<String>,
-        licenses: Vec<LicenseSpec>,
-    },
-    /// A group's rule.
-    SetGroupRule {
-        group: String,
-        licenses: Vec<String>,
-        #[serde(default)]
-        use_external_license: bool,
-    },
-    AddMember {
-        group: String,
-        user: String,
-    },
-    RemoveMember {
-        group: String,
-        user: String,
-    },
-    /// The quantity a tenant's service gets from the organization.
-    SetTenantPool {
-        tenant: String,
-        service: String,
-        license: String,
-        quantity: i64,
-        #[serde(default)]
-        valid_from: Option<String>,
-        #[serde(default)]
-        valid_until: Option<String>,
-    },
-    /// The quantity the organization gets from the host (host admin only).
-    SetOrgPool {
-        license: String,
-        quantity: i64,
-        #[serde(default)]
-        valid_from: Option<String>,
-        #[serde(default)]
-        valid_until: Option<String>,
-    },
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PlanRequest {
-    /// `false` (default): validate only, change nothing. `true`: apply all or nothing.
-    #[serde(default)]
-    pub apply: bool,
-    pub changes: Vec<PlanChange>,
-}
-
-impl PlanChange {
-    /// Items this change carries, for the per-request limit: the targets it changes (each
-    /// user of a batch; one for anything else).
-    fn items(&self) -> usize {
-        match self {
-            PlanChange::SetUserLicenses { users, .. } => users.len(),
-            _ => 1,
-        }
-    }
-}
-
-fn commands(app: &App, org: &allot_core::OrgId, changes: &[PlanChange]) -> ApiResult<Vec<Command>> {
-    let org_name = org.as_str();
-    let mut commands = Vec::new();
-    for (i, change) in changes.iter().enumerate() {
-        let at = |field: &str| format!("changes[{i}].{field}");
-        let grant = |quantity: i64, from: &Option<String>, until: &Option<String>| -> ApiResult<Grant> {
-            if quantity < 0 {
-                return Err(ApiError::bad_request("invalid_body", format!("{}: must not be negative", at("quantity"))));
-            }
-            Ok(Grant {
-                quantity,
-                valid_from: parse_time(&at("valid_from"), from.as_deref())?,
-                valid_until: parse_time(&at("valid_until"), until.as_deref())?,
-            })
-        };
-        match change {
-            PlanChange::SetUserLicenses { users, licenses } => {
-                let direct = licenses
-                    .iter()
-                    .enumerate()
-                    .map(|(j, l)| l.direct(&at(&format!("licenses[{j}]"))))
-                    .collect::<ApiResult<Vec<_>>>()?;
-                if users.is_empty() {
-                    return Err(ApiError::bad_request(
-                        "invalid_body",
-                        format!("{}: name at least one user", at("users")),
-                    ));
-                }
-                for user in users {
-                    let user = super::users::user_id(app, org_name, user)?;
-                    commands.push(Command::SetDirectLicenses { org: org.clone(), user, licenses: direct.clone() });
-                }
-            }
-            PlanChange::SetGroupRule { group, licenses, use_external_license } => {
-                let licenses = licenses
-                    .iter()
-                    .enumerate()
-                    .map(|(j, l)| license_key(l, &at(&format!("licenses[{j}]"))))
-                    .collect::<ApiResult<Vec<_>>>()?;
-                let group = super::groups::group_id(app, org_name, group)?;
-                commands.push(Command::SetGroupRule {
-                    org: org.clone(),
-                    group,
-                    rule: Rule { licenses, external: *use_external_license },
-                });
-            }
-            PlanChange::AddMember { group, user } => commands.push(Command::AddMember {
-                org: org.clone(),
-                group: super::groups::group_id(app, org_name, group)?,
-                user: super::users::user_id(app, org_name, user)?,
-            }),
-            PlanChange::RemoveMember { group, user } => commands.push(Command::RemoveMember {
-                org: org.clone(),
-                group: super::groups::group_id(app, org_name, group)?,
-                user: super::users::user_id(app, org_name, user)?,
-            }),
-            PlanChange::SetTenantPool { tenant, service, license, quantity, valid_from, valid_until } => {
-                commands.push(Command::SetTenantPool {
-                    org: org.clone(),
-                    tenant: super::tenants::tenant_id(app, org_name, tenant)?,
-                    service: ServiceType::parse(service)
-                        .map_err(|e| ApiError::bad_request("invalid_body", format!("{}: {e}", at("service"))))?,
-                    license: license_key(license, &at("license"))?,
-                    grant: grant(*quantity, valid_from, valid_until)?,
-                });
-            }
-            PlanChange::SetOrgPool { license, quantity, valid_from, valid_until } => {
-                commands.push(Command::SetOrgPool {
-                    org: org.clone(),
-                    license: license_key(license, &at("license"))?,
-                    grant: grant(*quantity, valid_from, valid_until)?,
-                })
-            }
-        }
-    }
-    Ok(commands)
+#[derive(Deserialize)]
+pub struct PlanPath {
+    id: String,
 }
 
 /// Validate or apply a batch of changes. Validation answers the plan (counts before and
@@ -171,70 +20,8 @@ fn commands(app: &App, org: &allot_core::OrgId, changes: &[PlanChange]) -> ApiRe
         (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "Applying was refused; `violations` and `plan` say why", body = Problem),
         (status = 413, description = "`too_many_items`", body = Problem)))]
-pub async fn create(
-    State(app): State<App>,
-    caller: Caller,
-    Path(org): Path<String>,
-    Json(body): Json<PlanRequest>,
-) -> ApiResult<axum::Json<PlanView>> {
-    let need = if body.apply { Access::Write } else { Access::Read };
-    let org_id = org_for(&app, &caller, &org, need)?;
-    if body.changes.iter().any(|c| matches!(c, PlanChange::SetOrgPool { .. })) {
-        caller.require_host_admin()?;
-    }
-    app.check_items(body.changes.iter().map(PlanChange::items).fold(0, usize::saturating_add))?;
-    let commands = commands(&app, &org_id, &body.changes)?;
-    if body.apply {
-        let outcome = app.change(&caller, &commands).await?;
-        return Ok(axum::Json(PlanView::new(&outcome.plan, outcome.applied, outcome.revision)));
-    }
-    // A validation is kept, to be applied later by id.
-    let now = app.clock.now();
-    let outcome = app.books.validate(&commands, now);
-    let stored = StoredPlan {
-        id: plan_id(),
-        org: org_id.key(),
-        base_revision: outcome.plan.base_revision,
-        author: caller.actor_name(),
-        created_at: now,
-        expires_at: now + crate::auth::millis(app.config.plan_ttl_secs),
-        commands,
-        changes: outcome.plan.changes.clone(),
-    };
-    let (id, expires_at) = (stored.id.clone(), stored.expires_at);
-    app.store.insert_plan(stored).await?;
-    let mut view = PlanView::new(&outcome.plan, false, outcome.revision);
-    view.id = Some(id);
-    view.expires_at = Some(rfc3339(expires_at));
-    Ok(axum::Json(view))
-}
-
-fn plan_id() -> String {
-    let mut raw = [0u8; 16];
-    rand::rng().fill_bytes(&mut raw);
-    format!("pl_{}", crate::hex(&raw))
-}
-
-/// Two changes that do the same, whatever the joining order numbers they were given: a
-/// member who joins later than planned is still the same change.
-fn same_effect(a: &Change, b: &Change) -> bool {
-    let without_seq = |c: &Change| match c.clone() {
-        Change::MemberAdded { org, group, user, .. } => Change::MemberAdded { org, group, user, seq: 0 },
-        Change::MemberRemoved { org, group, user, .. } => Change::MemberRemoved { org, group, user, seq: 0 },
-        other => other,
-    };
-    without_seq(a) == without_seq(b)
-}
-
-/// What differs between the stored plan's changes and a fresh plan's, for people to read.
-fn differences(stored: &[Change], fresh: &[Change]) -> Vec<String> {
-    let only = |from: &[Change], other: &[Change], word: &str| {
-        from.iter()
-            .filter(|c| !other.iter().any(|o| same_effect(c, o)))
-            .map(|c| format!("{word}: {}", serde_json::to_string(c).unwrap_or_default()))
-            .collect::<Vec<_>>()
-    };
-    [only(stored, fresh, "no longer"), only(fresh, stored, "now also")].concat()
+pub async fn create(org: Org<Read>, Json(body): Json<PlanRequest>) -> ApiResult<axum::Json<PlanView>> {
+    org.plan(body).await.map(axum::Json)
 }
 
 /// Apply a stored plan, exactly: if planning it again now would change anything else, it
@@ -245,50 +32,6 @@ fn differences(stored: &[Change], fresh: &[Change]) -> Vec<String> {
         (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "`plan_stale`: the state it depends on changed; `plan` is the fresh plan. Or a violation.", body = Problem),
         (status = 410, description = "`plan_expired`", body = Problem)))]
-pub async fn apply(
-    State(app): State<App>,
-    caller: Caller,
-    Path((org, id)): Path<(String, String)>,
-) -> ApiResult<axum::Json<PlanView>> {
-    let org_id = org_for(&app, &caller, &org, Access::Write)?;
-    let stored = app.store.plan(&id).await?.filter(|p| p.org == org_id.key());
-    let stored = stored.ok_or_else(|| ApiError::not_found(format!("plan `{id}` does not exist")))?;
-    if stored.expires_at <= app.clock.now() {
-        return Err(ApiError::new(
-            StatusCode::GONE,
-            "plan_expired",
-            format!("plan `{id}` expired at {}", rfc3339(stored.expires_at)),
-        ));
-    }
-    if stored.commands.iter().any(|c| matches!(c, Command::SetOrgPool { .. })) {
-        caller.require_host_admin()?;
-    }
-    let expected = stored.changes.clone();
-    let unchanged = move |_: &allot_core::State, fresh: &allot_core::Plan| -> ApiResult<()> {
-        let same = fresh.changes.len() == expected.len()
-            && fresh.changes.iter().zip(&expected).all(|(a, b)| same_effect(a, b));
-        if same {
-            return Ok(());
-        }
-        let differences = differences(&expected, &fresh.changes);
-        let detail = format!("the state this plan depends on has changed: {}", differences.join("; "));
-        Err(ApiError::conflict("plan_stale", detail).with_plan(PlanView::new(fresh, false, fresh.base_revision)))
-    };
-    let outcome = app
-        .books
-        .apply_checked(
-            &stored.commands,
-            &caller.actor(),
-            app.clock.now(),
-            caller.idempotency.as_ref(),
-            Box::new(unchanged),
-        )
-        .await?;
-    if !outcome.plan.is_possible() {
-        let view = PlanView::new(&outcome.plan, false, outcome.revision);
-        return Err(ApiError::refused(&outcome.plan, Some(view)));
-    }
-    let mut view = PlanView::new(&outcome.plan, outcome.applied, outcome.revision);
-    view.id = Some(stored.id);
-    Ok(axum::Json(view))
+pub async fn apply(org: Org<Write>, Path(path): Path<PlanPath>) -> ApiResult<axum::Json<PlanView>> {
+    org.apply_plan(&path.id).await.map(axum::Json)
 }

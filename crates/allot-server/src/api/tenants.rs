@@ -44,10 +44,3 @@ pub async fn get(org: Org<Read>, Path(path): Path<TenantPath>) -> ApiResult<axum
 pub async fn delete(org: Org<Write>, Path(path): Path<TenantPath>) -> ApiResult<NoContent> {
     org.delete_tenant(&path.tenant).await.map(|()| NoContent)
 }
-
-pub(crate) fn tenant_id(app: &crate::App, org: &str, tenant: &str) -> ApiResult<allot_core::TenantId> {
-    let id = allot_core::TenantId::parse(tenant)
-        .ok()
-        .filter(|id| app.books.read().org(org).is_some_and(|o| o.tenants.contains_key(id)));
-    id.ok_or_else(|| crate::error::ApiError::not_found(format!("tenant `{tenant}` does not exist in organization `{org}`")))
-}

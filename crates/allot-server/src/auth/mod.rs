@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use allot_core::{OrgKey, Role, State, Timestamp};
+use allot_core::{OrgKey, Timestamp};
 use allot_store::{Store, Subject, TokenKind, TokenRecord};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
@@ -63,13 +63,6 @@ pub fn token_hash(token: &str) -> String {
     crate::hex(&digest)
 }
 
-/// How much of an organization a principal may touch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Access {
-    Read,
-    Write,
-}
-
 /// Who is calling, from a valid bearer token.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -101,49 +94,6 @@ impl Principal {
 
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
-    }
-
-    /// What this principal may do in `org` through the native API.
-    fn access(&self, state: &State, org: &OrgKey) -> Option<Access> {
-        match &self.subject {
-            Subject::HostAdmin { .. } => Some(Access::Write),
-            Subject::OrgUser { org: home, user } if home == org => {
-                let user = allot_core::UserId::parse(user).ok()?;
-                let role = state.org(org.as_str())?.users.get(&user)?.profile.role;
-                match role {
-                    Role::Admin => Some(Access::Write),
-                    Role::Reader => Some(Access::Read),
-                    Role::Member => None,
-                }
-            }
-            Subject::Client { org: home, .. } if home == org => {
-                if self.has_scope(WRITE) {
-                    Some(Access::Write)
-                } else if self.has_scope(READ) {
-                    Some(Access::Read)
-                } else {
-                    None
-                }
-            }
-            _ => None,
-        }
-    }
-
-    /// Authorizes `need` on organization `org`. Another organization, or one that does
-    /// not exist, answers 404 alike, so ids of other organizations cannot be probed.
-    pub fn authorize(&self, state: &State, org: &str, need: Access) -> ApiResult<()> {
-        let key = OrgKey::of(org);
-        let visible = self.is_host_admin() || self.home_org() == Some(&key);
-        if !visible || state.org(org).is_none() {
-            return Err(ApiError::not_found(format!("organization `{org}` does not exist")));
-        }
-        match self.access(state, &key) {
-            Some(have) if have >= need => Ok(()),
-            _ => Err(ApiError::forbidden(match need {
-                Access::Read => "this token may not read this organization",
-                Access::Write => "this token may not change this organization",
-            })),
-        }
     }
 
     pub fn require_host_admin(&self) -> ApiResult<()> {

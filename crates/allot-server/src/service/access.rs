@@ -187,6 +187,8 @@ mod tests {
         assert!(!allows(&client, &state, &acme, Need::new(License, Read)));
         assert!(!allows(&client, &state, &other, Need::native(Read)));
         let host = principal(Subject::HostAdmin { username: "admin".into() }, &[]);
-        assert!(allows(&host, &state, &acme, Need::native(Write)) && allows(&host, &state, &other, Need::new(User, Write)));
+        assert!(
+            allows(&host, &state, &acme, Need::native(Write)) && allows(&host, &state, &other, Need::new(User, Write))
+        );
     }
 }

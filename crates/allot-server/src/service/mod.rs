@@ -4,12 +4,20 @@
 //! scope reads the books and the store, and writes through the committer.
 
 pub mod access;
+mod clients;
+pub mod etag;
 mod groups;
+mod history;
+mod licenses;
 mod orgs;
+mod plans;
+mod pools;
+mod products;
 mod scope;
 mod tenants;
 mod users;
 
 pub use access::{Access, Family, Need};
 pub use orgs::organizations;
-pub use scope::{Denied, HostScope, OrgScope};
+pub use products::products;
+pub use scope::{Denied, HostScope, OrgScope, authorized, authorized_home};

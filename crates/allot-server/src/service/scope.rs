@@ -5,10 +5,10 @@
 use allot_core::{Command, GroupId, OrgId, OrgKey, TenantId, UserId};
 
 use super::access::{self, Access, Family, Need};
-use crate::api::etag::{IfMatch, Resource};
 use crate::app::{App, Caller};
 use crate::books::Outcome;
 use crate::error::{ApiError, ApiResult};
+use crate::service::etag::{IfMatch, Resource};
 
 /// Why a caller may not act on an organization.
 #[derive(Debug)]
@@ -42,6 +42,27 @@ impl From<Denied> for ApiError {
     }
 }
 
+/// The organization `org` (its id in any case) if `caller` may do `need` there. For a
+/// surface that keeps its own caller; the others take an [`OrgScope`].
+pub fn authorized(app: &App, caller: &Caller, org: &str, need: Need) -> Result<OrgId, Denied> {
+    let key = OrgKey::of(org);
+    let visible = caller.is_host_admin() || caller.home_org() == Some(&key);
+    let books = app.books.read();
+    let Some(found) = books.org(org).filter(|_| visible) else {
+        return Err(Denied::Unknown { org: org.to_owned() });
+    };
+    if !access::allows(&caller.principal, &books, &key, need) {
+        return Err(Denied::Forbidden { need });
+    }
+    Ok(found.id.clone())
+}
+
+/// The caller's own organization, if it may do `need` there.
+pub fn authorized_home(app: &App, caller: &Caller, need: Need) -> Result<OrgId, Denied> {
+    let Some(home) = caller.home_org() else { return Err(Denied::Homeless) };
+    authorized(app, caller, home.as_str(), need)
+}
+
 /// An organization the caller may act on as `need` says.
 pub struct OrgScope {
     app: App,
@@ -52,24 +73,15 @@ pub struct OrgScope {
 impl OrgScope {
     /// Authorizes `caller` for `need` on organization `org` (its id in any case).
     pub fn authorize(app: &App, caller: Caller, org: &str, need: Need) -> Result<Self, Denied> {
-        let key = OrgKey::of(org);
-        let visible = caller.is_host_admin() || caller.home_org() == Some(&key);
-        let books = app.books.read();
-        let Some(found) = books.org(org).filter(|_| visible) else {
-            return Err(Denied::Unknown { org: org.to_owned() });
-        };
-        if !access::allows(&caller.principal, &books, &key, need) {
-            return Err(Denied::Forbidden { need });
-        }
-        let org = found.id.clone();
-        drop(books);
+        let org = authorized(app, &caller, org, need)?;
         Ok(Self { app: app.clone(), caller, org })
     }
 
-    /// Authorizes `caller` for `need` on its own organization.
-    pub fn home(app: &App, caller: Caller, need: Need) -> Result<Self, Denied> {
-        let Some(home) = caller.home_org().cloned() else { return Err(Denied::Homeless) };
-        Self::authorize(app, caller, home.as_str(), need)
+    /// Checks that the caller may also do `need` here (a request whose need depends on its
+    /// body, such as a plan that applies).
+    pub fn require(&self, need: Need) -> ApiResult<()> {
+        let allowed = access::allows(&self.caller.principal, &self.app.books.read(), &self.org.key(), need);
+        if allowed { Ok(()) } else { Err(Denied::Forbidden { need }.into()) }
     }
 
     pub fn org(&self) -> &OrgId {

@@ -1,7 +1,6 @@
 //! UiPath Automation Suite's license API, as `compat/uipath.md` describes it.
 
-use allot_core::{Command, OrgId, Plan, Role, ViolationCode};
-use allot_store::Subject;
+use allot_core::{Command, OrgId, Plan, ViolationCode};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
@@ -9,6 +8,7 @@ use axum::routing::{get, post, put};
 use crate::app::{App, Caller};
 use crate::books::Outcome;
 use crate::error::{ApiError, ApiResult};
+use crate::service::{self, Access, Family, Need};
 
 mod account;
 mod identity;
@@ -64,46 +64,18 @@ pub enum Resource {
     User,
 }
 
-impl Resource {
-    fn scope(self) -> &'static str {
-        match self {
-            Resource::License => "PM.License",
-            Resource::Group => "PM.Group",
-            Resource::User => "PM.User",
-        }
-    }
-}
-
-/// Authorizes `caller` on organization `org` (UiPath's `accountId`): host admins anywhere,
-/// an organization's admins (readers for reads), and API clients of the organization with
-/// the resource's scope (`PM.License` or `PM.License.Read`/`.Write`). Another
-/// organization's ids answer 404, like unknown ones.
+/// Authorizes `caller` on organization `org` (UiPath's `accountId`) by the one access rule
+/// (service/access.rs): host admins anywhere, an organization's admins (readers for reads),
+/// and API clients of the organization with the resource's scope (`PM.License`, or
+/// `PM.License.Read` / `.Write`). Another organization's ids answer 404, like unknown ones.
 pub fn authorize(app: &App, caller: &Caller, org: &str, resource: Resource, write: bool) -> ApiResult<OrgId> {
-    let books = app.books.read();
-    let found = books.org(org).filter(|o| caller.is_host_admin() || caller.home_org() == Some(&o.id.key()));
-    let Some(found) = found else {
-        return Err(ApiError::not_found(format!("organization `{org}` does not exist")));
+    let family = match resource {
+        Resource::License => Family::License,
+        Resource::Group => Family::Group,
+        Resource::User => Family::User,
     };
-    let allowed = match &caller.subject {
-        Subject::HostAdmin { .. } => true,
-        Subject::OrgUser { user, .. } => {
-            let role = allot_core::UserId::parse(user).ok().and_then(|id| found.users.get(&id)).map(|u| u.profile.role);
-            matches!((role, write), (Some(Role::Admin), _) | (Some(Role::Reader), false))
-        }
-        Subject::Client { .. } => {
-            let family = resource.scope();
-            let specific = if write { format!("{family}.Write") } else { format!("{family}.Read") };
-            caller.has_scope(family) || caller.has_scope(&specific)
-        }
-    };
-    if !allowed {
-        let what = if write { "change" } else { "read" };
-        return Err(ApiError::forbidden(format!(
-            "this token may not {what} {} of this organization",
-            resource.scope()
-        )));
-    }
-    Ok(found.id.clone())
+    let access = if write { Access::Write } else { Access::Read };
+    Ok(service::authorized(app, caller, org, Need::new(family, access))?)
 }
 
 /// The host account id in a path: the host's id or the documented default.

@@ -2,7 +2,6 @@
 //! organization is the token's, every request names API version 4 in `Accept`, errors are
 //! `{"message": ...}`.
 
-use allot_store::Subject;
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -11,9 +10,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 
-use crate::app::App;
+use crate::app::{App, Caller};
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::service::{self, Access, Denied, Family, Need};
 
 mod licenses;
 mod token;
@@ -110,25 +110,20 @@ impl FromRequestParts<App> for VonageCaller {
 impl VonageCaller {
     /// The caller's organization, if the token may `write` (else read) users there:
     /// API clients by `users:read` / `users:write`, people by role.
+    /// The token's own organization, if the one access rule (service/access.rs) lets the
+    /// token read it, or write to it, through Vonage's scopes.
     pub fn organization(&self, app: &App, write: bool) -> Result<allot_core::OrgId, VonageError> {
-        let forbidden = || VonageError::new(StatusCode::FORBIDDEN, "Forbidden: the token lacks the scope users:write");
-        let books = app.books.read();
-        let home = self.principal.home_org().and_then(|key| books.org(key.as_str()));
-        let Some(org) = home else {
-            return Err(VonageError::new(StatusCode::FORBIDDEN, "Forbidden: the token belongs to no account"));
-        };
-        let allowed = match &self.principal.subject {
-            Subject::Client { .. } => {
-                self.principal.has_scope("users:write") || (!write && self.principal.has_scope("users:read"))
+        let access = if write { Access::Write } else { Access::Read };
+        let caller =
+            Caller { principal: self.principal.clone(), request_id: self.request_id.clone(), idempotency: None };
+        service::authorized_home(app, &caller, Need::new(Family::Users, access)).map_err(|denied| match denied {
+            Denied::Homeless | Denied::Unknown { .. } => {
+                VonageError::new(StatusCode::FORBIDDEN, "Forbidden: the token belongs to no account")
             }
-            Subject::OrgUser { user, .. } => {
-                let role =
-                    allot_core::UserId::parse(user).ok().and_then(|id| org.users.get(&id)).map(|u| u.profile.role);
-                matches!((role, write), (Some(allot_core::Role::Admin), _) | (Some(allot_core::Role::Reader), false))
+            Denied::Forbidden { .. } => {
+                VonageError::new(StatusCode::FORBIDDEN, "Forbidden: the token lacks the scope users:write")
             }
-            Subject::HostAdmin { .. } => false,
-        };
-        if allowed { Ok(org.id.clone()) } else { Err(forbidden()) }
+        })
     }
 
     pub fn actor(&self) -> allot_core::Actor {

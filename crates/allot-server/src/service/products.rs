@@ -1,0 +1,46 @@
+//! The product catalogue: read by anyone signed in, extended by host administrators.
+
+use allot_api::{ProductList, ProductView};
+use allot_core::catalogue::CapabilityInfo;
+use allot_core::{Capability, Command, Product, ProductCode, ProductKind, ServiceType};
+
+use super::HostScope;
+use crate::app::App;
+use crate::error::{ApiError, ApiResult};
+
+pub fn products(app: &App) -> ProductList {
+    let books = app.books.read();
+    ProductList { products: books.catalogue().products().map(ProductView::from).collect() }
+}
+
+impl HostScope {
+    /// Adds a license code to the catalogue.
+    pub async fn add_product(&self, body: ProductView) -> ApiResult<ProductView> {
+        let invalid = |e: allot_core::InvalidId| ApiError::bad_request("invalid_body", e.to_string());
+        let kind = match body.kind.as_str() {
+            "user" => ProductKind::User,
+            "unit" => ProductKind::Unit,
+            other => {
+                return Err(ApiError::bad_request("invalid_body", format!("kind: `{other}` is not `user` or `unit`")));
+            }
+        };
+        if kind == ProductKind::User && body.service_type.is_some() {
+            return Err(ApiError::bad_request("invalid_body", "service_type: only unit licenses belong to a service"));
+        }
+        let capabilities = body
+            .capabilities
+            .iter()
+            .map(|c| Ok(CapabilityInfo { code: Capability::parse(&c.code).map_err(invalid)?, name: c.name.clone() }))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let product = Product {
+            code: ProductCode::parse(&body.code).map_err(invalid)?,
+            name: body.name.clone(),
+            kind,
+            service_type: body.service_type.as_deref().map(ServiceType::parse).transpose().map_err(invalid)?,
+            capabilities,
+        };
+        let view = ProductView::from(&product);
+        self.app().change(self.caller(), &[Command::AddProduct { product }]).await?;
+        Ok(view)
+    }
+}
