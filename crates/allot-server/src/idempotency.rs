@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use allot_store::{IdempotencyKey, IdempotencyRecord, Store, StoredAnswer};
 use axum::body::{Body, to_bytes};
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -79,14 +79,12 @@ fn replay(answer: StoredAnswer) -> Response {
 
 /// Runs `request` through `next`, or replays or refuses it by its `Idempotency-Key`.
 pub async fn idempotent(app: &App, request: Request, next: Next) -> Response {
-    if !is_native_write(&request) {
+    // A key is judged only on a request that reached a route and an authenticated caller:
+    // an unknown path answers 404 and a missing token 401, whatever the key.
+    let routed = request.extensions().get::<MatchedPath>().is_some();
+    if !is_native_write(&request) || !routed || !request.headers().contains_key(HEADER) {
         return next.run(request).await;
     }
-    let key = match key_of(&request) {
-        Ok(Some(key)) => key,
-        Ok(None) => return next.run(request).await,
-        Err(error) => return error.into_response(),
-    };
     // Keys belong to a caller; without a valid token the handler answers 401 anyway.
     let token = crate::auth::bearer(request.headers()).map(str::to_owned);
     let Some(principal) = (match token {
@@ -94,6 +92,11 @@ pub async fn idempotent(app: &App, request: Request, next: Next) -> Response {
         None => None,
     }) else {
         return next.run(request).await;
+    };
+    let key = match key_of(&request) {
+        Ok(Some(key)) => key,
+        Ok(None) => return next.run(request).await,
+        Err(error) => return error.into_response(),
     };
     let scope = principal.actor_name();
     let (parts, body) = request.into_parts();

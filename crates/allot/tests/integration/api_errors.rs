@@ -113,3 +113,15 @@ async fn violations_carry_stable_codes_and_statuses() {
     assert_eq!((lowered.status.as_u16(), lowered.code()), (409, "quantity_in_use"));
     assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (1, 0));
 }
+
+#[tokio::test]
+async fn a_path_with_invalid_utf8_answers_problem_json() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    for path in ["/api/v1/orgs/%ff/users", "/api/v1/orgs/%ff", "/api/v1/orgs/%ff/users/%fe/licenses/ATTUNU"] {
+        let answer = t.get(&admin, path).await;
+        assert_eq!(answer.status, 404, "{path}: {:#}", answer.body);
+        assert_eq!(answer.content_type(), "application/problem+json", "{path}");
+        assert_eq!(answer.code(), "not_found", "{path}");
+    }
+}

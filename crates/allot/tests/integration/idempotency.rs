@@ -158,3 +158,25 @@ async fn a_replay_carries_the_etag_and_any_bearer_spelling_counts() {
         .unwrap();
     assert_eq!(weak.status(), 412, "If-Match compares strongly");
 }
+
+#[tokio::test]
+async fn a_malformed_key_is_judged_after_authentication_and_routing() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let send = |path: &str, token: Option<&str>| {
+        let mut request = t.http.post(t.url(path)).header("idempotency-key", "").json(&json!({"id": "acme"}));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let unauthenticated = send("/api/v1/orgs", None).await.unwrap();
+    assert_eq!(unauthenticated.status(), 401, "no token: 401 before the key is looked at");
+    let unrouted = send("/api/v1/nothing-here", Some(&admin)).await.unwrap();
+    assert_eq!(unrouted.status(), 404, "no route: 404 before the key is looked at");
+    let judged = send("/api/v1/orgs", Some(&admin)).await.unwrap();
+    assert_eq!(judged.status(), 400);
+    let body: Value = judged.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_header", "{body:#}");
+    assert_eq!(t.get(&admin, "/api/v1/orgs/acme").await.status, 404, "the refused request created nothing");
+}
