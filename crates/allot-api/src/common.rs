@@ -1,7 +1,7 @@
 //! Shapes shared by several resources: times, scopes, violations.
 
 use allot_core::{LicenseKey, Scope, Timestamp, Violation};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -14,7 +14,7 @@ pub fn rfc3339(at: Timestamp) -> String {
 }
 
 /// Where a pool sits: `host`, `org` or `tenant`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ScopeView {
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -41,7 +41,7 @@ impl From<&Scope> for ScopeView {
 }
 
 /// Why a plan cannot be applied.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ViolationView {
     /// Stable code: `license_limit_exceeded`, `quantity_in_use`, `not_purchased`, `expired`,
     /// `unknown_license`, `unknown_organization`, `unknown_user`, `unknown_group`,
@@ -76,4 +76,23 @@ impl From<&Violation> for ViolationView {
             requested: v.requested,
         }
     }
+}
+
+/// A problem answer (RFC 9457). `code` is stable; `detail` is for people.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// `about:blank` or a URI naming the problem type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `license_limit_exceeded`, `not_found`, `invalid_body`.
+    pub code: String,
+    /// For refused plans: every violation, each with its own code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub violations: Option<Vec<ViolationView>>,
+    /// For refused plans: the plan that was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Box<crate::PlanView>>,
 }

@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::licenses::HeldLicense;
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct HoldersQuery {
     /// A license code, or `code:capability`.
@@ -15,14 +15,14 @@ pub struct HoldersQuery {
     pub as_of: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Holder {
     pub user: String,
     #[serde(flatten)]
     pub holding: HeldLicense,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Holders {
     pub license: String,
     /// The moment asked about, and the last revision committed by then.
@@ -31,7 +31,7 @@ pub struct Holders {
     pub holders: Vec<Holder>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct UsageQuery {
     /// A license code, or `code:capability`.
@@ -42,7 +42,7 @@ pub struct UsageQuery {
     pub until: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UsagePoint {
     pub revision: u64,
     pub at: String,
@@ -50,7 +50,7 @@ pub struct UsagePoint {
     pub allocated: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Usage {
     pub license: String,
     /// The organization's pool after each revision that moved it.

@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::common::rfc3339;
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LedgerEntryView {
     pub revision: u64,
     pub seq: u32,
@@ -32,7 +32,7 @@ impl From<LedgerEntry> for LedgerEntryView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LedgerPage {
     pub entries: Vec<LedgerEntryView>,
     /// Pass as `after` for the next page; absent on the last page.
@@ -40,7 +40,7 @@ pub struct LedgerPage {
     pub next: Option<String>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerParams {
     /// Only entries about this user.

@@ -21,7 +21,7 @@ pub mod pools;
 pub mod products;
 
 pub use clients::{ClientList, ClientView, CreateClient, CreatedClient};
-pub use common::{ScopeView, ViolationView, rfc3339};
+pub use common::{Problem, ScopeView, ViolationView, rfc3339};
 pub use history::{Holder, Holders, HoldersQuery, Usage, UsagePoint, UsageQuery};
 pub use ledger::{LedgerEntryView, LedgerPage, LedgerParams};
 pub use licenses::{

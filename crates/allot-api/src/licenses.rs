@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::common::rfc3339;
 
 /// A license held by a user.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct HeldLicense {
     pub license: String,
     /// `direct` or `group`.
@@ -122,7 +122,7 @@ impl From<Check> for CheckAnswer {
 }
 
 /// A license to hold directly.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LicenseSpec {
     /// A license code, or `code:capability`.
@@ -138,14 +138,14 @@ pub struct LicenseSpec {
     pub valid_until: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetUserLicenses {
     /// The user's direct licenses become exactly these; inherited ones are untouched.
     pub licenses: Vec<LicenseSpec>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Waiting {
     pub license: String,
     pub group: String,
@@ -153,7 +153,7 @@ pub struct Waiting {
     pub position: usize,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UserLicenses {
     pub user: String,
     pub licenses: Vec<HeldLicense>,
@@ -172,7 +172,7 @@ pub struct GroupRule {
     pub use_external_license: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct GroupRuleView {
     pub group: String,
     pub licenses: Vec<String>,

@@ -8,7 +8,7 @@ use crate::common::{ScopeView, ViolationView};
 use crate::licenses::{HeldLicense, LicenseSpec};
 
 /// One pool's balance before and after a plan.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PoolChangeView {
     pub scope: ScopeView,
     pub license: String,
@@ -20,7 +20,7 @@ pub struct PoolChangeView {
 }
 
 /// A change of one user's holding of one product.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct HoldingChangeView {
     pub user: String,
     pub product: String,
@@ -29,7 +29,7 @@ pub struct HoldingChangeView {
 }
 
 /// A plan: what a request changes, and whether it may.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PlanView {
     /// The stored plan's id, for `POST /orgs/{org}/plans/{id}/apply` (validated plans only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -96,7 +96,7 @@ impl PlanView {
 }
 
 /// One change of a batch, by `op`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PlanChange {
     /// Each listed user's direct licenses become exactly `licenses` (users x licenses).
@@ -141,7 +141,7 @@ pub enum PlanChange {
     },
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanRequest {
     /// `false` (default): validate only, change nothing. `true`: apply all or nothing.

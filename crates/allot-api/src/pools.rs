@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::common::rfc3339;
 
 /// One pool's balance.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PoolRow {
     pub license: String,
     pub quantity: i64,
@@ -33,14 +33,14 @@ impl PoolRow {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PoolList {
     pub pools: Vec<PoolRow>,
     pub revision: u64,
 }
 
 /// A quantity to grant: the pool of `license` at this scope becomes `quantity`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PoolSetting {
     /// A license code, or `code:capability` for products with capabilities.
@@ -55,7 +55,7 @@ pub struct PoolSetting {
 }
 
 /// Pools to set; pools not listed are left as they are.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPools {
     pub pools: Vec<PoolSetting>,

@@ -5,20 +5,20 @@ use utoipa::ToSchema;
 
 use crate::pools::PoolRow;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ServicePools {
     pub service: String,
     pub pools: Vec<PoolRow>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TenantView {
     pub id: String,
     pub name: String,
     pub services: Vec<ServicePools>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TenantList {
     pub tenants: Vec<TenantView>,
 }

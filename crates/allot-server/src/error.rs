@@ -4,29 +4,10 @@ use allot_core::{Plan, Violation, ViolationCode};
 use allot_store::StoreError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use allot_api::{PlanView, ViolationView};
 
-/// A problem answer (RFC 9457). `code` is stable; `detail` is for people.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Problem {
-    /// `about:blank` or a URI naming the problem type.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// Stable machine-readable code, e.g. `license_limit_exceeded`, `not_found`, `invalid_body`.
-    pub code: String,
-    /// For refused plans: every violation, each with its own code.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub violations: Option<Vec<ViolationView>>,
-    /// For refused plans: the plan that was refused.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub plan: Option<PlanView>,
-}
+pub use allot_api::Problem;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -161,7 +142,7 @@ impl IntoResponse for ApiError {
             detail: self.detail,
             code: self.code.into(),
             violations,
-            plan,
+            plan: plan.map(Box::new),
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (self.status, body).into_response();

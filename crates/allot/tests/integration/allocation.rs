@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use allot_api::{Reason, Via};
 use allot_store::Store;
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
@@ -122,28 +123,22 @@ async fn group_members_beyond_capacity_wait_and_are_granted_in_order_when_a_unit
         t.put(&boss, "/api/v1/orgs/acme/groups/devs/licenses", json!({"licenses": ["ATTUNU"]})).await.expect(200);
     assert_eq!(rule["licenses"], json!(["ATTUNU"]));
 
-    assert_eq!(t.check(&boss, "acme", "second", "ATTUNU").await["via"], "group");
+    assert_eq!(t.check(&boss, "acme", "second", "ATTUNU").await.via, Some(Via::Group));
     let third = t.check(&boss, "acme", "third", "ATTUNU").await;
-    assert_eq!(
-        (third["allowed"].clone(), third["reason"].clone(), third["waiting_position"].clone()),
-        (json!(false), json!("waiting"), json!(1))
-    );
+    assert_eq!((third.allowed, third.reason, third.waiting_position), (false, Reason::Waiting, Some(1)));
     let fourth = t.get(&boss, "/api/v1/orgs/acme/users/fourth/licenses").await.expect(200);
     assert_eq!(fourth["waiting"], json!([{"license": "ATTUNU", "group": "devs", "position": 2}]));
 
     t.delete(&boss, "/api/v1/orgs/acme/groups/devs/members/first").await.expect(204);
-    assert!(
-        t.check(&boss, "acme", "third", "ATTUNU").await["allowed"].as_bool().unwrap(),
-        "first in line gets the freed unit"
-    );
-    assert_eq!(t.check(&boss, "acme", "fourth", "ATTUNU").await["waiting_position"], 1);
-    assert_eq!(t.check(&boss, "acme", "first", "ATTUNU").await["reason"], "pool_exhausted", "not held, no unit free");
+    assert!(t.check(&boss, "acme", "third", "ATTUNU").await.allowed, "first in line gets the freed unit");
+    assert_eq!(t.check(&boss, "acme", "fourth", "ATTUNU").await.waiting_position, Some(1));
+    assert_eq!(t.check(&boss, "acme", "first", "ATTUNU").await.reason, Reason::PoolExhausted, "not held, no unit free");
 
     // A raised quantity grants the next in line too.
     t.put(&admin, "/api/v1/orgs/acme/pools", json!({"pools": [{"license": "ATTUNU", "quantity": 3}]}))
         .await
         .expect(200);
-    assert!(t.check(&boss, "acme", "fourth", "ATTUNU").await["allowed"].as_bool().unwrap());
+    assert!(t.check(&boss, "acme", "fourth", "ATTUNU").await.allowed);
     assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (3, 3));
 }
 
@@ -167,8 +162,8 @@ async fn a_direct_holding_overrides_an_inherited_one() {
     assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (1, 1), "the override keeps the one unit");
     t.put(&boss, "/api/v1/orgs/acme/groups/g/licenses", json!({"licenses": []})).await.expect(200);
     assert_eq!(
-        t.check(&boss, "acme", "ann", "ATTUNU").await["via"],
-        "direct",
+        t.check(&boss, "acme", "ann", "ATTUNU").await.via,
+        Some(Via::Direct),
         "the rule no longer reaches a direct holding"
     );
 }
@@ -185,7 +180,7 @@ async fn use_external_license_draws_no_unit() {
     t.put(&boss, "/api/v1/orgs/acme/users/c/licenses", json!({"licenses": [{"license": "TSTNU"}]})).await.expect(200);
     assert_eq!(t.org_pool(&boss, "acme", "TSTNU").await, (1, 1));
     let check = t.check(&boss, "acme", "a", "TSTNU").await;
-    assert_eq!((check["allowed"].clone(), check["external"].clone()), (json!(true), json!(true)));
+    assert_eq!((check.allowed, check.external), (true, Some(true)));
     // A group rule with use_external_license grants every member without drawing units.
     t.post(&boss, "/api/v1/orgs/acme/groups", json!({"id": "ext"})).await.expect(201);
     t.put(
@@ -196,7 +191,7 @@ async fn use_external_license_draws_no_unit() {
     .await
     .expect(200);
     t.post(&boss, "/api/v1/orgs/acme/groups/ext/members", json!({"user": "a"})).await.expect(201);
-    assert_eq!(t.check(&boss, "acme", "a", "RPADEVNU").await["external"], true);
+    assert_eq!(t.check(&boss, "acme", "a", "RPADEVNU").await.external, Some(true));
 }
 
 #[tokio::test]
@@ -204,17 +199,17 @@ async fn a_check_reflects_an_applied_change_immediately() {
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("analytics:creator", 1), ("analytics:viewer", 1)], &["u"]).await;
-    assert_eq!(t.check(&boss, "acme", "u", "analytics").await["reason"], "not_held");
+    assert_eq!(t.check(&boss, "acme", "u", "analytics").await.reason, Reason::NotHeld);
     let written = t
         .put(&boss, "/api/v1/orgs/acme/users/u/licenses", json!({"licenses": [{"license": "analytics:viewer"}]}))
         .await
         .expect(200);
     let check = t.check(&boss, "acme", "u", "analytics").await;
-    assert_eq!((check["allowed"].clone(), check["capability"].clone()), (json!(true), json!("viewer")));
-    assert_eq!(check["revision"], written["revision"]);
-    assert_eq!(t.check(&boss, "acme", "u", "analytics:creator").await["allowed"], false);
-    assert_eq!(t.check(&boss, "acme", "ghost", "analytics").await["reason"], "unknown_user");
-    assert_eq!(t.check(&boss, "acme", "u", "NOPE").await["reason"], "unknown_license");
+    assert_eq!((check.allowed, check.capability.as_deref()), (true, Some("viewer")));
+    assert_eq!(Some(check.revision), written["revision"].as_u64());
+    assert_eq!(t.check(&boss, "acme", "u", "analytics:creator").await.allowed, false);
+    assert_eq!(t.check(&boss, "acme", "ghost", "analytics").await.reason, Reason::UnknownUser);
+    assert_eq!(t.check(&boss, "acme", "u", "NOPE").await.reason, Reason::UnknownLicense);
 }
 
 /// A small deterministic generator, so a failure can be replayed.
@@ -293,7 +288,7 @@ async fn a_restart_serves_the_same_books() {
     assert_eq!(again.app.books.read().balances(), before);
     assert_eq!(again.app.books.read().revision(), revision);
     let admin = again.admin().await;
-    assert_eq!(again.check(&admin, "acme", "a", "ATTUNU").await["allowed"], true);
+    assert_eq!(again.check(&admin, "acme", "a", "ATTUNU").await.allowed, true);
     assert_eq!(again.org_pool(&admin, "acme", "ATTUNU").await, (2, 1));
 }
 
@@ -412,21 +407,21 @@ async fn a_holding_expires_at_the_clocks_tick_and_the_first_waiting_member_gets_
         t.post(&boss, "/api/v1/orgs/acme/groups/g/members", json!({"user": user})).await.expect(201);
     }
     let first = t.check(&boss, "acme", "first", "ATTUNU").await;
-    assert_eq!((first["reason"].clone(), first["waiting_position"].clone()), (json!("waiting"), json!(1)));
+    assert_eq!((first.reason, first.waiting_position), (Reason::Waiting, Some(1)));
 
     // The clock reaches the end: the server's own sweep ends the holding.
     t.advance(60_000);
     let mut granted = false;
     for _ in 0..100 {
-        if t.check(&boss, "acme", "first", "ATTUNU").await["allowed"] == true {
+        if t.check(&boss, "acme", "first", "ATTUNU").await.allowed {
             granted = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(granted, "the first waiting member gets the freed unit");
-    assert_eq!(t.check(&boss, "acme", "second", "ATTUNU").await["waiting_position"], 1);
-    assert_eq!(t.check(&boss, "acme", "temp", "ATTUNU").await["reason"], "pool_exhausted");
+    assert_eq!(t.check(&boss, "acme", "second", "ATTUNU").await.waiting_position, Some(1));
+    assert_eq!(t.check(&boss, "acme", "temp", "ATTUNU").await.reason, Reason::PoolExhausted);
     let ledger = t.get(&boss, "/api/v1/orgs/acme/ledger?user=temp").await.expect(200);
     let last = ledger["entries"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(

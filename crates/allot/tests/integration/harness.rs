@@ -5,10 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use allot_api::{CheckAnswer, CreateOrg, CreateUser, PoolSetting, Role, SetPools};
 use allot_server::config::{AuthConfig, Secret};
 use allot_server::{App, Clock, Config};
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 pub const START: i64 = 1_800_000_000_000;
@@ -196,36 +197,50 @@ impl TestApp {
         self.login(None, "admin", ADMIN_PASSWORD).await
     }
 
+    /// A typed client of the native API, with `token`.
+    pub fn client(&self, token: &str) -> allot_client::Client {
+        allot_client::Client::with_http(self.http.clone(), self.url("")).with_token(token)
+    }
+
     /// An organization with host licenses granted, users, and an org admin's token.
     pub async fn org_with(&self, admin: &str, org: &str, licenses: &[(&str, i64)], users: &[&str]) -> String {
-        self.post(admin, "/api/v1/orgs", json!({"id": org, "name": org})).await.expect(201);
-        let host: Vec<Value> = licenses.iter().map(|(l, _)| json!({"license": l, "quantity": 100_000})).collect();
-        self.put(admin, "/api/v1/host/pools", json!({ "pools": host })).await.expect(200);
-        let pools: Vec<Value> = licenses.iter().map(|(l, q)| json!({"license": l, "quantity": q})).collect();
-        self.put(admin, &format!("/api/v1/orgs/{org}/pools"), json!({ "pools": pools })).await.expect(200);
+        let host = self.client(admin);
+        let pools = |quantity: Option<i64>| SetPools {
+            pools: licenses
+                .iter()
+                .map(|(l, q)| PoolSetting {
+                    license: (*l).to_owned(),
+                    quantity: quantity.unwrap_or(*q),
+                    valid_from: None,
+                    valid_until: None,
+                })
+                .collect(),
+        };
+        host.create_org(&CreateOrg { id: org.into(), name: Some(org.into()) }).await.unwrap();
+        host.set_host_pools(&pools(Some(100_000))).await.unwrap();
+        host.set_org_pools(org, &pools(None)).await.unwrap();
         for user in users {
-            self.post(admin, &format!("/api/v1/orgs/{org}/users"), json!({"id": user})).await.expect(201);
+            host.create_user(org, &CreateUser { id: (*user).into(), ..CreateUser::default() }).await.unwrap();
         }
         let boss = format!("{org}-admin");
         let password = "org admin password 1";
-        let body = json!({"id": boss, "role": "admin", "password": password});
-        self.post(admin, &format!("/api/v1/orgs/{org}/users"), body).await.expect(201);
+        let admin = CreateUser {
+            id: boss.clone(),
+            role: Some(Role::Admin),
+            password: Some(password.into()),
+            ..CreateUser::default()
+        };
+        host.create_user(org, &admin).await.unwrap();
         self.login(Some(org), &boss, password).await
     }
 
     /// The organization's pool of `license`: (quantity, allocated).
     pub async fn org_pool(&self, token: &str, org: &str, license: &str) -> (i64, i64) {
-        let pools = self.get(token, &format!("/api/v1/orgs/{org}/pools")).await.expect(200);
-        pools["pools"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["license"] == license)
-            .map(|p| (p["quantity"].as_i64().unwrap(), p["allocated"].as_i64().unwrap()))
-            .unwrap_or((0, 0))
+        let pools = self.client(token).org_pools(org).await.unwrap();
+        pools.pools.iter().find(|p| p.license == license).map(|p| (p.quantity, p.allocated)).unwrap_or((0, 0))
     }
 
-    pub async fn check(&self, token: &str, org: &str, user: &str, license: &str) -> Value {
-        self.get(token, &format!("/api/v1/orgs/{org}/users/{user}/licenses/{license}")).await.expect(200)
+    pub async fn check(&self, token: &str, org: &str, user: &str, license: &str) -> CheckAnswer {
+        self.client(token).check(org, user, license).await.unwrap()
     }
 }
