@@ -220,7 +220,7 @@ impl Client {
             .into_iter()
             .flatten()
             .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| format!("{k}={}", seg(&v.to_string().trim_matches('"').to_owned())))
+            .map(|(k, v)| format!("{k}={}", seg(v.to_string().trim_matches('"'))))
             .collect();
         let path = format!("/orgs/{}/ledger?{}", seg(org), pairs.join("&"));
         self.get(path.trim_end_matches('?')).await
