@@ -207,7 +207,7 @@ async fn a_check_reflects_an_applied_change_immediately() {
     let check = t.check(&boss, "acme", "u", "analytics").await;
     assert_eq!((check.allowed, check.capability.as_deref()), (true, Some("viewer")));
     assert_eq!(Some(check.revision), written["revision"].as_u64());
-    assert_eq!(t.check(&boss, "acme", "u", "analytics:creator").await.allowed, false);
+    assert!(!t.check(&boss, "acme", "u", "analytics:creator").await.allowed);
     assert_eq!(t.check(&boss, "acme", "ghost", "analytics").await.reason, Reason::UnknownUser);
     assert_eq!(t.check(&boss, "acme", "u", "NOPE").await.reason, Reason::UnknownLicense);
 }
@@ -288,7 +288,7 @@ async fn a_restart_serves_the_same_books() {
     assert_eq!(again.app.books.read().balances(), before);
     assert_eq!(again.app.books.read().revision(), revision);
     let admin = again.admin().await;
-    assert_eq!(again.check(&admin, "acme", "a", "ATTUNU").await.allowed, true);
+    assert!(again.check(&admin, "acme", "a", "ATTUNU").await.allowed);
     assert_eq!(again.org_pool(&admin, "acme", "ATTUNU").await, (2, 1));
 }
 
