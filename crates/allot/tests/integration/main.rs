@@ -18,5 +18,6 @@ mod isolation;
 mod openapi;
 mod outage;
 mod plans;
+mod processes;
 mod uipath;
 mod vonage;
