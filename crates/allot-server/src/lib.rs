@@ -51,6 +51,7 @@ fn routes_with_doc() -> (Router<App>, utoipa::openapi::OpenApi) {
         .nest("/api/v1", api::router())
         .split_for_parts();
     openapi::describe_idempotency(&mut doc);
+    openapi::describe_problems(&mut doc);
     (routes, doc)
 }
 

@@ -61,6 +61,36 @@ pub fn describe_idempotency(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// Every error of the native API is RFC 9457 problem+json: each answer of 400 and above
+/// says so, and every operation that takes a token documents the 401 of a missing or
+/// invalid one. (`/oauth/token` answers OAuth's own error shape, as it documents.)
+pub fn describe_problems(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let problem = || ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if !path.starts_with("/api/v1/") {
+            continue;
+        }
+        let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for operation in operations.into_iter().flatten() {
+            let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            let responses = &mut operation.responses.responses;
+            if secured {
+                responses.entry("401".into()).or_insert_with(|| {
+                    ResponseBuilder::new().description("`unauthorized`: no valid bearer token").into()
+                });
+            }
+            for (status, response) in responses.iter_mut() {
+                let error = status.parse::<u16>().is_ok_and(|s| s >= 400);
+                if let (true, RefOr::T(response)) = (error, response) {
+                    response.content.shift_remove("application/json");
+                    response.content.insert("application/problem+json".into(), problem());
+                }
+            }
+        }
+    }
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {

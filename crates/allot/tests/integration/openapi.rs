@@ -31,3 +31,31 @@ async fn the_server_serves_its_openapi_document_and_docs_page() {
     let bundle = t.http.get(t.url("/docs/swagger-ui-bundle.js")).send().await.unwrap();
     assert_eq!(bundle.status(), 200, "Swagger UI's assets are served from the binary");
 }
+
+#[test]
+fn every_native_error_is_documented_as_problem_json_and_every_secured_operation_answers_401() {
+    let document: serde_json::Value = serde_json::to_value(allot_server::openapi()).unwrap();
+    let mut operations = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/") {
+            continue;
+        }
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(responses) = operation["responses"].as_object() else { continue };
+            operations += 1;
+            if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                assert!(responses.contains_key("401"), "{method} {path} documents no 401");
+            }
+            for (status, response) in responses {
+                if status.parse::<u16>().unwrap() >= 400 {
+                    let content = response["content"].as_object().unwrap();
+                    let keys: Vec<&String> = content.keys().collect();
+                    assert_eq!(keys, ["application/problem+json"], "{method} {path} {status}");
+                    let schema = &content["application/problem+json"]["schema"]["$ref"];
+                    assert_eq!(schema, "#/components/schemas/Problem", "{method} {path} {status}");
+                }
+            }
+        }
+    }
+    assert!(operations > 30, "only {operations} native operations");
+}
