@@ -132,7 +132,8 @@ pub async fn delete(
     if found.is_none() {
         return Err(ApiError::not_found(format!("client `{client_id}` does not exist in organization `{org}`")));
     }
+    // Its tokens go with it, in one transaction; the cache follows.
     app.store.delete_client(&client_id).await?;
-    app.auth.revoke(&app.store, &Subject::Client { client_id, org: org_id.key() }).await?;
+    app.auth.forget(|s| matches!(s, Subject::Client { client_id: id, .. } if *id == client_id));
     Ok(NoContent)
 }

@@ -1,7 +1,7 @@
 //! Organizations.
 
 use allot_core::{Command, OrgId, State as Books};
-use allot_store::{Store, Subject};
+use allot_store::Subject;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -119,11 +119,12 @@ pub async fn update(
 pub async fn delete(State(app): State<App>, caller: Caller, Path(org): Path<String>) -> ApiResult<NoContent> {
     let id = super::org_for(&app, &caller, &org, Access::Write)?;
     caller.require_host_admin()?;
-    let clients = app.store.clients(&id.key()).await?;
     app.change(&caller, &[Command::DeleteOrg { org: id.clone() }]).await?;
-    // The organization's clients went with it; their tokens must not outlive them.
-    for client in clients {
-        app.auth.revoke(&app.store, &Subject::Client { client_id: client.client_id, org: id.key() }).await?;
-    }
+    // Its clients, users and their tokens went with it, in its transaction; the cache follows.
+    let key = id.key();
+    app.auth.forget(|s| match s {
+        Subject::OrgUser { org, .. } | Subject::Client { org, .. } => *org == key,
+        Subject::HostAdmin { .. } => false,
+    });
     Ok(NoContent)
 }

@@ -4,7 +4,7 @@
 use std::ops::Bound;
 
 use allot_core::{Command, Role, UserId, UserProfile};
-use allot_store::{Store, Subject};
+use allot_store::{SideWrite, Store, Subject};
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -150,23 +150,21 @@ pub async fn create(
 ) -> ApiResult<Created<UserView>> {
     let org_id = org_for(&app, &caller, &org, Access::Write)?;
     let user = UserId::parse(&body.id).map_err(invalid_id)?;
-    // Hash first: a password that cannot be stored must not leave a user behind.
-    let hash = match &body.password {
+    // Hash first; the hash is written with the user, in one transaction: both or neither.
+    let side = match &body.password {
         Some(password) => {
             password::check_strength(password)?;
-            Some(app.auth.passwords.hash(password).await?)
+            let hash = app.auth.passwords.hash(password).await?;
+            vec![SideWrite::Password { realm: org_id.key().to_string(), username: user.to_string(), hash }]
         }
-        None => None,
+        None => Vec::new(),
     };
     let profile = UserProfile {
         name: body.name.unwrap_or_else(|| body.id.clone()),
         email: body.email,
         role: body.role.unwrap_or_default(),
     };
-    app.change(&caller, &[Command::CreateUser { org: org_id.clone(), user: user.clone(), profile }]).await?;
-    if let Some(hash) = hash {
-        app.store.set_password_hash(org_id.key().as_str(), user.as_str(), &hash).await?;
-    }
+    app.change_with(&caller, &[Command::CreateUser { org: org_id, user: user.clone(), profile }], side).await?;
     read_user(&app, &org, user.as_str()).map(Created)
 }
 
@@ -218,7 +216,9 @@ pub async fn delete(
     let org_id = org_for(&app, &caller, &org, Access::Write)?;
     let user = user_id(&app, &org, &user)?;
     app.change(&caller, &[Command::DeleteUser { org: org_id.clone(), user: user.clone() }]).await?;
-    app.auth.revoke(&app.store, &Subject::OrgUser { org: org_id.key(), user: user.to_string() }).await?;
+    // The deletion revoked their tokens in the store; this process's cache follows.
+    let revoked = Subject::OrgUser { org: org_id.key(), user: user.to_string() };
+    app.auth.forget(|s| *s == revoked);
     Ok(NoContent)
 }
 
@@ -236,8 +236,10 @@ pub async fn set_password(
     let user = user_id(&app, &org, &user)?;
     password::check_strength(&body.password)?;
     let hash = app.auth.passwords.hash(&body.password).await?;
+    // A new password shuts out whoever had the old one, refresh tokens included: the store
+    // revokes them with it.
     app.store.set_password_hash(org_id.key().as_str(), user.as_str(), &hash).await?;
-    // A new password shuts out whoever had the old one, refresh tokens included.
-    app.auth.revoke(&app.store, &Subject::OrgUser { org: org_id.key(), user: user.to_string() }).await?;
+    let revoked = Subject::OrgUser { org: org_id.key(), user: user.to_string() };
+    app.auth.forget(|s| *s == revoked);
     Ok(NoContent)
 }

@@ -18,5 +18,6 @@ mod isolation;
 mod openapi;
 mod outage;
 mod plans;
+mod store_errors;
 mod uipath;
 mod vonage;
