@@ -90,15 +90,17 @@ async fn fresh_enough(app: &App, request: &mut Request) -> Result<(), ApiError> 
             )));
         }
     }
+    let too_late = || ApiError::unavailable(format!("this process has not seen revision {wanted} yet; retry shortly"));
     while app.books.read().revision() < wanted {
-        if Instant::now() >= give_up {
-            return Err(ApiError::unavailable(format!(
-                "this process has not seen revision {wanted} yet; retry shortly"
-            )));
+        // Catching up waits for the committer, which may be waiting for its turn to write:
+        // the wait is bounded all the same.
+        let left = give_up.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(too_late());
         }
-        app.books.catch_up().await?;
+        tokio::time::timeout(left, app.books.catch_up()).await.map_err(|_| too_late())??;
         if app.books.read().revision() < wanted {
-            tokio::time::sleep(Duration::from_millis(25)).await;
+            tokio::time::sleep(Duration::from_millis(25).min(left)).await;
         }
     }
     Ok(())

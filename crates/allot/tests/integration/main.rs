@@ -18,6 +18,7 @@ mod isolation;
 mod openapi;
 mod outage;
 mod plans;
+mod processes;
 mod store_errors;
 mod uipath;
 mod vonage;

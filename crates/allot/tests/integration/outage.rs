@@ -91,6 +91,34 @@ async fn stopping_postgres_mid_load_fails_fast_and_clean_and_recovers_without_a_
             assert!(reasons.contains(&check["reason"].as_str().unwrap()), "{check:#}");
         }
     }
+    // Database reads (the ledger, the past replayed from it, the API clients) are not
+    // served from memory: 503 with Retry-After, within 5 seconds, on every process.
+    for process in 0..2 {
+        for path in [
+            "/api/v1/orgs/acme/ledger?limit=10",
+            "/api/v1/orgs/acme/holders?license=ATTUNU",
+            "/api/v1/orgs/acme/clients",
+        ] {
+            let url = format!("{}{path}", cluster.addresses[process]);
+            let asked = Instant::now();
+            let response =
+                cluster.http.get(url).bearer_auth(&admin).timeout(Duration::from_secs(30)).send().await.unwrap();
+            let took = asked.elapsed();
+            let status = response.status().as_u16();
+            let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (503, Some("unavailable")),
+                "process {process}, {path}: {body:#}"
+            );
+            assert!(
+                retry_after.as_deref().and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| s >= 1),
+                "process {process}, {path}: 503 with Retry-After, not {retry_after:?}"
+            );
+            assert!(took < Duration::from_secs(5), "process {process}, {path}: answered after {took:?}");
+        }
+    }
     tokio::time::sleep(Duration::from_secs(3)).await;
     pg_ctl("start");
 
