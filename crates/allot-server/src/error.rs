@@ -37,13 +37,24 @@ pub struct ApiError {
     violations: Option<Box<(Vec<Violation>, Option<PlanView>)>>,
     retry_after: Option<u64>,
     bearer_challenge: bool,
+    /// Made from [`StoreError::Raced`]: another writer committed first, so planning
+    /// again may succeed. Retry loops steer on this, not on the code.
+    raced: bool,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), violations: None, retry_after: None, bearer_challenge: false }
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            violations: None,
+            retry_after: None,
+            bearer_challenge: false,
+            raced: false,
+        }
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
@@ -122,6 +133,11 @@ impl ApiError {
         &self.detail
     }
 
+    /// Whether the request lost the race to another writer ([`StoreError::Raced`]).
+    pub fn raced(&self) -> bool {
+        self.raced
+    }
+
     pub fn violations(&self) -> &[Violation] {
         self.violations.as_deref().map(|(v, _)| v.as_slice()).unwrap_or_default()
     }
@@ -135,7 +151,9 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::Raced(detail) => {
                 tracing::warn!(%detail, "lost the race to another writer");
-                ApiError::conflict("conflict", "the books changed while this request was applied; retry it")
+                let answer =
+                    ApiError::conflict("conflict", "the books changed while this request was applied; retry it");
+                ApiError { raced: true, ..answer }
             }
             StoreError::Refused(refusal @ Refusal::Exists { .. }) => {
                 ApiError::conflict("already_exists", refusal.to_string())

@@ -8,7 +8,7 @@ use allot_core::{
     ProductCode, ProductKind, Role, Rule, ServiceType, Source, State, TenantId, UserId, UserProfile,
 };
 
-use crate::sql::{Expect, FromRow, Sql, Statement, Value, row_struct};
+use crate::sql::{Expect, FromRow, Statement, Value, row_struct};
 use crate::{
     ApiClient, Commit, LedgerQuery, Outage, Refusal, SideWrite, Store, StoreError, StoreResult, Subject, TokenKind,
     TokenRecord,
@@ -437,7 +437,7 @@ pub async fn refresh_tokens_can_be_taken_once(store: impl Store) {
 }
 
 /// A raw statement cannot rewrite the ledger: the schema's triggers refuse it.
-pub async fn the_ledger_is_append_only(store: impl Store + Sql) {
+pub async fn the_ledger_is_append_only(store: impl Store) {
     let mut state = State::default();
     let written = apply(&store, &mut state, &setup()).await;
     for sql in ["UPDATE ledger SET actor = 'someone else'", "DELETE FROM ledger"] {
@@ -450,7 +450,7 @@ pub async fn the_ledger_is_append_only(store: impl Store + Sql) {
 }
 
 /// A raw statement cannot allocate more than a pool holds.
-pub async fn the_schema_checks_allocated_within_quantity(store: impl Store + Sql) {
+pub async fn the_schema_checks_allocated_within_quantity(store: impl Store) {
     let insert = "INSERT INTO pools (scope, license, quantity, allocated) VALUES ('', 'X', 1, 1)";
     store.write(vec![Statement::Single { sql: insert, params: vec![], expect: Expect::Any }]).await.unwrap();
     let over = "UPDATE pools SET allocated = allocated + 1 WHERE license = 'X'";
@@ -465,7 +465,7 @@ row_struct! { struct NamedRow { org_id: String, name: String } }
 /// Rows are decoded by column name, as each database names its columns: the same row
 /// struct reads a query whatever the order of its select list, and a column missing from
 /// the query is corrupt data naming the column, not another column's value.
-pub async fn rows_decode_by_column_name_in_any_order(store: impl Store + Sql) {
+pub async fn rows_decode_by_column_name_in_any_order(store: impl Store) {
     let mut state = State::default();
     apply(&store, &mut state, &setup()).await;
     let queries = vec![
@@ -488,7 +488,7 @@ pub async fn rows_decode_by_column_name_in_any_order(store: impl Store + Sql) {
 /// changed only where their stored columns are what the commit says they were: one column
 /// changed behind the store's back refuses the commit as a lost race, whole; put back, the
 /// same commit goes through.
-pub async fn conditional_writes_compare_the_stored_columns(store: impl Store + Sql) {
+pub async fn conditional_writes_compare_the_stored_columns(store: impl Store) {
     let mut state = State::default();
     apply(&store, &mut state, &setup()).await;
     let g = GroupId::parse("g").unwrap();
@@ -536,7 +536,7 @@ pub async fn conditional_writes_compare_the_stored_columns(store: impl Store + S
 
 /// A row whose key exists is refused naming it: an API client, and a user the store has
 /// but the plan did not know of.
-pub async fn a_duplicate_key_is_refused_naming_it(store: impl Store + Sql) {
+pub async fn a_duplicate_key_is_refused_naming_it(store: impl Store) {
     let client = ApiClient {
         client_id: "allot_ci_twice".into(),
         org: OrgKey::of("acme"),
@@ -623,7 +623,7 @@ pub async fn side_writes_and_revocations_go_with_their_change(store: impl Store)
 
 /// A statement the database cannot run (a table renamed behind the store's back) is a
 /// failure, not an outage nor a conflict.
-pub async fn broken_sql_is_a_failure_not_an_outage(store: impl Store + Sql) {
+pub async fn broken_sql_is_a_failure_not_an_outage(store: impl Store) {
     let rename = "ALTER TABLE tenants RENAME TO tenants_elsewhere";
     store.write(vec![Statement::Single { sql: rename, params: vec![], expect: Expect::Any }]).await.unwrap();
     let failed = store.load().await;

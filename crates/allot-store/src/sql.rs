@@ -88,6 +88,13 @@ impl Row {
     }
 }
 
+/// A row equals its values, whatever its columns are named (for tests and checks).
+impl PartialEq<Vec<Value>> for Row {
+    fn eq(&self, values: &Vec<Value>) -> bool {
+        self.values == *values
+    }
+}
+
 impl std::ops::Index<usize> for Row {
     type Output = Value;
 
