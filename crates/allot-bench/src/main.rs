@@ -92,28 +92,36 @@ async fn main() -> Result<()> {
     ensure!(cli.rounds % 2 == 1, "--rounds takes an odd number, so that one round is the median");
     let http = reqwest::Client::builder().pool_max_idle_per_host(cli.connections * 2).build()?;
     let mut rows = Vec::new();
-    let runs = |scenario: Scenario| cli.scenario == Scenario::All || cli.scenario == scenario;
-    if runs(Scenario::Check) {
-        check::check(&cli, &http, &mut rows).await?;
-    }
-    if runs(Scenario::Sqlite) {
-        allocations::sqlite(&cli, &http, &mut rows).await?;
-    }
-    if runs(Scenario::Postgres) {
-        allocations::postgres(&cli, &http, &mut rows).await?;
-    }
-    if runs(Scenario::Bulk) {
-        allocations::bulk(&cli, &http, &mut rows).await?;
-    }
-    if runs(Scenario::Scale) {
-        check::scale(&cli, &http, &mut rows).await?;
-    }
+    // A scenario that fails still leaves the rows of those before it printed.
+    let ran = run_scenarios(&cli, &http, &mut rows).await;
     table::print(&rows);
     if let Some(dir) = cli.json.parent() {
         std::fs::create_dir_all(dir)?;
     }
     std::fs::write(&cli.json, serde_json::to_string_pretty(&rows)?)?;
+    ran?;
     let missed = rows.iter().filter(|r| r.met == Some(false)).count();
     ensure!(missed == 0, "{missed} target(s) missed in some round (table also in {})", cli.json.display());
+    Ok(())
+}
+
+/// The scenarios `cli` names, in order, each adding its rows.
+async fn run_scenarios(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<table::Row>) -> Result<()> {
+    let runs = |scenario: Scenario| cli.scenario == Scenario::All || cli.scenario == scenario;
+    if runs(Scenario::Check) {
+        check::check(cli, http, rows).await?;
+    }
+    if runs(Scenario::Sqlite) {
+        allocations::sqlite(cli, http, rows).await?;
+    }
+    if runs(Scenario::Postgres) {
+        allocations::postgres(cli, http, rows).await?;
+    }
+    if runs(Scenario::Bulk) {
+        allocations::bulk(cli, http, rows).await?;
+    }
+    if runs(Scenario::Scale) {
+        check::scale(cli, http, rows).await?;
+    }
     Ok(())
 }
