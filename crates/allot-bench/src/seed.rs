@@ -66,7 +66,7 @@ pub async fn seed(dir: &Path, users: usize) -> Result<()> {
         ensure!(plan.is_possible(), "seeding: {:?}", plan.violations.first());
         let revision = state.revision() + 1;
         let entries = LedgerEntry::for_plan(revision, 0, &actor, &plan.changes);
-        store.commit(allot_store::Commit { revision, at: 0, entries, idempotency: None }).await?;
+        store.commit(allot_store::Commit { revision, at: 0, entries, idempotency: None, side: Vec::new() }).await?;
         state.apply_all(revision, &plan.changes)?;
     }
     Ok(())

@@ -4,7 +4,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use allot_core::{Actor, Command};
-use allot_store::{Backend, Store};
+use allot_store::{Backend, SideWrite, Store};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
@@ -17,6 +17,7 @@ use crate::metrics::Metrics;
 use crate::middleware::RequestId;
 use crate::service::etag::{IfMatch, Resource};
 use allot_api::PlanView;
+use crate::start::StartError;
 
 #[derive(Clone)]
 pub struct App(Arc<AppInner>);
@@ -41,10 +42,10 @@ impl Deref for App {
 
 impl App {
     /// Loads the books from the store.
-    pub async fn new(store: Backend, config: Config, clock: Clock) -> Result<Self, String> {
-        let state = store.load().await.map_err(|e| format!("cannot load the books: {e}"))?;
-        let auth = Auth::new(&config.auth)?;
-        let books = Books::new(state, store.clone()).map_err(|e| format!("cannot start the committer: {e}"))?;
+    pub async fn new(store: Backend, config: Config, clock: Clock) -> Result<Self, StartError> {
+        let state = store.load().await.map_err(StartError::Load)?;
+        let auth = Auth::new(&config.auth).map_err(StartError::Auth)?;
+        let books = Books::new(state, store.clone()).map_err(StartError::Committer)?;
         Ok(Self(Arc::new(AppInner {
             books,
             store,
@@ -74,14 +75,29 @@ impl App {
         self.change_checked(caller, commands, Box::new(move |books, _| if_match.check(&resource, books))).await
     }
 
+    /// Like [`App::change`], writing `side` in the change's transaction (see [`SideWrite`]).
+    pub async fn change_with(&self, caller: &Caller, commands: &[Command], side: Vec<SideWrite>) -> ApiResult<Outcome> {
+        self.change_side(caller, commands, side, Box::new(|_, _| Ok(()))).await
+    }
+
     async fn change_checked(
         &self,
         caller: &Caller,
         commands: &[Command],
         check: crate::books::Check,
     ) -> ApiResult<Outcome> {
+        self.change_side(caller, commands, Vec::new(), check).await
+    }
+
+    async fn change_side(
+        &self,
+        caller: &Caller,
+        commands: &[Command],
+        side: Vec<SideWrite>,
+        check: crate::books::Check,
+    ) -> ApiResult<Outcome> {
         let key = caller.idempotency.as_ref();
-        let outcome = self.books.apply_checked(commands, &caller.actor(), self.clock.now(), key, check).await?;
+        let outcome = self.books.apply_with(commands, &caller.actor(), self.clock.now(), key, side, check).await?;
         if !outcome.plan.is_possible() {
             let view = PlanView::new(&outcome.plan, false, outcome.revision);
             return Err(ApiError::refused(&outcome.plan, Some(view)));

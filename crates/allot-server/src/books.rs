@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use allot_core::{Actor, Change, Command, LedgerEntry, Plan, State, Timestamp};
-use allot_store::{Backend, Commit, IdempotencyKey, LedgerQuery, Store, StoreError};
+use allot_store::{Backend, Commit, IdempotencyKey, LedgerQuery, SideWrite, Store, StoreError};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::error::{ApiError, ApiResult};
@@ -44,6 +44,8 @@ struct Job {
     actor: Actor,
     now: Timestamp,
     idempotency: Option<IdempotencyKey>,
+    /// Written with the job's change, in its transaction, if it changes anything.
+    side: Vec<SideWrite>,
     check: Check,
     answer: oneshot::Sender<ApiResult<Outcome>>,
 }
@@ -59,8 +61,8 @@ pub struct Outcome {
 
 /// A group's fate when it could not be committed whole.
 enum GroupFailed {
-    /// The store refused it and no other process explains why: one of its writes is at
-    /// fault, so each is tried alone.
+    /// The store refused it (a constraint, a failed statement, or a race no other process
+    /// explains): one of its writes may be at fault, so each is tried alone.
     Refused(StoreError),
     Store(StoreError),
 }
@@ -116,12 +118,27 @@ impl Books {
         idempotency: Option<&IdempotencyKey>,
         check: Check,
     ) -> ApiResult<Outcome> {
+        self.apply_with(commands, actor, now, idempotency, Vec::new(), check).await
+    }
+
+    /// Like [`Books::apply_checked`], and writes `side` in the same transaction as the
+    /// change (not as ledger entries); nothing of it if the plan changes nothing.
+    pub async fn apply_with(
+        &self,
+        commands: &[Command],
+        actor: &Actor,
+        now: Timestamp,
+        idempotency: Option<&IdempotencyKey>,
+        side: Vec<SideWrite>,
+        check: Check,
+    ) -> ApiResult<Outcome> {
         let (answer, answered) = oneshot::channel();
         let job = Job {
             commands: commands.to_vec(),
             actor: actor.clone(),
             now,
             idempotency: idempotency.cloned(),
+            side,
             check,
             answer,
         };
@@ -250,11 +267,11 @@ impl Shared {
         }
     }
 
-    /// A lone write the store refused with no other process involved: memory and the
-    /// database disagree, so serve the database's books from now on.
+    /// A lone write the store refused. Refused by a constraint or a race no other process
+    /// explains, memory and the database disagree: serve the database's books from now on.
     async fn failed(&self, failed: GroupFailed) -> ApiError {
         match failed {
-            GroupFailed::Refused(error) => {
+            GroupFailed::Refused(error @ (StoreError::Raced(_) | StoreError::Refused(_))) => {
                 tracing::error!(%error, "a commit conflicted with no other process involved; reloading the books");
                 match self.store.load().await {
                     Ok(state) => *self.write() = state,
@@ -262,7 +279,7 @@ impl Shared {
                 }
                 error.into()
             }
-            GroupFailed::Store(error) => error.into(),
+            GroupFailed::Refused(error) | GroupFailed::Store(error) => error.into(),
         }
     }
 
@@ -287,8 +304,12 @@ impl Shared {
                 }
                 Err(error) => error,
             };
-            if !matches!(error, StoreError::Conflict(_)) {
-                return Err(GroupFailed::Store(error));
+            match error {
+                // Lost the race, perhaps: follow and plan again, below.
+                StoreError::Raced(_) => {}
+                // One write's fault (a constraint, a statement the database cannot run).
+                StoreError::Refused(_) | StoreError::Failed(_) => return Err(GroupFailed::Refused(error)),
+                StoreError::Unavailable { .. } | StoreError::Corrupt(_) => return Err(GroupFailed::Store(error)),
             }
             // Moved on elsewhere? Then follow and plan again.
             match self.catch_up_locked().await {
@@ -325,7 +346,13 @@ impl Shared {
                 continue;
             }
             let entries = LedgerEntry::for_plan(revision, job.now, &job.actor, &plan.changes);
-            commits.push(Commit { revision, at: job.now, entries, idempotency: job.idempotency.clone() });
+            commits.push(Commit {
+                revision,
+                at: job.now,
+                entries,
+                idempotency: job.idempotency.clone(),
+                side: job.side.clone(),
+            });
             outcomes.push(Ok(Outcome { applied: true, revision, plan }));
         }
         // Take the group back: until it is committed, memory shows only what is.

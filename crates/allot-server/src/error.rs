@@ -1,7 +1,7 @@
 //! Every error a client sees: RFC 9457 problem+json with a stable `code`.
 
 use allot_core::{Plan, Violation, ViolationCode};
-use allot_store::StoreError;
+use allot_store::{Outage, Refusal, StoreError};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -18,13 +18,24 @@ pub struct ApiError {
     violations: Option<Box<(Vec<Violation>, Option<PlanView>)>>,
     retry_after: Option<u64>,
     bearer_challenge: bool,
+    /// Made from [`StoreError::Raced`]: another writer committed first, so planning
+    /// again may succeed. Retry loops steer on this, not on the code.
+    raced: bool,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), violations: None, retry_after: None, bearer_challenge: false }
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            violations: None,
+            retry_after: None,
+            bearer_challenge: false,
+            raced: false,
+        }
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
@@ -108,23 +119,58 @@ impl ApiError {
         &self.detail
     }
 
+    /// Whether the request lost the race to another writer ([`StoreError::Raced`]).
+    pub fn raced(&self) -> bool {
+        self.raced
+    }
+
     pub fn violations(&self) -> &[Violation] {
         self.violations.as_deref().map(|(v, _)| v.as_slice()).unwrap_or_default()
     }
 }
 
+/// What each kind of store error tells the client. A refusal names what exists or the
+/// limit; an outage says to retry (and when the disk is full, says so); anything else is a
+/// bug, logged here with its detail, which never reaches the client.
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict(detail) => {
-                tracing::warn!(%detail, "store conflict");
-                ApiError::conflict("conflict", "the books changed while this request was applied; retry it")
+            StoreError::Raced(detail) => {
+                tracing::warn!(%detail, "lost the race to another writer");
+                let answer =
+                    ApiError::conflict("conflict", "the books changed while this request was applied; retry it");
+                ApiError { raced: true, ..answer }
             }
-            StoreError::Unavailable(detail) => {
-                tracing::error!(%detail, "database unavailable");
+            StoreError::Refused(refusal @ Refusal::Exists { .. }) => {
+                ApiError::conflict("already_exists", refusal.to_string())
+            }
+            StoreError::Refused(Refusal::PoolLimit { constraint }) => {
+                let limit = match constraint {
+                    Some("pool_quantity_not_negative") => "a pool's quantity may not go below 0",
+                    Some("pool_allocated_not_negative") => "a pool's allocated count may not go below 0",
+                    _ => "a pool may not allocate more than its quantity",
+                };
+                tracing::warn!(?constraint, "the schema refused a change the planner allowed");
+                ApiError::conflict(
+                    ViolationCode::LicenseLimitExceeded.as_str(),
+                    format!("the database refused the change: {limit}; retry it"),
+                )
+            }
+            StoreError::Refused(refusal @ (Refusal::Trigger | Refusal::Other { .. })) => {
+                ApiError::internal(format!("refused by the schema: {refusal}"))
+            }
+            StoreError::Unavailable { reason: Outage::DiskFull, detail } => {
+                tracing::error!(%detail, "the database's disk is full");
+                ApiError::unavailable(
+                    "disk full: the database cannot write, so nothing was changed; retry once space is freed",
+                )
+            }
+            StoreError::Unavailable { reason, detail } => {
+                tracing::error!(%reason, %detail, "database unavailable");
                 ApiError::unavailable("the database is unavailable; retry shortly")
             }
             StoreError::Corrupt(detail) => ApiError::internal(format!("stored data is inconsistent: {detail}")),
+            StoreError::Failed(detail) => ApiError::internal(format!("database error: {detail}")),
         }
     }
 }

@@ -30,12 +30,14 @@ pub mod middleware;
 pub mod openapi;
 pub mod prefix;
 pub mod service;
+pub mod start;
 
 pub use app::App;
 pub use clock::Clock;
 pub use config::{Config, Database};
 
 use crate::error::ApiError;
+use crate::start::StartError;
 
 /// The OpenAPI document of every route, as served at `/api/v1/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
@@ -80,29 +82,28 @@ async fn method_not_allowed() -> Response {
 }
 
 /// Opens the store a configuration names, bringing its schema up to date.
-pub async fn open_store(config: &Config) -> Result<Backend, String> {
-    match config.database()? {
+pub async fn open_store(config: &Config) -> Result<Backend, StartError> {
+    match config.database().map_err(StartError::Config)? {
         Database::Sqlite(path) => allot_store::SqliteStore::open(&path)
             .map(Backend::Sqlite)
-            .map_err(|e| format!("cannot open {}: {e}", path.display())),
-        Database::Postgres(url) => allot_store::PgStore::open(&url)
-            .await
-            .map(Backend::Postgres)
-            .map_err(|e| format!("cannot open the PostgreSQL database: {e}")),
+            .map_err(|source| StartError::OpenSqlite { path, source }),
+        Database::Postgres(url) => {
+            allot_store::PgStore::open(&url).await.map(Backend::Postgres).map_err(StartError::OpenPostgres)
+        }
     }
 }
 
 /// On first start, creates host admin `admin`: with `ALLOT_ADMIN_PASSWORD` (the config's
 /// `admin_password`) if set, else a random one-time password that is printed once and
 /// written to `<data_dir>/admin-password`, readable only by its owner.
-pub async fn bootstrap_admin(app: &App) -> Result<Option<String>, String> {
-    if app.store.has_host_admin().await.map_err(|e| e.to_string())? {
+pub async fn bootstrap_admin(app: &App) -> Result<Option<String>, StartError> {
+    if app.store.has_host_admin().await? {
         return Ok(None);
     }
     let configured = app.config.admin_password.0.clone();
     let password = if configured.is_empty() { auth::new_token("") } else { configured.clone() };
-    auth::password::check_strength(&password).map_err(|e| format!("admin password: {}", e.detail()))?;
-    let hash = app.auth.passwords.hash(&password).await.map_err(|e| e.detail().to_owned())?;
+    auth::password::check_strength(&password).map_err(|e| StartError::AdminPassword(e.detail().to_owned()))?;
+    let hash = app.auth.passwords.hash(&password).await.map_err(|e| StartError::Hash(e.detail().to_owned()))?;
     // The file first: a password stored but never written down would lock everyone out.
     let file = app.config.data_dir.join("admin-password");
     if configured.is_empty() {
@@ -112,24 +113,25 @@ pub async fn bootstrap_admin(app: &App) -> Result<Option<String>, String> {
         if configured.is_empty() {
             let _ = std::fs::remove_file(&file);
         }
-        return Err(error.to_string());
+        return Err(error.into());
     }
     Ok(configured.is_empty().then_some(password))
 }
 
 /// Writes `secret` to `path`, readable only by its owner, creating the directory (the data
 /// directory need not exist when the database lives elsewhere).
-fn write_secret_file(path: &Path, secret: &str) -> Result<(), String> {
+fn write_secret_file(path: &Path, secret: &str) -> Result<(), StartError> {
     use std::io::Write as _;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|source| StartError::CreateDir { path: dir.to_owned(), source })?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    writeln!(file, "{secret}").map_err(|e| format!("cannot write {}: {e}", path.display()))
+    let write = |source| StartError::WriteFile { path: path.to_owned(), source };
+    let mut file = options.open(path).map_err(write)?;
+    writeln!(file, "{secret}").map_err(write)
 }
 
 /// Serves until `shutdown` resolves, then finishes the requests in flight. Meanwhile

@@ -8,8 +8,11 @@ use allot_core::{
     ProductCode, ProductKind, Role, Rule, ServiceType, Source, State, TenantId, UserId, UserProfile,
 };
 
-use crate::sql::{Expect, Sql, Statement};
-use crate::{Commit, LedgerQuery, Store, StoreError, StoreResult, Subject, TokenKind, TokenRecord};
+use crate::sql::{Expect, FromRow, Statement, Value, row_struct};
+use crate::{
+    ApiClient, Commit, LedgerQuery, Outage, Refusal, SideWrite, Store, StoreError, StoreResult, Subject, TokenKind,
+    TokenRecord,
+};
 
 const NOW: i64 = 1_700_000_000_000;
 
@@ -20,33 +23,32 @@ async fn apply(store: &impl Store, state: &mut State, commands: &[Command]) -> V
     let revision = state.revision() + 1;
     let actor = Actor { name: "test".into(), request_id: format!("req-{revision}") };
     let entries = LedgerEntry::for_plan(revision, NOW, &actor, &plan.changes);
-    store.commit(Commit { revision, at: NOW, entries: entries.clone(), idempotency: None }).await.unwrap();
+    store
+        .commit(Commit { revision, at: NOW, entries: entries.clone(), idempotency: None, side: vec![] })
+        .await
+        .unwrap();
     state.apply_all(revision, &plan.changes).unwrap();
     entries
 }
 
-/// The message of the ledger's triggers (migrations/{sqlite,postgres}/0001_init.sql).
-const APPEND_ONLY: &str = "the ledger is append-only";
-
-/// Whether `result` is the ledger trigger's refusal: its message as SQLite raises it
-/// (`RAISE(ABORT, ...)`), or as PostgreSQL does (`RAISE EXCEPTION`, SQLSTATE P0001
-/// raise_exception), which the store prefixes with the SQLSTATE.
-fn refused_by_the_ledger_trigger<T>(result: &StoreResult<T>) -> bool {
-    match result {
-        Err(StoreError::Conflict(message) | StoreError::Unavailable(message)) => {
-            *message == APPEND_ONLY || *message == format!("P0001: {APPEND_ONLY}")
-        }
-        _ => false,
-    }
+/// Whether `result` is a trigger's refusal (the ledger's, migrations/*/0001_init.sql: SQLite's
+/// `RAISE(ABORT, ...)`, SQLITE_CONSTRAINT_TRIGGER; PostgreSQL's `RAISE EXCEPTION`, P0001).
+fn refused_by_a_trigger<T>(result: &StoreResult<T>) -> bool {
+    matches!(result, Err(StoreError::Refused(Refusal::Trigger)))
 }
 
 /// The schema's constraint that a pool allocates no more than its quantity
-/// (migrations/{sqlite,postgres}/0001_init.sql); both databases name it when it fails.
+/// (migrations/{sqlite,postgres}/0001_init.sql).
 const WITHIN_QUANTITY: &str = "pool_allocated_within_quantity";
 
-/// Whether `result` is a conflict raised by the schema's constraint `constraint`.
-fn refused_by_constraint<T>(result: &StoreResult<T>, constraint: &str) -> bool {
-    matches!(result, Err(StoreError::Conflict(message)) if message.contains(constraint))
+/// Whether `result` is a refusal by the pools' limits: on PostgreSQL, which names the
+/// constraint, by `constraint`; SQLite names none outside its message.
+fn refused_by_pool_limit<T>(result: &StoreResult<T>, constraint: &str) -> bool {
+    match result {
+        Err(StoreError::Refused(Refusal::PoolLimit { constraint: Some(named) })) => *named == constraint,
+        Err(StoreError::Refused(Refusal::PoolLimit { constraint: None })) => true,
+        _ => false,
+    }
 }
 
 /// An organization as loaded, beyond its pools and holdings: its name, users (profile,
@@ -197,8 +199,8 @@ pub async fn a_commit_at_a_stale_revision_is_refused_whole(store: impl Store) {
     let entries = LedgerEntry::for_plan(1, NOW, &actor, &plan.changes);
     let ledger = || store.ledger(LedgerQuery { limit: u32::MAX, ..Default::default() });
     let written = ledger().await.unwrap();
-    let refused = store.commit(Commit { revision: 1, at: NOW, entries, idempotency: None }).await;
-    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    let refused = store.commit(Commit { revision: 1, at: NOW, entries, idempotency: None, side: vec![] }).await;
+    assert!(matches!(refused, Err(StoreError::Raced(_))), "{refused:?}");
     let loaded = store.load().await.unwrap();
     assert_eq!(loaded.revision(), 1);
     assert_eq!(loaded.all_holdings(), state.all_holdings());
@@ -227,7 +229,7 @@ fn forged_holdings(revision: u64, users: &[&str], before: Option<Holding>, after
         .collect();
     let actor = Actor { name: "test".into(), request_id: "forged".into() };
     let entries = LedgerEntry::for_plan(revision, NOW, &actor, &changes);
-    Commit { revision, at: NOW, entries, idempotency: None }
+    Commit { revision, at: NOW, entries, idempotency: None, side: vec![] }
 }
 
 /// Even a commit the planner would never produce cannot take more than a pool holds:
@@ -236,7 +238,7 @@ pub async fn the_schema_refuses_an_over_allocation(store: impl Store) {
     let mut state = State::default();
     apply(&store, &mut state, &setup()).await;
     let refused = store.commit(forged(2, &["a", "b", "c", "d"])).await;
-    assert!(refused_by_constraint(&refused, WITHIN_QUANTITY), "{refused:?}");
+    assert!(refused_by_pool_limit(&refused, WITHIN_QUANTITY), "{refused:?}");
     let loaded = store.load().await.unwrap();
     assert_eq!(loaded.revision(), 1);
     assert_eq!(loaded.all_holdings(), state.all_holdings());
@@ -255,7 +257,7 @@ fn group(state: &mut State, batches: &[Vec<Command>]) -> Vec<Commit> {
         let actor = Actor { name: "test".into(), request_id: format!("req-{revision}") };
         let entries = LedgerEntry::for_plan(revision, NOW, &actor, &plan.changes);
         state.apply_all(revision, &plan.changes).unwrap();
-        commits.push(Commit { revision, at: NOW, entries, idempotency: None });
+        commits.push(Commit { revision, at: NOW, entries, idempotency: None, side: vec![] });
     }
     commits
 }
@@ -283,7 +285,7 @@ pub async fn a_group_commit_is_all_or_nothing(store: impl Store) {
     // The second plan, forged, takes three more units of a pool of three.
     commits.push(forged(3, &["b", "c", "d"]));
     let refused = store.commit_all(&commits).await;
-    assert!(refused_by_constraint(&refused, WITHIN_QUANTITY), "{refused:?}");
+    assert!(refused_by_pool_limit(&refused, WITHIN_QUANTITY), "{refused:?}");
     let loaded = store.load().await.unwrap();
     assert_eq!(loaded.revision(), 1);
     assert_eq!(loaded.all_holdings(), before);
@@ -293,7 +295,7 @@ pub async fn a_group_commit_is_all_or_nothing(store: impl Store) {
     gap[1].revision = 4;
     let refused = store.commit_all(&gap).await;
     let follows = "the revisions of a group of commits must follow each other";
-    assert!(matches!(&refused, Err(StoreError::Conflict(m)) if m == follows), "{refused:?}");
+    assert!(matches!(&refused, Err(StoreError::Failed(m)) if m == follows), "{refused:?}");
     assert_eq!(store.load().await.unwrap().revision(), 1);
 }
 
@@ -358,7 +360,7 @@ pub async fn a_batch_with_one_row_that_finds_nothing_is_refused_whole(store: imp
     let held = Holding::new(None, Source::Direct, false);
     let refused = store.commit(forged_holdings(3, &["a", "b"], Some(held), None)).await;
     // The row count check of the holdings' batch (`Expect::One("holding")`), not a constraint.
-    assert!(matches!(&refused, Err(StoreError::Conflict(m)) if m.starts_with("holding: expected")), "{refused:?}");
+    assert!(matches!(&refused, Err(StoreError::Raced(m)) if m.starts_with("holding: expected")), "{refused:?}");
     let loaded = store.load().await.unwrap();
     assert_eq!(loaded.revision(), 2);
     assert_eq!(loaded.all_holdings(), state.all_holdings());
@@ -435,12 +437,12 @@ pub async fn refresh_tokens_can_be_taken_once(store: impl Store) {
 }
 
 /// A raw statement cannot rewrite the ledger: the schema's triggers refuse it.
-pub async fn the_ledger_is_append_only(store: impl Store + Sql) {
+pub async fn the_ledger_is_append_only(store: impl Store) {
     let mut state = State::default();
     let written = apply(&store, &mut state, &setup()).await;
     for sql in ["UPDATE ledger SET actor = 'someone else'", "DELETE FROM ledger"] {
         let refused = store.write(vec![Statement::Single { sql, params: vec![], expect: Expect::Any }]).await;
-        assert!(refused_by_the_ledger_trigger(&refused), "{sql}: {refused:?}");
+        assert!(refused_by_a_trigger(&refused), "{sql}: {refused:?}");
     }
     let ledger = store.ledger(LedgerQuery { limit: u32::MAX, ..Default::default() }).await.unwrap();
     assert_eq!(ledger, written);
@@ -448,14 +450,185 @@ pub async fn the_ledger_is_append_only(store: impl Store + Sql) {
 }
 
 /// A raw statement cannot allocate more than a pool holds.
-pub async fn the_schema_checks_allocated_within_quantity(store: impl Store + Sql) {
+pub async fn the_schema_checks_allocated_within_quantity(store: impl Store) {
     let insert = "INSERT INTO pools (scope, license, quantity, allocated) VALUES ('', 'X', 1, 1)";
     store.write(vec![Statement::Single { sql: insert, params: vec![], expect: Expect::Any }]).await.unwrap();
     let over = "UPDATE pools SET allocated = allocated + 1 WHERE license = 'X'";
     let refused = store.write(vec![Statement::Single { sql: over, params: vec![], expect: Expect::Any }]).await;
-    assert!(refused_by_constraint(&refused, WITHIN_QUANTITY), "{refused:?}");
+    assert!(refused_by_pool_limit(&refused, WITHIN_QUANTITY), "{refused:?}");
     let rows = store.read(vec![("SELECT allocated FROM pools WHERE license = 'X'".into(), vec![])]).await.unwrap();
-    assert_eq!(rows, [[vec![crate::sql::Value::Int(1)]]], "the refused update changed nothing");
+    assert_eq!(rows[0][0].values(), [Value::Int(1)], "the refused update changed nothing");
+}
+
+row_struct! { struct NamedRow { org_id: String, name: String } }
+
+/// Rows are decoded by column name, as each database names its columns: the same row
+/// struct reads a query whatever the order of its select list, and a column missing from
+/// the query is corrupt data naming the column, not another column's value.
+pub async fn rows_decode_by_column_name_in_any_order(store: impl Store) {
+    let mut state = State::default();
+    apply(&store, &mut state, &setup()).await;
+    let queries = vec![
+        ("SELECT org_id, name FROM orgs".to_owned(), vec![]),
+        ("SELECT name, org_id FROM orgs".to_owned(), vec![]),
+        ("SELECT name FROM orgs".to_owned(), vec![]),
+    ];
+    let mut answers = store.read(queries).await.unwrap().into_iter().map(|mut rows| rows.remove(0));
+    let mut decoded = Vec::new();
+    for _ in 0..2 {
+        let row = NamedRow::from_row(answers.next().unwrap()).unwrap();
+        decoded.push((row.org_id, row.name));
+    }
+    assert_eq!(decoded, [("acme".to_owned(), "Acme".to_owned()), ("acme".to_owned(), "Acme".to_owned())]);
+    let missing = NamedRow::from_row(answers.next().unwrap()).map(|_| ());
+    assert!(matches!(&missing, Err(StoreError::Corrupt(m)) if m.contains("`org_id`")), "{missing:?}");
+}
+
+/// A holding with every column set (a group's, ending, external) and a group's rule are
+/// changed only where their stored columns are what the commit says they were: one column
+/// changed behind the store's back refuses the commit as a lost race, whole; put back, the
+/// same commit goes through.
+pub async fn conditional_writes_compare_the_stored_columns(store: impl Store) {
+    let mut state = State::default();
+    apply(&store, &mut state, &setup()).await;
+    let g = GroupId::parse("g").unwrap();
+    let rule = |external| Command::SetGroupRule {
+        org: org(),
+        group: g.clone(),
+        rule: Rule { licenses: vec![license("ATTUNU")], external },
+    };
+    let ending = DirectLicense { valid_until: Some(NOW + 5000), ..DirectLicense::of(license("ATTUNU"), false) };
+    let setup = [
+        Command::CreateGroup { org: org(), group: g.clone(), name: "G".into() },
+        Command::AddMember { org: org(), group: g.clone(), user: UserId::parse("d").unwrap() },
+        rule(true),
+        Command::SetDirectLicenses { org: org(), user: UserId::parse("a").unwrap(), licenses: vec![ending] },
+    ];
+    apply(&store, &mut state, &setup).await;
+    let raw =
+        |sql: &'static str| store.write(vec![Statement::Single { sql, params: vec![], expect: Expect::One("row") }]);
+    let changes = [hold("a", &[]), rule(false)];
+    for (tamper, untamper) in [
+        (
+            "UPDATE holdings SET valid_until = valid_until + 1 WHERE user_id = 'a'",
+            "UPDATE holdings SET valid_until = valid_until - 1 WHERE user_id = 'a'",
+        ),
+        (
+            "UPDATE holdings SET external = NOT external WHERE user_id = 'd'",
+            "UPDATE holdings SET external = NOT external WHERE user_id = 'd'",
+        ),
+        ("UPDATE groups SET licenses = 'ATTUNU RPADEVNU'", "UPDATE groups SET licenses = 'ATTUNU'"),
+    ] {
+        raw(tamper).await.unwrap();
+        let mut planned = state.clone();
+        let commits = group(&mut planned, &[changes.to_vec()]);
+        let refused = store.commit_all(&commits).await;
+        assert!(matches!(refused, Err(StoreError::Raced(_))), "{tamper}: {refused:?}");
+        assert_eq!(store.revision().await.unwrap(), state.revision(), "{tamper}: nothing written");
+        raw(untamper).await.unwrap();
+    }
+    let commits = group(&mut state, &[changes.to_vec()]);
+    store.commit_all(&commits).await.unwrap();
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded.all_holdings(), state.all_holdings());
+    assert_eq!(orgs(&loaded), orgs(&state));
+}
+
+/// A row whose key exists is refused naming it: an API client, and a user the store has
+/// but the plan did not know of.
+pub async fn a_duplicate_key_is_refused_naming_it(store: impl Store) {
+    let client = ApiClient {
+        client_id: "allot_ci_twice".into(),
+        org: OrgKey::of("acme"),
+        name: "c".into(),
+        secret_hash: "00".into(),
+        scopes: vec!["allot:read".into()],
+        created_at: NOW,
+    };
+    store.insert_client(client.clone()).await.unwrap();
+    let refused = store.insert_client(client).await;
+    let exists = Refusal::Exists { what: "API client", id: "allot_ci_twice".into() };
+    assert!(matches!(&refused, Err(StoreError::Refused(r)) if *r == exists), "{refused:?}");
+
+    let mut state = State::default();
+    apply(&store, &mut state, &setup()).await;
+    let behind = "INSERT INTO users (org_key, user_id, profile) VALUES ('acme', 'e', '{}')";
+    store.write(vec![Statement::Single { sql: behind, params: vec![], expect: Expect::Any }]).await.unwrap();
+    let create = Command::CreateUser { org: org(), user: UserId::parse("e").unwrap(), profile: UserProfile::default() };
+    let refused = store.commit_all(&group(&mut state.clone(), &[vec![create]])).await;
+    let exists = Refusal::Exists { what: "user", id: "e".into() };
+    assert!(matches!(&refused, Err(StoreError::Refused(r)) if *r == exists), "{refused:?}");
+    assert_eq!(store.revision().await.unwrap(), 1);
+}
+
+fn token_of(subject: Subject, hash: &str) -> TokenRecord {
+    TokenRecord {
+        hash: hash.into(),
+        kind: TokenKind::Access,
+        subject,
+        scopes: vec!["allot:read".into()],
+        expires_at: NOW + 1000,
+    }
+}
+
+/// A commit's side writes go with it: a password is written with the user's creation,
+/// and not at all when the commit is refused. Deleting a user, an organization or a
+/// client, or setting a password, revokes the tokens in the same transaction.
+pub async fn side_writes_and_revocations_go_with_their_change(store: impl Store) {
+    let mut state = State::default();
+    apply(&store, &mut state, &setup()).await;
+    let user = UserId::parse("e").unwrap();
+    let create = Command::CreateUser { org: org(), user: user.clone(), profile: UserProfile::default() };
+    let password = SideWrite::Password { realm: "acme".into(), username: "e".into(), hash: "$argon2id$e".into() };
+    let mut stale = group(&mut state.clone(), &[vec![create.clone()]]);
+    stale[0].side = vec![password.clone()];
+    stale[0].revision = 1;
+    stale[0].entries.iter_mut().for_each(|e| e.revision = 1);
+    assert!(matches!(store.commit_all(&stale).await, Err(StoreError::Raced(_))));
+    assert_eq!(store.password_hash("acme", "e").await.unwrap(), None, "a refused commit writes no side write");
+    let mut commits = group(&mut state, &[vec![create]]);
+    commits[0].side = vec![password];
+    store.commit_all(&commits).await.unwrap();
+    assert_eq!(store.password_hash("acme", "e").await.unwrap().as_deref(), Some("$argon2id$e"));
+
+    let e = Subject::OrgUser { org: OrgKey::of("acme"), user: "e".into() };
+    let b = Subject::OrgUser { org: OrgKey::of("acme"), user: "b".into() };
+    let client = Subject::Client { client_id: "allot_ci_c".into(), org: OrgKey::of("acme") };
+    let admin = Subject::HostAdmin { username: "admin".into() };
+    for (subject, hash) in [(&e, "e1"), (&b, "b1"), (&client, "c1"), (&admin, "h1")] {
+        store.insert_token(token_of(subject.clone(), hash)).await.unwrap();
+    }
+    apply(&store, &mut state, &[Command::DeleteUser { org: org(), user }]).await;
+    assert_eq!(store.token("e1").await.unwrap(), None, "the deleted user's token went with them");
+    assert_eq!(store.token("b1").await.unwrap().map(|t| t.subject), Some(b.clone()));
+    store.set_password_hash("acme", "b", "$argon2id$b").await.unwrap();
+    assert_eq!(store.token("b1").await.unwrap(), None, "a new password revokes the old tokens");
+    assert!(!store.delete_client("allot_ci_c").await.unwrap(), "no such client, but its tokens go");
+    assert_eq!(store.token("c1").await.unwrap(), None);
+    store.insert_token(token_of(b.clone(), "b2")).await.unwrap();
+    store.insert_token(token_of(client, "c2")).await.unwrap();
+    let empty: Vec<Command> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|u| Command::DeleteUser { org: org(), user: UserId::parse(u).unwrap() })
+        .chain([
+            Command::SetOrgPool { org: org(), license: license("ATTUNU"), grant: Grant::quantity(0) },
+            Command::DeleteOrg { org: org() },
+        ])
+        .collect();
+    apply(&store, &mut state, &empty).await;
+    assert_eq!(store.token("b2").await.unwrap(), None, "the organization's tokens went with it");
+    assert_eq!(store.token("c2").await.unwrap(), None);
+    assert_eq!(store.token("h1").await.unwrap().map(|t| t.subject), Some(admin), "the host's stay");
+}
+
+/// A statement the database cannot run (a table renamed behind the store's back) is a
+/// failure, not an outage nor a conflict.
+pub async fn broken_sql_is_a_failure_not_an_outage(store: impl Store) {
+    let rename = "ALTER TABLE tenants RENAME TO tenants_elsewhere";
+    store.write(vec![Statement::Single { sql: rename, params: vec![], expect: Expect::Any }]).await.unwrap();
+    let failed = store.load().await;
+    assert!(matches!(failed, Err(StoreError::Failed(_))), "{failed:?}");
+    assert!(!matches!(failed, Err(StoreError::Unavailable { reason: Outage::Unreachable, .. })));
 }
 
 macro_rules! conformance {
@@ -485,6 +658,11 @@ macro_rules! every_conformance_test {
             refresh_tokens_can_be_taken_once,
             the_ledger_is_append_only,
             the_schema_checks_allocated_within_quantity,
+            rows_decode_by_column_name_in_any_order,
+            conditional_writes_compare_the_stored_columns,
+            a_duplicate_key_is_refused_naming_it,
+            side_writes_and_revocations_go_with_their_change,
+            broken_sql_is_a_failure_not_an_outage,
         );
     };
 }

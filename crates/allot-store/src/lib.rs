@@ -1,13 +1,12 @@
-//! allot's persistence. One [`Store`] trait, written once for SQL in `sql.rs`; SQLite is
-//! the embedded default and PostgreSQL serves several allot processes.
+//! allot's persistence. One [`Store`] trait, written once (`store.rs`, `writes.rs`) over the
+//! few SQL primitives each backend implements ([`sql::Sql`]); SQLite is the embedded
+//! default and PostgreSQL serves several allot processes.
 //!
 //! The ledger is the record. The other tables are its balances, written in the same
 //! transaction, with the invariant `allocated <= quantity` as a schema constraint so that
 //! no bug above this layer can break it.
 
-use std::future::Future;
-
-use allot_core::{Change, LedgerEntry, OrgKey, State, Timestamp};
+use allot_core::{Change, LedgerEntry, OrgKey, Timestamp};
 use serde::{Deserialize, Serialize};
 
 mod backend;
@@ -15,23 +14,70 @@ pub mod postgres;
 mod rows;
 pub mod sql;
 pub mod sqlite;
+mod store;
 mod writes;
 
 pub use backend::Backend;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use store::Store;
 
+/// Why the store could not do what it was asked. Each kind calls for a different answer:
+/// a lost race is retried, a refusal is the caller's to fix, an outage is waited out, and
+/// anything else is a bug to log.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
-    /// The change conflicts with what is stored (a constraint or a precondition failed).
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// The database cannot be reached or answered with an error; try again later.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    /// Stored data does not add up (balances disagree with holdings, bad JSON).
+    /// Another writer committed first: the stored revision (or a row a conditional write
+    /// expected) moved. Plan again on the new books.
+    #[error("the books moved: {0}")]
+    Raced(String),
+    /// A constraint of the schema refused the write.
+    #[error("refused by the schema: {0}")]
+    Refused(Refusal),
+    /// The database cannot serve now (unreachable, timed out, out of disk); try again later.
+    #[error("database unavailable ({reason}): {detail}")]
+    Unavailable { reason: Outage, detail: String },
+    /// Stored data does not add up (balances disagree with holdings, undecodable rows).
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// Anything else: an SQL error, a missing table, a broken invariant of the caller's.
+    #[error("database error: {0}")]
+    Failed(String),
+}
+
+/// A write the schema's constraints refused, by what the constraint means.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// A row with this key exists: `what` (`user`, `API client`, ...) and its id.
+    #[error("{what} `{id}` already exists")]
+    Exists { what: &'static str, id: String },
+    /// A pool's counts would leave `0 <= allocated <= quantity`; the constraint's name
+    /// where the database reports it (PostgreSQL does, SQLite does not).
+    #[error("a pool would leave its limits ({})", .constraint.unwrap_or("0 <= allocated <= quantity"))]
+    PoolLimit { constraint: Option<&'static str> },
+    /// A trigger refused the write (the schema's: the ledger is append-only).
+    #[error("a trigger refused the write")]
+    Trigger,
+    /// Any other constraint (a foreign key, a uniqueness the caller did not expect).
+    #[error("constraint {constraint}")]
+    Other { constraint: String },
+}
+
+/// Why the database cannot serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Outage {
+    #[error("unreachable")]
+    Unreachable,
+    #[error("timed out")]
+    TimedOut,
+    #[error("disk full")]
+    DiskFull,
+}
+
+impl StoreError {
+    pub(crate) fn unavailable(reason: Outage, detail: impl Into<String>) -> Self {
+        Self::Unavailable { reason, detail: detail.into() }
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -44,6 +90,28 @@ pub struct Commit {
     pub entries: Vec<LedgerEntry>,
     /// The idempotency key of the request, written pending in the same transaction.
     pub idempotency: Option<IdempotencyKey>,
+    /// What else the request writes, in the same transaction; not ledger events.
+    pub side: Vec<SideWrite>,
+}
+
+/// A write that goes with a commit, all or nothing, but is not a ledger event: the ledger
+/// records licenses and who exists, never credentials. (Tokens of a deleted user or
+/// organization go with the deletion itself: see `writes.rs`.)
+#[derive(Clone, PartialEq, Eq)]
+pub enum SideWrite {
+    /// Sets an account's password hash (a user created with a password).
+    Password { realm: String, username: String, hash: String },
+}
+
+impl std::fmt::Debug for SideWrite {
+    /// Without the hash: commits are logged.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Password { realm, username, .. } => {
+                f.debug_struct("Password").field("realm", realm).field("username", username).finish_non_exhaustive()
+            }
+        }
+    }
 }
 
 /// A caller's idempotency key for one request.
@@ -158,73 +226,6 @@ pub struct StoredPlan {
     pub expires_at: Timestamp,
     pub commands: Vec<allot_core::Command>,
     pub changes: Vec<Change>,
-}
-
-/// Persistence for allot. Methods are async so that network databases fit the same trait.
-pub trait Store: Send + Sync + 'static {
-    /// The whole license state, built from the stored balances and checked against itself.
-    fn load(&self) -> impl Future<Output = StoreResult<State>> + Send;
-
-    /// Writes one plan atomically: its ledger entries, its balances, the new revision.
-    /// Fails with [`StoreError::Conflict`] if the stored revision is not `revision - 1`.
-    fn commit(&self, commit: Commit) -> impl Future<Output = StoreResult<()>> + Send {
-        async move { self.commit_all(std::slice::from_ref(&commit)).await }
-    }
-
-    /// Writes several plans, in order, in one transaction (group commit): all or none.
-    /// Each plan's revision must follow the one before it.
-    fn commit_all(&self, commits: &[Commit]) -> impl Future<Output = StoreResult<()>> + Send;
-
-    /// Waits for this process's turn to write among the processes sharing the database, and
-    /// holds it until [`Store::end_turn`] (or until a group commit ends it). Answers up to
-    /// `limit` ledger entries after revision `after` that others committed before the turn,
-    /// read in the same round trip; `None` when this process is the database's only writer.
-    /// Turns are for speed only: a writer that planned while another committed is refused
-    /// by the revision check and plans again.
-    fn take_turn(&self, after: u64, limit: u32) -> impl Future<Output = StoreResult<Option<Vec<LedgerEntry>>>> + Send;
-    fn end_turn(&self) -> impl Future<Output = ()> + Send;
-
-    fn ledger(&self, query: LedgerQuery) -> impl Future<Output = StoreResult<Vec<LedgerEntry>>> + Send;
-
-    /// The latest committed revision.
-    fn revision(&self) -> impl Future<Output = StoreResult<u64>> + Send;
-
-    /// Recomputes every balance from the ledger and compares it with the stored balances.
-    fn check_ledger(&self) -> impl Future<Output = StoreResult<LedgerCheck>> + Send;
-
-    fn idempotency(
-        &self,
-        scope: &str,
-        key: &str,
-    ) -> impl Future<Output = StoreResult<Option<IdempotencyRecord>>> + Send;
-    /// Stores (or completes) a key's record with its answer.
-    fn save_idempotency(&self, record: IdempotencyRecord) -> impl Future<Output = StoreResult<()>> + Send;
-
-    fn insert_plan(&self, plan: StoredPlan) -> impl Future<Output = StoreResult<()>> + Send;
-    fn plan(&self, id: &str) -> impl Future<Output = StoreResult<Option<StoredPlan>>> + Send;
-
-    fn password_hash(&self, realm: &str, username: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send;
-    fn set_password_hash(
-        &self,
-        realm: &str,
-        username: &str,
-        hash: &str,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Whether any host administrator exists (to bootstrap the first one).
-    fn has_host_admin(&self) -> impl Future<Output = StoreResult<bool>> + Send;
-
-    fn insert_client(&self, client: ApiClient) -> impl Future<Output = StoreResult<()>> + Send;
-    fn client(&self, client_id: &str) -> impl Future<Output = StoreResult<Option<ApiClient>>> + Send;
-    fn clients(&self, org: &OrgKey) -> impl Future<Output = StoreResult<Vec<ApiClient>>> + Send;
-    fn delete_client(&self, client_id: &str) -> impl Future<Output = StoreResult<bool>> + Send;
-
-    fn insert_token(&self, token: TokenRecord) -> impl Future<Output = StoreResult<()>> + Send;
-    fn token(&self, hash: &str) -> impl Future<Output = StoreResult<Option<TokenRecord>>> + Send;
-    /// Removes and returns a refresh token (never another kind): it works once.
-    fn take_token(&self, hash: &str) -> impl Future<Output = StoreResult<Option<TokenRecord>>> + Send;
-    /// Removes every token of a subject (a deleted client or user); answers how many.
-    fn revoke_tokens(&self, subject: &Subject) -> impl Future<Output = StoreResult<u64>> + Send;
-    fn delete_expired_tokens(&self, now: Timestamp) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 #[cfg(test)]

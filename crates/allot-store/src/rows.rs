@@ -4,11 +4,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use allot_core::{
-    Catalogue, Change, Grant, GroupId, Holding, LicenseKey, OrgId, OrgKey, Product, ProductCode, Rule, Scope,
-    ServiceType, Source, State, TenantId, UserId, UserProfile,
+    Capability, Catalogue, Change, Grant, GroupId, Holding, LicenseKey, OrgId, OrgKey, Product, ProductCode, Rule,
+    Scope, ServiceType, Source, State, TenantId, Timestamp, UserId, UserProfile,
 };
 
-use crate::sql::{Row, Sink, Value, from_json, int, opt_int, parsed, str_of, text};
+use crate::sql::{FromRow, Row, Sink, Value, from_json, parsed, row_struct};
 use crate::{StoreError, StoreResult};
 
 pub(crate) const HOST_SCOPE: &str = "";
@@ -96,8 +96,116 @@ pub(crate) fn pool_writes<'a>(changes: impl Iterator<Item = &'a Change>) -> Vec<
     writes.into_values().filter(|w| w.quantity_delta != 0 || w.allocated_delta != 0 || w.grant.is_some()).collect()
 }
 
-/// Rebuilds the state from the stored rows as they are read, in the order of the row
-/// queries, applying each row as the change that would create it; then checks every stored
+row_struct! { struct RevisionRow { value: u64 } }
+row_struct! { struct ProductRow { product: String } }
+row_struct! { struct OrgRow { org_id: String, name: String } }
+row_struct! { struct UserRow { org_key: String, user_id: String, profile: String } }
+row_struct! { struct GroupRow { org_key: String, group_id: String, name: String, licenses: String, external: bool } }
+row_struct! { struct TenantRow { org_key: String, tenant_id: String, name: String } }
+row_struct! { struct MemberRow { org_key: String, group_id: String, user_id: String, seq: u64 } }
+row_struct! {
+    struct PoolRow {
+        scope: String,
+        license: String,
+        quantity: i64,
+        allocated: i64,
+        valid_from: Option<Timestamp>,
+        valid_until: Option<Timestamp>,
+    }
+}
+row_struct! {
+    /// A holding's columns after its key (see `holding_columns`).
+    struct HoldingRow {
+        org_key: String,
+        user_id: String,
+        product: String,
+        capability: Option<String>,
+        via_group: Option<String>,
+        external: bool,
+        valid_from: Option<Timestamp>,
+        valid_until: Option<Timestamp>,
+    }
+}
+
+/// A group's rule as its columns hold it: the licenses space-separated, in order (a
+/// license key has no spaces), and whether they are external.
+pub(crate) fn rule_licenses(rule: &Rule) -> String {
+    rule.licenses.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+}
+
+/// A holding's columns after its key: capability, via_group, external, valid_from,
+/// valid_until. Conditional writes compare these, never a serialized form.
+pub(crate) fn holding_columns(holding: &Holding) -> [Value; 5] {
+    let group = match &holding.source {
+        Source::Direct => None,
+        Source::Group(group) => Some(group.as_str()),
+    };
+    [
+        holding.capability.as_ref().map(|c| c.as_str()).into(),
+        group.into(),
+        holding.external.into(),
+        holding.valid_from().into(),
+        holding.valid_until().into(),
+    ]
+}
+
+/// The tables the state is rebuilt from, in the order it is rebuilt: each one's rows need
+/// only those of the tables before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Table {
+    Revision,
+    Products,
+    Orgs,
+    Users,
+    Groups,
+    Tenants,
+    Members,
+    Pools,
+    Holdings,
+}
+
+pub(crate) const TABLES: [Table; 9] = [
+    Table::Revision,
+    Table::Products,
+    Table::Orgs,
+    Table::Users,
+    Table::Groups,
+    Table::Tenants,
+    Table::Members,
+    Table::Pools,
+    Table::Holdings,
+];
+
+impl Table {
+    pub(crate) fn query(self) -> String {
+        match self {
+            Table::Revision => format!("SELECT {} FROM meta WHERE key = 'revision'", RevisionRow::COLUMNS),
+            Table::Products => format!("SELECT {} FROM products ORDER BY code_key", ProductRow::COLUMNS),
+            Table::Orgs => format!("SELECT {} FROM orgs", OrgRow::COLUMNS),
+            // By organization, so that each one's users are created together.
+            Table::Users => format!("SELECT {} FROM users ORDER BY org_key", UserRow::COLUMNS),
+            Table::Groups => format!("SELECT {} FROM groups", GroupRow::COLUMNS),
+            Table::Tenants => format!("SELECT {} FROM tenants", TenantRow::COLUMNS),
+            Table::Members => format!("SELECT {} FROM members ORDER BY seq", MemberRow::COLUMNS),
+            // '' (the host) sorts before 'org:', before 'tenant:': parents before children.
+            Table::Pools => format!("SELECT {} FROM pools ORDER BY scope", PoolRow::COLUMNS),
+            Table::Holdings => format!("SELECT {} FROM holdings", HoldingRow::COLUMNS),
+        }
+    }
+}
+
+/// The queries a [`Loader`] takes the rows of, in [`TABLES`] order.
+pub(crate) fn load_queries() -> Vec<(String, Vec<Value>)> {
+    TABLES.iter().map(|table| (table.query(), Vec::new())).collect()
+}
+
+/// The stored revision, from the rows of [`Table::Revision`]'s query.
+pub(crate) fn revision(rows: Vec<Row>) -> StoreResult<u64> {
+    rows.into_iter().next().map(RevisionRow::from_row).transpose().map(|r| r.map_or(0, |r| r.value))
+}
+
+/// Rebuilds the state from the stored rows as they are read, table by table in [`TABLES`]
+/// order, applying each row as the change that would create it; then checks every stored
 /// `allocated` against the one the holdings and grants add up to. Besides the state it keeps
 /// only one organization's run of users, created together (which packs their map), so a
 /// million users load in little more than the memory they are served from.
@@ -123,76 +231,98 @@ impl Default for Loader {
     }
 }
 
-/// The users' table in the row queries' order.
-const USERS: usize = 3;
-
 impl Sink for Loader {
-    /// Takes one row of table `table`: meta, products, orgs, users, groups, tenants,
-    /// members (by seq), pools (parents first), holdings.
-    fn take(&mut self, table: usize, row: Row) -> StoreResult<()> {
-        let r = &row;
-        if table != USERS {
+    /// Takes one row of the `query`-th of [`load_queries`].
+    fn take(&mut self, query: usize, row: Row) -> StoreResult<()> {
+        let table = TABLES.get(query).ok_or_else(|| StoreError::Corrupt(format!("no table {query} to load")))?;
+        self.row(*table, row)
+    }
+}
+
+impl Loader {
+    /// Takes one row of `table`.
+    pub(crate) fn row(&mut self, table: Table, row: Row) -> StoreResult<()> {
+        if table != Table::Users {
             self.create_users()?;
         }
         let change = match table {
-            0 => {
-                self.revision = int(&r[0])?.max(0) as u64;
+            Table::Revision => {
+                self.revision = RevisionRow::from_row(row)?.value;
                 return Ok(());
             }
-            1 => Change::ProductAdded { product: from_json::<Product>(&r[0])? },
-            2 => {
-                let org = parsed(OrgId::parse(str_of(&r[0])?))?;
+            Table::Products => {
+                Change::ProductAdded { product: from_json::<Product>(&ProductRow::from_row(row)?.product)? }
+            }
+            Table::Orgs => {
+                let r = OrgRow::from_row(row)?;
+                let org = parsed(OrgId::parse(&r.org_id))?;
                 self.orgs.insert(org.key(), org.clone());
-                Change::OrgCreated { org, name: text(&r[1])? }
+                Change::OrgCreated { org, name: r.name }
             }
-            USERS => {
-                let (org, user) = (self.org(&r[0])?, parsed(UserId::parse(str_of(&r[1])?))?);
-                return self.user(org, user, from_json::<UserProfile>(&r[2])?);
+            Table::Users => {
+                let r = UserRow::from_row(row)?;
+                let (org, user) = (self.org(&r.org_key)?, parsed(UserId::parse(&r.user_id))?);
+                return self.user(org, user, from_json::<UserProfile>(&r.profile)?);
             }
-            4 => {
-                let (org, group) = (self.org(&r[0])?, parsed(GroupId::parse(str_of(&r[1])?))?);
-                let created = Change::GroupCreated { org: org.clone(), group: group.clone(), name: text(&r[2])? };
+            Table::Groups => {
+                let r = GroupRow::from_row(row)?;
+                let (org, group) = (self.org(&r.org_key)?, parsed(GroupId::parse(&r.group_id))?);
+                let created = Change::GroupCreated { org: org.clone(), group: group.clone(), name: r.name };
                 self.apply(&created)?;
-                Change::RuleSet { org, group, before: Rule::default(), after: from_json::<Rule>(&r[3])? }
+                let licenses = r.licenses.split_whitespace().map(|l| parsed(LicenseKey::parse(l)));
+                let rule = Rule { licenses: licenses.collect::<StoreResult<_>>()?, external: r.external };
+                Change::RuleSet { org, group, before: Rule::default(), after: rule }
             }
-            5 => Change::TenantCreated {
-                org: self.org(&r[0])?,
-                tenant: parsed(TenantId::parse(str_of(&r[1])?))?,
-                name: text(&r[2])?,
-            },
-            6 => Change::MemberAdded {
-                org: self.org(&r[0])?,
-                group: parsed(GroupId::parse(str_of(&r[1])?))?,
-                user: parsed(UserId::parse(str_of(&r[2])?))?,
-                seq: int(&r[3])?.max(0) as u64,
-            },
-            7 => {
-                let scope = parse_scope(str_of(&r[0])?, &self.orgs)?;
-                let license = parsed(LicenseKey::parse(str_of(&r[1])?))?;
-                let after = Grant { quantity: int(&r[2])?, valid_from: opt_int(&r[4])?, valid_until: opt_int(&r[5])? };
-                self.allocated.push((scope.clone(), license.clone(), int(&r[3])?));
+            Table::Tenants => {
+                let r = TenantRow::from_row(row)?;
+                Change::TenantCreated {
+                    org: self.org(&r.org_key)?,
+                    tenant: parsed(TenantId::parse(&r.tenant_id))?,
+                    name: r.name,
+                }
+            }
+            Table::Members => {
+                let r = MemberRow::from_row(row)?;
+                Change::MemberAdded {
+                    org: self.org(&r.org_key)?,
+                    group: parsed(GroupId::parse(&r.group_id))?,
+                    user: parsed(UserId::parse(&r.user_id))?,
+                    seq: r.seq,
+                }
+            }
+            Table::Pools => {
+                let r = PoolRow::from_row(row)?;
+                let scope = parse_scope(&r.scope, &self.orgs)?;
+                let license = parsed(LicenseKey::parse(&r.license))?;
+                let after = Grant { quantity: r.quantity, valid_from: r.valid_from, valid_until: r.valid_until };
+                self.allocated.push((scope.clone(), license.clone(), r.allocated));
                 Change::PoolSet { scope, license, before: Grant::default(), after }
             }
-            8 => {
-                let (org, product) = (self.org(&r[0])?, self.product(str_of(&r[2])?)?);
-                let holding = self.sharing_codes(&org, &product, from_json::<Holding>(&r[3])?);
+            Table::Holdings => {
+                let r = HoldingRow::from_row(row)?;
+                let (org, product) = (self.org(&r.org_key)?, self.product(&r.product)?);
+                let capability = r.capability.as_deref().map(Capability::parse).transpose();
+                let source = match r.via_group.as_deref().map(GroupId::parse).transpose() {
+                    Ok(Some(group)) => Source::Group(group),
+                    Ok(None) => Source::Direct,
+                    Err(e) => return Err(StoreError::Corrupt(e.to_string())),
+                };
+                let holding = Holding::new(parsed(capability)?, source, r.external).valid(r.valid_from, r.valid_until);
+                let holding = self.sharing_codes(&org, &product, holding);
                 Change::HoldingSet {
-                    user: parsed(UserId::parse(str_of(&r[1])?))?,
+                    user: parsed(UserId::parse(&r.user_id))?,
                     org,
                     product,
                     before: None,
                     after: Some(holding),
                 }
             }
-            other => return Err(StoreError::Corrupt(format!("no table {other} to load"))),
         };
         self.apply(&change)
     }
-}
 
-impl Loader {
-    fn org(&self, key: &Value) -> StoreResult<OrgId> {
-        let key = OrgKey::of(str_of(key)?);
+    fn org(&self, key: &str) -> StoreResult<OrgId> {
+        let key = OrgKey::of(key);
         self.orgs.get(&key).cloned().ok_or_else(|| StoreError::Corrupt(format!("no organization {key}")))
     }
 

@@ -6,9 +6,11 @@ use std::collections::HashSet;
 
 use allot_core::{Change, Holding, LedgerEntry, OrgId, OrgKey, ProductCode, Rule, UserId};
 
-use crate::rows::{PoolWrite, pool_writes};
-use crate::sql::{Expect, Row, Statement, key, statement, to_json};
-use crate::{Commit, IdempotencyKey, StoreError, StoreResult};
+use crate::rows::{PoolWrite, holding_columns, pool_writes, rule_licenses};
+use crate::sql::{Expect, Statement, Value, key, statement, to_json};
+use crate::{Commit, IdempotencyKey, SideWrite, StoreError, StoreResult, Subject};
+
+type Row = Vec<Value>;
 
 /// Every statement of a group of commits, one transaction:
 /// - first the revision moves, only from the one the first plan was made at;
@@ -18,20 +20,21 @@ use crate::{Commit, IdempotencyKey, StoreError, StoreResult};
 /// - pools go once each, from their net change, so that the schema's constraints judge
 ///   the transaction's end state: at the end, and before an organization's deletion, which
 ///   deletes its pool rows itself;
-/// - then the idempotency keys and the ledger entries.
+/// - then the idempotency keys, the side writes (credentials: not ledger events, but all or
+///   nothing with their change) and the ledger entries.
 pub fn commit_statements(commits: &[Commit]) -> StoreResult<Vec<Statement>> {
     let (Some(first), Some(last)) = (commits.first(), commits.last()) else {
         return Ok(Vec::new());
     };
     if commits.iter().zip(first.revision..).any(|(commit, expected)| commit.revision != expected) {
-        return Err(StoreError::Conflict("the revisions of a group of commits must follow each other".into()));
+        return Err(StoreError::Failed("the revisions of a group of commits must follow each other".into()));
     }
     // A revision that moved on sets NULL, which the schema refuses: the database itself
     // stops the transaction there, before it takes any other row's lock.
     let mut out = vec![statement(
         "UPDATE meta SET value = CASE WHEN value = ?2 THEN CAST(?1 AS BIGINT) END WHERE key = 'revision'",
         vec![last.revision.into(), first.revision.saturating_sub(1).into()],
-        Expect::One("the revision row"),
+        Expect::Revision,
     )];
     let mut holdings = HoldingWrites::default();
     let mut pool_changes: Vec<&Change> = Vec::new();
@@ -63,9 +66,16 @@ pub fn commit_statements(commits: &[Commit]) -> StoreResult<Vec<Statement>> {
         if let Some(key) = &commit.idempotency {
             out.push(idempotency_statement(key, commit));
         }
+        out.extend(commit.side.iter().map(side_statement));
     }
     out.extend(rows(LEDGER, ledger, Expect::Any));
     Ok(out)
+}
+
+/// A row that must be new: its table's primary key (as PostgreSQL names it), and what
+/// a refusal says exists.
+fn new(constraint: &'static str, what: &'static str, id: impl ToString) -> Expect {
+    Expect::New { constraint, what, id: id.to_string() }
 }
 
 /// The statements that write one change's rows, but for holdings and pools.
@@ -75,7 +85,7 @@ fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<(
         Change::ProductAdded { product } => out.push(statement(
             "INSERT INTO products (code_key, product) VALUES (?1, ?2)",
             vec![product.code.as_str().to_ascii_lowercase().into(), to_json(product)?.into()],
-            Any,
+            new("products_pkey", "product", &product.code),
         )),
         Change::ProductRemoved { product } => out.push(statement(
             "DELETE FROM products WHERE code_key = ?1",
@@ -85,7 +95,7 @@ fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<(
         Change::OrgCreated { org, name } => out.push(statement(
             "INSERT INTO orgs (org_key, org_id, name) VALUES (?1, ?2, ?3)",
             vec![key(org), org.as_str().into(), name.as_str().into()],
-            Any,
+            new("orgs_pkey", "organization", org),
         )),
         Change::OrgRenamed { org, after, .. } => out.push(statement(
             "UPDATE orgs SET name = ?2 WHERE org_key = ?1",
@@ -101,12 +111,14 @@ fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<(
             ));
             out.push(statement("DELETE FROM api_clients WHERE org_key = ?1", vec![key(org)], Any));
             out.push(statement("DELETE FROM credentials WHERE realm = ?1", vec![key(org)], Any));
+            // Its users' and clients' tokens must not outlive them.
+            out.push(statement("DELETE FROM tokens WHERE realm = ?1", vec![key(org)], Any));
             out.push(statement("DELETE FROM orgs WHERE org_key = ?1", vec![key(org)], One("organization")));
         }
         Change::UserCreated { org, user, profile } => out.push(statement(
             "INSERT INTO users (org_key, user_id, profile) VALUES (?1, ?2, ?3)",
             vec![key(org), user.as_str().into(), to_json(profile)?.into()],
-            Any,
+            new("users_pkey", "user", user),
         )),
         Change::UserUpdated { org, user, after, .. } => out.push(statement(
             "UPDATE users SET profile = ?3 WHERE org_key = ?1 AND user_id = ?2",
@@ -119,6 +131,7 @@ fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<(
                 vec![key(org), user.as_str().into()],
                 Any,
             ));
+            out.push(revoke_statement(&Subject::OrgUser { org: org.key(), user: user.to_string() }));
             out.push(statement(
                 "DELETE FROM users WHERE org_key = ?1 AND user_id = ?2",
                 vec![key(org), user.as_str().into()],
@@ -126,9 +139,15 @@ fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<(
             ));
         }
         Change::GroupCreated { org, group, name } => out.push(statement(
-            "INSERT INTO groups (org_key, group_id, name, rule) VALUES (?1, ?2, ?3, ?4)",
-            vec![key(org), group.as_str().into(), name.as_str().into(), to_json(&Rule::default())?.into()],
-            Any,
+            "INSERT INTO groups (org_key, group_id, name, licenses, external) VALUES (?1, ?2, ?3, ?4, ?5)",
+            vec![
+                key(org),
+                group.as_str().into(),
+                name.as_str().into(),
+                rule_licenses(&Rule::default()).into(),
+                false.into(),
+            ],
+            new("groups_pkey", "group", group),
         )),
         Change::GroupDeleted { org, group, .. } => out.push(statement(
             "DELETE FROM groups WHERE org_key = ?1 AND group_id = ?2",
@@ -138,7 +157,7 @@ fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<(
         Change::TenantCreated { org, tenant, name } => out.push(statement(
             "INSERT INTO tenants (org_key, tenant_id, name) VALUES (?1, ?2, ?3)",
             vec![key(org), tenant.as_str().into(), name.as_str().into()],
-            Any,
+            new("tenants_pkey", "tenant", tenant),
         )),
         Change::TenantDeleted { org, tenant, .. } => out.push(statement(
             "DELETE FROM tenants WHERE org_key = ?1 AND tenant_id = ?2",
@@ -148,7 +167,7 @@ fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<(
         Change::MemberAdded { org, group, user, seq } => out.push(statement(
             "INSERT INTO members (org_key, group_id, user_id, seq) VALUES (?1, ?2, ?3, ?4)",
             vec![key(org), group.as_str().into(), user.as_str().into(), (*seq).into()],
-            Any,
+            new("members_pkey", "member", format!("{user} of group {group}")),
         )),
         Change::MemberRemoved { org, group, user, seq } => out.push(statement(
             "DELETE FROM members WHERE org_key = ?1 AND group_id = ?2 AND user_id = ?3 AND seq = ?4",
@@ -156,8 +175,16 @@ fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<(
             One("group member"),
         )),
         Change::RuleSet { org, group, before, after } => out.push(statement(
-            "UPDATE groups SET rule = ?4 WHERE org_key = ?1 AND group_id = ?2 AND rule = ?3",
-            vec![key(org), group.as_str().into(), to_json(before)?.into(), to_json(after)?.into()],
+            "UPDATE groups SET licenses = ?5, external = ?6
+             WHERE org_key = ?1 AND group_id = ?2 AND licenses = ?3 AND external = ?4",
+            vec![
+                key(org),
+                group.as_str().into(),
+                rule_licenses(before).into(),
+                before.external.into(),
+                rule_licenses(after).into(),
+                after.external.into(),
+            ],
             One("group rule"),
         )),
         Change::PoolSet { .. } => {}
@@ -195,10 +222,10 @@ impl HoldingWrites {
         let at = vec![key(org), user.as_str().into(), product.as_str().into()];
         match (before, after) {
             (None, None) => {}
-            (None, Some(new)) => self.inserts.push([at, vec![to_json(new)?.into()]].concat()),
-            (Some(old), None) => self.deletes.push([at, vec![to_json(old)?.into()]].concat()),
+            (None, Some(new)) => self.inserts.push([at, holding_columns(new).into()].concat()),
+            (Some(old), None) => self.deletes.push([at, holding_columns(old).into()].concat()),
             (Some(old), Some(new)) => {
-                self.updates.push([at, vec![to_json(old)?.into(), to_json(new)?.into()]].concat())
+                self.updates.push([at, holding_columns(old).into(), holding_columns(new).into()].concat())
             }
         }
         Ok(())
@@ -220,23 +247,41 @@ struct Batched {
     all: &'static str,
 }
 
+// A holding's row: its key (org_key, user_id, product), then `holding_columns`. Its
+// conditional writes compare those columns (NULL equal to NULL), never a serialized form.
 const INSERT_HOLDINGS: Batched = Batched {
-    each: "INSERT INTO holdings (org_key, user_id, product, holding) VALUES (?1, ?2, ?3, ?4)",
-    all: "INSERT INTO holdings (org_key, user_id, product, holding)
-          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])",
+    each: "INSERT INTO holdings (org_key, user_id, product, capability, via_group, external, valid_from, valid_until)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    all: "INSERT INTO holdings (org_key, user_id, product, capability, via_group, external, valid_from, valid_until)
+          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[],
+              $7::bigint[], $8::bigint[])",
 };
 
 const DELETE_HOLDINGS: Batched = Batched {
-    each: "DELETE FROM holdings WHERE org_key = ?1 AND user_id = ?2 AND product = ?3 AND holding = ?4",
-    all: "DELETE FROM holdings h USING unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS d(o, u, p, old)
-          WHERE h.org_key = d.o AND h.user_id = d.u AND h.product = d.p AND h.holding = d.old",
+    each: "DELETE FROM holdings WHERE org_key = ?1 AND user_id = ?2 AND product = ?3
+             AND capability IS NOT DISTINCT FROM ?4 AND via_group IS NOT DISTINCT FROM ?5 AND external = ?6
+             AND valid_from IS NOT DISTINCT FROM ?7 AND valid_until IS NOT DISTINCT FROM ?8",
+    all: "DELETE FROM holdings h
+          USING unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::bigint[],
+              $8::bigint[]) AS d(o, u, p, c, g, x, f, t)
+          WHERE h.org_key = d.o AND h.user_id = d.u AND h.product = d.p
+            AND h.capability IS NOT DISTINCT FROM d.c AND h.via_group IS NOT DISTINCT FROM d.g AND h.external = d.x
+            AND h.valid_from IS NOT DISTINCT FROM d.f AND h.valid_until IS NOT DISTINCT FROM d.t",
 };
 
 const UPDATE_HOLDINGS: Batched = Batched {
-    each: "UPDATE holdings SET holding = ?5 WHERE org_key = ?1 AND user_id = ?2 AND product = ?3 AND holding = ?4",
-    all: "UPDATE holdings h SET holding = d.new
-          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS d(o, u, p, old, new)
-          WHERE h.org_key = d.o AND h.user_id = d.u AND h.product = d.p AND h.holding = d.old",
+    each: "UPDATE holdings SET capability = ?9, via_group = ?10, external = ?11, valid_from = ?12, valid_until = ?13
+           WHERE org_key = ?1 AND user_id = ?2 AND product = ?3
+             AND capability IS NOT DISTINCT FROM ?4 AND via_group IS NOT DISTINCT FROM ?5 AND external = ?6
+             AND valid_from IS NOT DISTINCT FROM ?7 AND valid_until IS NOT DISTINCT FROM ?8",
+    all: "UPDATE holdings h SET capability = d.nc, via_group = d.ng, external = d.nx, valid_from = d.nf,
+              valid_until = d.nt
+          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::bigint[],
+              $8::bigint[], $9::text[], $10::text[], $11::boolean[], $12::bigint[], $13::bigint[])
+              AS d(o, u, p, c, g, x, f, t, nc, ng, nx, nf, nt)
+          WHERE h.org_key = d.o AND h.user_id = d.u AND h.product = d.p
+            AND h.capability IS NOT DISTINCT FROM d.c AND h.via_group IS NOT DISTINCT FROM d.g AND h.external = d.x
+            AND h.valid_from IS NOT DISTINCT FROM d.f AND h.valid_until IS NOT DISTINCT FROM d.t",
 };
 
 // The row first, empty if new, then the change: a CHECK would judge an upsert's INSERT
@@ -336,4 +381,41 @@ fn ledger_row(entry: &LedgerEntry) -> StoreResult<Row> {
         change.delta().into(),
         to_json(change)?.into(),
     ])
+}
+
+/// A side write's statement.
+fn side_statement(side: &SideWrite) -> Statement {
+    match side {
+        SideWrite::Password { realm, username, hash } => password_statement(realm, username, hash),
+    }
+}
+
+/// Sets an account's password hash.
+pub(crate) fn password_statement(realm: &str, username: &str, hash: &str) -> Statement {
+    statement(
+        "INSERT INTO credentials (realm, username, password_hash) VALUES (?1, ?2, ?3)
+         ON CONFLICT (realm, username) DO UPDATE SET password_hash = excluded.password_hash",
+        vec![realm.into(), username.into(), hash.into()],
+        Expect::Any,
+    )
+}
+
+/// A token's subject as its columns hold it: kind, realm ('' for the host, else the
+/// organization's key) and the principal's id. Revocations match these columns.
+pub(crate) fn subject_columns(subject: &Subject) -> [Value; 3] {
+    let (kind, realm, principal) = match subject {
+        Subject::HostAdmin { username } => ("host_admin", "", username.as_str()),
+        Subject::OrgUser { org, user } => ("org_user", org.as_str(), user.as_str()),
+        Subject::Client { client_id, org } => ("client", org.as_str(), client_id.as_str()),
+    };
+    [kind.into(), realm.into(), principal.into()]
+}
+
+/// Removes every token of `subject`, returning their hashes.
+pub(crate) fn revoke_statement(subject: &Subject) -> Statement {
+    statement(
+        "DELETE FROM tokens WHERE subject_kind = ?1 AND realm = ?2 AND principal = ?3 RETURNING hash",
+        subject_columns(subject).into(),
+        Expect::Any,
+    )
 }

@@ -199,9 +199,15 @@ impl Auth {
 
     /// Forgets every token of `subject`, in the cache and in the store.
     pub async fn revoke(&self, store: &impl Store, subject: &Subject) -> ApiResult<()> {
-        self.cache.write().unwrap_or_else(|p| p.into_inner()).retain(|_, (r, _)| r.subject != *subject);
+        self.forget(|s| s == subject);
         store.revoke_tokens(subject).await?;
         Ok(())
+    }
+
+    /// Forgets the cached tokens whose subject `revoked` says the store revoked (with the
+    /// change that revoked them), so this process stops honouring them at once.
+    pub fn forget(&self, revoked: impl Fn(&Subject) -> bool) {
+        self.cache.write().unwrap_or_else(|p| p.into_inner()).retain(|_, (r, _)| !revoked(&r.subject));
     }
 
     /// Issues an access token (and a refresh token for people) for `subject`.

@@ -3,7 +3,7 @@
 
 use allot_api::{CreateOrg, OrgList, OrgView};
 use allot_core::{Command, OrgId};
-use allot_store::{Store, Subject};
+use allot_store::Subject;
 
 use super::access::{self, Access, Need};
 use super::{HostScope, OrgScope};
@@ -58,17 +58,16 @@ impl OrgScope {
         self.view()
     }
 
-    /// Deletes an empty organization (host admin), and the tokens of its API clients.
+    /// Deletes an empty organization (host admin). Its clients, users and their tokens go
+    /// with it, in its transaction; this process's token cache follows.
     pub async fn delete(&self) -> ApiResult<()> {
         self.caller().require_host_admin()?;
-        let org = self.org().clone();
-        let clients = self.app().store.clients(&org.key()).await?;
-        self.change(&[Command::DeleteOrg { org: org.clone() }]).await?;
-        // The organization's clients went with it; their tokens must not outlive them.
-        for client in clients {
-            let subject = Subject::Client { client_id: client.client_id, org: org.key() };
-            self.app().auth.revoke(&self.app().store, &subject).await?;
-        }
+        self.change(&[Command::DeleteOrg { org: self.org().clone() }]).await?;
+        let key = self.org().key();
+        self.app().auth.forget(|s| match s {
+            Subject::OrgUser { org, .. } | Subject::Client { org, .. } => *org == key,
+            Subject::HostAdmin { .. } => false,
+        });
         Ok(())
     }
 }

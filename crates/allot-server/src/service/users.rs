@@ -5,7 +5,7 @@ use std::ops::Bound;
 
 use allot_api::{CreateUser, PageQuery, UpdateUser, UserPage, UserView};
 use allot_core::{Command, UserId, UserProfile};
-use allot_store::{Store, Subject};
+use allot_store::{SideWrite, Store, Subject};
 
 use super::OrgScope;
 use crate::api::invalid_id;
@@ -52,23 +52,22 @@ impl OrgScope {
 
     pub async fn create_user(&self, body: CreateUser) -> ApiResult<UserView> {
         let user = UserId::parse(&body.id).map_err(invalid_id)?;
-        // Hash first: a password that cannot be stored must not leave a user behind.
-        let hash = match &body.password {
+        // Hash first; the hash is written with the user, in one transaction: both or neither.
+        let side = match &body.password {
             Some(password) => {
                 password::check_strength(password)?;
-                Some(self.app().auth.passwords.hash(password).await?)
+                let hash = self.app().auth.passwords.hash(password).await?;
+                vec![SideWrite::Password { realm: self.org().key().to_string(), username: user.to_string(), hash }]
             }
-            None => None,
+            None => Vec::new(),
         };
         let profile = UserProfile {
             name: body.name.unwrap_or_else(|| body.id.clone()),
             email: body.email,
             role: body.role.unwrap_or_default().into(),
         };
-        self.change(&[Command::CreateUser { org: self.org().clone(), user: user.clone(), profile }]).await?;
-        if let Some(hash) = hash {
-            self.app().store.set_password_hash(self.org().key().as_str(), user.as_str(), &hash).await?;
-        }
+        let command = Command::CreateUser { org: self.org().clone(), user: user.clone(), profile };
+        self.app().change_with(self.caller(), &[command], side).await?;
         self.user(user.as_str())
     }
 
@@ -89,25 +88,29 @@ impl OrgScope {
         self.user(user.as_str())
     }
 
-    /// Deletes a user: their licenses return to the pools, their tokens stop working.
+    /// Deletes a user: their licenses return to the pools, and the deletion revokes their
+    /// tokens in the store, in its transaction.
     pub async fn delete_user(&self, user: &str) -> ApiResult<()> {
         let user = self.user_id(user)?;
         self.change(&[Command::DeleteUser { org: self.org().clone(), user: user.clone() }]).await?;
-        self.revoke(&user).await
+        self.forget(&user);
+        Ok(())
     }
 
-    /// Sets a user's password, so a reader or admin can log in; shuts out whoever had the
-    /// old one, refresh tokens included.
+    /// Sets a user's password, so a reader or admin can log in; the store revokes whatever
+    /// tokens the old one gave, refresh tokens included, with it.
     pub async fn set_password(&self, user: &str, password: &str) -> ApiResult<()> {
         let user = self.user_id(user)?;
         password::check_strength(password)?;
         let hash = self.app().auth.passwords.hash(password).await?;
         self.app().store.set_password_hash(self.org().key().as_str(), user.as_str(), &hash).await?;
-        self.revoke(&user).await
+        self.forget(&user);
+        Ok(())
     }
 
-    async fn revoke(&self, user: &UserId) -> ApiResult<()> {
-        let subject = Subject::OrgUser { org: self.org().key(), user: user.to_string() };
-        self.app().auth.revoke(&self.app().store, &subject).await
+    /// This process's token cache follows a revocation the store made.
+    fn forget(&self, user: &UserId) {
+        let revoked = Subject::OrgUser { org: self.org().key(), user: user.to_string() };
+        self.app().auth.forget(|s| *s == revoked);
     }
 }

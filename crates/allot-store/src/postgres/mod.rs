@@ -11,13 +11,14 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{IsolationLevel, NoTls};
 
-use crate::sql::{Expect, Row, Sink, Sql, Statement, Value, judge, numbered_dollars};
-use crate::{StoreError, StoreResult};
+use crate::sql::{Expect, Fault, Kind, Row, Sink, Sql, Statement, Value, judge, numbered_dollars};
+use crate::{Outage, Store, StoreError, StoreResult};
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_plans.sql")),
     (3, include_str!("../../migrations/postgres/0003_idempotency.sql")),
+    (4, include_str!("../../migrations/postgres/0004_columns.sql")),
 ];
 
 /// How long a request may wait for the database before it answers 503.
@@ -62,7 +63,7 @@ impl PgStore {
     /// A pool for `url`, without touching the database yet.
     pub fn connect(url: &str) -> StoreResult<Self> {
         let mut config: tokio_postgres::Config =
-            url.parse().map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?;
+            url.parse().map_err(|e| StoreError::Failed(format!("invalid PostgreSQL URL: {e}")))?;
         config.connect_timeout(TIMEOUT);
         // A statement that runs longer than this is cancelled by the server.
         config.options("-c statement_timeout=5000 -c lock_timeout=4000");
@@ -72,7 +73,7 @@ impl PgStore {
             .timeouts(Timeouts { wait: Some(TIMEOUT), create: Some(TIMEOUT), recycle: Some(TIMEOUT) })
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
-            .map_err(|e| StoreError::Unavailable(format!("cannot build the connection pool: {e}")))?;
+            .map_err(|e| StoreError::Failed(format!("cannot build the connection pool: {e}")))?;
         Ok(Self { pool, turn: Default::default() })
     }
 
@@ -107,28 +108,50 @@ impl PgStore {
     }
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
-        self.pool.get().await.map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
+        self.pool.get().await.map_err(|e| match e {
+            deadpool_postgres::PoolError::Backend(error) => pg_error(error),
+            other => StoreError::unavailable(Outage::Unreachable, format!("no database connection: {other}")),
+        })
     }
 }
 
+/// An error outside any statement of ours.
 fn pg_error(error: tokio_postgres::Error) -> StoreError {
-    // The server's own words, not just "db error".
-    let detail = match error.as_db_error() {
-        Some(db) => format!("{}: {}", db.code().code(), db.message()),
-        None => error.to_string(),
+    fault(&error).meaning(None)
+}
+
+/// Classifies an error by its SQLSTATE and the constraint name the server reports.
+fn fault(error: &tokio_postgres::Error) -> Fault {
+    let Some(db) = error.as_db_error() else {
+        // No answer from the server: the connection is gone, refused or timed out.
+        return Fault::Outage(Outage::Unreachable, error.to_string());
     };
-    match error.code() {
-        Some(code)
-            if *code == SqlState::CHECK_VIOLATION
-                || *code == SqlState::UNIQUE_VIOLATION
-                || *code == SqlState::NOT_NULL_VIOLATION
-                || *code == SqlState::FOREIGN_KEY_VIOLATION
-                || *code == SqlState::T_R_SERIALIZATION_FAILURE
-                || *code == SqlState::T_R_DEADLOCK_DETECTED =>
-        {
-            StoreError::Conflict(detail)
+    // The server's own words, not just "db error".
+    let detail = format!("{}: {}", db.code().code(), db.message());
+    let constraint =
+        |kind| Fault::Constraint { kind, name: db.constraint().map(str::to_owned), detail: detail.clone() };
+    let code = db.code();
+    match code.code() {
+        "23505" => constraint(Kind::Unique),
+        "23502" => constraint(Kind::NotNull),
+        "23514" => constraint(Kind::Check),
+        "23503" => constraint(Kind::ForeignKey),
+        c if c.starts_with("23") => constraint(Kind::Other),
+        // A trigger's RAISE EXCEPTION.
+        "P0001" => constraint(Kind::Trigger),
+        _ if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED => {
+            Fault::Raced(detail)
         }
-        _ => StoreError::Unavailable(detail),
+        _ if *code == SqlState::DISK_FULL => Fault::Outage(Outage::DiskFull, detail),
+        _ if *code == SqlState::QUERY_CANCELED || *code == SqlState::LOCK_NOT_AVAILABLE => {
+            Fault::Outage(Outage::TimedOut, detail)
+        }
+        // Connection exceptions, insufficient resources, operator intervention (shutdown,
+        // starting up), system (I/O) errors.
+        c if ["08", "53", "57", "58"].iter().any(|class| c.starts_with(class)) => {
+            Fault::Outage(Outage::Unreachable, detail)
+        }
+        _ => Fault::Failed(detail),
     }
 }
 
@@ -150,8 +173,8 @@ impl ToSql for Value {
     to_sql_checked!();
 }
 
-fn row(row: &tokio_postgres::Row) -> StoreResult<Row> {
-    (0..row.len())
+fn row(row: &tokio_postgres::Row, columns: &std::sync::Arc<[String]>) -> StoreResult<Row> {
+    let values = (0..row.len())
         .map(|i| {
             let ty = row.columns()[i].type_();
             let value = match *ty {
@@ -164,7 +187,13 @@ fn row(row: &tokio_postgres::Row) -> StoreResult<Row> {
             };
             value.map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
         })
-        .collect()
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Row::new(columns.clone(), values))
+}
+
+/// The names of a statement's columns, shared by its rows.
+fn columns(columns: &[tokio_postgres::Column]) -> std::sync::Arc<[String]> {
+    columns.iter().map(|c| c.name().to_owned()).collect()
 }
 
 /// A statement as it is sent: SQL in PostgreSQL's spelling, and the parameters, which for
@@ -172,7 +201,7 @@ fn row(row: &tokio_postgres::Row) -> StoreResult<Row> {
 struct Sent<'a> {
     sql: String,
     params: Vec<Box<dyn ToSql + Send + Sync + 'a>>,
-    expect: Expect,
+    expect: &'a Expect,
     rows: usize,
 }
 
@@ -182,7 +211,7 @@ impl<'a> Sent<'a> {
             Statement::Single { sql, params, expect } => Sent {
                 sql: numbered_dollars(sql),
                 params: params.iter().map(|p| Box::new(p) as _).collect(),
-                expect: *expect,
+                expect,
                 rows: 1,
             },
             Statement::Rows { all, rows, expect, .. } => {
@@ -191,7 +220,7 @@ impl<'a> Sent<'a> {
                 Sent {
                     sql: (*all).to_owned(),
                     params: (0..width).map(|i| Box::new(column(i)) as _).collect(),
-                    expect: *expect,
+                    expect,
                     rows: rows.len(),
                 }
             }
@@ -211,7 +240,8 @@ async fn pipeline(client: &impl GenericClient, statements: &[Statement]) -> Stor
     let sent: Vec<Sent> = statements.iter().map(Sent::of).collect();
     let mut prepared = Vec::with_capacity(sent.len());
     for statement in &sent {
-        prepared.push(client.prepare_cached(&statement.sql).await.map_err(pg_error)?);
+        prepared
+            .push(client.prepare_cached(&statement.sql).await.map_err(|e| fault(&e).meaning(Some(statement.expect)))?);
     }
     // Each is sent when its future is first polled, and join_all polls them in order.
     let runs = sent.iter().zip(&prepared).map(|(s, prepared)| run(client, prepared, s.params(), s.expect, s.rows));
@@ -224,15 +254,17 @@ async fn run(
     tx: &impl GenericClient,
     prepared: &tokio_postgres::Statement,
     params: Vec<&(dyn ToSql + Sync)>,
-    expect: Expect,
+    expect: &Expect,
     rows: usize,
 ) -> StoreResult<Vec<Row>> {
+    let failed = |e: tokio_postgres::Error| fault(&e).meaning(Some(expect));
     let (returned, changed) = if prepared.columns().is_empty() {
-        (Vec::new(), tx.execute(prepared, &params).await.map_err(pg_error)?)
+        (Vec::new(), tx.execute(prepared, &params).await.map_err(failed)?)
     } else {
-        let returned = tx.query(prepared, &params).await.map_err(pg_error)?;
+        let returned = tx.query(prepared, &params).await.map_err(failed)?;
         let count = returned.len() as u64;
-        (returned.iter().map(row).collect::<StoreResult<Vec<_>>>()?, count)
+        let names = columns(prepared.columns());
+        (returned.iter().map(|r| row(r, &names)).collect::<StoreResult<Vec<_>>>()?, count)
     };
     judge(changed, expect, rows)?;
     Ok(returned)
@@ -245,7 +277,7 @@ impl Sql for PgStore {
             turn.client = Some(self.client().await?);
         }
         let Some(client) = turn.client.as_ref() else {
-            return Err(StoreError::Unavailable("no connection to take a turn on".into()));
+            return Err(StoreError::unavailable(Outage::Unreachable, "no connection to take a turn on"));
         };
         let (sql, params) = then;
         // Both prepared first: a statement given as text would send its Bind only after its
@@ -256,7 +288,7 @@ impl Sql for PgStore {
         // `then`, sent right behind it, runs once it is held.
         let lock = client.execute(&lock, &[&TURN_LOCK]);
         let params = params.iter().map(|p| p as _).collect();
-        match futures_util::future::join(lock, run(client, &prepared, params, Expect::Any, 1)).await {
+        match futures_util::future::join(lock, run(client, &prepared, params, &Expect::Any, 1)).await {
             (Ok(_), Ok(rows)) => {
                 turn.held = true;
                 Ok(Some(rows))
@@ -368,26 +400,29 @@ async fn scan_one(
     use futures_util::TryStreamExt as _;
     let prepared = client.prepare_cached(&numbered_dollars(sql)).await.map_err(pg_error)?;
     let params = params.iter().map(|p| p as &(dyn ToSql + Sync));
+    let names = columns(prepared.columns());
     let rows = client.query_raw(&prepared, params).await.map_err(pg_error)?;
     let mut rows = std::pin::pin!(rows);
     while let Some(found) = rows.try_next().await.map_err(pg_error)? {
-        sink.take(index, row(&found)?)?;
+        sink.take(index, row(&found, &names)?)?;
     }
     Ok(())
 }
+
+impl Store for PgStore {}
 
 /// Creates a new, empty database on the server `url` names and answers its URL: every
 /// test and benchmark run gets books of its own.
 pub async fn scratch_database(url: &str) -> StoreResult<String> {
     use rand::RngCore as _;
     let config: tokio_postgres::Config =
-        url.parse().map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?;
+        url.parse().map_err(|e| StoreError::Failed(format!("invalid PostgreSQL URL: {e}")))?;
     let (client, connection) = config.connect(NoTls).await.map_err(pg_error)?;
     let driver = tokio::spawn(connection);
     let name = format!("allot_{:016x}", rand::rng().next_u64());
     client.batch_execute(&format!("CREATE DATABASE {name}")).await.map_err(pg_error)?;
     drop(client);
     let _ = driver.await;
-    let (base, _) = url.rsplit_once('/').ok_or_else(|| StoreError::Unavailable("the URL names no database".into()))?;
+    let (base, _) = url.rsplit_once('/').ok_or_else(|| StoreError::Failed("the URL names no database".into()))?;
     Ok(format!("{base}/{name}"))
 }

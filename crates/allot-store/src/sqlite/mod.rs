@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, ToSql, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, ToSql, TransactionBehavior, ffi};
 
-use crate::sql::{Row, Sink, Sql, Statement, Value, judge};
-use crate::{StoreError, StoreResult};
+use crate::sql::{Expect, Fault, Kind, Row, Sink, Sql, Statement, Value, judge};
+use crate::{Outage, Store, StoreError, StoreResult};
 
 mod migrations;
 
@@ -55,8 +55,11 @@ impl SqliteStore {
 
 fn create_parent(path: &Path) -> StoreResult<()> {
     match path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        Some(dir) => std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))),
+        Some(dir) => std::fs::create_dir_all(dir).map_err(|e| {
+            let reason =
+                if e.kind() == std::io::ErrorKind::StorageFull { Outage::DiskFull } else { Outage::Unreachable };
+            StoreError::unavailable(reason, format!("cannot create {}: {e}", dir.display()))
+        }),
         None => Ok(()),
     }
 }
@@ -87,10 +90,40 @@ fn connect(path: &Path) -> StoreResult<Connection> {
     Ok(conn)
 }
 
+/// An error outside any statement of ours.
 pub(crate) fn db_error(error: rusqlite::Error) -> StoreError {
-    match error.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::Conflict(error.to_string()),
-        _ => StoreError::Unavailable(error.to_string()),
+    fault(&error).meaning(None)
+}
+
+/// An error of a statement expecting `expect`.
+fn statement_error(expect: &Expect) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |error| fault(&error).meaning(Some(expect))
+}
+
+/// Classifies an error by SQLite's (extended) result codes. SQLite names a constraint only
+/// inside its message, which is not read: the code tells the kind, the statement the rest.
+fn fault(error: &rusqlite::Error) -> Fault {
+    let detail = error.to_string();
+    let rusqlite::Error::SqliteFailure(failure, _) = error else { return Fault::Failed(detail) };
+    match failure.code {
+        ErrorCode::ConstraintViolation => {
+            let kind = match failure.extended_code {
+                ffi::SQLITE_CONSTRAINT_PRIMARYKEY => Kind::PrimaryKey,
+                ffi::SQLITE_CONSTRAINT_UNIQUE => Kind::Unique,
+                ffi::SQLITE_CONSTRAINT_NOTNULL => Kind::NotNull,
+                ffi::SQLITE_CONSTRAINT_CHECK => Kind::Check,
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Kind::ForeignKey,
+                ffi::SQLITE_CONSTRAINT_TRIGGER => Kind::Trigger,
+                _ => Kind::Other,
+            };
+            Fault::Constraint { kind, name: None, detail }
+        }
+        ErrorCode::DiskFull => Fault::Outage(Outage::DiskFull, detail),
+        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Fault::Outage(Outage::TimedOut, detail),
+        ErrorCode::CannotOpen | ErrorCode::SystemIoFailure | ErrorCode::OutOfMemory => {
+            Fault::Outage(Outage::Unreachable, detail)
+        }
+        _ => Fault::Failed(detail),
     }
 }
 
@@ -119,24 +152,25 @@ fn value(raw: ValueRef<'_>) -> Value {
 fn run(conn: &Connection, statement: &Statement) -> StoreResult<Vec<Row>> {
     match statement {
         Statement::Single { sql, params, expect } => {
-            let (rows, changed) = query(conn, sql, params)?;
-            judge(changed, *expect, 1)?;
+            let (rows, changed) = query(conn, sql, params, expect)?;
+            judge(changed, expect, 1)?;
             Ok(rows)
         }
         Statement::Rows { each, rows, expect, .. } => {
-            let mut prepared = conn.prepare_cached(each).map_err(db_error)?;
+            let failed = statement_error(expect);
+            let mut prepared = conn.prepare_cached(each).map_err(&failed)?;
             for params in rows {
-                let changed = prepared.execute(rusqlite::params_from_iter(params)).map_err(db_error)?;
-                judge(changed as u64, *expect, 1)?;
+                let changed = prepared.execute(rusqlite::params_from_iter(params)).map_err(&failed)?;
+                judge(changed as u64, expect, 1)?;
             }
             Ok(Vec::new())
         }
     }
 }
 
-fn query(conn: &Connection, sql: &str, params: &[Value]) -> StoreResult<(Vec<Row>, u64)> {
+fn query(conn: &Connection, sql: &str, params: &[Value], expect: &Expect) -> StoreResult<(Vec<Row>, u64)> {
     let mut rows = Vec::new();
-    let changed = each_row(conn, sql, params, |row| {
+    let changed = each_row(conn, sql, params, expect, |row| {
         rows.push(row);
         Ok(())
     })?;
@@ -149,18 +183,21 @@ fn each_row(
     conn: &Connection,
     sql: &str,
     params: &[Value],
+    expect: &Expect,
     mut each: impl FnMut(Row) -> StoreResult<()>,
 ) -> StoreResult<u64> {
-    let mut stmt = conn.prepare_cached(sql).map_err(db_error)?;
-    let columns = stmt.column_count();
-    if columns == 0 {
-        let changed = stmt.execute(rusqlite::params_from_iter(params)).map_err(db_error)?;
+    let failed = statement_error(expect);
+    let mut stmt = conn.prepare_cached(sql).map_err(&failed)?;
+    let columns: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
+    if columns.is_empty() {
+        let changed = stmt.execute(rusqlite::params_from_iter(params)).map_err(&failed)?;
         return Ok(changed as u64);
     }
-    let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(db_error)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(&failed)?;
     let mut count = 0;
-    while let Some(row) = rows.next().map_err(db_error)? {
-        each((0..columns).map(|i| row.get_ref(i).map(value)).collect::<Result<Row, _>>().map_err(db_error)?)?;
+    while let Some(row) = rows.next().map_err(&failed)? {
+        let values = (0..columns.len()).map(|i| row.get_ref(i).map(value)).collect::<Result<Vec<_>, _>>();
+        each(Row::new(columns.clone(), values.map_err(&failed)?))?;
         count += 1;
     }
     Ok(count)
@@ -168,7 +205,7 @@ fn each_row(
 
 /// Runs the statements in one write transaction, on this thread.
 fn write_now(inner: &Inner, statements: &[Statement]) -> StoreResult<Vec<Vec<Row>>> {
-    let mut conn = inner.writer.lock().map_err(|_| StoreError::Unavailable("writer lock poisoned".into()))?;
+    let mut conn = inner.writer.lock().map_err(|_| StoreError::Failed("writer lock poisoned".into()))?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
     let results = statements.iter().map(|s| run(&tx, s)).collect::<StoreResult<Vec<_>>>()?;
     tx.commit().map_err(db_error)?;
@@ -176,9 +213,7 @@ fn write_now(inner: &Inner, statements: &[Statement]) -> StoreResult<Vec<Vec<Row
 }
 
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> StoreResult<T> + Send + 'static) -> StoreResult<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("database task failed: {e}")))?
+    tokio::task::spawn_blocking(work).await.map_err(|e| StoreError::Failed(format!("database task failed: {e}")))?
 }
 
 impl Sql for SqliteStore {
@@ -196,8 +231,7 @@ impl Sql for SqliteStore {
     async fn scan<S: Sink>(&self, queries: Vec<(String, Vec<Value>)>, mut sink: S) -> StoreResult<S> {
         let inner = self.inner.clone();
         blocking(move || {
-            let pooled =
-                inner.readers.lock().map_err(|_| StoreError::Unavailable("reader lock poisoned".into()))?.pop();
+            let pooled = inner.readers.lock().map_err(|_| StoreError::Failed("reader lock poisoned".into()))?.pop();
             let mut conn = match pooled {
                 Some(conn) => conn,
                 None => connect(&inner.path)?,
@@ -205,7 +239,7 @@ impl Sql for SqliteStore {
             // One read transaction: every query sees the same moment.
             let tx = conn.transaction().map_err(db_error)?;
             let scanned = queries.iter().enumerate().try_for_each(|(index, (sql, params))| {
-                each_row(&tx, sql, params, |row| sink.take(index, row)).map(drop)
+                each_row(&tx, sql, params, &Expect::Any, |row| sink.take(index, row)).map(drop)
             });
             drop(tx);
             if let Ok(mut readers) = inner.readers.lock() {
@@ -216,3 +250,5 @@ impl Sql for SqliteStore {
         .await
     }
 }
+
+impl Store for SqliteStore {}

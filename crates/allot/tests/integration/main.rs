@@ -19,5 +19,6 @@ mod openapi;
 mod outage;
 mod plans;
 mod processes;
+mod store_errors;
 mod uipath;
 mod vonage;

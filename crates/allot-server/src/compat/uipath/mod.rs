@@ -115,18 +115,17 @@ pub async fn apply_current(
     caller: &Caller,
     build: impl Fn(&allot_core::State) -> ApiResult<Vec<Command>> + Send + Sync + 'static,
 ) -> ApiResult<Outcome> {
-    const MOVED: &str = "books_moved";
     let build = std::sync::Arc::new(build);
     for _ in 0..8 {
         let commands = build(&app.books.read())?;
         let (expected, rebuild) = (commands.clone(), build.clone());
         let unmoved = move |books: &allot_core::State, _: &Plan| match rebuild(books) {
             Ok(now) if now == expected => Ok(()),
-            _ => Err(ApiError::conflict(MOVED, "the books moved")),
+            _ => Err(allot_store::StoreError::Raced("the books moved under a replacing PUT".into()).into()),
         };
         let now = app.clock.now();
         match app.books.apply_checked(&commands, &caller.actor(), now, None, Box::new(unmoved)).await {
-            Err(error) if error.code() == MOVED => continue,
+            Err(error) if error.raced() => continue,
             Err(error) => return Err(error),
             Ok(outcome) if !outcome.plan.is_possible() => {
                 return Err(ApiError::refused_as(status_of(&outcome.plan), &outcome.plan));

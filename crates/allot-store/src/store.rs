@@ -1,0 +1,488 @@
+//! The [`Store`] trait, written once over the SQL primitives of [`Sql`]: every method's
+//! statements, and how its rows (read by column name) become the model. A backend
+//! implements only [`Sql`] and says `impl Store for ItsStore {}`.
+
+use std::future::Future;
+
+use allot_core::ledger::Replay;
+use allot_core::state::Inconsistent;
+use allot_core::{Catalogue, LedgerEntry, OrgKey, State, Timestamp};
+
+use crate::rows::{self, Loader, TABLES, Table};
+use crate::sql::{Expect, FromRow, Row, Sink, Sql, Statement, Value, from_json, row_struct, statement, to_json};
+use crate::writes::{commit_statements, password_statement, revoke_statement, subject_columns};
+use crate::{
+    ApiClient, Commit, IdempotencyKey, IdempotencyRecord, LedgerCheck, LedgerQuery, StoreError, StoreResult,
+    StoredAnswer, StoredPlan, Subject, TokenKind, TokenRecord,
+};
+
+row_struct! {
+    struct LedgerRow { revision: u64, seq: u32, at: Timestamp, actor: String, request_id: String, change: String }
+}
+row_struct! {
+    struct ClientRow {
+        client_id: String,
+        org_key: String,
+        name: String,
+        secret_hash: String,
+        scopes: String,
+        created_at: Timestamp,
+    }
+}
+row_struct! {
+    struct TokenRow {
+        hash: String,
+        kind: String,
+        subject_kind: String,
+        realm: String,
+        principal: String,
+        scopes: String,
+        expires_at: Timestamp,
+    }
+}
+row_struct! {
+    struct IdempotencyRow {
+        scope: String,
+        key: String,
+        fingerprint: String,
+        revision: Option<u64>,
+        status: Option<i64>,
+        content_type: Option<String>,
+        body: Option<String>,
+        created_at: Timestamp,
+        etag: Option<String>,
+    }
+}
+row_struct! {
+    struct PlanRow {
+        id: String,
+        org_key: String,
+        base_revision: u64,
+        author: String,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+        commands: String,
+        changes: String,
+    }
+}
+row_struct! { struct PasswordRow { password_hash: String } }
+row_struct! { struct ExistsRow { found: bool } }
+
+impl LedgerRow {
+    fn entry(self) -> StoreResult<LedgerEntry> {
+        Ok(LedgerEntry {
+            revision: self.revision,
+            seq: self.seq,
+            at: self.at,
+            actor: self.actor,
+            request_id: self.request_id,
+            change: from_json(&self.change)?,
+        })
+    }
+}
+
+fn ledger_entry(row: Row) -> StoreResult<LedgerEntry> {
+    LedgerRow::from_row(row)?.entry()
+}
+
+fn scopes(listed: &str) -> Vec<String> {
+    listed.split_whitespace().map(str::to_owned).collect()
+}
+
+fn client(row: Row) -> StoreResult<ApiClient> {
+    let r = ClientRow::from_row(row)?;
+    Ok(ApiClient {
+        client_id: r.client_id,
+        org: OrgKey::of(&r.org_key),
+        name: r.name,
+        secret_hash: r.secret_hash,
+        scopes: scopes(&r.scopes),
+        created_at: r.created_at,
+    })
+}
+
+fn token(row: Row) -> StoreResult<TokenRecord> {
+    let r = TokenRow::from_row(row)?;
+    let subject = match r.subject_kind.as_str() {
+        "host_admin" => Subject::HostAdmin { username: r.principal },
+        "org_user" => Subject::OrgUser { org: OrgKey::of(&r.realm), user: r.principal },
+        "client" => Subject::Client { client_id: r.principal, org: OrgKey::of(&r.realm) },
+        other => return Err(StoreError::Corrupt(format!("token subject kind `{other}`"))),
+    };
+    let kind = match r.kind.as_str() {
+        "refresh" => TokenKind::Refresh,
+        "access" => TokenKind::Access,
+        other => return Err(StoreError::Corrupt(format!("token kind `{other}`"))),
+    };
+    Ok(TokenRecord { hash: r.hash, kind, subject, scopes: scopes(&r.scopes), expires_at: r.expires_at })
+}
+
+/// The whole ledger, replayed as it is read, then the rows: what a ledger check compares,
+/// from one snapshot.
+struct LedgerAndRows {
+    replay: Replay,
+    entries: u64,
+    rows: Loader,
+}
+
+impl Sink for LedgerAndRows {
+    fn take(&mut self, query: usize, row: Row) -> StoreResult<()> {
+        match query.checked_sub(1) {
+            None => {
+                let entry = ledger_entry(row)?;
+                self.entries += 1;
+                self.replay.push(entry.revision, entry.change).map_err(not_replayable)
+            }
+            Some(table) => self.rows.take(table, row),
+        }
+    }
+}
+
+/// The ledger itself is broken (out of order, or a change that does not apply).
+fn not_replayable(error: Inconsistent) -> StoreError {
+    StoreError::Corrupt(format!("the ledger does not replay: {error}"))
+}
+
+fn ledger_query(query: &LedgerQuery) -> (String, Vec<Value>) {
+    let mut sql = format!("SELECT {} FROM ledger WHERE 1 = 1", LedgerRow::COLUMNS);
+    let mut params: Vec<Value> = Vec::new();
+    let mut filter = |clause: &str, value: Value| {
+        params.push(value);
+        sql.push_str(&clause.replace('?', &format!("?{}", params.len())));
+    };
+    if let Some(org) = &query.org {
+        filter(" AND org_key = ?", org.as_str().into());
+    }
+    if let Some(user) = &query.user {
+        filter(" AND user_id = ?", user.as_str().into());
+    }
+    if let Some(license) = &query.license {
+        filter(" AND license = ?", license.as_str().into());
+    }
+    if let Some(from) = query.from_revision {
+        filter(" AND revision >= ?", from.into());
+    }
+    if let Some(to) = query.to_revision {
+        filter(" AND revision <= ?", to.into());
+    }
+    if let Some((revision, seq)) = query.after {
+        filter(" AND (revision > ?", revision.into());
+        filter(" OR (revision = ?", revision.into());
+        filter(" AND seq > ?))", seq.into());
+    }
+    filter(" ORDER BY revision, seq LIMIT ?", query.limit.into());
+    (sql, params)
+}
+
+async fn read_one<S: Sql + ?Sized>(sql: &S, query: String, params: Vec<Value>) -> StoreResult<Vec<Row>> {
+    Ok(sql.read(vec![(query, params)]).await?.pop().unwrap_or_default())
+}
+
+/// Runs `statements` in one transaction; answers the rows the first returned.
+async fn write_first<S: Sql + ?Sized>(sql: &S, statements: Vec<Statement>) -> StoreResult<Vec<Row>> {
+    Ok(sql.write(statements).await?.into_iter().next().unwrap_or_default())
+}
+
+/// Persistence for allot. Methods are async so that network databases fit the same trait.
+pub trait Store: Sql {
+    /// The whole license state, built from the stored balances and checked against itself.
+    fn load(&self) -> impl Future<Output = StoreResult<State>> + Send {
+        async move { self.scan(rows::load_queries(), Loader::default()).await?.finish() }
+    }
+
+    /// Writes one plan atomically: its ledger entries, its balances, the new revision, and
+    /// its side writes. Fails with [`StoreError::Raced`] if the stored revision is not
+    /// `revision - 1`.
+    fn commit(&self, commit: Commit) -> impl Future<Output = StoreResult<()>> + Send {
+        async move { self.commit_all(std::slice::from_ref(&commit)).await }
+    }
+
+    /// Writes several plans, in order, in one transaction (group commit): all or none.
+    /// Each plan's revision must follow the one before it.
+    fn commit_all(&self, commits: &[Commit]) -> impl Future<Output = StoreResult<()>> + Send {
+        let statements = commit_statements(commits);
+        async move { self.write_commits(statements?).await }
+    }
+
+    /// Waits for this process's turn to write among the processes sharing the database, and
+    /// holds it until [`Store::end_turn`] (or until a group commit ends it). Answers up to
+    /// `limit` ledger entries after revision `after` that others committed before the turn,
+    /// read in the same round trip; `None` when this process is the database's only writer.
+    /// Turns are for speed only: a writer that planned while another committed is refused
+    /// by the revision check and plans again.
+    fn take_turn(&self, after: u64, limit: u32) -> impl Future<Output = StoreResult<Option<Vec<LedgerEntry>>>> + Send {
+        async move {
+            let since = ledger_query(&LedgerQuery { from_revision: Some(after + 1), limit, ..LedgerQuery::default() });
+            match Sql::take_turn(self, since).await? {
+                Some(rows) => rows.into_iter().map(ledger_entry).collect::<StoreResult<Vec<_>>>().map(Some),
+                None => Ok(None),
+            }
+        }
+    }
+
+    fn end_turn(&self) -> impl Future<Output = ()> + Send {
+        Sql::end_turn(self)
+    }
+
+    fn ledger(&self, query: LedgerQuery) -> impl Future<Output = StoreResult<Vec<LedgerEntry>>> + Send {
+        async move {
+            let (sql, params) = ledger_query(&query);
+            read_one(self, sql, params).await?.into_iter().map(ledger_entry).collect()
+        }
+    }
+
+    /// The latest committed revision.
+    fn revision(&self) -> impl Future<Output = StoreResult<u64>> + Send {
+        async move { rows::revision(read_one(self, Table::Revision.query(), Vec::new()).await?) }
+    }
+
+    /// Recomputes every balance from the ledger and compares it with the stored balances.
+    fn check_ledger(&self) -> impl Future<Output = StoreResult<LedgerCheck>> + Send {
+        async move {
+            // One snapshot, so the ledger and the balances are the same moment.
+            let mut queries = vec![ledger_query(&LedgerQuery { limit: u32::MAX, ..LedgerQuery::default() })];
+            queries.extend(rows::load_queries());
+            debug_assert_eq!(queries.len(), TABLES.len() + 1);
+            let sink = LedgerAndRows {
+                replay: Replay::new(Catalogue::default_products()),
+                entries: 0,
+                rows: Loader::default(),
+            };
+            let LedgerAndRows { replay, entries, rows } = self.scan(queries, sink).await?;
+            let stored = rows.finish()?;
+            let replayed = replay.finish().map_err(not_replayable)?;
+            Ok(LedgerCheck { revision: stored.revision(), entries, differences: rows::differences(&replayed, &stored) })
+        }
+    }
+
+    fn idempotency(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> impl Future<Output = StoreResult<Option<IdempotencyRecord>>> + Send {
+        let sql = format!("SELECT {} FROM idempotency WHERE scope = ?1 AND key = ?2", IdempotencyRow::COLUMNS);
+        let params = vec![scope.into(), key.into()];
+        async move {
+            let Some(row) = read_one(self, sql, params).await?.into_iter().next() else { return Ok(None) };
+            let r = IdempotencyRow::from_row(row)?;
+            let answer = match (r.status, r.content_type, r.body) {
+                (Some(status), Some(content_type), Some(body)) => Some(StoredAnswer {
+                    status: u16::try_from(status).unwrap_or(500),
+                    content_type,
+                    etag: r.etag,
+                    body,
+                }),
+                _ => None,
+            };
+            Ok(Some(IdempotencyRecord {
+                key: IdempotencyKey { scope: r.scope, key: r.key, fingerprint: r.fingerprint },
+                revision: r.revision,
+                answer,
+                created_at: r.created_at,
+            }))
+        }
+    }
+
+    /// Stores (or completes) a key's record with its answer.
+    fn save_idempotency(&self, record: IdempotencyRecord) -> impl Future<Output = StoreResult<()>> + Send {
+        let (status, content_type, etag, body) = match record.answer {
+            Some(a) => (Some(i64::from(a.status)), Some(a.content_type), a.etag, Some(a.body)),
+            None => (None, None, None, None),
+        };
+        let params = vec![
+            record.key.scope.into(),
+            record.key.key.into(),
+            record.key.fingerprint.into(),
+            record.revision.into(),
+            status.into(),
+            content_type.into(),
+            body.into(),
+            record.created_at.into(),
+            etag.into(),
+        ];
+        let upsert = statement(
+            "INSERT INTO idempotency (scope, key, fingerprint, revision, status, content_type, body, created_at, etag)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, revision = excluded.revision,
+                 status = excluded.status, content_type = excluded.content_type, body = excluded.body,
+                 created_at = excluded.created_at, etag = excluded.etag",
+            params,
+            Expect::Any,
+        );
+        async move { self.write(vec![upsert]).await.map(drop) }
+    }
+
+    fn insert_plan(&self, p: StoredPlan) -> impl Future<Output = StoreResult<()>> + Send {
+        async move {
+            let params = vec![
+                p.id.as_str().into(),
+                p.org.as_str().into(),
+                p.base_revision.into(),
+                p.author.into(),
+                p.created_at.into(),
+                p.expires_at.into(),
+                to_json(&p.commands)?.into(),
+                to_json(&p.changes)?.into(),
+            ];
+            let insert = statement(
+                "INSERT INTO plans (id, org_key, base_revision, author, created_at, expires_at, commands, changes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params,
+                Expect::New { constraint: "plans_pkey", what: "plan", id: p.id },
+            );
+            self.write(vec![insert]).await.map(drop)
+        }
+    }
+
+    fn plan(&self, id: &str) -> impl Future<Output = StoreResult<Option<StoredPlan>>> + Send {
+        let sql = format!("SELECT {} FROM plans WHERE id = ?1", PlanRow::COLUMNS);
+        let params = vec![id.into()];
+        async move {
+            let Some(row) = read_one(self, sql, params).await?.into_iter().next() else { return Ok(None) };
+            let r = PlanRow::from_row(row)?;
+            Ok(Some(StoredPlan {
+                id: r.id,
+                org: OrgKey::of(&r.org_key),
+                base_revision: r.base_revision,
+                author: r.author,
+                created_at: r.created_at,
+                expires_at: r.expires_at,
+                commands: from_json(&r.commands)?,
+                changes: from_json(&r.changes)?,
+            }))
+        }
+    }
+
+    fn password_hash(&self, realm: &str, username: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send {
+        let sql = format!("SELECT {} FROM credentials WHERE realm = ?1 AND username = ?2", PasswordRow::COLUMNS);
+        let params = vec![realm.into(), username.into()];
+        async move {
+            let row = read_one(self, sql, params).await?.into_iter().next();
+            Ok(row.map(PasswordRow::from_row).transpose()?.map(|r| r.password_hash))
+        }
+    }
+
+    /// Sets an account's password hash and, in the same transaction, revokes the account's
+    /// tokens: a new password shuts out whoever had the old one.
+    fn set_password_hash(
+        &self,
+        realm: &str,
+        username: &str,
+        hash: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send {
+        let subject = match realm {
+            "" => Subject::HostAdmin { username: username.to_owned() },
+            org => Subject::OrgUser { org: OrgKey::of(org), user: username.to_owned() },
+        };
+        let statements = vec![password_statement(realm, username, hash), revoke_statement(&subject)];
+        async move { self.write(statements).await.map(drop) }
+    }
+
+    /// Whether any host administrator exists (to bootstrap the first one).
+    fn has_host_admin(&self) -> impl Future<Output = StoreResult<bool>> + Send {
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM credentials WHERE realm = '') AS {}", ExistsRow::COLUMNS);
+        async move {
+            let row = read_one(self, sql, Vec::new()).await?.into_iter().next();
+            Ok(row.map(ExistsRow::from_row).transpose()?.is_some_and(|r| r.found))
+        }
+    }
+
+    fn insert_client(&self, c: ApiClient) -> impl Future<Output = StoreResult<()>> + Send {
+        let params = vec![
+            c.client_id.as_str().into(),
+            c.org.as_str().into(),
+            c.name.into(),
+            c.secret_hash.into(),
+            c.scopes.join(" ").into(),
+            c.created_at.into(),
+        ];
+        let insert = statement(
+            "INSERT INTO api_clients (client_id, org_key, name, secret_hash, scopes, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params,
+            Expect::New { constraint: "api_clients_pkey", what: "API client", id: c.client_id },
+        );
+        async move { self.write(vec![insert]).await.map(drop) }
+    }
+
+    fn client(&self, client_id: &str) -> impl Future<Output = StoreResult<Option<ApiClient>>> + Send {
+        let sql = format!("SELECT {} FROM api_clients WHERE client_id = ?1", ClientRow::COLUMNS);
+        let params = vec![client_id.into()];
+        async move { read_one(self, sql, params).await?.into_iter().next().map(client).transpose() }
+    }
+
+    fn clients(&self, org: &OrgKey) -> impl Future<Output = StoreResult<Vec<ApiClient>>> + Send {
+        let sql =
+            format!("SELECT {} FROM api_clients WHERE org_key = ?1 ORDER BY created_at, client_id", ClientRow::COLUMNS);
+        let params = vec![org.as_str().into()];
+        async move { read_one(self, sql, params).await?.into_iter().map(client).collect() }
+    }
+
+    /// Deletes an API client and, in the same transaction, its tokens; answers whether it
+    /// existed.
+    fn delete_client(&self, client_id: &str) -> impl Future<Output = StoreResult<bool>> + Send {
+        let statements = vec![
+            statement(
+                "DELETE FROM api_clients WHERE client_id = ?1 RETURNING client_id",
+                vec![client_id.into()],
+                Expect::Any,
+            ),
+            statement(
+                "DELETE FROM tokens WHERE subject_kind = 'client' AND principal = ?1",
+                vec![client_id.into()],
+                Expect::Any,
+            ),
+        ];
+        async move { Ok(!write_first(self, statements).await?.is_empty()) }
+    }
+
+    fn insert_token(&self, t: TokenRecord) -> impl Future<Output = StoreResult<()>> + Send {
+        let [kind, realm, principal] = subject_columns(&t.subject);
+        let params = vec![
+            t.hash.into(),
+            t.kind.as_str().into(),
+            kind,
+            realm,
+            principal,
+            t.scopes.join(" ").into(),
+            t.expires_at.into(),
+        ];
+        let insert = statement(
+            "INSERT INTO tokens (hash, kind, subject_kind, realm, principal, scopes, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params,
+            Expect::Any,
+        );
+        async move { self.write(vec![insert]).await.map(drop) }
+    }
+
+    fn token(&self, hash: &str) -> impl Future<Output = StoreResult<Option<TokenRecord>>> + Send {
+        let sql = format!("SELECT {} FROM tokens WHERE hash = ?1", TokenRow::COLUMNS);
+        let params = vec![hash.into()];
+        async move { read_one(self, sql, params).await?.into_iter().next().map(token).transpose() }
+    }
+
+    /// Removes and returns a refresh token (never another kind): it works once.
+    fn take_token(&self, hash: &str) -> impl Future<Output = StoreResult<Option<TokenRecord>>> + Send {
+        // The RETURNING list is TokenRow's columns: decoded by name, a mismatch is loud.
+        let taken = statement(
+            "DELETE FROM tokens WHERE hash = ?1 AND kind = 'refresh'
+             RETURNING hash, kind, subject_kind, realm, principal, scopes, expires_at",
+            vec![hash.into()],
+            Expect::Any,
+        );
+        async move { write_first(self, vec![taken]).await?.into_iter().next().map(token).transpose() }
+    }
+
+    /// Removes every token of a subject (a deleted client or user); answers how many.
+    fn revoke_tokens(&self, subject: &Subject) -> impl Future<Output = StoreResult<u64>> + Send {
+        let revoke = revoke_statement(subject);
+        async move { Ok(write_first(self, vec![revoke]).await?.len() as u64) }
+    }
+
+    fn delete_expired_tokens(&self, now: Timestamp) -> impl Future<Output = StoreResult<u64>> + Send {
+        let delete =
+            statement("DELETE FROM tokens WHERE expires_at <= ?1 RETURNING hash", vec![now.into()], Expect::Any);
+        async move { Ok(write_first(self, vec![delete]).await?.len() as u64) }
+    }
+}
