@@ -16,8 +16,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
 use crate::middleware::RequestId;
 use crate::service::etag::{IfMatch, Resource};
-use allot_api::PlanView;
 use crate::start::StartError;
+use allot_api::PlanView;
 
 #[derive(Clone)]
 pub struct App(Arc<AppInner>);
