@@ -88,7 +88,7 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable machine-readable code, e.g. `license_limit_exceeded`, `not_found`, `invalid_body`.
-    pub code: String,
+    pub code: crate::ErrorCode,
     /// For refused plans: every violation, each with its own code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub violations: Option<Vec<ViolationView>>,

@@ -14,6 +14,7 @@ pub use tenants::{CreateTenant, ServicePools, TenantList, TenantView};
 pub use users::{CreateUser, PageQuery, Role, SetPassword, UpdateUser, UserPage, UserView};
 pub mod clients;
 pub mod common;
+pub mod error;
 pub mod ledger;
 pub mod licenses;
 pub mod plans;
@@ -22,6 +23,7 @@ pub mod products;
 
 pub use clients::{ClientList, ClientView, CreateClient, CreatedClient};
 pub use common::{Problem, ScopeView, ViolationView, rfc3339};
+pub use error::ErrorCode;
 pub use history::{Holder, Holders, HoldersQuery, Usage, UsagePoint, UsageQuery};
 pub use ledger::{LedgerEntryView, LedgerPage, LedgerParams};
 pub use licenses::{

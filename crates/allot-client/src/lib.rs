@@ -2,9 +2,9 @@
 //! answer comes back as the server's problem (RFC 9457), with its stable code.
 
 use allot_api::{
-    CheckAnswer, CreateGroup, CreateOrg, CreateTenant, CreateUser, GroupList, GroupRule, GroupRuleView, GroupView,
-    LedgerPage, LedgerParams, MemberList, OrgList, OrgView, PageQuery, PlanRequest, PlanView, PoolList, Problem,
-    SetPools, SetUserLicenses, TenantView, UserLicenses, UserPage, UserView,
+    CheckAnswer, CreateGroup, CreateOrg, CreateTenant, CreateUser, ErrorCode, GroupList, GroupRule, GroupRuleView,
+    GroupView, LedgerPage, LedgerParams, MemberList, OrgList, OrgView, PageQuery, PlanRequest, PlanView, PoolList,
+    Problem, SetPools, SetUserLicenses, TenantView, UserLicenses, UserPage, UserView,
 };
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -24,9 +24,9 @@ pub enum Error {
 
 impl Error {
     /// The problem's stable code, for an answer that carried one.
-    pub fn code(&self) -> Option<&str> {
+    pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            Error::Problem { problem, .. } => Some(&problem.code),
+            Error::Problem { problem, .. } => Some(problem.code),
             _ => None,
         }
     }

@@ -17,6 +17,7 @@ use crate::metrics::Metrics;
 use crate::middleware::RequestId;
 use crate::service::etag::{IfMatch, Resource};
 use crate::start::StartError;
+use allot_api::ErrorCode;
 use allot_api::PlanView;
 
 #[derive(Clone)]
@@ -112,7 +113,7 @@ impl App {
         if count > limit {
             return Err(ApiError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "too_many_items",
+                ErrorCode::TooManyItems,
                 format!("the request carries {count} items; at most {limit} are allowed"),
             ));
         }
@@ -124,8 +125,10 @@ impl App {
         let max = self.config.limits.max_page;
         match limit {
             None => Ok(100.min(max)),
-            Some(0) => Err(ApiError::bad_request("invalid_query", "limit must be at least 1")),
-            Some(n) if n > max => Err(ApiError::bad_request("invalid_query", format!("limit must be at most {max}"))),
+            Some(0) => Err(ApiError::bad_request(ErrorCode::InvalidQuery, "limit must be at least 1")),
+            Some(n) if n > max => {
+                Err(ApiError::bad_request(ErrorCode::InvalidQuery, format!("limit must be at most {max}")))
+            }
             Some(n) => Ok(n),
         }
     }

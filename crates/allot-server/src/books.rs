@@ -179,7 +179,7 @@ impl Books {
                 Ok(stored) if stored > self.read().revision() => {
                     if let Err(error) = self.catch_up().await {
                         tracing::warn!(
-                            code = error.code(),
+                            code = error.code().as_str(),
                             detail = error.detail(),
                             "cannot catch up with the database"
                         );
@@ -189,7 +189,7 @@ impl Books {
                 Err(error) => tracing::debug!(%error, "cannot read the stored revision"),
             }
             if let Err(error) = self.expire_due(clock.now()).await {
-                tracing::warn!(code = error.code(), detail = error.detail(), "cannot end expired holdings");
+                tracing::warn!(code = error.code().as_str(), detail = error.detail(), "cannot end expired holdings");
             }
         }
     }

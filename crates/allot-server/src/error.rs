@@ -5,14 +5,14 @@ use allot_store::{Outage, Refusal, StoreError};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use allot_api::{PlanView, ViolationView};
+use allot_api::{ErrorCode, PlanView, ViolationView};
 
 pub use allot_api::Problem;
 
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     detail: String,
     /// A refused plan's violations and the plan; boxed, as errors travel by value.
     violations: Option<Box<(Vec<Violation>, Option<PlanView>)>>,
@@ -26,7 +26,7 @@ pub struct ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -38,38 +38,45 @@ impl ApiError {
         }
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, detail)
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, detail)
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self { bearer_challenge: true, ..Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail) }
+        Self { bearer_challenge: true, ..Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, detail) }
     }
 
     pub fn too_many(detail: impl Into<String>, retry_after: u64) -> Self {
-        Self { retry_after: Some(retry_after), ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", detail) }
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyAttempts, detail)
+        }
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self { retry_after: Some(1), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail) }
+        Self { retry_after: Some(1), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable, detail) }
     }
 
     /// An error the client cannot act on. It is logged here; its detail stays here.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "an internal error occurred; it has been logged")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::InternalError,
+            "an internal error occurred; it has been logged",
+        )
     }
 
     /// A plan refused for its violations. The status follows the first violation: a
@@ -86,10 +93,7 @@ impl ApiError {
             _ => StatusCode::CONFLICT,
         };
         let detail = plan.violations.iter().map(|v| v.message.as_str()).collect::<Vec<_>>().join("; ");
-        Self {
-            violations: Some(Box::new((plan.violations.clone(), view))),
-            ..Self::new(status, first.as_str(), detail)
-        }
+        Self { violations: Some(Box::new((plan.violations.clone(), view))), ..Self::new(status, first.into(), detail) }
     }
 
     /// A plan refused for its violations, with the status a dialect gives it.
@@ -106,13 +110,13 @@ impl ApiError {
         self.status
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.code
     }
 
     /// The same problem, found in the query string.
     pub fn into_query(self) -> Self {
-        Self::bad_request("invalid_query", self.detail)
+        Self::bad_request(ErrorCode::InvalidQuery, self.detail)
     }
 
     pub fn detail(&self) -> &str {
@@ -137,12 +141,14 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::Raced(detail) => {
                 tracing::warn!(%detail, "lost the race to another writer");
-                let answer =
-                    ApiError::conflict("conflict", "the books changed while this request was applied; retry it");
+                let answer = ApiError::conflict(
+                    ErrorCode::Conflict,
+                    "the books changed while this request was applied; retry it",
+                );
                 ApiError { raced: true, ..answer }
             }
             StoreError::Refused(refusal @ Refusal::Exists { .. }) => {
-                ApiError::conflict("already_exists", refusal.to_string())
+                ApiError::conflict(ErrorCode::AlreadyExists, refusal.to_string())
             }
             StoreError::Refused(Refusal::PoolLimit { constraint }) => {
                 let limit = match constraint {
@@ -152,7 +158,7 @@ impl From<StoreError> for ApiError {
                 };
                 tracing::warn!(?constraint, "the schema refused a change the planner allowed");
                 ApiError::conflict(
-                    ViolationCode::LicenseLimitExceeded.as_str(),
+                    ErrorCode::LicenseLimitExceeded,
                     format!("the database refused the change: {limit}; retry it"),
                 )
             }
@@ -186,7 +192,7 @@ impl IntoResponse for ApiError {
             title: self.status.canonical_reason().unwrap_or("Error").into(),
             status: self.status.as_u16(),
             detail: self.detail,
-            code: self.code.into(),
+            code: self.code,
             violations,
             plan: plan.map(Box::new),
         };

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::app::Caller;
 use crate::error::ApiError;
 use crate::service::{Access, HostScope, Need, OrgScope};
+use allot_api::ErrorCode;
 
 /// A JSON body. Unknown fields are refused by the types (`deny_unknown_fields`).
 pub struct Json<T>(pub T);
@@ -29,15 +30,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         if !is_json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 "send the body as JSON with Content-Type: application/json",
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the body is larger than 1 MiB")
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::BodyTooLarge, "the body is larger than 1 MiB")
             } else {
-                ApiError::bad_request("invalid_body", rejection.body_text())
+                ApiError::bad_request(ErrorCode::InvalidBody, rejection.body_text())
             }
         })?;
         parse_json(&bytes).map(Json)
@@ -50,11 +51,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
-        let code = if inner.is_syntax() || inner.is_eof() { "malformed_json" } else { "invalid_body" };
+        let code = if inner.is_syntax() || inner.is_eof() { ErrorCode::MalformedJson } else { ErrorCode::InvalidBody };
         let detail = if path == "." { inner.to_string() } else { format!("{path}: {inner}") };
         ApiError::bad_request(code, detail)
     })?;
-    deserializer.end().map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
+    deserializer.end().map_err(|e| ApiError::bad_request(ErrorCode::MalformedJson, e.to_string()))?;
     Ok(value)
 }
 
@@ -79,7 +80,7 @@ fn serde_urlencoded_from<T: DeserializeOwned>(query: &str) -> Result<T, ApiError
 }
 
 fn bad_query(detail: &str) -> ApiError {
-    ApiError::bad_request("invalid_query", detail.to_owned())
+    ApiError::bad_request(ErrorCode::InvalidQuery, detail.to_owned())
 }
 
 /// Path parameters. Ids that do not parse name nothing that exists: 404, as an unknown id.

@@ -20,6 +20,7 @@ use tokio::sync::Mutex as AsyncMutex;
 use crate::app::App;
 use crate::auth::millis;
 use crate::error::ApiError;
+use allot_api::ErrorCode;
 
 const HEADER: &str = "idempotency-key";
 /// How long a retry waits for the first request with its key before answering 409.
@@ -57,7 +58,7 @@ fn key_of(request: &Request) -> Result<Option<String>, ApiError> {
     let key = raw.to_str().map(|v| v.trim().trim_matches('"').to_owned()).unwrap_or_default();
     if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
         return Err(ApiError::bad_request(
-            "invalid_header",
+            ErrorCode::InvalidHeader,
             "Idempotency-Key must be 1 to 255 visible ASCII characters",
         ));
     }
@@ -101,7 +102,7 @@ pub async fn idempotent(app: &App, request: Request, next: Next) -> Response {
     let scope = principal.actor_name();
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, app.config.limits.max_body_bytes).await else {
-        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the body is larger than 1 MiB")
+        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::BodyTooLarge, "the body is larger than 1 MiB")
             .into_response();
     };
     let mut hasher = Sha256::new();
@@ -116,7 +117,7 @@ pub async fn idempotent(app: &App, request: Request, next: Next) -> Response {
     let lock = app.in_flight.lock_for(&id);
     let Ok(running) = tokio::time::timeout(WAIT, lock.lock_owned()).await else {
         let detail = "a request with this Idempotency-Key is still being processed; retry shortly";
-        return ApiError::conflict("idempotency_in_progress", detail).into_response();
+        return ApiError::conflict(ErrorCode::IdempotencyInProgress, detail).into_response();
     };
     // Its own task: a client that hangs up after the commit must not stop the answer from
     // being kept, or its retry could never be replayed.
@@ -147,7 +148,7 @@ async fn first_answer(
         Ok(Some(record)) if fresh(&record) => {
             if record.key.fingerprint != fingerprint {
                 let detail = "this Idempotency-Key was used with another method, path or body";
-                return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", detail)
+                return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::IdempotencyKeyReused, detail)
                     .into_response();
             }
             return match record.answer {
@@ -157,7 +158,7 @@ async fn first_answer(
                     let detail = format!(
                         "a change was applied{revision} under this Idempotency-Key, but its answer was not kept: read the resource"
                     );
-                    ApiError::conflict("idempotency_in_doubt", detail).into_response()
+                    ApiError::conflict(ErrorCode::IdempotencyInDoubt, detail).into_response()
                 }
             };
         }

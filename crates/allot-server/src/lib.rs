@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use allot_api::ErrorCode;
 use allot_store::{Backend, Store};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -77,7 +78,7 @@ async fn not_found(uri: Uri) -> ApiError {
 }
 
 async fn method_not_allowed() -> Response {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this path does not take that method")
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, "this path does not take that method")
         .into_response()
 }
 

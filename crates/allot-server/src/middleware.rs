@@ -18,6 +18,7 @@ use allot_store::Store as _;
 
 use crate::app::App;
 use crate::error::ApiError;
+use allot_api::ErrorCode;
 
 /// The id of the request being served; echoed in `x-request-id` and kept in the ledger.
 #[derive(Debug, Clone)]
@@ -112,10 +113,11 @@ fn take_min_revision(uri: &Uri) -> Result<Option<(u64, Uri)>, ApiError> {
     let Some(raw) = mine.last() else { return Ok(None) };
     let value = raw.trim_start_matches("min_revision=");
     let wanted = value.parse::<u64>().map_err(|_| {
-        ApiError::bad_request("invalid_query", format!("min_revision: `{value}` is not a revision number"))
+        ApiError::bad_request(ErrorCode::InvalidQuery, format!("min_revision: `{value}` is not a revision number"))
     })?;
     let rest = rest.join("&");
     let path = if rest.is_empty() { uri.path().to_owned() } else { format!("{}?{rest}", uri.path()) };
-    let uri = path.parse().map_err(|_| ApiError::bad_request("invalid_query", "the query string is malformed"))?;
+    let uri =
+        path.parse().map_err(|_| ApiError::bad_request(ErrorCode::InvalidQuery, "the query string is malformed"))?;
     Ok(Some((wanted, uri)))
 }

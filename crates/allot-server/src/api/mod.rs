@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
+use allot_api::ErrorCode;
 
 pub mod clients;
 pub mod dto;
@@ -72,10 +73,10 @@ impl IntoResponse for NoContent {
 }
 
 pub(crate) fn invalid_id(error: InvalidId) -> ApiError {
-    ApiError::bad_request("invalid_id", error.to_string())
+    ApiError::bad_request(ErrorCode::InvalidId, error.to_string())
 }
 
 /// A license key from a request field; whether it is in the catalogue is the planner's call.
 pub(crate) fn license_key(raw: &str, field: &str) -> ApiResult<LicenseKey> {
-    LicenseKey::parse(raw).map_err(|e| ApiError::bad_request("invalid_body", format!("{field}: {e}")))
+    LicenseKey::parse(raw).map_err(|e| ApiError::bad_request(ErrorCode::InvalidBody, format!("{field}: {e}")))
 }

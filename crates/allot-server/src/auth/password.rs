@@ -7,6 +7,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::AuthConfig;
 use crate::error::{ApiError, ApiResult};
+use allot_api::ErrorCode;
 
 pub struct Passwords {
     params: Params,
@@ -64,7 +65,7 @@ pub fn check_strength(password: &str) -> ApiResult<()> {
     if !(12..=256).contains(&length) {
         return Err(ApiError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "weak_password",
+            ErrorCode::WeakPassword,
             "a password must have 12 to 256 characters",
         ));
     }

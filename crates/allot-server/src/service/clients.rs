@@ -8,6 +8,7 @@ use rand::RngCore as _;
 use super::OrgScope;
 use crate::auth::{KNOWN_SCOPES, new_token, token_hash};
 use crate::error::{ApiError, ApiResult};
+use allot_api::ErrorCode;
 
 fn view(client: &ApiClient) -> ClientView {
     ClientView {
@@ -36,14 +37,14 @@ impl OrgScope {
     pub async fn create_client(&self, body: CreateClient) -> ApiResult<CreatedClient> {
         self.require_person()?;
         if body.name.trim().is_empty() || body.name.len() > 200 {
-            return Err(ApiError::bad_request("invalid_body", "name: give 1 to 200 characters"));
+            return Err(ApiError::bad_request(ErrorCode::InvalidBody, "name: give 1 to 200 characters"));
         }
         if body.scopes.is_empty() {
-            return Err(ApiError::bad_request("unknown_scope", "scopes: grant at least one scope"));
+            return Err(ApiError::bad_request(ErrorCode::UnknownScope, "scopes: grant at least one scope"));
         }
         if let Some(unknown) = body.scopes.iter().find(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
             return Err(ApiError::bad_request(
-                "unknown_scope",
+                ErrorCode::UnknownScope,
                 format!("scope `{unknown}` is not one of {}", KNOWN_SCOPES.join(", ")),
             ));
         }

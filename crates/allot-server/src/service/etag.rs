@@ -11,6 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ApiResult};
+use allot_api::ErrorCode;
 
 /// A resource whose writes may be conditional.
 #[derive(Debug, Clone)]
@@ -68,7 +69,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
             Some(value) => value
                 .to_str()
                 .map(|v| IfMatch(Some(v.trim().to_owned())))
-                .map_err(|_| ApiError::bad_request("invalid_header", "If-Match is not readable text")),
+                .map_err(|_| ApiError::bad_request(ErrorCode::InvalidHeader, "If-Match is not readable text")),
         }
     }
 }
@@ -85,7 +86,7 @@ impl IfMatch {
         } else {
             Err(ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
-                "precondition_failed",
+                ErrorCode::PreconditionFailed,
                 format!("If-Match {wanted} does not match the current ETag {current}: read the resource again"),
             ))
         }

@@ -10,6 +10,7 @@ use super::OrgScope;
 use crate::api::license_key;
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
+use allot_api::ErrorCode;
 
 /// Every ledger entry, oldest first.
 async fn ledger(app: &App) -> ApiResult<Vec<LedgerEntry>> {
@@ -23,7 +24,7 @@ fn resolve(books: &State, raw: &str, field: &str) -> ApiResult<LicenseKey> {
         .catalogue()
         .resolve(&key)
         .map(|(k, _)| k)
-        .map_err(|e| ApiError::bad_request("invalid_query", format!("{field}: {e}")))
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidQuery, format!("{field}: {e}")))
 }
 
 /// Whether a change moves `license`'s pool: a pool grant, or a holding taken or released
@@ -39,7 +40,9 @@ fn touches(change: &Change, license: &LicenseKey) -> bool {
 }
 
 fn cursor(raw: &str) -> ApiResult<(u64, u32)> {
-    let bad = || ApiError::bad_request("invalid_query", format!("after: `{raw}` is not a cursor from a previous page"));
+    let bad = || {
+        ApiError::bad_request(ErrorCode::InvalidQuery, format!("after: `{raw}` is not a cursor from a previous page"))
+    };
     let (revision, seq) = raw.split_once('.').ok_or_else(bad)?;
     Ok((revision.parse().map_err(|_| bad())?, seq.parse().map_err(|_| bad())?))
 }

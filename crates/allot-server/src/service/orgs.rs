@@ -10,6 +10,7 @@ use super::{HostScope, OrgScope};
 use crate::api::invalid_id;
 use crate::app::{App, Caller};
 use crate::error::{ApiError, ApiResult};
+use allot_api::ErrorCode;
 
 fn view(org: &allot_core::state::Org) -> OrgView {
     OrgView {
@@ -39,7 +40,7 @@ impl HostScope {
     pub async fn create_org(&self, body: CreateOrg) -> ApiResult<OrgView> {
         let org = OrgId::parse(&body.id).map_err(invalid_id)?;
         if org.key().as_str() == "host" {
-            return Err(ApiError::bad_request("invalid_id", "`host` is reserved for the host's own scope"));
+            return Err(ApiError::bad_request(ErrorCode::InvalidId, "`host` is reserved for the host's own scope"));
         }
         let name = body.name.unwrap_or_else(|| body.id.clone());
         self.app().change(self.caller(), &[Command::CreateOrg { org: org.clone(), name }]).await?;

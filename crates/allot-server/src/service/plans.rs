@@ -13,6 +13,7 @@ use super::licenses::direct;
 use crate::api::dto::parse_time;
 use crate::api::license_key;
 use crate::error::{ApiError, ApiResult};
+use allot_api::ErrorCode;
 
 fn commands(scope: &OrgScope, changes: &[PlanChange]) -> ApiResult<Vec<Command>> {
     let org = scope.org();
@@ -21,7 +22,10 @@ fn commands(scope: &OrgScope, changes: &[PlanChange]) -> ApiResult<Vec<Command>>
         let at = |field: &str| format!("changes[{i}].{field}");
         let grant = |quantity: i64, from: &Option<String>, until: &Option<String>| -> ApiResult<Grant> {
             if quantity < 0 {
-                return Err(ApiError::bad_request("invalid_body", format!("{}: must not be negative", at("quantity"))));
+                return Err(ApiError::bad_request(
+                    ErrorCode::InvalidBody,
+                    format!("{}: must not be negative", at("quantity")),
+                ));
             }
             Ok(Grant {
                 quantity,
@@ -38,7 +42,7 @@ fn commands(scope: &OrgScope, changes: &[PlanChange]) -> ApiResult<Vec<Command>>
                     .collect::<ApiResult<Vec<_>>>()?;
                 if users.is_empty() {
                     return Err(ApiError::bad_request(
-                        "invalid_body",
+                        ErrorCode::InvalidBody,
                         format!("{}: name at least one user", at("users")),
                     ));
                 }
@@ -74,8 +78,9 @@ fn commands(scope: &OrgScope, changes: &[PlanChange]) -> ApiResult<Vec<Command>>
                 commands.push(Command::SetTenantPool {
                     org: org.clone(),
                     tenant: scope.tenant_id(tenant)?,
-                    service: ServiceType::parse(service)
-                        .map_err(|e| ApiError::bad_request("invalid_body", format!("{}: {e}", at("service"))))?,
+                    service: ServiceType::parse(service).map_err(|e| {
+                        ApiError::bad_request(ErrorCode::InvalidBody, format!("{}: {e}", at("service")))
+                    })?,
                     license: license_key(license, &at("license"))?,
                     grant: grant(*quantity, valid_from, valid_until)?,
                 });
@@ -167,7 +172,7 @@ impl OrgScope {
         if stored.expires_at <= app.clock.now() {
             return Err(ApiError::new(
                 StatusCode::GONE,
-                "plan_expired",
+                ErrorCode::PlanExpired,
                 format!("plan `{id}` expired at {}", rfc3339(stored.expires_at)),
             ));
         }
@@ -183,7 +188,11 @@ impl OrgScope {
             }
             let differences = differences(&expected, &fresh.changes);
             let detail = format!("the state this plan depends on has changed: {}", differences.join("; "));
-            Err(ApiError::conflict("plan_stale", detail).with_plan(PlanView::new(fresh, false, fresh.base_revision)))
+            Err(ApiError::conflict(ErrorCode::PlanStale, detail).with_plan(PlanView::new(
+                fresh,
+                false,
+                fresh.base_revision,
+            )))
         };
         let outcome = app
             .books

@@ -11,6 +11,7 @@ use crate::api::dto::parse_time;
 use crate::api::license_key;
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
+use allot_api::ErrorCode;
 
 fn rows<'a>(pools: impl Iterator<Item = (&'a LicenseKey, &'a Pool)>) -> Vec<PoolRow> {
     pools.filter(|(_, p)| !p.is_empty()).map(|(l, p)| PoolRow::new(l, p)).collect()
@@ -25,7 +26,7 @@ fn grants(app: &App, body: &SetPools) -> ApiResult<Vec<(LicenseKey, Grant)>> {
         .map(|(i, setting)| {
             if setting.quantity < 0 {
                 return Err(ApiError::bad_request(
-                    "invalid_body",
+                    ErrorCode::InvalidBody,
                     format!("pools[{i}].quantity: must not be negative"),
                 ));
             }

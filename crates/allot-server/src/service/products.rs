@@ -7,6 +7,7 @@ use allot_core::{Capability, Command, Product, ProductCode, ProductKind, Service
 use super::HostScope;
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
+use allot_api::ErrorCode;
 
 pub fn products(app: &App) -> ProductList {
     let books = app.books.read();
@@ -16,16 +17,22 @@ pub fn products(app: &App) -> ProductList {
 impl HostScope {
     /// Adds a license code to the catalogue.
     pub async fn add_product(&self, body: ProductView) -> ApiResult<ProductView> {
-        let invalid = |e: allot_core::InvalidId| ApiError::bad_request("invalid_body", e.to_string());
+        let invalid = |e: allot_core::InvalidId| ApiError::bad_request(ErrorCode::InvalidBody, e.to_string());
         let kind = match body.kind.as_str() {
             "user" => ProductKind::User,
             "unit" => ProductKind::Unit,
             other => {
-                return Err(ApiError::bad_request("invalid_body", format!("kind: `{other}` is not `user` or `unit`")));
+                return Err(ApiError::bad_request(
+                    ErrorCode::InvalidBody,
+                    format!("kind: `{other}` is not `user` or `unit`"),
+                ));
             }
         };
         if kind == ProductKind::User && body.service_type.is_some() {
-            return Err(ApiError::bad_request("invalid_body", "service_type: only unit licenses belong to a service"));
+            return Err(ApiError::bad_request(
+                ErrorCode::InvalidBody,
+                "service_type: only unit licenses belong to a service",
+            ));
         }
         let capabilities = body
             .capabilities

@@ -11,6 +11,7 @@ use super::OrgScope;
 use crate::api::invalid_id;
 use crate::auth::password;
 use crate::error::{ApiError, ApiResult};
+use allot_api::ErrorCode;
 
 fn view(id: &UserId, user: &allot_core::state::User) -> UserView {
     UserView {
@@ -27,7 +28,7 @@ impl OrgScope {
     pub fn users(&self, query: &PageQuery) -> ApiResult<UserPage> {
         let limit = self.app().page_limit(query.limit)? as usize;
         let after = query.after.as_deref().map(UserId::parse).transpose();
-        let after = after.map_err(|e| ApiError::bad_request("invalid_query", format!("after: {e}")))?;
+        let after = after.map_err(|e| ApiError::bad_request(ErrorCode::InvalidQuery, format!("after: {e}")))?;
         let from = after.map_or(Bound::Unbounded, Bound::Excluded);
         let books = self.app().books.read();
         let Some(org) = books.org(self.org().as_str()) else { return Err(self.gone()) };

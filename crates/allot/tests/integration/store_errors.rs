@@ -124,7 +124,7 @@ async fn creating_a_user_or_an_api_client_whose_id_exists_answers_409_naming_it(
     let refused = allot_store::Store::insert_client(&t.app.store, existing).await.unwrap_err();
     let answered = allot_server::error::ApiError::from(refused);
     assert_eq!(answered.status(), 409);
-    assert_eq!(answered.code(), "already_exists");
+    assert_eq!(answered.code(), allot_api::ErrorCode::AlreadyExists);
     assert_eq!(answered.detail(), format!("API client `{id}` already exists"));
 }
 

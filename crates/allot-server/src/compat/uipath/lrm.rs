@@ -19,6 +19,7 @@ use crate::api::NoContent;
 use crate::app::{App, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::parse_json;
+use allot_api::ErrorCode;
 
 fn kind(books: &Books, license: &LicenseKey) -> String {
     match books.catalogue().get(license.product.as_str()).map(|p| p.kind) {
@@ -274,7 +275,7 @@ pub async fn set_service(
     })
     .await?;
     let answer = service_license(&app.books.read(), &org, &tenant_id, &service_type);
-    answer.map(axum::Json).ok_or_else(|| ApiError::new(StatusCode::GONE, "gone", "the service has no license"))
+    answer.map(axum::Json).ok_or_else(|| ApiError::new(StatusCode::GONE, ErrorCode::Gone, "the service has no license"))
 }
 
 /// A tenant's license for one service; 410 when it has none.
@@ -290,7 +291,7 @@ pub async fn get_service(
         return Err(ApiError::not_found(format!("tenant `{tenant}` does not exist")));
     }
     service_license(&books, &org, &tenant_id, &service_type).map(axum::Json).ok_or_else(|| {
-        ApiError::new(StatusCode::GONE, "gone", format!("tenant `{tenant}` has no license for `{service}`"))
+        ApiError::new(StatusCode::GONE, ErrorCode::Gone, format!("tenant `{tenant}` has no license for `{service}`"))
     })
 }
 

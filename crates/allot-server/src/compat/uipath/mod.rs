@@ -9,6 +9,7 @@ use crate::app::{App, Caller};
 use crate::books::Outcome;
 use crate::error::{ApiError, ApiResult};
 use crate::service::{self, Access, Family, Need};
+use allot_api::ErrorCode;
 
 mod account;
 mod identity;
@@ -133,7 +134,7 @@ pub async fn apply_current(
             Ok(outcome) => return Ok(outcome),
         }
     }
-    Err(ApiError::conflict("conflict", "the books kept changing while this request was applied; retry it"))
+    Err(ApiError::conflict(ErrorCode::Conflict, "the books kept changing while this request was applied; retry it"))
 }
 
 /// "404 when the organization has no license from its parent": all its pools are empty.
@@ -148,5 +149,5 @@ pub fn require_license(app: &App, org: &str) -> ApiResult<()> {
 
 /// 400 for a malformed body, as UiPath answers it.
 pub fn bad_body(detail: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_body", detail)
+    ApiError::bad_request(ErrorCode::InvalidBody, detail)
 }
