@@ -42,7 +42,7 @@ impl Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// What a token request answers.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Clone, serde::Deserialize)]
 pub struct Tokens {
     pub access_token: String,
     pub expires_in: u64,
@@ -50,12 +50,25 @@ pub struct Tokens {
     pub refresh_token: Option<String>,
 }
 
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").field("expires_in", &self.expires_in).finish_non_exhaustive()
+    }
+}
+
 /// A client of one allot server, with a bearer token once logged in.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
+}
+
+/// Tokens are secrets: a client prints where it goes, not what it carries.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("base", &self.base).field("token", &self.token.as_ref().map(|_| "…")).finish()
+    }
 }
 
 impl Client {
@@ -250,8 +263,12 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
     }
 }
 
-/// A path segment, percent-encoded.
+/// A path segment, percent-encoded; `.` and `..` too, which URL parsers would otherwise
+/// resolve away.
 fn seg(raw: &str) -> String {
+    if raw == "." || raw == ".." {
+        return raw.replace('.', "%2E");
+    }
     let mut out = String::with_capacity(raw.len());
     for byte in raw.bytes() {
         match byte {
@@ -262,4 +279,22 @@ fn seg(raw: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn segments_are_escaped_and_dot_segments_survive() {
+        assert_eq!(super::seg("a b/c"), "a%20b%2Fc");
+        assert_eq!(super::seg("analytics:creator"), "analytics:creator");
+        assert_eq!(super::seg(".."), "%2E%2E");
+        assert_eq!(super::seg("."), "%2E");
+        assert_eq!(super::seg("a.b"), "a.b");
+    }
+
+    #[test]
+    fn a_client_does_not_print_its_token() {
+        let client = super::Client::new("http://127.0.0.1:1").with_token("allot_at_secret");
+        assert!(!format!("{client:?}").contains("secret"));
+    }
 }
