@@ -631,6 +631,85 @@ pub async fn broken_sql_is_a_failure_not_an_outage(store: impl Store) {
     assert!(!matches!(failed, Err(StoreError::Unavailable { reason: Outage::Unreachable, .. })));
 }
 
+/// Migration 4 turns the JSON of version 3's holdings, group rules and token subjects
+/// into columns: rows written by the old serialization read back the same. `v3` is a
+/// store whose schema is at version 3; `migrate` brings it to the latest.
+pub async fn migration_4_turns_json_rows_into_columns(v3: impl Store, migrate: impl AsyncFnOnce()) {
+    use crate::rows::{GroupRow, HoldingRow};
+    let (g, creator) = (GroupId::parse("g").unwrap(), allot_core::Capability::parse("creator").unwrap());
+    let direct = Holding::new(None, Source::Direct, false).valid(None, Some(NOW + 5));
+    let inherited = Holding::new(Some(creator), Source::Group(g.clone()), true).valid(Some(NOW), None);
+    let rule = Rule { licenses: vec![license("ATTUNU"), license("analytics:creator")], external: true };
+    let subjects = [
+        ("h1", Subject::OrgUser { org: OrgKey::of("acme"), user: "a".into() }),
+        ("h2", Subject::Client { client_id: "allot_ci_c".into(), org: OrgKey::of("acme") }),
+        ("h3", Subject::HostAdmin { username: "admin".into() }),
+    ];
+    let json = |value: &dyn erased::Json| Value::Text(value.json());
+    let raw = |sql| Statement::Single { sql, params: vec![], expect: Expect::Any };
+    let mut statements = vec![
+        raw("INSERT INTO orgs (org_key, org_id, name) VALUES ('acme', 'acme', 'Acme')"),
+        raw("INSERT INTO users (org_key, user_id, profile) VALUES ('acme', 'a', '{}'), ('acme', 'd', '{}')"),
+        Statement::Single {
+            sql: "INSERT INTO groups (org_key, group_id, name, rule) VALUES ('acme', 'g', 'G', ?1)",
+            params: vec![json(&rule)],
+            expect: Expect::Any,
+        },
+        Statement::Single {
+            sql: "INSERT INTO holdings (org_key, user_id, product, holding) VALUES ('acme', 'a', 'ATTUNU', ?1)",
+            params: vec![json(&direct)],
+            expect: Expect::Any,
+        },
+        Statement::Single {
+            sql: "INSERT INTO holdings (org_key, user_id, product, holding) VALUES ('acme', 'd', 'analytics', ?1)",
+            params: vec![json(&inherited)],
+            expect: Expect::Any,
+        },
+    ];
+    for (hash, subject) in &subjects {
+        statements.push(Statement::Single {
+            sql: "INSERT INTO tokens (hash, kind, subject, scopes, expires_at) VALUES (?1, 'access', ?2, 'allot:read', 9)",
+            params: vec![Value::Text((*hash).into()), json(subject)],
+            expect: Expect::Any,
+        });
+    }
+    v3.write(statements).await.unwrap();
+    migrate().await;
+
+    let query = |sql: &str| (sql.to_owned(), vec![]);
+    let mut read = v3
+        .read(vec![
+            query(&format!("SELECT {} FROM holdings ORDER BY user_id", HoldingRow::COLUMNS)),
+            query(&format!("SELECT {} FROM groups", GroupRow::COLUMNS)),
+        ])
+        .await
+        .unwrap()
+        .into_iter();
+    let holdings: Vec<_> = read.next().unwrap().into_iter().map(|r| HoldingRow::from_row(r).unwrap()).collect();
+    let columns = |h: &HoldingRow| (h.capability.clone(), h.via_group.clone(), h.external, h.valid_from, h.valid_until);
+    assert_eq!(
+        holdings.iter().map(columns).collect::<Vec<_>>(),
+        [(None, None, false, None, Some(NOW + 5)), (Some("creator".into()), Some("g".into()), true, Some(NOW), None),]
+    );
+    let group = GroupRow::from_row(read.next().unwrap().remove(0)).unwrap();
+    assert_eq!((group.licenses.as_str(), group.external), ("ATTUNU analytics:creator", true));
+    for (hash, subject) in subjects {
+        assert_eq!(v3.token(hash).await.unwrap().map(|t| t.subject), Some(subject), "{hash}");
+    }
+}
+
+/// A value as version 3 stored it: its JSON.
+mod erased {
+    pub trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap()
+        }
+    }
+}
+
 macro_rules! conformance {
     ($fresh:expr; $($name:ident),* $(,)?) => {$(
         #[tokio::test]
@@ -677,6 +756,14 @@ mod sqlite {
     }
 
     every_conformance_test!(fresh());
+
+    #[tokio::test]
+    async fn migration_4_turns_json_rows_into_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("allot.db");
+        let v3 = SqliteStore::open_at(&path, 3).unwrap();
+        super::migration_4_turns_json_rows_into_columns(v3, async || drop(SqliteStore::open(&path).unwrap())).await;
+    }
 }
 
 mod postgres {
@@ -692,4 +779,14 @@ mod postgres {
     }
 
     every_conformance_test!(fresh());
+
+    #[tokio::test]
+    async fn migration_4_turns_json_rows_into_columns() {
+        let url = std::env::var("ALLOT_TEST_POSTGRES_URL").expect("ALLOT_TEST_POSTGRES_URL is not set");
+        let url = crate::postgres::scratch_database(&url).await.unwrap();
+        let v3 = PgStore::connect(&url).unwrap();
+        v3.migrate_up_to(3).await.unwrap();
+        let migrate = async || drop(PgStore::open(&url).await.unwrap());
+        super::migration_4_turns_json_rows_into_columns(v3.clone(), migrate).await;
+    }
 }

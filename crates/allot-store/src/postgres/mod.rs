@@ -79,6 +79,11 @@ impl PgStore {
 
     /// Applies every migration the database lacks; answers the versions applied now.
     pub async fn migrate(&self) -> StoreResult<Vec<i64>> {
+        self.migrate_up_to(i64::MAX).await
+    }
+
+    /// Applies the migrations the database lacks up to version `last`.
+    pub(crate) async fn migrate_up_to(&self, last: i64) -> StoreResult<Vec<i64>> {
         let mut client = self.client().await?;
         client
             .batch_execute(
@@ -87,7 +92,7 @@ impl PgStore {
             .await
             .map_err(pg_error)?;
         let mut applied = Vec::new();
-        for (version, sql) in MIGRATIONS {
+        for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version <= last) {
             let tx = client.transaction().await.map_err(pg_error)?;
             // Two processes starting at once: the second waits here for the first.
             tx.batch_execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE").await.map_err(pg_error)?;

@@ -15,12 +15,17 @@ const MIGRATIONS: &[(i64, &str)] = &[
 /// Applies every migration the database lacks, each in its own transaction. Answers the
 /// versions applied now.
 pub fn migrate(conn: &mut Connection) -> StoreResult<Vec<i64>> {
+    migrate_up_to(conn, i64::MAX)
+}
+
+/// Applies the migrations the database lacks up to version `last`.
+pub(crate) fn migrate_up_to(conn: &mut Connection, last: i64) -> StoreResult<Vec<i64>> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT",
     )
     .map_err(db_error)?;
     let mut applied = Vec::new();
-    for (version, sql) in MIGRATIONS {
+    for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version <= last) {
         let tx = conn.transaction().map_err(db_error)?;
         let done: bool = tx
             .query_row("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)", params![version], |r| {

@@ -42,6 +42,15 @@ impl SqliteStore {
         })
     }
 
+    /// Opens a database file with its schema at `version`, to test later migrations.
+    #[cfg(test)]
+    pub(crate) fn open_at(path: &Path, version: i64) -> StoreResult<Self> {
+        let mut writer = connect(path)?;
+        migrations::migrate_up_to(&mut writer, version)?;
+        let inner = Inner { path: path.to_owned(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
     /// Brings a database file's schema up to date; answers the versions applied now.
     pub fn migrate_file(path: &Path) -> StoreResult<Vec<i64>> {
         create_parent(path)?;
