@@ -5,6 +5,9 @@ use allot_api::{CheckAnswer, GroupRule, GroupRuleView, SetUserLicenses, UserLice
 use serde::Deserialize;
 
 use super::dto::parse_time;
+use axum::extract::State;
+
+use crate::app::{App, Caller};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Json, Org, Path, Query, Read, Write};
 use crate::service::etag::{IfMatch, Tagged};
@@ -14,8 +17,11 @@ pub struct UserPath {
     user: String,
 }
 
+/// The check takes its organization itself: the hot path authorizes and answers under one
+/// read of the books.
 #[derive(Deserialize)]
 pub struct CheckPath {
+    org: String,
     user: String,
     license: String,
 }
@@ -71,8 +77,12 @@ pub async fn set_user(
     params(("org" = String, Path, description = "Organization id"), ("user" = String, Path, description = "User id"),
         ("license" = String, Path, description = "License code or `code:capability`")),
     responses((status = 200, body = CheckAnswer), (status = 404, description = "Unknown organization", body = Problem)))]
-pub async fn check(org: Org<Read>, Path(path): Path<CheckPath>) -> axum::Json<CheckAnswer> {
-    axum::Json(org.check(&path.user, &path.license))
+pub async fn check(
+    State(app): State<App>,
+    caller: Caller,
+    Path(path): Path<CheckPath>,
+) -> ApiResult<axum::Json<CheckAnswer>> {
+    Ok(axum::Json(crate::service::check(&app, &caller, &path.org, &path.user, &path.license)?))
 }
 
 /// A group's rule: the licenses its members inherit.

@@ -1,7 +1,7 @@
 //! Holdings: a user's effective licenses and where each comes from, the direct set, the
 //! check ("does X hold Y?", answered from memory), and group rules.
 
-use allot_api::{CheckAnswer, GroupRule, GroupRuleView, HeldLicense, LicenseSpec, UserLicenses, Waiting};
+use allot_api::{GroupRule, GroupRuleView, HeldLicense, LicenseSpec, UserLicenses, Waiting};
 use allot_core::{Command, DirectLicense, GroupId, Rule, State, Timestamp, UserId};
 
 use super::OrgScope;
@@ -76,12 +76,6 @@ impl OrgScope {
         let command = Command::SetDirectLicenses { org: self.org().clone(), user: user_id, licenses };
         self.change_if(&[command], if_match, &resource).await?;
         self.user_licenses(user, None).await
-    }
-
-    /// Does `user` hold `license`? Answered from memory, with the reason.
-    pub fn check(&self, user: &str, license: &str) -> CheckAnswer {
-        let books = self.app().books.read();
-        CheckAnswer::from(books.check(self.org().as_str(), user, license, self.app().clock.now()))
     }
 
     /// A group's rule: the licenses its members inherit.

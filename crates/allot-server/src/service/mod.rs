@@ -20,4 +20,4 @@ mod users;
 pub use access::{Access, Family, Need};
 pub use orgs::organizations;
 pub use products::products;
-pub use scope::{Denied, HostScope, OrgScope, authorized, authorized_home};
+pub use scope::{Denied, HostScope, OrgScope, authorized, authorized_home, check};
