@@ -3,11 +3,33 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// Every scope an API client may be granted: the native API's (`allot:read`,
+/// `allot:write`) and the dialects' (UiPath's `PM.*`, Vonage's `users:*`).
+pub const SCOPES: &[&str] = &[
+    "allot:read",
+    "allot:write",
+    "PM.License",
+    "PM.License.Read",
+    "PM.License.Write",
+    "PM.User",
+    "PM.User.Read",
+    "PM.User.Write",
+    "PM.Group",
+    "PM.Group.Read",
+    "PM.Group.Write",
+    "PM.Audit.Read",
+    "users:read",
+    "users:write",
+];
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ClientView {
+    #[schema(value_type = crate::schema::ClientId)]
     pub client_id: String,
     pub name: String,
+    #[schema(value_type = crate::schema::Vec<crate::schema::Scope>)]
     pub scopes: Vec<String>,
+    #[schema(value_type = crate::schema::Time)]
     pub created_at: String,
 }
 
@@ -18,18 +40,21 @@ pub struct ClientList {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CreatedClient {
+    #[schema(value_type = crate::schema::ClientId)]
     pub client_id: String,
     /// Shown once; only its hash is kept.
     pub client_secret: String,
     pub name: String,
+    #[schema(value_type = crate::schema::Vec<crate::schema::Scope>)]
     pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClient {
+    #[schema(value_type = crate::schema::Name)]
     pub name: String,
-    /// Scopes the client may ask for: `allot:read`, `allot:write`, and the dialects'
-    /// (`PM.License`, `PM.License.Read`, ..., `users:read`, `users:write`).
+    /// Scopes the client may ask for: at least one.
+    #[schema(value_type = Vec<crate::schema::Scope>, min_items = 1)]
     pub scopes: Vec<String>,
 }

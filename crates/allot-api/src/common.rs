@@ -13,25 +13,42 @@ pub fn rfc3339(at: Timestamp) -> String {
         .unwrap_or_default()
 }
 
-/// Where a pool sits: `host`, `org` or `tenant`.
+/// Where a pool sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeKind {
+    /// What the host bought.
+    Host,
+    /// What the host granted an organization.
+    Org,
+    /// What an organization granted a tenant's service.
+    Tenant,
+}
+
+/// Where a pool sits: `org` names the organization, `tenant` also the tenant and service.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ScopeView {
-    pub kind: String,
+    pub kind: ScopeKind,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::OrgId>)]
     pub org: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::TenantId>)]
     pub tenant: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::ServiceType>)]
     pub service: Option<String>,
 }
 
 impl From<&Scope> for ScopeView {
     fn from(scope: &Scope) -> Self {
         match scope {
-            Scope::Host => Self { kind: "host".into(), org: None, tenant: None, service: None },
-            Scope::Org { org } => Self { kind: "org".into(), org: Some(org.to_string()), tenant: None, service: None },
+            Scope::Host => Self { kind: ScopeKind::Host, org: None, tenant: None, service: None },
+            Scope::Org { org } => {
+                Self { kind: ScopeKind::Org, org: Some(org.to_string()), tenant: None, service: None }
+            }
             Scope::Tenant { org, tenant, service } => Self {
-                kind: "tenant".into(),
+                kind: ScopeKind::Tenant,
                 org: Some(org.to_string()),
                 tenant: Some(tenant.to_string()),
                 service: Some(service.to_string()),
@@ -43,18 +60,16 @@ impl From<&Scope> for ScopeView {
 /// Why a plan cannot be applied.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ViolationView {
-    /// Stable code: `license_limit_exceeded`, `quantity_in_use`, `not_purchased`, `expired`,
-    /// `unknown_license`, `unknown_organization`, `unknown_user`, `unknown_group`,
-    /// `unknown_tenant`, `wrong_license_kind`, `wrong_service`, `conflicting_capabilities`,
-    /// `already_exists`, `not_a_member`, `organization_not_empty`, `invalid_quantity`,
-    /// `invalid_dates`, `internal_error`.
-    pub code: String,
+    /// Stable code, one of the catalogue's.
+    pub code: crate::ErrorCode,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::License>)]
     pub license: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<ScopeView>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::UserId>)]
     pub user: Option<String>,
     /// For limits: units available before the plan.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,7 +82,7 @@ pub struct ViolationView {
 impl From<&Violation> for ViolationView {
     fn from(v: &Violation) -> Self {
         Self {
-            code: v.code.as_str().into(),
+            code: v.code.into(),
             message: v.message.clone(),
             license: v.license.as_ref().map(LicenseKey::to_string),
             scope: v.scope.as_ref().map(ScopeView::from),

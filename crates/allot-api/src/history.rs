@@ -9,14 +9,16 @@ use crate::licenses::HeldLicense;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct HoldersQuery {
-    /// A license code, or `code:capability`.
+    #[param(value_type = crate::schema::License)]
     pub license: String,
-    /// RFC 3339; now when absent.
+    /// Now when absent.
+    #[param(value_type = Option<crate::schema::Time>)]
     pub as_of: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Holder {
+    #[schema(value_type = crate::schema::UserId)]
     pub user: String,
     #[serde(flatten)]
     pub holding: HeldLicense,
@@ -24,8 +26,10 @@ pub struct Holder {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Holders {
+    #[schema(value_type = crate::schema::License)]
     pub license: String,
     /// The moment asked about, and the last revision committed by then.
+    #[schema(value_type = crate::schema::Time)]
     pub as_of: String,
     pub revision: u64,
     pub holders: Vec<Holder>,
@@ -34,24 +38,29 @@ pub struct Holders {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct UsageQuery {
-    /// A license code, or `code:capability`.
+    #[param(value_type = crate::schema::License)]
     pub license: String,
-    /// RFC 3339: only points at or after.
+    /// Only points at or after.
+    #[param(value_type = Option<crate::schema::Time>)]
     pub from: Option<String>,
-    /// RFC 3339: only points at or before.
+    /// Only points at or before.
+    #[param(value_type = Option<crate::schema::Time>)]
     pub until: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UsagePoint {
     pub revision: u64,
+    #[schema(value_type = crate::schema::Time)]
     pub at: String,
+    #[schema(value_type = crate::schema::Quantity)]
     pub quantity: i64,
     pub allocated: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Usage {
+    #[schema(value_type = crate::schema::License)]
     pub license: String,
     /// The organization's pool after each revision that moved it.
     pub points: Vec<UsagePoint>,

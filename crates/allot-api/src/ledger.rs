@@ -10,7 +10,7 @@ use crate::common::rfc3339;
 pub struct LedgerEntryView {
     pub revision: u64,
     pub seq: u32,
-    /// RFC 3339.
+    #[schema(value_type = crate::schema::Time)]
     pub at: String,
     pub actor: String,
     pub request_id: String,
@@ -37,6 +37,7 @@ pub struct LedgerPage {
     pub entries: Vec<LedgerEntryView>,
     /// Pass as `after` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::schema::Cursor>)]
     pub next: Option<String>,
 }
 
@@ -44,15 +45,21 @@ pub struct LedgerPage {
 #[serde(deny_unknown_fields)]
 pub struct LedgerParams {
     /// Only entries about this user.
+    #[param(value_type = Option<crate::schema::UserId>)]
     pub user: Option<String>,
-    /// Only entries about this license (`CODE` or `code:capability`).
+    /// Only entries about this license.
+    #[param(value_type = Option<crate::schema::License>)]
     pub license: Option<String>,
     /// Only entries at or after this revision.
+    #[param(value_type = Option<crate::schema::Revision>)]
     pub from_revision: Option<u64>,
     /// Only entries at or before this revision.
+    #[param(value_type = Option<crate::schema::Revision>)]
     pub to_revision: Option<u64>,
     /// The `next` of the previous page.
+    #[param(value_type = Option<crate::schema::Cursor>)]
     pub after: Option<String>,
-    /// At most `limits.max_page` (1000 by default); 100 when absent.
+    /// 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }

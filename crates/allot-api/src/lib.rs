@@ -20,9 +20,10 @@ pub mod licenses;
 pub mod plans;
 pub mod pools;
 pub mod products;
+pub mod schema;
 
 pub use clients::{ClientList, ClientView, CreateClient, CreatedClient};
-pub use common::{Problem, ScopeView, ViolationView, rfc3339};
+pub use common::{Problem, ScopeKind, ScopeView, ViolationView, rfc3339};
 pub use error::ErrorCode;
 pub use history::{Holder, Holders, HoldersQuery, Usage, UsagePoint, UsageQuery};
 pub use ledger::{LedgerEntryView, LedgerPage, LedgerParams};
@@ -32,4 +33,4 @@ pub use licenses::{
 };
 pub use plans::{HoldingChangeView, PlanChange, PlanRequest, PlanView, PoolChangeView};
 pub use pools::{PoolList, PoolRow, PoolSetting, SetPools};
-pub use products::{CapabilityView, ProductList, ProductView};
+pub use products::{CapabilityView, ProductKind, ProductList, ProductView};

@@ -9,29 +9,32 @@ use crate::common::rfc3339;
 /// A license held by a user.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct HeldLicense {
+    #[schema(value_type = crate::schema::License)]
     pub license: String,
-    /// `direct` or `group`.
-    pub source: String,
+    pub source: Via,
     /// The group it is inherited from.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::GroupId>)]
     pub group: Option<String>,
     /// Recorded but drawing no unit: the license comes from outside the organization.
     pub external: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::Time>)]
     pub valid_from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::Time>)]
     pub valid_until: Option<String>,
 }
 
 impl HeldLicense {
     pub fn new(product: &allot_core::ProductCode, holding: &Holding) -> Self {
         let (source, group) = match &holding.source {
-            Source::Direct => ("direct", None),
-            Source::Group(group) => ("group", Some(group.to_string())),
+            Source::Direct => (Via::Direct, None),
+            Source::Group(group) => (Via::Group, Some(group.to_string())),
         };
         Self {
             license: holding.license(product).to_string(),
-            source: source.into(),
+            source,
             group,
             external: holding.external,
             valid_from: holding.valid_from().map(rfc3339),
@@ -87,14 +90,17 @@ pub struct CheckAnswer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<Via>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::GroupId>)]
     pub group: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<bool>,
     /// The capability held, for products with capabilities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::ProductCode>)]
     pub capability: Option<String>,
     /// For `waiting`: 1 is next in line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
     pub waiting_position: Option<usize>,
     pub revision: u64,
 }
@@ -125,16 +131,16 @@ impl From<Check> for CheckAnswer {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LicenseSpec {
-    /// A license code, or `code:capability`.
+    #[schema(value_type = crate::schema::License)]
     pub license: String,
     /// Record the holding without drawing a unit (`useExternalLicense`).
     #[serde(default)]
     pub external: bool,
-    /// RFC 3339.
     #[serde(default)]
+    #[schema(value_type = crate::schema::Option<crate::schema::Time>)]
     pub valid_from: Option<String>,
-    /// RFC 3339.
     #[serde(default)]
+    #[schema(value_type = crate::schema::Option<crate::schema::Time>)]
     pub valid_until: Option<String>,
 }
 
@@ -147,14 +153,18 @@ pub struct SetUserLicenses {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Waiting {
+    #[schema(value_type = crate::schema::License)]
     pub license: String,
+    #[schema(value_type = crate::schema::GroupId)]
     pub group: String,
     /// 1 is next in line.
+    #[schema(minimum = 1)]
     pub position: usize,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UserLicenses {
+    #[schema(value_type = crate::schema::UserId)]
     pub user: String,
     pub licenses: Vec<HeldLicense>,
     /// Licenses the user's groups grant that the user waits for.
@@ -166,6 +176,7 @@ pub struct UserLicenses {
 #[serde(deny_unknown_fields)]
 pub struct GroupRule {
     /// Licenses every member inherits, first come first served.
+    #[schema(value_type = crate::schema::Vec<crate::schema::License>)]
     pub licenses: Vec<String>,
     /// Members' holdings are recorded but draw no unit.
     #[serde(default)]
@@ -174,7 +185,9 @@ pub struct GroupRule {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct GroupRuleView {
+    #[schema(value_type = crate::schema::GroupId)]
     pub group: String,
+    #[schema(value_type = crate::schema::Vec<crate::schema::License>)]
     pub licenses: Vec<String>,
     pub use_external_license: bool,
     pub revision: u64,

@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OrgView {
+    #[schema(value_type = crate::schema::OrgId)]
     pub id: String,
     pub name: String,
     pub users: usize,
@@ -20,7 +21,7 @@ pub struct OrgList {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrg {
-    /// Letters, digits and `- _ . @ +`; compared case-insensitively with `-` and `_` equal.
+    #[schema(value_type = crate::schema::OrgId)]
     pub id: String,
     /// Defaults to the id.
     #[serde(default, skip_serializing_if = "Option::is_none")]

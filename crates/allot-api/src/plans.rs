@@ -11,6 +11,7 @@ use crate::licenses::{HeldLicense, LicenseSpec};
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PoolChangeView {
     pub scope: ScopeView,
+    #[schema(value_type = crate::schema::License)]
     pub license: String,
     pub quantity_before: i64,
     pub quantity_after: i64,
@@ -22,7 +23,9 @@ pub struct PoolChangeView {
 /// A change of one user's holding of one product.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct HoldingChangeView {
+    #[schema(value_type = crate::schema::UserId)]
     pub user: String,
+    #[schema(value_type = crate::schema::ProductCode)]
     pub product: String,
     pub before: Option<HeldLicense>,
     pub after: Option<HeldLicense>,
@@ -33,9 +36,11 @@ pub struct HoldingChangeView {
 pub struct PlanView {
     /// The stored plan's id, for `POST /orgs/{org}/plans/{id}/apply` (validated plans only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::PlanId>)]
     pub id: Option<String>,
-    /// Until when the stored plan may be applied (RFC 3339).
+    /// Until when the stored plan may be applied.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::Time>)]
     pub expires_at: Option<String>,
     /// No violations: applying it would succeed.
     pub possible: bool,
@@ -101,42 +106,61 @@ impl PlanView {
 pub enum PlanChange {
     /// Each listed user's direct licenses become exactly `licenses` (users x licenses).
     SetUserLicenses {
+        #[schema(value_type = Vec<crate::schema::UserId>, min_items = 1)]
         users: Vec<String>,
         licenses: Vec<LicenseSpec>,
     },
     /// A group's rule.
     SetGroupRule {
+        #[schema(value_type = crate::schema::GroupId)]
         group: String,
+        #[schema(value_type = crate::schema::Vec<crate::schema::License>)]
         licenses: Vec<String>,
         #[serde(default)]
         use_external_license: bool,
     },
     AddMember {
+        #[schema(value_type = crate::schema::GroupId)]
         group: String,
+        #[schema(value_type = crate::schema::UserId)]
         user: String,
     },
     RemoveMember {
+        #[schema(value_type = crate::schema::GroupId)]
         group: String,
+        #[schema(value_type = crate::schema::UserId)]
         user: String,
     },
     /// The quantity a tenant's service gets from the organization.
     SetTenantPool {
+        #[schema(value_type = crate::schema::TenantId)]
         tenant: String,
+        #[schema(value_type = crate::schema::ServiceType)]
         service: String,
+        #[schema(value_type = crate::schema::License)]
         license: String,
+        #[schema(value_type = crate::schema::Quantity)]
+        #[serde(deserialize_with = "crate::schema::quantity")]
         quantity: i64,
         #[serde(default)]
+        #[schema(value_type = crate::schema::Option<crate::schema::Time>)]
         valid_from: Option<String>,
         #[serde(default)]
+        #[schema(value_type = crate::schema::Option<crate::schema::Time>)]
         valid_until: Option<String>,
     },
     /// The quantity the organization gets from the host (host admin only).
     SetOrgPool {
+        #[schema(value_type = crate::schema::License)]
         license: String,
+        #[schema(value_type = crate::schema::Quantity)]
+        #[serde(deserialize_with = "crate::schema::quantity")]
         quantity: i64,
         #[serde(default)]
+        #[schema(value_type = crate::schema::Option<crate::schema::Time>)]
         valid_from: Option<String>,
         #[serde(default)]
+        #[schema(value_type = crate::schema::Option<crate::schema::Time>)]
         valid_until: Option<String>,
     },
 }

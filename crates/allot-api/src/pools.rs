@@ -10,13 +10,17 @@ use crate::common::rfc3339;
 /// One pool's balance.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PoolRow {
+    #[schema(value_type = crate::schema::License)]
     pub license: String,
+    #[schema(value_type = crate::schema::Quantity)]
     pub quantity: i64,
     pub allocated: i64,
     pub available: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::Time>)]
     pub valid_from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::Time>)]
     pub valid_until: Option<String>,
 }
 
@@ -43,14 +47,18 @@ pub struct PoolList {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PoolSetting {
-    /// A license code, or `code:capability` for products with capabilities.
+    #[schema(value_type = crate::schema::License)]
     pub license: String,
+    #[schema(value_type = crate::schema::Quantity)]
+    #[serde(deserialize_with = "crate::schema::quantity")]
     pub quantity: i64,
-    /// RFC 3339; the units cannot be used before.
+    /// The units cannot be used before.
     #[serde(default)]
+    #[schema(value_type = crate::schema::Option<crate::schema::Time>)]
     pub valid_from: Option<String>,
-    /// RFC 3339; the units cannot be used from then on.
+    /// The units cannot be used from then on.
     #[serde(default)]
+    #[schema(value_type = crate::schema::Option<crate::schema::Time>)]
     pub valid_until: Option<String>,
 }
 

@@ -1,12 +1,13 @@
 //! The product catalogue.
 
-use allot_core::{Product, ProductKind};
+use allot_core::Product;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CapabilityView {
+    #[schema(value_type = crate::schema::ProductCode)]
     pub code: String,
     pub name: String,
 }
@@ -14,11 +15,13 @@ pub struct CapabilityView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductView {
+    #[schema(value_type = crate::schema::ProductCode)]
     pub code: String,
     pub name: String,
-    /// `user` (held by users) or `unit` (granted to tenants).
-    pub kind: String,
+    pub kind: ProductKind,
+    /// For `unit` products: the tenant service they are granted to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::ServiceType>)]
     pub service_type: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capabilities: Vec<CapabilityView>,
@@ -29,10 +32,7 @@ impl From<&Product> for ProductView {
         Self {
             code: p.code.to_string(),
             name: p.name.clone(),
-            kind: match p.kind {
-                ProductKind::User => "user".into(),
-                ProductKind::Unit => "unit".into(),
-            },
+            kind: p.kind.into(),
             service_type: p.service_type.as_ref().map(ToString::to_string),
             capabilities: p
                 .capabilities
@@ -46,4 +46,32 @@ impl From<&Product> for ProductView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ProductList {
     pub products: Vec<ProductView>,
+}
+
+/// Who holds a product's units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductKind {
+    /// Held by users (named-user bundles, capability levels).
+    User,
+    /// Granted to tenants per service (robots, service units).
+    Unit,
+}
+
+impl From<allot_core::ProductKind> for ProductKind {
+    fn from(kind: allot_core::ProductKind) -> Self {
+        match kind {
+            allot_core::ProductKind::User => ProductKind::User,
+            allot_core::ProductKind::Unit => ProductKind::Unit,
+        }
+    }
+}
+
+impl From<ProductKind> for allot_core::ProductKind {
+    fn from(kind: ProductKind) -> Self {
+        match kind {
+            ProductKind::User => allot_core::ProductKind::User,
+            ProductKind::Unit => allot_core::ProductKind::Unit,
+        }
+    }
 }

@@ -7,12 +7,14 @@ use crate::pools::PoolRow;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ServicePools {
+    #[schema(value_type = crate::schema::ServiceType)]
     pub service: String,
     pub pools: Vec<PoolRow>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TenantView {
+    #[schema(value_type = crate::schema::TenantId)]
     pub id: String,
     pub name: String,
     pub services: Vec<ServicePools>,
@@ -26,6 +28,7 @@ pub struct TenantList {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
+    #[schema(value_type = crate::schema::TenantId)]
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

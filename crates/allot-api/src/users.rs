@@ -39,12 +39,14 @@ impl From<Role> for allot_core::Role {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct UserView {
+    #[schema(value_type = crate::schema::UserId)]
     pub id: String,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     pub role: Role,
     /// Groups the user belongs to.
+    #[schema(value_type = crate::schema::Vec<crate::schema::GroupId>)]
     pub groups: Vec<String>,
 }
 
@@ -53,12 +55,14 @@ pub struct UserPage {
     pub users: Vec<UserView>,
     /// Pass as `after` for the next page; absent on the last page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::schema::UserId>)]
     pub next: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(value_type = crate::schema::UserId)]
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -67,8 +71,9 @@ pub struct CreateUser {
     /// `member` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
-    /// Lets a reader or admin log in; 12 to 256 characters.
+    /// Lets a reader or admin log in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::Password>)]
     pub password: Option<String>,
 }
 
@@ -86,16 +91,19 @@ pub struct UpdateUser {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
+    #[schema(value_type = crate::schema::Password)]
     pub password: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
-    /// At most `limits.max_page` (1000 by default); 100 when absent.
+    /// 100 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
-    /// The `next` of the previous page.
+    /// The `next` of the previous page: the last user id it listed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<crate::schema::UserId>)]
     pub after: Option<String>,
 }

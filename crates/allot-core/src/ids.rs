@@ -24,6 +24,9 @@ fn check_id(kind: &'static str, value: &str, max: usize, allowed: fn(char) -> bo
     if !value.chars().all(allowed) {
         return Err(invalid("it contains characters other than letters, digits and - _ . @ +"));
     }
+    if value == "." || value == ".." {
+        return Err(invalid("a URL path cannot name it"));
+    }
     Ok(())
 }
 
@@ -190,6 +193,15 @@ pub type Timestamp = i64;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_and_dot_dot_are_not_ids_because_a_url_path_cannot_name_them() {
+        for id in [".", ".."] {
+            assert_eq!(OrgId::parse(id).unwrap_err().why, "a URL path cannot name it");
+            assert!(UserId::parse(id).is_err() && GroupId::parse(id).is_err() && TenantId::parse(id).is_err());
+        }
+        assert!(OrgId::parse("...").is_ok() && UserId::parse(".a").is_ok());
+    }
 
     #[test]
     fn organization_keys_ignore_case_and_treat_dash_and_underscore_alike() {

@@ -52,6 +52,22 @@ fn is_native_write(request: &Request) -> bool {
         && request.uri().path().starts_with("/api/v1/")
 }
 
+/// Whether the request's route takes its method: the documented operations are the routes,
+/// as both are made from the same list.
+fn takes_method(request: &Request) -> bool {
+    static WRITES: std::sync::LazyLock<HashMap<String, Vec<Method>>> = std::sync::LazyLock::new(|| {
+        let mut writes = HashMap::<String, Vec<Method>>::new();
+        for (path, item) in crate::openapi().paths.paths {
+            let methods = [(Method::POST, item.post), (Method::PUT, item.put), (Method::PATCH, item.patch)];
+            let methods = methods.into_iter().chain([(Method::DELETE, item.delete)]);
+            writes.entry(path).or_default().extend(methods.filter(|(_, o)| o.is_some()).map(|(m, _)| m));
+        }
+        writes
+    });
+    let Some(route) = request.extensions().get::<MatchedPath>() else { return false };
+    WRITES.get(route.as_str()).is_some_and(|methods| methods.contains(request.method()))
+}
+
 /// The key, quoted or bare.
 fn key_of(request: &Request) -> Result<Option<String>, ApiError> {
     let Some(raw) = request.headers().get(HEADER) else { return Ok(None) };
@@ -80,10 +96,11 @@ fn replay(answer: StoredAnswer) -> Response {
 
 /// Runs `request` through `next`, or replays or refuses it by its `Idempotency-Key`.
 pub async fn idempotent(app: &App, request: Request, next: Next) -> Response {
-    // A key is judged only on a request that reached a route and an authenticated caller:
-    // an unknown path answers 404 and a missing token 401, whatever the key.
+    // A key is judged only on a request that reached a route that takes its method and an
+    // authenticated caller: an unknown path answers 404, a method the path does not take 405,
+    // and a missing token 401, whatever the key.
     let routed = request.extensions().get::<MatchedPath>().is_some();
-    if !is_native_write(&request) || !routed || !request.headers().contains_key(HEADER) {
+    if !is_native_write(&request) || !routed || !request.headers().contains_key(HEADER) || !takes_method(&request) {
         return next.run(request).await;
     }
     // Keys belong to a caller; without a valid token the handler answers 401 anyway.

@@ -53,7 +53,7 @@ fn routes_with_doc() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(health::metrics))
         .nest("/api/v1", api::router())
         .split_for_parts();
-    openapi::describe_idempotency(&mut doc);
+    openapi::describe_requests(&mut doc);
     openapi::describe_problems(&mut doc);
     (routes, doc)
 }

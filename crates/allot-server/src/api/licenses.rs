@@ -34,7 +34,8 @@ pub struct GroupPath {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AsOf {
-    /// RFC 3339: the user's licenses as they stood then, replayed from the ledger.
+    /// The user's licenses as they stood then, replayed from the ledger.
+    #[param(value_type = Option<allot_api::schema::Time>)]
     pub as_of: Option<String>,
 }
 

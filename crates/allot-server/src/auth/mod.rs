@@ -31,22 +31,7 @@ pub const READ: &str = "allot:read";
 pub const WRITE: &str = "allot:write";
 
 /// Every scope an API client may be granted: the native API's and the dialects'.
-pub const KNOWN_SCOPES: &[&str] = &[
-    READ,
-    WRITE,
-    "PM.License",
-    "PM.License.Read",
-    "PM.License.Write",
-    "PM.User",
-    "PM.User.Read",
-    "PM.User.Write",
-    "PM.Group",
-    "PM.Group.Read",
-    "PM.Group.Write",
-    "PM.Audit.Read",
-    "users:read",
-    "users:write",
-];
+pub const KNOWN_SCOPES: &[&str] = allot_api::clients::SCOPES;
 
 /// The realm host administrators log in to.
 pub const HOST_REALM: &str = "";

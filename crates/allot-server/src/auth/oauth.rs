@@ -9,13 +9,13 @@ use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::{ClientAddr, HOST_REALM, LoginFailure, READ, WRITE, token_hash};
 use crate::app::App;
 use crate::error::ApiError;
 
-#[derive(Debug, Default, Deserialize, ToSchema, IntoParams)]
+#[derive(Debug, Default, Deserialize)]
 pub struct TokenRequest {
     /// `password`, `client_credentials` or `refresh_token`.
     pub grant_type: Option<String>,
@@ -28,6 +28,37 @@ pub struct TokenRequest {
     /// Space-separated scopes; a client may ask only for scopes it was granted.
     pub scope: Option<String>,
     pub refresh_token: Option<String>,
+}
+
+/// The token request's form, by grant (the schema of [`TokenRequest`]). A client's
+/// credentials may come as HTTP Basic instead of form fields.
+#[derive(ToSchema)]
+#[serde(tag = "grant_type", rename_all = "snake_case")]
+#[allow(dead_code)]
+enum TokenGrant {
+    /// A person: a host admin (no `organization`) or a user of an organization.
+    Password {
+        #[schema(min_length = 1)]
+        username: String,
+        #[schema(min_length = 1)]
+        password: String,
+        organization: Option<String>,
+        /// Space-separated scopes, narrowing the role's.
+        scope: Option<String>,
+    },
+    /// An API client.
+    ClientCredentials {
+        client_id: Option<String>,
+        client_secret: Option<String>,
+        /// Space-separated scopes; a client may ask only for scopes it was granted.
+        scope: Option<String>,
+    },
+    /// A refresh token from a password grant; it works once.
+    RefreshToken {
+        #[schema(min_length = 1)]
+        refresh_token: String,
+        scope: Option<String>,
+    },
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -205,7 +236,7 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthF
     post,
     path = "/oauth/token",
     tag = "auth",
-    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = TokenGrant, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "A token", body = TokenResponse),
         (status = 400, description = "Bad grant, scope or request", body = OAuthError),

@@ -36,7 +36,7 @@ impl OrgScope {
     /// Creates an API client; its secret is in this answer only.
     pub async fn create_client(&self, body: CreateClient) -> ApiResult<CreatedClient> {
         self.require_person()?;
-        if body.name.trim().is_empty() || body.name.len() > 200 {
+        if body.name.trim().is_empty() || body.name.chars().count() > 200 {
             return Err(ApiError::bad_request(ErrorCode::InvalidBody, "name: give 1 to 200 characters"));
         }
         if body.scopes.is_empty() {

@@ -66,10 +66,10 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         match parts.headers.get(header::IF_MATCH) {
             None => Ok(IfMatch(None)),
-            Some(value) => value
-                .to_str()
-                .map(|v| IfMatch(Some(v.trim().to_owned())))
-                .map_err(|_| ApiError::bad_request(ErrorCode::InvalidHeader, "If-Match is not readable text")),
+            Some(value) => match value.to_str().map(str::trim) {
+                Ok(tag) if !tag.is_empty() => Ok(IfMatch(Some(tag.to_owned()))),
+                _ => Err(ApiError::bad_request(ErrorCode::InvalidHeader, "If-Match must be an ETag or `*`")),
+            },
         }
     }
 }

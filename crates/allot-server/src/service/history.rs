@@ -11,6 +11,7 @@ use crate::api::license_key;
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use allot_api::ErrorCode;
+use axum::http::StatusCode;
 
 /// Every ledger entry, oldest first.
 async fn ledger(app: &App) -> ApiResult<Vec<LedgerEntry>> {
@@ -24,7 +25,7 @@ fn resolve(books: &State, raw: &str, field: &str) -> ApiResult<LicenseKey> {
         .catalogue()
         .resolve(&key)
         .map(|(k, _)| k)
-        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidQuery, format!("{field}: {e}")))
+        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownLicense, format!("{field}: {e}")))
 }
 
 /// Whether a change moves `license`'s pool: a pool grant, or a holding taken or released

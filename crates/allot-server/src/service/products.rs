@@ -8,6 +8,7 @@ use super::HostScope;
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use allot_api::ErrorCode;
+use axum::http::StatusCode;
 
 pub fn products(app: &App) -> ProductList {
     let books = app.books.read();
@@ -18,19 +19,11 @@ impl HostScope {
     /// Adds a license code to the catalogue.
     pub async fn add_product(&self, body: ProductView) -> ApiResult<ProductView> {
         let invalid = |e: allot_core::InvalidId| ApiError::bad_request(ErrorCode::InvalidBody, e.to_string());
-        let kind = match body.kind.as_str() {
-            "user" => ProductKind::User,
-            "unit" => ProductKind::Unit,
-            other => {
-                return Err(ApiError::bad_request(
-                    ErrorCode::InvalidBody,
-                    format!("kind: `{other}` is not `user` or `unit`"),
-                ));
-            }
-        };
+        let kind = ProductKind::from(body.kind);
         if kind == ProductKind::User && body.service_type.is_some() {
-            return Err(ApiError::bad_request(
-                ErrorCode::InvalidBody,
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::WrongLicenseKind,
                 "service_type: only unit licenses belong to a service",
             ));
         }

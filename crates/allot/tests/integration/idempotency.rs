@@ -174,6 +174,8 @@ async fn a_malformed_key_is_judged_after_authentication_and_routing() {
     assert_eq!(unauthenticated.status(), 401, "no token: 401 before the key is looked at");
     let unrouted = send("/api/v1/nothing-here", Some(&admin)).await.unwrap();
     assert_eq!(unrouted.status(), 404, "no route: 404 before the key is looked at");
+    let unsupported = send("/api/v1/orgs/acme", Some(&admin)).await.unwrap();
+    assert_eq!(unsupported.status(), 405, "a path that does not take the method: 405 before the key is looked at");
     let judged = send("/api/v1/orgs", Some(&admin)).await.unwrap();
     assert_eq!(judged.status(), 400);
     let body: Value = judged.json().await.unwrap();
