@@ -171,10 +171,6 @@ impl TestApp {
         self.send(Method::PUT, path, Some(token), Some(body)).await
     }
 
-    pub async fn patch(&self, token: &str, path: &str, body: Value) -> Answer {
-        self.send(Method::PATCH, path, Some(token), Some(body)).await
-    }
-
     pub async fn delete(&self, token: &str, path: &str) -> Answer {
         self.send(Method::DELETE, path, Some(token), None).await
     }
