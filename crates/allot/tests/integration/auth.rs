@@ -1,12 +1,12 @@
 //! Tokens, logins, roles and scopes.
 
-use allot_api::{CreateClient, CreateOrg, CreateUser, ErrorCode, PlanRequest, Role, UpdateUser};
+use allot_api::{CreateClient, CreateOrg, ErrorCode, PlanRequest, Role, UpdateUser};
 use allot_server::auth::token_hash;
 use allot_server::config::Secret;
 use allot_store::Store;
 use serde_json::json;
 
-use crate::harness::{ADMIN_PASSWORD, licenses, pools, refused, spawn_app, spawn_with};
+use crate::harness::{ADMIN_PASSWORD, licenses, person, pools, refused, spawn_app, spawn_with};
 
 fn org(id: &str) -> CreateOrg {
     CreateOrg { id: id.to_owned(), name: None }
@@ -153,13 +153,7 @@ async fn roles_decide_what_people_may_do() {
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1)], &["member"]).await;
     let password = "reader password 123";
     let client = t.client(&boss);
-    let rita = CreateUser {
-        id: "rita".into(),
-        role: Some(Role::Reader),
-        password: Some(password.into()),
-        ..CreateUser::default()
-    };
-    client.create_user("acme", &rita).await.unwrap();
+    client.create_user("acme", &person("rita", Role::Reader, password)).await.unwrap();
     let reader = t.client(&t.login(Some("acme"), "rita", password).await);
     reader.org_pools("acme").await.unwrap();
     let denied = reader.set_user_licenses("acme", "member", &licenses(&["ATTUNU"])).await;

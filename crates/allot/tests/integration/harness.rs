@@ -213,13 +213,7 @@ impl TestApp {
         }
         let boss = format!("{org}-admin");
         let password = "org admin password 1";
-        let admin = CreateUser {
-            id: boss.clone(),
-            role: Some(Role::Admin),
-            password: Some(password.into()),
-            ..CreateUser::default()
-        };
-        host.create_user(org, &admin).await.unwrap();
+        host.create_user(org, &person(&boss, Role::Admin, password)).await.unwrap();
         self.login(Some(org), &boss, password).await
     }
 
@@ -264,6 +258,11 @@ pub fn rule(codes: &[&str]) -> GroupRule {
 
 pub fn group(id: &str) -> CreateGroup {
     CreateGroup { id: id.to_owned(), name: None }
+}
+
+/// A reader or admin who logs in with `password`.
+pub fn person(id: &str, role: Role, password: &str) -> CreateUser {
+    CreateUser { id: id.to_owned(), role: Some(role), password: Some(password.to_owned()), ..CreateUser::default() }
 }
 
 /// A user who holds licenses and may not log in.

@@ -1,8 +1,8 @@
 //! Stored plans: validated once, applied later exactly, or refused when the state moved.
 
-use allot_api::{CreateUser, ErrorCode, LedgerParams, LicenseSpec, Role, SetUserLicenses};
+use allot_api::{ErrorCode, LedgerParams, LicenseSpec, Role, SetUserLicenses};
 
-use crate::harness::{give, held, licenses, refused, spawn_app};
+use crate::harness::{give, held, licenses, person, refused, spawn_app};
 
 #[tokio::test]
 async fn a_stored_plan_applies_after_an_unrelated_change() {
@@ -53,12 +53,7 @@ async fn stored_plans_expire_belong_to_their_organization_and_need_write_access(
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 5)], &["a"]).await;
     let other = t.org_with(&admin, "other", &[("ATTUNU", 5)], &["z"]).await;
-    let rita = CreateUser {
-        id: "rita".into(),
-        role: Some(Role::Reader),
-        password: Some("reader password 123".into()),
-        ..CreateUser::default()
-    };
+    let rita = person("rita", Role::Reader, "reader password 123");
     t.client(&boss).create_user("acme", &rita).await.unwrap();
     let reader = t.client(&t.login(Some("acme"), "rita", "reader password 123").await);
     let plan = reader.plan("acme", &give(&["a"], &["ATTUNU"], false)).await.unwrap();
