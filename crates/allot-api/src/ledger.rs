@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::common::rfc3339;
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LedgerEntryView {
     pub revision: u64,
     pub seq: u32,

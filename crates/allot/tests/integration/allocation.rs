@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
-use allot_api::{Reason, Via};
+use allot_api::{
+    CreateOrg, CreateTenant, ErrorCode, GroupRule, LedgerParams, LicenseSpec, PageQuery, Reason, SetUserLicenses, Via,
+};
 use allot_store::Store;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::Barrier;
 
-use crate::harness::{spawn_app, spawn_in};
+use crate::harness::{give, group, held, licenses, pools, refused, rule, spawn_app, spawn_in};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn last_unit_goes_to_exactly_one_of_200_requests() {
@@ -22,18 +24,10 @@ async fn last_unit_goes_to_exactly_one_of_200_requests() {
     let requests: Vec<_> = users
         .iter()
         .map(|user| {
-            let (http, start, boss) = (t.http.clone(), start.clone(), boss.clone());
-            let url = t.url(&format!("/api/v1/orgs/acme/users/{user}/licenses"));
+            let (client, start, user) = (t.client(&boss), start.clone(), user.clone());
             tokio::spawn(async move {
                 start.wait().await;
-                let response = http
-                    .put(url)
-                    .bearer_auth(boss)
-                    .json(&json!({"licenses": [{"license": "RPADEVNU"}]}))
-                    .send()
-                    .await
-                    .unwrap();
-                (response.status().as_u16(), response.json::<Value>().await.unwrap())
+                client.set_user_licenses("acme", &user, &licenses(&["RPADEVNU"])).await
             })
         })
         .collect();
@@ -41,15 +35,11 @@ async fn last_unit_goes_to_exactly_one_of_200_requests() {
     for request in requests {
         answers.push(request.await.unwrap());
     }
-    let won = answers.iter().filter(|(status, _)| *status == 200).count();
-    let refused: Vec<_> = answers.iter().filter(|(status, _)| *status != 200).collect();
-    assert_eq!(won, 1, "exactly one request wins the last unit");
-    assert_eq!(refused.len(), 199);
-    assert!(
-        refused.iter().all(|(status, body)| *status == 409 && body["code"] == "license_limit_exceeded"),
-        "{:?}",
-        refused[0]
-    );
+    let (won, lost): (Vec<_>, Vec<_>) = answers.into_iter().partition(Result::is_ok);
+    assert_eq!(won.len(), 1, "exactly one request wins the last unit");
+    assert_eq!(lost.len(), 199);
+    let refusals: Vec<_> = lost.into_iter().map(refused).collect();
+    assert!(refusals.iter().all(|r| *r == (409, ErrorCode::LicenseLimitExceeded)), "{refusals:?}");
     assert_eq!(t.org_pool(&boss, "acme", "RPADEVNU").await, (1, 1));
     let check = t.app.store.check_ledger().await.unwrap();
     assert!(check.differences.is_empty(), "{:?}", check.differences);
@@ -60,27 +50,27 @@ async fn a_batch_that_would_exceed_a_pool_changes_nothing() {
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("RPADEVNU", 5), ("ATTUNU", 2)], &["a", "b", "c"]).await;
-    let before_ledger = t.get(&boss, "/api/v1/orgs/acme/ledger?limit=1000").await.expect(200);
-    let revision = before_ledger["entries"].as_array().unwrap().last().unwrap()["revision"].clone();
+    let client = t.client(&boss);
+    let all = LedgerParams { limit: Some(1000), ..LedgerParams::default() };
+    let before_ledger = client.ledger("acme", &all).await.unwrap();
+    let revision = before_ledger.entries.last().unwrap().revision;
 
-    let batch = json!({"apply": true, "changes": [
-        {"op": "set_user_licenses", "users": ["a", "b", "c"], "licenses": [{"license": "RPADEVNU"}, {"license": "ATTUNU"}]}
-    ]});
-    let refused = t.post(&boss, "/api/v1/orgs/acme/plans", batch).await;
-    assert_eq!(refused.status, 409);
-    assert_eq!(refused.content_type(), "application/problem+json");
-    assert_eq!(refused.code(), "license_limit_exceeded");
-    let violations = refused.body["violations"].as_array().unwrap();
+    let batch = give(&["a", "b", "c"], &["RPADEVNU", "ATTUNU"], true);
+    let error = client.plan("acme", &batch).await.unwrap_err();
+    // The client takes a refusal for a problem only when it comes as application/problem+json.
+    let problem = error.problem().expect("a problem+json answer");
+    assert_eq!((error.status().unwrap().as_u16(), problem.code), (409, ErrorCode::LicenseLimitExceeded));
+    let violations = problem.violations.as_ref().unwrap();
     assert_eq!(violations.len(), 1);
-    assert_eq!(violations[0]["license"], "ATTUNU");
-    assert_eq!((violations[0]["available"].as_i64(), violations[0]["requested"].as_i64()), (Some(2), Some(3)));
-    assert_eq!(refused.body["plan"]["applied"], false);
+    assert_eq!(violations[0].license.as_deref(), Some("ATTUNU"));
+    assert_eq!((violations[0].available, violations[0].requested), (Some(2), Some(3)));
+    assert!(!problem.plan.as_ref().unwrap().applied);
 
     assert_eq!(t.org_pool(&boss, "acme", "RPADEVNU").await, (5, 0), "the RPADEVNU part was not applied either");
     assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (2, 0));
-    let after_ledger = t.get(&boss, "/api/v1/orgs/acme/ledger?limit=1000").await.expect(200);
-    assert_eq!(before_ledger["entries"], after_ledger["entries"]);
-    assert_eq!(refused.headers["allot-revision"].to_str().unwrap(), revision.to_string());
+    let after_ledger = client.ledger("acme", &all).await.unwrap();
+    assert_eq!(before_ledger.entries, after_ledger.entries);
+    assert_eq!(error.revision(), Some(revision));
 }
 
 #[tokio::test]
@@ -88,25 +78,29 @@ async fn validate_shows_counts_before_and_after_and_changes_nothing() {
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("TSTNU", 3)], &["a", "b"]).await;
-    let plan =
-        json!({"changes": [{"op": "set_user_licenses", "users": ["a", "b"], "licenses": [{"license": "TSTNU"}]}]});
-    let answer = t.post(&boss, "/api/v1/orgs/acme/plans", plan.clone()).await.expect(200);
-    assert_eq!((answer["possible"].clone(), answer["applied"].clone()), (json!(true), json!(false)));
-    let pool = &answer["pools"][0];
-    assert_eq!((pool["allocated_before"].as_i64(), pool["allocated_after"].as_i64()), (Some(0), Some(2)));
-    assert_eq!(answer["holdings"].as_array().unwrap().len(), 2);
+    let client = t.client(&boss);
+    let answer = client.plan("acme", &give(&["a", "b"], &["TSTNU"], false)).await.unwrap();
+    assert_eq!((answer.possible, answer.applied), (true, false));
+    let pool = &answer.pools[0];
+    assert_eq!((pool.allocated_before, pool.allocated_after), (0, 2));
+    assert_eq!(answer.holdings.len(), 2);
     assert_eq!(t.org_pool(&boss, "acme", "TSTNU").await, (3, 0));
 
-    let answer = t.post(&boss, "/api/v1/orgs/acme/plans", json!({"changes": [
-        {"op": "set_user_licenses", "users": ["a", "b", "acme-admin"], "licenses": [{"license": "TSTNU"}]},
-        {"op": "set_tenant_pool", "tenant": "nope", "service": "orchestrator", "license": "UNATT", "quantity": 1}
-    ]})).await;
-    assert_eq!(answer.status, 404, "an unknown tenant is named before planning: {:#}", answer.body);
+    let mut unknown_tenant = give(&["a", "b", "acme-admin"], &["TSTNU"], false);
+    unknown_tenant.changes.push(allot_api::PlanChange::SetTenantPool {
+        tenant: "nope".into(),
+        service: "orchestrator".into(),
+        license: "UNATT".into(),
+        quantity: 1,
+        valid_from: None,
+        valid_until: None,
+    });
+    let error = client.plan("acme", &unknown_tenant).await.unwrap_err();
+    assert_eq!(error.status().unwrap(), 404, "an unknown tenant is named before planning: {error}");
 
-    let applied =
-        t.post(&boss, "/api/v1/orgs/acme/plans", json!({"apply": true, "changes": plan["changes"]})).await.expect(200);
-    assert_eq!(applied["applied"], true);
-    assert_eq!(applied["revision"].as_u64(), Some(applied["base_revision"].as_u64().unwrap() + 1));
+    let applied = client.plan("acme", &give(&["a", "b"], &["TSTNU"], true)).await.unwrap();
+    assert!(applied.applied);
+    assert_eq!(applied.revision, applied.base_revision + 1);
     assert_eq!(t.org_pool(&boss, "acme", "TSTNU").await, (3, 2));
 }
 
@@ -115,29 +109,28 @@ async fn group_members_beyond_capacity_wait_and_are_granted_in_order_when_a_unit
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 2)], &["first", "second", "third", "fourth"]).await;
-    t.post(&boss, "/api/v1/orgs/acme/groups", json!({"id": "devs"})).await.expect(201);
+    let client = t.client(&boss);
+    client.create_group("acme", &group("devs")).await.unwrap();
     for user in ["first", "second", "third", "fourth"] {
-        t.post(&boss, "/api/v1/orgs/acme/groups/devs/members", json!({"user": user})).await.expect(201);
+        client.add_member("acme", "devs", user).await.unwrap();
     }
-    let rule =
-        t.put(&boss, "/api/v1/orgs/acme/groups/devs/licenses", json!({"licenses": ["ATTUNU"]})).await.expect(200);
-    assert_eq!(rule["licenses"], json!(["ATTUNU"]));
+    let devs = client.set_group_rule("acme", "devs", &rule(&["ATTUNU"])).await.unwrap();
+    assert_eq!(devs.licenses, ["ATTUNU"]);
 
     assert_eq!(t.check(&boss, "acme", "second", "ATTUNU").await.via, Some(Via::Group));
     let third = t.check(&boss, "acme", "third", "ATTUNU").await;
     assert_eq!((third.allowed, third.reason, third.waiting_position), (false, Reason::Waiting, Some(1)));
-    let fourth = t.get(&boss, "/api/v1/orgs/acme/users/fourth/licenses").await.expect(200);
-    assert_eq!(fourth["waiting"], json!([{"license": "ATTUNU", "group": "devs", "position": 2}]));
+    let fourth = client.user_licenses("acme", "fourth").await.unwrap();
+    let waiting: Vec<_> = fourth.waiting.iter().map(|w| (w.license.as_str(), w.group.as_str(), w.position)).collect();
+    assert_eq!(waiting, [("ATTUNU", "devs", 2)]);
 
-    t.delete(&boss, "/api/v1/orgs/acme/groups/devs/members/first").await.expect(204);
+    client.remove_member("acme", "devs", "first").await.unwrap();
     assert!(t.check(&boss, "acme", "third", "ATTUNU").await.allowed, "first in line gets the freed unit");
     assert_eq!(t.check(&boss, "acme", "fourth", "ATTUNU").await.waiting_position, Some(1));
     assert_eq!(t.check(&boss, "acme", "first", "ATTUNU").await.reason, Reason::PoolExhausted, "not held, no unit free");
 
     // A raised quantity grants the next in line too.
-    t.put(&admin, "/api/v1/orgs/acme/pools", json!({"pools": [{"license": "ATTUNU", "quantity": 3}]}))
-        .await
-        .expect(200);
+    t.client(&admin).set_org_pools("acme", &pools(&[("ATTUNU", 3)])).await.unwrap();
     assert!(t.check(&boss, "acme", "fourth", "ATTUNU").await.allowed);
     assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (3, 3));
 }
@@ -147,20 +140,18 @@ async fn a_direct_holding_overrides_an_inherited_one() {
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1)], &["ann"]).await;
-    t.post(&boss, "/api/v1/orgs/acme/groups", json!({"id": "g"})).await.expect(201);
-    t.post(&boss, "/api/v1/orgs/acme/groups/g/members", json!({"user": "ann"})).await.expect(201);
-    t.put(&boss, "/api/v1/orgs/acme/groups/g/licenses", json!({"licenses": ["ATTUNU"]})).await.expect(200);
-    let inherited = t.get(&boss, "/api/v1/orgs/acme/users/ann/licenses").await.expect(200);
-    assert_eq!(inherited["licenses"][0]["source"], "group");
-    assert_eq!(inherited["licenses"][0]["group"], "g");
+    let client = t.client(&boss);
+    client.create_group("acme", &group("g")).await.unwrap();
+    client.add_member("acme", "g", "ann").await.unwrap();
+    client.set_group_rule("acme", "g", &rule(&["ATTUNU"])).await.unwrap();
+    let inherited = client.user_licenses("acme", "ann").await.unwrap();
+    assert_eq!(inherited.licenses[0].source, Via::Group);
+    assert_eq!(inherited.licenses[0].group.as_deref(), Some("g"));
 
-    let direct = t
-        .put(&boss, "/api/v1/orgs/acme/users/ann/licenses", json!({"licenses": [{"license": "ATTUNU"}]}))
-        .await
-        .expect(200);
-    assert_eq!(direct["licenses"][0]["source"], "direct");
+    let direct = client.set_user_licenses("acme", "ann", &licenses(&["ATTUNU"])).await.unwrap();
+    assert_eq!(direct.licenses[0].source, Via::Direct);
     assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (1, 1), "the override keeps the one unit");
-    t.put(&boss, "/api/v1/orgs/acme/groups/g/licenses", json!({"licenses": []})).await.expect(200);
+    client.set_group_rule("acme", "g", &rule(&[])).await.unwrap();
     assert_eq!(
         t.check(&boss, "acme", "ann", "ATTUNU").await.via,
         Some(Via::Direct),
@@ -173,24 +164,20 @@ async fn use_external_license_draws_no_unit() {
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("TSTNU", 1)], &["a", "b", "c"]).await;
+    let client = t.client(&boss);
     for user in ["a", "b"] {
-        let body = json!({"licenses": [{"license": "TSTNU", "external": true}]});
-        t.put(&boss, &format!("/api/v1/orgs/acme/users/{user}/licenses"), body).await.expect(200);
+        let body = SetUserLicenses { licenses: vec![LicenseSpec { external: true, ..held("TSTNU") }] };
+        client.set_user_licenses("acme", user, &body).await.unwrap();
     }
-    t.put(&boss, "/api/v1/orgs/acme/users/c/licenses", json!({"licenses": [{"license": "TSTNU"}]})).await.expect(200);
+    client.set_user_licenses("acme", "c", &licenses(&["TSTNU"])).await.unwrap();
     assert_eq!(t.org_pool(&boss, "acme", "TSTNU").await, (1, 1));
     let check = t.check(&boss, "acme", "a", "TSTNU").await;
     assert_eq!((check.allowed, check.external), (true, Some(true)));
     // A group rule with use_external_license grants every member without drawing units.
-    t.post(&boss, "/api/v1/orgs/acme/groups", json!({"id": "ext"})).await.expect(201);
-    t.put(
-        &boss,
-        "/api/v1/orgs/acme/groups/ext/licenses",
-        json!({"licenses": ["RPADEVNU"], "use_external_license": true}),
-    )
-    .await
-    .expect(200);
-    t.post(&boss, "/api/v1/orgs/acme/groups/ext/members", json!({"user": "a"})).await.expect(201);
+    client.create_group("acme", &group("ext")).await.unwrap();
+    let external = GroupRule { use_external_license: true, ..rule(&["RPADEVNU"]) };
+    client.set_group_rule("acme", "ext", &external).await.unwrap();
+    client.add_member("acme", "ext", "a").await.unwrap();
     assert_eq!(t.check(&boss, "acme", "a", "RPADEVNU").await.external, Some(true));
 }
 
@@ -200,13 +187,10 @@ async fn a_check_reflects_an_applied_change_immediately() {
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("analytics:creator", 1), ("analytics:viewer", 1)], &["u"]).await;
     assert_eq!(t.check(&boss, "acme", "u", "analytics").await.reason, Reason::NotHeld);
-    let written = t
-        .put(&boss, "/api/v1/orgs/acme/users/u/licenses", json!({"licenses": [{"license": "analytics:viewer"}]}))
-        .await
-        .expect(200);
+    let written = t.client(&boss).set_user_licenses("acme", "u", &licenses(&["analytics:viewer"])).await.unwrap();
     let check = t.check(&boss, "acme", "u", "analytics").await;
     assert_eq!((check.allowed, check.capability.as_deref()), (true, Some("viewer")));
-    assert_eq!(Some(check.revision), written["revision"].as_u64());
+    assert_eq!(check.revision, written.revision);
     assert!(!t.check(&boss, "acme", "u", "analytics:creator").await.allowed);
     assert_eq!(t.check(&boss, "acme", "ghost", "analytics").await.reason, Reason::UnknownUser);
     assert_eq!(t.check(&boss, "acme", "u", "NOPE").await.reason, Reason::UnknownLicense);
@@ -231,35 +215,43 @@ async fn the_ledger_replay_equals_the_stored_balances_after_a_random_workload() 
     let users = ["u0", "u1", "u2", "u3", "u4", "u5"];
     let licenses = ["ATTUNU", "RPADEVNU", "TSTNU", "UNATT"];
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 3), ("RPADEVNU", 2), ("TSTNU", 4), ("UNATT", 5)], &users).await;
-    t.post(&boss, "/api/v1/orgs/acme/groups", json!({"id": "g"})).await.expect(201);
-    t.post(&boss, "/api/v1/orgs/acme/tenants", json!({"id": "t1"})).await.expect(201);
+    let client = t.client(&boss);
+    client.create_group("acme", &group("g")).await.unwrap();
+    client.create_tenant("acme", &CreateTenant { id: "t1".into(), name: None }).await.unwrap();
     let mut rng = Xorshift(0x5eed_1234_abcd_0042);
     let mut outcomes = std::collections::BTreeMap::<u16, usize>::new();
     for _ in 0..150 {
         let user = users[rng.below(users.len())];
-        let answer = match rng.below(6) {
+        // Each change with the status its success answers.
+        let (success, answer) = match rng.below(6) {
             0 | 1 => {
-                let mut held = Vec::new();
+                let mut held_now = Vec::new();
                 for license in &licenses[..3] {
                     if rng.below(2) == 0 {
-                        held.push(json!({"license": license, "external": rng.below(5) == 0}));
+                        held_now.push(LicenseSpec { external: rng.below(5) == 0, ..held(license) });
                     }
                 }
-                t.put(&boss, &format!("/api/v1/orgs/acme/users/{user}/licenses"), json!({ "licenses": held })).await
+                let body = SetUserLicenses { licenses: held_now };
+                (200, client.set_user_licenses("acme", user, &body).await.map(drop))
             }
-            2 => t.post(&boss, "/api/v1/orgs/acme/groups/g/members", json!({"user": user})).await,
-            3 => t.delete(&boss, &format!("/api/v1/orgs/acme/groups/g/members/{user}")).await,
+            2 => (201, client.add_member("acme", "g", user).await.map(drop)),
+            3 => (204, client.remove_member("acme", "g", user).await),
             4 => {
-                let rule: Vec<&str> = licenses[..3].iter().copied().filter(|_| rng.below(2) == 0).collect();
-                t.put(&boss, "/api/v1/orgs/acme/groups/g/licenses", json!({ "licenses": rule })).await
+                let codes: Vec<&str> = licenses[..3].iter().copied().filter(|_| rng.below(2) == 0).collect();
+                (200, client.set_group_rule("acme", "g", &rule(&codes)).await.map(drop))
             }
             _ => {
-                let body = json!({"pools": [{"license": "UNATT", "quantity": rng.below(7)}]});
-                t.put(&boss, "/api/v1/orgs/acme/tenants/t1/services/orchestrator/pools", body).await
+                let quantity = i64::try_from(rng.below(7)).unwrap();
+                let body = pools(&[("UNATT", quantity)]);
+                (200, client.set_service_pools("acme", "t1", "orchestrator", &body).await.map(drop))
             }
         };
-        assert!(answer.status.as_u16() < 500, "{:#}", answer.body);
-        *outcomes.entry(answer.status.as_u16()).or_default() += 1;
+        let status = match answer {
+            Ok(()) => success,
+            Err(error) => error.status().map(|s| s.as_u16()).unwrap_or_else(|| panic!("{error}")),
+        };
+        assert!(status < 500, "{status}");
+        *outcomes.entry(status).or_default() += 1;
     }
     assert!(outcomes.get(&200).copied().unwrap_or(0) + outcomes.get(&201).copied().unwrap_or(0) > 50, "{outcomes:?}");
     assert!(outcomes.get(&409).copied().unwrap_or(0) > 0, "the workload should hit the limits: {outcomes:?}");
@@ -279,7 +271,7 @@ async fn a_restart_serves_the_same_books() {
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 2)], &["a"]).await;
-    t.put(&boss, "/api/v1/orgs/acme/users/a/licenses", json!({"licenses": [{"license": "ATTUNU"}]})).await.expect(200);
+    t.client(&boss).set_user_licenses("acme", "a", &licenses(&["ATTUNU"])).await.unwrap();
     let before = t.app.books.read().balances();
     let revision = t.app.books.read().revision();
     // The first server stops and lets go of its books before the second starts.
@@ -297,7 +289,7 @@ async fn a_second_process_follows_a_revision_larger_than_a_catch_up_page() {
     use allot_core::{Actor, Command, OrgId, UserId, UserProfile};
     let t = spawn_app().await;
     let admin = t.admin().await;
-    t.post(&admin, "/api/v1/orgs", json!({"id": "big"})).await.expect(201);
+    t.client(&admin).create_org(&CreateOrg { id: "big".into(), name: None }).await.unwrap();
     // A second `allot serve` on the same database, started before the big change; nothing
     // but its own follower tells it of the change.
     let own_dir = tempfile::tempdir().unwrap();
@@ -318,7 +310,7 @@ async fn a_second_process_follows_a_revision_larger_than_a_catch_up_page() {
     let outcome = t.app.books.apply(&commands, &actor, crate::harness::START).await.unwrap();
     assert!(outcome.applied);
 
-    let token = crate::cluster::admin_token(&t.http, &address).await;
+    let second = crate::cluster::admin_client(&t.http, &address).await;
     let seen = std::time::Instant::now();
     loop {
         let health: Value = t.http.get(format!("{address}/healthz")).send().await.unwrap().json().await.unwrap();
@@ -329,13 +321,12 @@ async fn a_second_process_follows_a_revision_larger_than_a_catch_up_page() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let mut users = 0;
-    let mut after = String::new();
+    let mut after = None;
     loop {
-        let url = format!("{address}/api/v1/orgs/big/users?limit=1000{after}");
-        let page: Value = t.http.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-        users += page["users"].as_array().unwrap().len();
-        match page["next"].as_str() {
-            Some(next) => after = format!("&after={next}"),
+        let page = second.users("big", &PageQuery { limit: Some(1000), after }).await.unwrap();
+        users += page.users.len();
+        match page.next {
+            Some(next) => after = Some(next),
             None => break,
         }
     }
@@ -356,34 +347,21 @@ async fn min_revision_catches_up_then_answers_and_refuses_a_revision_not_reached
         database => crate::cluster::serve_process_with(Some(database), own_dir.path(), &slow).await,
     };
     let _second = crate::cluster::Killed(second);
-    let token = crate::cluster::admin_token(&t.http, &address).await;
-    let written = t
-        .put(&boss, "/api/v1/orgs/acme/users/a/licenses", json!({"licenses": [{"license": "ATTUNU"}]}))
-        .await
-        .expect(200);
-    let revision = written["revision"].as_u64().unwrap();
+    let second = crate::cluster::admin_client(&t.http, &address).await;
+    let written = t.client(&boss).set_user_licenses("acme", "a", &licenses(&["ATTUNU"])).await.unwrap();
+    let revision = written.revision;
 
-    let check = |query: String| {
-        let url = format!("{address}/api/v1/orgs/acme/users/a/licenses/ATTUNU{query}");
-        t.http.get(url).bearer_auth(&token).send()
-    };
-    let stale: Value = check(String::new()).await.unwrap().json().await.unwrap();
-    assert_eq!(stale["allowed"], false, "without min_revision the second process answers what it has: {stale:#}");
-    let fresh = check(format!("?min_revision={revision}")).await.unwrap();
-    assert_eq!(fresh.status(), 200);
-    let fresh: Value = fresh.json().await.unwrap();
-    assert_eq!(fresh["allowed"], true, "{fresh:#}");
-    assert!(fresh["revision"].as_u64().unwrap() >= revision, "{fresh:#}");
+    let stale = second.check("acme", "a", "ATTUNU").await.unwrap();
+    assert!(!stale.allowed, "without min_revision the second process answers what it has: {stale:?}");
+    let fresh = second.check("acme", "a", "ATTUNU").min_revision(revision).await.unwrap();
+    assert!(fresh.allowed, "{fresh:?}");
+    assert!(fresh.revision >= revision, "{fresh:?}");
 
     // A revision the database has not reached: 503 with Retry-After, on either process.
-    for base in [t.url(""), address.clone()] {
-        let url = format!("{base}/api/v1/orgs/acme/pools?min_revision={}", revision + 1);
-        let token = if base == address { &token } else { &admin };
-        let refused = t.http.get(url).bearer_auth(token).send().await.unwrap();
-        assert_eq!(refused.status(), 503, "{base}");
-        assert_eq!(refused.headers()["retry-after"], "1");
-        let body: Value = refused.json().await.unwrap();
-        assert_eq!(body["code"], "unavailable", "{body:#}");
+    for process in [t.client(&admin), second] {
+        let error = process.org_pools("acme").min_revision(revision + 1).await.unwrap_err();
+        assert_eq!((error.status().unwrap().as_u16(), error.code()), (503, Some(ErrorCode::Unavailable)), "{error}");
+        assert_eq!(error.retry_after(), Some(1), "{process:?}");
     }
     let malformed = t.get(&admin, "/api/v1/orgs/acme/pools?min_revision=soon").await;
     assert_eq!((malformed.status.as_u16(), malformed.code()), (400, "invalid_query"));
@@ -399,12 +377,14 @@ async fn a_holding_expires_at_the_clocks_tick_and_the_first_waiting_member_gets_
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
-    let timed = json!({"licenses": [{"license": "ATTUNU", "valid_until": until_text}]});
-    t.put(&boss, "/api/v1/orgs/acme/users/temp/licenses", timed).await.expect(200);
-    t.post(&boss, "/api/v1/orgs/acme/groups", json!({"id": "g"})).await.expect(201);
-    t.put(&boss, "/api/v1/orgs/acme/groups/g/licenses", json!({"licenses": ["ATTUNU"]})).await.expect(200);
+    let client = t.client(&boss);
+    let timed =
+        SetUserLicenses { licenses: vec![LicenseSpec { valid_until: Some(until_text.clone()), ..held("ATTUNU") }] };
+    client.set_user_licenses("acme", "temp", &timed).await.unwrap();
+    client.create_group("acme", &group("g")).await.unwrap();
+    client.set_group_rule("acme", "g", &rule(&["ATTUNU"])).await.unwrap();
     for user in ["first", "second"] {
-        t.post(&boss, "/api/v1/orgs/acme/groups/g/members", json!({"user": user})).await.expect(201);
+        client.add_member("acme", "g", user).await.unwrap();
     }
     let first = t.check(&boss, "acme", "first", "ATTUNU").await;
     assert_eq!((first.reason, first.waiting_position), (Reason::Waiting, Some(1)));
@@ -422,11 +402,12 @@ async fn a_holding_expires_at_the_clocks_tick_and_the_first_waiting_member_gets_
     assert!(granted, "the first waiting member gets the freed unit");
     assert_eq!(t.check(&boss, "acme", "second", "ATTUNU").await.waiting_position, Some(1));
     assert_eq!(t.check(&boss, "acme", "temp", "ATTUNU").await.reason, Reason::PoolExhausted);
-    let ledger = t.get(&boss, "/api/v1/orgs/acme/ledger?user=temp").await.expect(200);
-    let last = ledger["entries"].as_array().unwrap().last().unwrap().clone();
+    let ledger = client.ledger("acme", &LedgerParams { user: Some("temp".into()), ..LedgerParams::default() }).await;
+    let ledger = ledger.unwrap();
+    let last = ledger.entries.last().unwrap();
     assert_eq!(
-        (last["actor"].clone(), last["at"].clone()),
-        (json!("system:expiry"), json!(until_text)),
+        (last.actor.as_str(), last.at.as_str()),
+        ("system:expiry", until_text.as_str()),
         "a ledger entry at the tick"
     );
     assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (1, 1));

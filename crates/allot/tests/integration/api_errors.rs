@@ -1,9 +1,10 @@
 //! Bad input gets a 4xx problem+json that names the problem, and changes nothing.
 
+use allot_api::{CreateOrg, ErrorCode, LedgerParams, LicenseSpec, PageQuery, SetUserLicenses};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::spawn_app;
+use crate::harness::{give, held, pools, refused, spawn_app};
 
 #[tokio::test]
 async fn malformed_json_unknown_fields_and_wrong_types_are_named() {
@@ -31,14 +32,12 @@ async fn malformed_json_unknown_fields_and_wrong_types_are_named() {
     assert_eq!(wrong.status, 400);
     assert!(wrong.body["detail"].as_str().unwrap().starts_with("pools[0].quantity"), "{}", wrong.body);
 
-    let negative = t.put(&admin, "/api/v1/host/pools", json!({"pools": [{"license": "UNATT", "quantity": -1}]})).await;
-    assert_eq!(negative.status, 400);
+    let host = t.client(&admin);
+    let negative = host.set_host_pools(&pools(&[("UNATT", -1)])).await;
+    assert_eq!(refused(negative).0, 400);
     let no_type = t.http.post(t.url("/api/v1/orgs")).bearer_auth(&admin).body("{}").send().await.unwrap();
     assert_eq!(no_type.status(), 415);
-    assert!(
-        t.get(&admin, "/api/v1/orgs").await.expect(200)["organizations"].as_array().unwrap().is_empty(),
-        "nothing was created"
-    );
+    assert!(host.orgs().await.unwrap().organizations.is_empty(), "nothing was created");
 }
 
 #[tokio::test]
@@ -46,15 +45,14 @@ async fn bodies_over_one_mib_and_requests_over_10000_items_are_refused() {
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1)], &["a"]).await;
-    let huge = json!({"id": "x", "name": "n".repeat(1024 * 1024 + 1)});
-    let answer = t.post(&admin, "/api/v1/orgs", huge).await;
-    assert_eq!((answer.status.as_u16(), answer.code()), (413, "body_too_large"));
+    let huge = CreateOrg { id: "x".into(), name: Some("n".repeat(1024 * 1024 + 1)) };
+    assert_eq!(refused(t.client(&admin).create_org(&huge).await), (413, ErrorCode::BodyTooLarge));
 
     let users: Vec<String> = (0..10_001).map(|i| format!("u{i}")).collect();
-    let batch = json!({"changes": [{"op": "set_user_licenses", "users": users, "licenses": [{"license": "ATTUNU"}, {"license": "TSTNU"}]}]});
-    let answer = t.post(&boss, "/api/v1/orgs/acme/plans", batch).await;
-    assert_eq!((answer.status.as_u16(), answer.code()), (413, "too_many_items"));
-    assert!(answer.body["detail"].as_str().unwrap().contains("10001"), "{}", answer.body);
+    let users: Vec<&str> = users.iter().map(String::as_str).collect();
+    let error = t.client(&boss).plan("acme", &give(&users, &["ATTUNU", "TSTNU"], false)).await.unwrap_err();
+    assert_eq!((error.status().unwrap().as_u16(), error.code()), (413, Some(ErrorCode::TooManyItems)));
+    assert!(error.problem().unwrap().detail.contains("10001"), "{error}");
 }
 
 #[tokio::test]
@@ -62,16 +60,20 @@ async fn page_limits_over_1000_and_bad_queries_are_refused() {
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1)], &["a"]).await;
-    for path in ["/api/v1/orgs/acme/users?limit=1001", "/api/v1/orgs/acme/ledger?limit=5000"] {
-        let answer = t.get(&boss, path).await;
-        assert_eq!((answer.status.as_u16(), answer.code()), (400, "invalid_query"), "{path}");
-        assert!(answer.body["detail"].as_str().unwrap().contains("1000"));
+    let client = t.client(&boss);
+    let users = client.users("acme", &PageQuery { limit: Some(1001), after: None }).await.map(drop);
+    let ledger = client.ledger("acme", &LedgerParams { limit: Some(5000), ..LedgerParams::default() }).await.map(drop);
+    for (what, answer) in [("users", users), ("ledger", ledger)] {
+        let error = answer.unwrap_err();
+        assert_eq!((error.status().unwrap().as_u16(), error.code()), (400, Some(ErrorCode::InvalidQuery)), "{what}");
+        assert!(error.problem().unwrap().detail.contains("1000"), "{what}: {error}");
     }
+    let banana = client.ledger("acme", &LedgerParams { after: Some("banana".into()), ..LedgerParams::default() }).await;
+    assert_eq!(refused(banana).0, 400);
+    // Queries no typed request can carry.
     let answer = t.get(&boss, "/api/v1/orgs/acme/ledger?limit=ten").await;
     assert_eq!((answer.status.as_u16(), answer.code()), (400, "invalid_query"));
     let answer = t.get(&boss, "/api/v1/orgs/acme/ledger?colour=red").await;
-    assert_eq!(answer.status, 400);
-    let answer = t.get(&boss, "/api/v1/orgs/acme/ledger?after=banana").await;
     assert_eq!(answer.status, 400);
 }
 
@@ -91,26 +93,29 @@ async fn violations_carry_stable_codes_and_statuses() {
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1), ("UNATT", 1)], &["a"]).await;
+    let dated = |from: Option<&str>, until: &str| LicenseSpec {
+        valid_from: from.map(str::to_owned),
+        valid_until: Some(until.to_owned()),
+        ..held("ATTUNU")
+    };
     let cases = [
-        (json!([{"license": "NOPE"}]), 422, "unknown_license"),
-        (json!([{"license": "UNATT"}]), 409, "wrong_license_kind"),
-        (json!([{"license": "ACNU"}]), 409, "not_purchased"),
-        (
-            json!([{"license": "ATTUNU", "valid_from": "2030-01-02T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z"}]),
-            422,
-            "invalid_dates",
-        ),
-        (json!([{"license": "ATTUNU", "valid_until": "tomorrow"}]), 400, "invalid_body"),
-        (json!([{"license": "bad code!"}]), 400, "invalid_body"),
+        (held("NOPE"), 422, ErrorCode::UnknownLicense),
+        (held("UNATT"), 409, ErrorCode::WrongLicenseKind),
+        (held("ACNU"), 409, ErrorCode::NotPurchased),
+        (dated(Some("2030-01-02T00:00:00Z"), "2030-01-01T00:00:00Z"), 422, ErrorCode::InvalidDates),
+        (dated(None, "tomorrow"), 400, ErrorCode::InvalidBody),
+        (held("bad code!"), 400, ErrorCode::InvalidBody),
     ];
-    for (licenses, status, code) in cases {
-        let answer = t.put(&boss, "/api/v1/orgs/acme/users/a/licenses", json!({ "licenses": licenses })).await;
-        assert_eq!((answer.status.as_u16(), answer.code()), (status, code), "{licenses}: {:#}", answer.body);
+    let client = t.client(&boss);
+    for (spec, status, code) in cases {
+        let what = format!("{spec:?}");
+        let answer = client.set_user_licenses("acme", "a", &SetUserLicenses { licenses: vec![spec] }).await;
+        assert_eq!(refused(answer), (status, code), "{what}");
     }
-    let answer = t.put(&boss, "/api/v1/orgs/acme/users/ghost/licenses", json!({"licenses": []})).await;
-    assert_eq!((answer.status.as_u16(), answer.code()), (404, "not_found"));
-    let lowered = t.put(&admin, "/api/v1/host/pools", json!({"pools": [{"license": "ATTUNU", "quantity": 0}]})).await;
-    assert_eq!((lowered.status.as_u16(), lowered.code()), (409, "quantity_in_use"));
+    let ghost = client.set_user_licenses("acme", "ghost", &SetUserLicenses { licenses: vec![] }).await;
+    assert_eq!(refused(ghost), (404, ErrorCode::NotFound));
+    let lowered = t.client(&admin).set_host_pools(&pools(&[("ATTUNU", 0)])).await;
+    assert_eq!(refused(lowered), (409, ErrorCode::QuantityInUse));
     assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (1, 0));
 }
 

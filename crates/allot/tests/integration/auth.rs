@@ -1,11 +1,20 @@
 //! Tokens, logins, roles and scopes.
 
+use allot_api::{CreateClient, CreateOrg, ErrorCode, PlanRequest, Role, UpdateUser};
 use allot_server::auth::token_hash;
 use allot_server::config::Secret;
 use allot_store::Store;
 use serde_json::json;
 
-use crate::harness::{ADMIN_PASSWORD, spawn_app, spawn_with};
+use crate::harness::{ADMIN_PASSWORD, licenses, person, pools, refused, spawn_app, spawn_with};
+
+fn org(id: &str) -> CreateOrg {
+    CreateOrg { id: id.to_owned(), name: None }
+}
+
+fn api_client(name: &str, scopes: &[&str]) -> CreateClient {
+    CreateClient { name: name.to_owned(), scopes: scopes.iter().map(|scope| (*scope).to_owned()).collect() }
+}
 
 #[tokio::test]
 async fn the_password_grant_answers_a_bearer_token_and_a_refresh_token_that_works_once() {
@@ -20,11 +29,11 @@ async fn the_password_grant_answers_a_bearer_token_and_a_refresh_token_that_work
     );
     let access = body["access_token"].as_str().unwrap();
     assert!(access.starts_with("allot_at_"));
-    assert_eq!(t.get(access, "/api/v1/orgs").await.status, 200);
+    t.client(access).orgs().await.unwrap();
 
     let refresh = body["refresh_token"].as_str().unwrap();
     let again = t.token_form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await.expect(200);
-    assert_eq!(t.get(again["access_token"].as_str().unwrap(), "/api/v1/orgs").await.status, 200);
+    t.client(again["access_token"].as_str().unwrap()).orgs().await.unwrap();
     let reused = t.token_form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
     assert_eq!((reused.status.as_u16(), reused.body["error"].as_str()), (400, Some("invalid_grant")));
 }
@@ -46,13 +55,13 @@ async fn requests_without_a_valid_token_get_401_with_a_bearer_challenge() {
     assert_eq!(none.status, 401);
     assert_eq!(none.headers["www-authenticate"], "Bearer realm=\"allot\"");
     assert_eq!(none.content_type(), "application/problem+json");
-    assert_eq!(t.get("allot_at_forged", "/api/v1/orgs").await.status, 401);
+    assert_eq!(refused(t.client("allot_at_forged").orgs().await), (401, ErrorCode::Unauthorized));
 
     let token = t.admin().await;
     t.advance(3600 * 1000);
-    let expired = t.get(&token, "/api/v1/orgs").await;
-    assert_eq!(expired.status, 401);
-    assert!(expired.body["detail"].as_str().unwrap().contains("expired"));
+    let expired = t.client(&token).orgs().await.unwrap_err();
+    assert_eq!((expired.status().unwrap().as_u16(), expired.code()), (401, Some(ErrorCode::Unauthorized)));
+    assert!(expired.problem().unwrap().detail.contains("expired"), "{expired}");
 }
 
 #[tokio::test]
@@ -143,29 +152,22 @@ async fn roles_decide_what_people_may_do() {
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1)], &["member"]).await;
     let password = "reader password 123";
-    t.post(&boss, "/api/v1/orgs/acme/users", json!({"id": "rita", "role": "reader", "password": password}))
-        .await
-        .expect(201);
-    let reader = t.login(Some("acme"), "rita", password).await;
-    assert_eq!(t.get(&reader, "/api/v1/orgs/acme/pools").await.status, 200);
-    let denied =
-        t.put(&reader, "/api/v1/orgs/acme/users/member/licenses", json!({"licenses": [{"license": "ATTUNU"}]})).await;
-    assert_eq!((denied.status.as_u16(), denied.code()), (403, "forbidden"));
-    assert_eq!(
-        t.post(&reader, "/api/v1/orgs/acme/plans", json!({"changes": []})).await.status,
-        200,
-        "readers may validate"
-    );
-    assert_eq!(t.post(&reader, "/api/v1/orgs/acme/plans", json!({"apply": true, "changes": []})).await.status, 403);
+    let client = t.client(&boss);
+    client.create_user("acme", &person("rita", Role::Reader, password)).await.unwrap();
+    let reader = t.client(&t.login(Some("acme"), "rita", password).await);
+    reader.org_pools("acme").await.unwrap();
+    let denied = reader.set_user_licenses("acme", "member", &licenses(&["ATTUNU"])).await;
+    assert_eq!(refused(denied), (403, ErrorCode::Forbidden));
+    let nothing = |apply| PlanRequest { apply, changes: vec![] };
+    reader.plan("acme", &nothing(false)).await.expect("readers may validate");
+    assert_eq!(refused(reader.plan("acme", &nothing(true)).await), (403, ErrorCode::Forbidden));
     // Org admins cannot grant themselves licenses from the host.
-    let grant =
-        t.put(&boss, "/api/v1/orgs/acme/pools", json!({"pools": [{"license": "ATTUNU", "quantity": 50}]})).await;
-    assert_eq!(grant.status, 403);
-    assert_eq!(t.post(&boss, "/api/v1/orgs", json!({"id": "mine"})).await.status, 403);
+    let grant = client.set_org_pools("acme", &pools(&[("ATTUNU", 50)])).await;
+    assert_eq!(refused(grant), (403, ErrorCode::Forbidden));
+    assert_eq!(refused(client.create_org(&org("mine")).await), (403, ErrorCode::Forbidden));
     // A member cannot log in at all, even with a password; weak passwords are refused.
-    let weak = t.put(&boss, "/api/v1/orgs/acme/users/member/password", json!({"password": "short"})).await;
-    assert_eq!((weak.status.as_u16(), weak.code()), (422, "weak_password"));
-    t.put(&boss, "/api/v1/orgs/acme/users/member/password", json!({"password": "member password 1"})).await.expect(204);
+    assert_eq!(refused(client.set_password("acme", "member", "short").await), (422, ErrorCode::WeakPassword));
+    client.set_password("acme", "member", "member password 1").await.unwrap();
     let form = [
         ("grant_type", "password"),
         ("organization", "acme"),
@@ -174,8 +176,11 @@ async fn roles_decide_what_people_may_do() {
     ];
     assert_eq!(t.token_form(&form).await.body["error"], "invalid_grant");
     // Demoting a reader takes effect at once, on a token already issued.
-    t.patch(&boss, "/api/v1/orgs/acme/users/rita", json!({"role": "member"})).await.expect(200);
-    assert_eq!(t.get(&reader, "/api/v1/orgs/acme/pools").await.status, 403);
+    client
+        .update_user("acme", "rita", &UpdateUser { role: Some(Role::Member), ..UpdateUser::default() })
+        .await
+        .unwrap();
+    assert_eq!(refused(reader.org_pools("acme").await), (403, ErrorCode::Forbidden));
 }
 
 #[tokio::test]
@@ -183,13 +188,15 @@ async fn client_credentials_carry_only_granted_scopes_and_no_refresh_token() {
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1)], &["a"]).await;
-    let client = t
-        .post(&boss, "/api/v1/orgs/acme/clients", json!({"name": "ci", "scopes": ["allot:read", "PM.License.Read"]}))
-        .await
-        .expect(201);
-    let (id, secret) = (client["client_id"].as_str().unwrap(), client["client_secret"].as_str().unwrap());
+    let admin_of_acme = t.client(&boss);
+    let created = admin_of_acme.create_client("acme", &api_client("ci", &["allot:read", "PM.License.Read"])).await;
+    let created = created.unwrap();
+    let (id, secret) = (created.client_id.as_str(), created.client_secret.as_str());
+    let listed = admin_of_acme.clients("acme").await.unwrap();
+    assert_eq!(listed.clients[0].client_id, id);
+    assert_eq!(listed.clients[0].scopes, ["allot:read", "PM.License.Read"]);
+    // Whether the secret is on the wire: raw.
     let listed = t.get(&boss, "/api/v1/orgs/acme/clients").await.expect(200);
-    assert_eq!(listed["clients"][0]["client_id"], id);
     assert!(listed["clients"][0].get("client_secret").is_none(), "the secret is shown once");
 
     let form =
@@ -197,21 +204,22 @@ async fn client_credentials_carry_only_granted_scopes_and_no_refresh_token() {
     let body = t.token_form(&form).await.expect(200);
     assert!(body.get("refresh_token").is_none());
     assert_eq!(body["scope"], "allot:read");
-    let token = body["access_token"].as_str().unwrap();
-    assert_eq!(t.get(token, "/api/v1/orgs/acme/pools").await.status, 200);
-    assert_eq!(t.put(token, "/api/v1/orgs/acme/users/a/licenses", json!({"licenses": []})).await.status, 403);
-    assert_eq!(t.get(token, "/api/v1/orgs/acme/clients").await.status, 403, "clients do not manage clients");
+    let machine = t.client(body["access_token"].as_str().unwrap());
+    machine.org_pools("acme").await.unwrap();
+    assert_eq!(refused(machine.set_user_licenses("acme", "a", &licenses(&[])).await), (403, ErrorCode::Forbidden));
+    assert_eq!(refused(machine.clients("acme").await), (403, ErrorCode::Forbidden), "clients do not manage clients");
 
     let greedy =
         [("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret), ("scope", "allot:write")];
     assert_eq!(t.token_form(&greedy).await.body["error"], "invalid_scope");
     let wrong = [("grant_type", "client_credentials"), ("client_id", id), ("client_secret", "allot_cs_wrong")];
     assert_eq!(t.token_form(&wrong).await.status, 401);
-    let unknown_scope = t.post(&boss, "/api/v1/orgs/acme/clients", json!({"name": "x", "scopes": ["root"]})).await;
-    assert_eq!((unknown_scope.status.as_u16(), unknown_scope.code()), (400, "unknown_scope"));
+    let unknown_scope = admin_of_acme.create_client("acme", &api_client("x", &["root"])).await;
+    assert_eq!(refused(unknown_scope), (400, ErrorCode::UnknownScope));
 
-    t.delete(&boss, &format!("/api/v1/orgs/acme/clients/{id}")).await.expect(204);
-    assert_eq!(t.get(token, "/api/v1/orgs/acme/pools").await.status, 401, "deleting a client revokes its tokens");
+    admin_of_acme.delete_client("acme", id).await.unwrap();
+    let revoked = machine.org_pools("acme").await;
+    assert_eq!(refused(revoked), (401, ErrorCode::Unauthorized), "deleting a client revokes its tokens");
 }
 
 #[tokio::test]
@@ -232,25 +240,24 @@ async fn the_first_start_prints_a_one_time_password_to_an_owner_only_file() {
 async fn deleting_an_organization_revokes_its_clients_tokens_for_good() {
     let t = spawn_app().await;
     let admin = t.admin().await;
-    t.post(&admin, "/api/v1/orgs", json!({"id": "acme"})).await.expect(201);
-    let client =
-        t.post(&admin, "/api/v1/orgs/acme/clients", json!({"name": "ci", "scopes": ["allot:read"]})).await.expect(201);
+    let host = t.client(&admin);
+    host.create_org(&org("acme")).await.unwrap();
+    let client = host.create_client("acme", &api_client("ci", &["allot:read"])).await.unwrap();
     let form = [
         ("grant_type", "client_credentials"),
-        ("client_id", client["client_id"].as_str().unwrap()),
-        ("client_secret", client["client_secret"].as_str().unwrap()),
+        ("client_id", client.client_id.as_str()),
+        ("client_secret", client.client_secret.as_str()),
     ];
     let token = t.token_form(&form).await.expect(200)["access_token"].as_str().unwrap().to_owned();
-    t.delete(&admin, "/api/v1/orgs/acme").await.expect(204);
-    t.post(&admin, "/api/v1/orgs", json!({"id": "acme"})).await.expect(201);
+    host.delete_org("acme").await.unwrap();
+    host.create_org(&org("acme")).await.unwrap();
     assert_eq!(
-        t.get(&token, "/api/v1/orgs/acme").await.status,
-        401,
+        refused(t.client(&token).org("acme").await),
+        (401, ErrorCode::Unauthorized),
         "a recreated organization does not revive old tokens"
     );
     assert_eq!(t.token_form(&form).await.status, 401, "nor old client secrets");
-    let reserved = t.post(&admin, "/api/v1/orgs", json!({"id": "HOST"})).await;
-    assert_eq!((reserved.status.as_u16(), reserved.code()), (400, "invalid_id"));
+    assert_eq!(refused(host.create_org(&org("HOST")).await), (400, ErrorCode::InvalidId));
 }
 
 #[tokio::test]
@@ -270,12 +277,11 @@ async fn a_new_password_shuts_out_the_old_tokens_and_access_tokens_do_not_refres
     // An access token sent as a refresh token is refused, and keeps working.
     let wrong_kind = t.token_form(&[("grant_type", "refresh_token"), ("refresh_token", &boss)]).await;
     assert_eq!(wrong_kind.body["error"], "invalid_grant");
-    assert_eq!(t.get(&boss, "/api/v1/orgs/acme").await.status, 200);
+    t.client(&boss).org("acme").await.unwrap();
 
-    t.put(&admin, "/api/v1/orgs/acme/users/acme-admin/password", json!({"password": "a brand new password"}))
-        .await
-        .expect(204);
-    assert_eq!(t.get(&boss, "/api/v1/orgs/acme").await.status, 401, "the old access token is revoked");
+    t.client(&admin).set_password("acme", "acme-admin", "a brand new password").await.unwrap();
+    let revoked = t.client(&boss).org("acme").await;
+    assert_eq!(refused(revoked), (401, ErrorCode::Unauthorized), "the old access token is revoked");
     let refreshed = t.token_form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
     assert_eq!(refreshed.body["error"], "invalid_grant", "and so is the old refresh token");
     t.login(Some("acme"), "acme-admin", "a brand new password").await;

@@ -41,10 +41,13 @@ impl Drop for Killed {
 
 /// A host admin's token from the server at `address`.
 pub async fn admin_token(http: &reqwest::Client, address: &str) -> String {
-    let form = [("grant_type", "password"), ("username", "admin"), ("password", ADMIN_PASSWORD)];
-    let answer: Value =
-        http.post(format!("{address}/oauth/token")).form(&form).send().await.unwrap().json().await.unwrap();
-    answer["access_token"].as_str().unwrap().to_owned()
+    let server = allot_client::Client::with_http(http.clone(), address);
+    server.login(None, "admin", ADMIN_PASSWORD).await.unwrap().access_token
+}
+
+/// A typed client of the server at `address`, as its host admin.
+pub async fn admin_client(http: &reqwest::Client, address: &str) -> allot_client::Client {
+    allot_client::Client::with_http(http.clone(), address).with_token(admin_token(http, address).await)
 }
 
 /// Starts `allot serve` on `database` (else SQLite in `dir`) and answers it with the

@@ -1,13 +1,23 @@
 //! Every endpoint's success answer, and its shape where a client depends on it.
 
+use allot_api::{
+    CreateGroup, CreateOrg, CreateTenant, CreateUser, ErrorCode, LedgerParams, MemberView, PageQuery, ProductKind,
+    ProductView, Role, UpdateOrg, UpdateUser,
+};
 use serde_json::json;
 
-use crate::harness::spawn_app;
+use crate::harness::{licenses, member, pools, refused, rule, spawn_app};
+
+fn org(id: &str) -> CreateOrg {
+    CreateOrg { id: id.to_owned(), name: None }
+}
 
 #[tokio::test]
 async fn organizations_can_be_created_read_renamed_listed_and_deleted() {
     let t = spawn_app().await;
     let admin = t.admin().await;
+    let host = t.client(&admin);
+    // The answer's shape on the wire: raw.
     let created = t.post(&admin, "/api/v1/orgs", json!({"id": "song-one", "name": "Song One"})).await.expect(201);
     insta::assert_json_snapshot!(created, @r#"
     {
@@ -18,21 +28,19 @@ async fn organizations_can_be_created_read_renamed_listed_and_deleted() {
       "users": 0
     }
     "#);
-    assert_eq!(t.get(&admin, "/api/v1/orgs/SONG_ONE").await.expect(200)["id"], "song-one", "ids match loosely");
-    let clash = t.post(&admin, "/api/v1/orgs", json!({"id": "Song_One"})).await;
-    assert_eq!((clash.status.as_u16(), clash.code()), (409, "already_exists"));
-    t.patch(&admin, "/api/v1/orgs/song-one", json!({"name": "Song 1"})).await.expect(200);
-    t.post(&admin, "/api/v1/orgs", json!({"id": "b-side"})).await.expect(201);
-    let list = t.get(&admin, "/api/v1/orgs").await.expect(200);
-    let names: Vec<_> = list["organizations"].as_array().unwrap().iter().map(|o| o["name"].clone()).collect();
-    assert_eq!(names, vec![json!("b-side"), json!("Song 1")]);
+    assert_eq!(host.org("SONG_ONE").await.unwrap().id, "song-one", "ids match loosely");
+    assert_eq!(refused(host.create_org(&org("Song_One")).await), (409, ErrorCode::AlreadyExists));
+    host.update_org("song-one", &UpdateOrg { name: "Song 1".into() }).await.unwrap();
+    host.create_org(&org("b-side")).await.unwrap();
+    let list = host.orgs().await.unwrap();
+    let names: Vec<_> = list.organizations.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["b-side", "Song 1"]);
 
-    t.post(&admin, "/api/v1/orgs/b-side/users", json!({"id": "x"})).await.expect(201);
-    let busy = t.delete(&admin, "/api/v1/orgs/b-side").await;
-    assert_eq!((busy.status.as_u16(), busy.code()), (409, "organization_not_empty"));
-    t.delete(&admin, "/api/v1/orgs/b-side/users/x").await.expect(204);
-    t.delete(&admin, "/api/v1/orgs/b-side").await.expect(204);
-    assert_eq!(t.get(&admin, "/api/v1/orgs/b-side").await.status, 404);
+    host.create_user("b-side", &member("x")).await.unwrap();
+    assert_eq!(refused(host.delete_org("b-side").await), (409, ErrorCode::OrganizationNotEmpty));
+    host.delete_user("b-side", "x").await.unwrap();
+    host.delete_org("b-side").await.unwrap();
+    assert_eq!(refused(host.org("b-side").await), (404, ErrorCode::NotFound));
 }
 
 #[tokio::test]
@@ -40,18 +48,17 @@ async fn users_are_paged_in_id_order() {
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1)], &["c", "a", "b", "d"]).await;
-    let first = t.get(&boss, "/api/v1/orgs/acme/users?limit=2").await.expect(200);
-    let ids: Vec<_> = first["users"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_owned()).collect();
+    let client = t.client(&boss);
+    let page = |after: Option<String>| client.users("acme", &PageQuery { limit: Some(2), after });
+    let first = page(None).await.unwrap();
+    let ids: Vec<_> = first.users.iter().map(|u| u.id.as_str()).collect();
     assert_eq!(ids, ["a", "acme-admin"]);
-    let next = first["next"].as_str().unwrap();
-    let second = t.get(&boss, &format!("/api/v1/orgs/acme/users?limit=2&after={next}")).await.expect(200);
-    let third = t
-        .get(&boss, &format!("/api/v1/orgs/acme/users?limit=2&after={}", second["next"].as_str().unwrap()))
-        .await
-        .expect(200);
-    assert_eq!(third["users"].as_array().unwrap().len(), 1);
-    assert!(third.get("next").is_none());
+    let second = page(first.next).await.unwrap();
+    let third = page(second.next).await.unwrap();
+    assert_eq!(third.users.len(), 1);
+    assert!(third.next.is_none());
 
+    // The answer's shape on the wire: raw.
     let user = t.get(&boss, "/api/v1/orgs/acme/users/acme-admin").await.expect(200);
     insta::assert_json_snapshot!(user, @r#"
     {
@@ -61,15 +68,15 @@ async fn users_are_paged_in_id_order() {
       "role": "admin"
     }
     "#);
-    let updated = t
-        .patch(&boss, "/api/v1/orgs/acme/users/a", json!({"name": "Ann", "email": "ann@example.com"}))
-        .await
-        .expect(200);
-    assert_eq!((updated["name"].clone(), updated["role"].clone()), (json!("Ann"), json!("member")));
-    let clash = t.post(&boss, "/api/v1/orgs/acme/users", json!({"id": "a"})).await;
-    assert_eq!((clash.status.as_u16(), clash.code()), (409, "already_exists"));
-    let bad = t.post(&boss, "/api/v1/orgs/acme/users", json!({"id": "a/b"})).await;
-    assert_eq!((bad.status.as_u16(), bad.code()), (400, "invalid_id"));
+    let change = UpdateUser { name: Some("Ann".into()), email: Some("ann@example.com".into()), role: None };
+    let updated = client.update_user("acme", "a", &change).await.unwrap();
+    assert_eq!(
+        (updated.name.as_str(), updated.email.as_deref(), updated.role),
+        ("Ann", Some("ann@example.com"), Role::Member)
+    );
+    assert_eq!(refused(client.create_user("acme", &member("a")).await), (409, ErrorCode::AlreadyExists));
+    let bad = CreateUser { id: "a/b".into(), ..CreateUser::default() };
+    assert_eq!(refused(client.create_user("acme", &bad).await), (400, ErrorCode::InvalidId));
 }
 
 #[tokio::test]
@@ -77,11 +84,12 @@ async fn deleting_a_user_returns_their_units() {
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1)], &["a"]).await;
-    t.put(&boss, "/api/v1/orgs/acme/users/a/licenses", json!({"licenses": [{"license": "ATTUNU"}]})).await.expect(200);
+    let client = t.client(&boss);
+    client.set_user_licenses("acme", "a", &licenses(&["ATTUNU"])).await.unwrap();
     assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (1, 1));
-    t.delete(&boss, "/api/v1/orgs/acme/users/a").await.expect(204);
+    client.delete_user("acme", "a").await.unwrap();
     assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (1, 0));
-    assert_eq!(t.get(&boss, "/api/v1/orgs/acme/users/a").await.status, 404);
+    assert_eq!(refused(client.user("acme", "a").await), (404, ErrorCode::NotFound));
 }
 
 #[tokio::test]
@@ -89,24 +97,25 @@ async fn groups_members_and_rules() {
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 5), ("RPADEVNU", 5)], &["a", "b"]).await;
-    t.post(&boss, "/api/v1/orgs/acme/groups", json!({"id": "devs", "name": "Developers"})).await.expect(201);
-    t.post(&boss, "/api/v1/orgs/acme/groups/devs/members", json!({"user": "b"})).await.expect(201);
-    let members = t.post(&boss, "/api/v1/orgs/acme/groups/devs/members", json!({"user": "a"})).await.expect(201);
-    assert_eq!(members["members"], json!([{"user": "b", "position": 1}, {"user": "a", "position": 2}]));
-    t.put(&boss, "/api/v1/orgs/acme/groups/devs/licenses", json!({"licenses": ["ATTUNU", "rpadevnu"]}))
-        .await
-        .expect(200);
-    let rule = t.get(&boss, "/api/v1/orgs/acme/groups/devs/licenses").await.expect(200);
-    assert_eq!(rule["licenses"], json!(["ATTUNU", "RPADEVNU"]), "codes are answered in the catalogue's spelling");
-    let group = t.get(&boss, "/api/v1/orgs/acme/groups/devs").await.expect(200);
-    assert_eq!((group["members"].clone(), group["name"].clone()), (json!(2), json!("Developers")));
-    assert_eq!(t.get(&boss, "/api/v1/orgs/acme/groups").await.expect(200)["groups"].as_array().unwrap().len(), 1);
+    let client = t.client(&boss);
+    client.create_group("acme", &CreateGroup { id: "devs".into(), name: Some("Developers".into()) }).await.unwrap();
+    client.add_member("acme", "devs", "b").await.unwrap();
+    let members = client.add_member("acme", "devs", "a").await.unwrap();
+    let expected = [MemberView { user: "b".into(), position: 1 }, MemberView { user: "a".into(), position: 2 }];
+    assert_eq!(members.members, expected);
+    assert_eq!(client.members("acme", "devs").await.unwrap().members, expected);
+    client.set_group_rule("acme", "devs", &rule(&["ATTUNU", "rpadevnu"])).await.unwrap();
+    let devs = client.group_rule("acme", "devs").await.unwrap();
+    assert_eq!(devs.licenses, ["ATTUNU", "RPADEVNU"], "codes are answered in the catalogue's spelling");
+    let group = client.group("acme", "devs").await.unwrap();
+    assert_eq!((group.members, group.name.as_str()), (2, "Developers"));
+    assert_eq!(client.groups("acme").await.unwrap().groups.len(), 1);
     assert_eq!(t.org_pool(&boss, "acme", "RPADEVNU").await, (5, 2));
-    let unit = t.put(&boss, "/api/v1/orgs/acme/groups/devs/licenses", json!({"licenses": ["UNATT"]})).await;
-    assert_eq!((unit.status.as_u16(), unit.code()), (409, "wrong_license_kind"));
-    let missing = t.delete(&boss, "/api/v1/orgs/acme/groups/devs/members/acme-admin").await;
-    assert_eq!((missing.status.as_u16(), missing.code()), (404, "not_a_member"));
-    t.delete(&boss, "/api/v1/orgs/acme/groups/devs").await.expect(204);
+    let unit = client.set_group_rule("acme", "devs", &rule(&["UNATT"])).await;
+    assert_eq!(refused(unit), (409, ErrorCode::WrongLicenseKind));
+    let missing = client.remove_member("acme", "devs", "acme-admin").await;
+    assert_eq!(refused(missing), (404, ErrorCode::NotAMember));
+    client.delete_group("acme", "devs").await.unwrap();
     assert_eq!(t.org_pool(&boss, "acme", "RPADEVNU").await, (5, 0), "members lose what they inherited");
 }
 
@@ -115,24 +124,19 @@ async fn tenants_get_units_per_service_from_the_organization() {
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("UNATT", 5), ("AIG", 2), ("ATTUNU", 1)], &[]).await;
-    t.post(&boss, "/api/v1/orgs/acme/tenants", json!({"id": "prod", "name": "Production"})).await.expect(201);
-    let path = "/api/v1/orgs/acme/tenants/prod/services/orchestrator/pools";
-    let pools = t.put(&boss, path, json!({"pools": [{"license": "UNATT", "quantity": 4}]})).await.expect(200);
-    assert_eq!(pools["pools"][0]["quantity"], 4);
-    t.put(
-        &boss,
-        "/api/v1/orgs/acme/tenants/prod/services/aicenter/pools",
-        json!({"pools": [{"license": "AIG", "quantity": 2}]}),
-    )
-    .await
-    .expect(200);
+    let client = t.client(&boss);
+    client.create_tenant("acme", &CreateTenant { id: "prod".into(), name: Some("Production".into()) }).await.unwrap();
+    let orchestrator =
+        |quantities: &[(&str, i64)]| client.set_service_pools("acme", "prod", "orchestrator", &pools(quantities));
+    let granted = orchestrator(&[("UNATT", 4)]).await.unwrap();
+    assert_eq!(granted.pools[0].quantity, 4);
+    assert_eq!(client.service_pools("acme", "prod", "orchestrator").await.unwrap().pools[0].quantity, 4);
+    client.set_service_pools("acme", "prod", "aicenter", &pools(&[("AIG", 2)])).await.unwrap();
     assert_eq!(t.org_pool(&boss, "acme", "UNATT").await, (5, 4));
-    let over = t.put(&boss, path, json!({"pools": [{"license": "UNATT", "quantity": 6}]})).await;
-    assert_eq!((over.status.as_u16(), over.code()), (409, "license_limit_exceeded"));
-    let wrong = t.put(&boss, path, json!({"pools": [{"license": "AIG", "quantity": 1}]})).await;
-    assert_eq!((wrong.status.as_u16(), wrong.code()), (409, "wrong_service"));
-    let user_code = t.put(&boss, path, json!({"pools": [{"license": "ATTUNU", "quantity": 1}]})).await;
-    assert_eq!((user_code.status.as_u16(), user_code.code()), (409, "wrong_license_kind"));
+    assert_eq!(refused(orchestrator(&[("UNATT", 6)]).await), (409, ErrorCode::LicenseLimitExceeded));
+    assert_eq!(refused(orchestrator(&[("AIG", 1)]).await), (409, ErrorCode::WrongService));
+    assert_eq!(refused(orchestrator(&[("ATTUNU", 1)]).await), (409, ErrorCode::WrongLicenseKind));
+    // The answer's shape on the wire: raw.
     let tenant = t.get(&boss, "/api/v1/orgs/acme/tenants/prod").await.expect(200);
     insta::assert_json_snapshot!(tenant, @r#"
     {
@@ -164,10 +168,11 @@ async fn tenants_get_units_per_service_from_the_organization() {
       ]
     }
     "#);
-    assert_eq!(t.get(&boss, "/api/v1/orgs/acme/tenants").await.expect(200)["tenants"].as_array().unwrap().len(), 1);
-    let lower = t.put(&admin, "/api/v1/orgs/acme/pools", json!({"pools": [{"license": "UNATT", "quantity": 3}]})).await;
-    assert_eq!((lower.status.as_u16(), lower.code()), (409, "quantity_in_use"));
-    t.delete(&boss, "/api/v1/orgs/acme/tenants/prod").await.expect(204);
+    assert_eq!(client.tenants("acme").await.unwrap().tenants.len(), 1);
+    let lower = t.client(&admin).set_org_pools("acme", &pools(&[("UNATT", 3)])).await;
+    assert_eq!(refused(lower), (409, ErrorCode::QuantityInUse));
+    client.delete_tenant("acme", "prod").await.unwrap();
+    assert_eq!(refused(client.tenant("acme", "prod").await), (404, ErrorCode::NotFound));
     assert_eq!(t.org_pool(&boss, "acme", "UNATT").await, (5, 0));
 }
 
@@ -175,33 +180,33 @@ async fn tenants_get_units_per_service_from_the_organization() {
 async fn host_pools_and_the_catalogue() {
     let t = spawn_app().await;
     let admin = t.admin().await;
-    let products = t.get(&admin, "/api/v1/products").await.expect(200);
-    let codes: Vec<_> =
-        products["products"].as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap().to_owned()).collect();
+    let host = t.client(&admin);
+    let products = host.products().await.unwrap();
+    let codes: Vec<_> = products.products.iter().map(|p| p.code.as_str()).collect();
     for code in ["RPADEVNU", "ATTUNU", "TSTNU", "UNATT", "TIE", "analytics", "krispnoisecancellation"] {
-        assert!(codes.iter().any(|c| c == code), "{code} is in the default catalogue");
+        assert!(codes.contains(&code), "{code} is in the default catalogue");
     }
-    let robot = json!({"code": "RU", "name": "Robot Units", "kind": "unit", "service_type": "tenant"});
-    t.post(&admin, "/api/v1/products", robot.clone()).await.expect(201);
-    assert_eq!(t.post(&admin, "/api/v1/products", robot).await.code(), "already_exists");
-    let pools = t
-        .put(
-            &admin,
-            "/api/v1/host/pools",
-            json!({"pools": [{"license": "RU", "quantity": 7, "valid_until": "2030-01-01T00:00:00Z"}]}),
-        )
-        .await
-        .expect(200);
-    assert_eq!(
-        pools["pools"][0],
-        json!({"license": "RU", "quantity": 7, "allocated": 0, "available": 7, "valid_until": "2030-01-01T00:00:00Z"})
-    );
-    assert_eq!(t.get(&admin, "/api/v1/host/pools").await.expect(200)["pools"].as_array().unwrap().len(), 1);
-    t.post(&admin, "/api/v1/orgs", json!({"id": "acme"})).await.expect(201);
-    let refused = t.put(&admin, "/api/v1/orgs/acme/pools", json!({"pools": [{"license": "RU", "quantity": 8}]})).await;
-    assert_eq!((refused.status.as_u16(), refused.code()), (409, "license_limit_exceeded"));
-    let none = t.put(&admin, "/api/v1/orgs/acme/pools", json!({"pools": [{"license": "DSU", "quantity": 1}]})).await;
-    assert_eq!((none.status.as_u16(), none.code()), (409, "not_purchased"));
+    let robot = ProductView {
+        code: "RU".into(),
+        name: "Robot Units".into(),
+        kind: ProductKind::Unit,
+        service_type: Some("tenant".into()),
+        capabilities: vec![],
+    };
+    host.create_product(&robot).await.unwrap();
+    assert_eq!(refused(host.create_product(&robot).await).1, ErrorCode::AlreadyExists);
+    let mut until = pools(&[("RU", 7)]);
+    until.pools[0].valid_until = Some("2030-01-01T00:00:00Z".into());
+    let answer = host.set_host_pools(&until).await.unwrap();
+    let row = &answer.pools[0];
+    assert_eq!((row.license.as_str(), row.quantity, row.allocated, row.available), ("RU", 7, 0, 7));
+    assert_eq!((row.valid_from.as_deref(), row.valid_until.as_deref()), (None, Some("2030-01-01T00:00:00Z")));
+    assert_eq!(host.host_pools().await.unwrap().pools.len(), 1);
+    host.create_org(&org("acme")).await.unwrap();
+    let over = host.set_org_pools("acme", &pools(&[("RU", 8)])).await;
+    assert_eq!(refused(over), (409, ErrorCode::LicenseLimitExceeded));
+    let none = host.set_org_pools("acme", &pools(&[("DSU", 1)])).await;
+    assert_eq!(refused(none), (409, ErrorCode::NotPurchased));
 }
 
 #[tokio::test]
@@ -209,29 +214,20 @@ async fn the_ledger_pages_and_filters_by_user_license_and_revision() {
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 3), ("TSTNU", 3)], &["a", "b"]).await;
-    t.put(
-        &boss,
-        "/api/v1/orgs/acme/users/a/licenses",
-        json!({"licenses": [{"license": "ATTUNU"}, {"license": "TSTNU"}]}),
-    )
-    .await
-    .expect(200);
-    t.put(&boss, "/api/v1/orgs/acme/users/b/licenses", json!({"licenses": [{"license": "attunu"}]})).await.expect(200);
-    t.put(&boss, "/api/v1/orgs/acme/users/a/licenses", json!({"licenses": []})).await.expect(200);
+    let client = t.client(&boss);
+    client.set_user_licenses("acme", "a", &licenses(&["ATTUNU", "TSTNU"])).await.unwrap();
+    client.set_user_licenses("acme", "b", &licenses(&["attunu"])).await.unwrap();
+    client.set_user_licenses("acme", "a", &licenses(&[])).await.unwrap();
 
-    let by_user = t.get(&boss, "/api/v1/orgs/acme/ledger?user=a&license=attunu").await.expect(200);
-    let deltas: Vec<_> = by_user["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["change"]["type"].as_str().unwrap().to_owned())
-        .collect();
+    let filter = LedgerParams { user: Some("a".into()), license: Some("attunu".into()), ..LedgerParams::default() };
+    let by_user = client.ledger("acme", &filter).await.unwrap();
+    let deltas: Vec<_> = by_user.entries.iter().map(|e| e.change.kind()).collect();
     assert_eq!(deltas, ["holding_set", "holding_set"]);
-    let first = &by_user["entries"][0];
-    assert_eq!(first["actor"], "user:acme/acme-admin");
-    assert!(first["request_id"].as_str().is_some_and(|r| !r.is_empty()));
-    assert_eq!(first["at"], "2027-01-15T08:00:00Z");
-    insta::assert_json_snapshot!(first["change"], @r#"
+    let first = &by_user.entries[0];
+    assert_eq!(first.actor, "user:acme/acme-admin");
+    assert!(!first.request_id.is_empty());
+    assert_eq!(first.at, "2027-01-15T08:00:00Z");
+    insta::assert_json_snapshot!(serde_json::to_value(&first.change).unwrap(), @r#"
     {
       "after": {
         "external": false,
@@ -247,24 +243,25 @@ async fn the_ledger_pages_and_filters_by_user_license_and_revision() {
     }
     "#);
 
-    let all = t.get(&boss, "/api/v1/orgs/acme/ledger?limit=1000").await.expect(200);
-    let total = all["entries"].as_array().unwrap().len();
+    let all = client.ledger("acme", &LedgerParams { limit: Some(1000), ..LedgerParams::default() }).await.unwrap();
+    let total = all.entries.len();
     let mut seen = 0;
-    let mut after = String::new();
+    let mut after = None;
     loop {
-        let page = t.get(&boss, &format!("/api/v1/orgs/acme/ledger?limit=3{after}")).await.expect(200);
-        seen += page["entries"].as_array().unwrap().len();
-        match page["next"].as_str() {
-            Some(next) => after = format!("&after={next}"),
+        let page = client.ledger("acme", &LedgerParams { limit: Some(3), after, ..LedgerParams::default() }).await;
+        let page = page.unwrap();
+        seen += page.entries.len();
+        match page.next {
+            Some(next) => after = Some(next),
             None => break,
         }
     }
     assert_eq!(seen, total);
-    let last_revision = all["entries"][total - 1]["revision"].as_u64().unwrap();
-    let latest = t.get(&boss, &format!("/api/v1/orgs/acme/ledger?from_revision={last_revision}")).await.expect(200);
-    let latest = latest["entries"].as_array().unwrap();
+    let last_revision = all.entries[total - 1].revision;
+    let from = LedgerParams { from_revision: Some(last_revision), ..LedgerParams::default() };
+    let latest = client.ledger("acme", &from).await.unwrap().entries;
     assert!(!latest.is_empty(), "the last revision has entries");
-    assert!(latest.iter().all(|e| e["revision"] == last_revision), "{latest:?}");
+    assert!(latest.iter().all(|e| e.revision == last_revision), "{latest:?}");
 }
 
 #[tokio::test]
@@ -275,7 +272,7 @@ async fn health_readiness_and_metrics() {
     let ready: serde_json::Value = t.http.get(t.url("/readyz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(ready["status"], "ready");
     let admin = t.admin().await;
-    t.get(&admin, "/api/v1/orgs/nope").await;
+    assert_eq!(refused(t.client(&admin).org("nope").await), (404, ErrorCode::NotFound));
     let metrics = t.http.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(
         metrics.contains(r#"allot_http_requests_total{method="GET",route="/api/v1/orgs/{org}",status="404"} 1"#),

@@ -1,36 +1,37 @@
 //! ETag and If-Match: a write against a stale tag answers 412 and changes nothing.
 
-use reqwest::Method;
-use serde_json::json;
+use allot_api::{CreateTenant, ErrorCode};
+use allot_client::Call;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use crate::harness::{TestApp, spawn_app};
+use crate::harness::{group, licenses, pools, refused, rule, spawn_app};
 
-/// A PUT with `If-Match`; answers the status, the new ETag and the body.
-async fn put_if(
-    t: &TestApp,
-    token: &str,
-    path: &str,
-    tag: &str,
-    body: serde_json::Value,
-) -> (u16, String, serde_json::Value) {
-    let response = t
-        .http
-        .request(Method::PUT, t.url(path))
-        .bearer_auth(token)
-        .header("if-match", tag)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let etag = response.headers().get("etag").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-    (status, etag, response.json().await.unwrap())
+/// A resource as JSON, less the revision it was read at.
+fn state(resource: &impl Serialize) -> serde_json::Value {
+    let mut state = serde_json::to_value(resource).unwrap();
+    state["revision"] = serde_json::Value::Null;
+    state
 }
 
-async fn etag(t: &TestApp, token: &str, path: &str) -> String {
-    let answer = t.get(token, path).await;
-    assert_eq!(answer.status, 200);
-    answer.headers["etag"].to_str().unwrap().to_owned()
+/// Writes `first` with the current tag, then `second` with the stale one, then with `*`.
+async fn a_stale_tag_is_refused<T>(
+    what: &str,
+    read: impl Fn() -> Call<T>,
+    first: impl Fn() -> Call<T>,
+    second: impl Fn() -> Call<T>,
+) where
+    T: Serialize + DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    let tag = read().answer().await.unwrap().etag.unwrap();
+    let new_tag = first().if_match(&tag).answer().await.unwrap().etag;
+    assert_ne!(new_tag.as_deref(), Some(tag.as_str()), "{what}: a current tag applies and the write moves it");
+    let before = read().answer().await.unwrap();
+    assert_eq!(before.etag, new_tag, "{what}: GET answers the same tag");
+    assert_eq!(refused(second().if_match(&tag).await), (412, ErrorCode::PreconditionFailed), "{what}");
+    let after = read().await.unwrap();
+    assert_eq!(state(&after), state(&before.body), "{what}: a refused write changes nothing");
+    second().if_match("*").await.unwrap_or_else(|e| panic!("{what}: * matches any current state: {e}"));
 }
 
 #[tokio::test]
@@ -38,38 +39,35 @@ async fn a_stale_if_match_gets_412_and_changes_nothing() {
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 5), ("UNATT", 5)], &["a", "b"]).await;
-    t.post(&boss, "/api/v1/orgs/acme/groups", json!({"id": "g"})).await.expect(201);
-    t.post(&boss, "/api/v1/orgs/acme/tenants", json!({"id": "t"})).await.expect(201);
-    let cases = [
-        ("/api/v1/orgs/acme/users/a/licenses", json!({"licenses": [{"license": "ATTUNU"}]}), json!({"licenses": []})),
-        ("/api/v1/orgs/acme/groups/g/licenses", json!({"licenses": ["ATTUNU"]}), json!({"licenses": []})),
-        (
-            "/api/v1/orgs/acme/tenants/t/services/orchestrator/pools",
-            json!({"pools": [{"license": "UNATT", "quantity": 2}]}),
-            json!({"pools": [{"license": "UNATT", "quantity": 1}]}),
-        ),
-    ];
-    for (path, first, second) in cases {
-        let tag = etag(&t, &boss, path).await;
-        let (status, new_tag, _) = put_if(&t, &boss, path, &tag, first).await;
-        assert_eq!(status, 200, "{path}: a current tag applies");
-        assert_ne!(new_tag, tag, "{path}: the write moves the tag");
-        assert_eq!(etag(&t, &boss, path).await, new_tag, "{path}: GET answers the same tag");
-        let before = t.get(&boss, path).await.body;
-        let (status, _, body) = put_if(&t, &boss, path, &tag, second.clone()).await;
-        assert_eq!((status, body["code"].clone()), (412, json!("precondition_failed")), "{path}");
-        let mut after = t.get(&boss, path).await.body;
-        after["revision"] = before["revision"].clone();
-        assert_eq!(after, before, "{path}: a refused write changes nothing");
-        let (status, _, _) = put_if(&t, &boss, path, "*", second).await;
-        assert_eq!(status, 200, "{path}: * matches any current state");
-    }
+    let client = t.client(&boss);
+    client.create_group("acme", &group("g")).await.unwrap();
+    client.create_tenant("acme", &CreateTenant { id: "t".into(), name: None }).await.unwrap();
+    a_stale_tag_is_refused(
+        "a user's licenses",
+        || client.user_licenses("acme", "a"),
+        || client.set_user_licenses("acme", "a", &licenses(&["ATTUNU"])),
+        || client.set_user_licenses("acme", "a", &licenses(&[])),
+    )
+    .await;
+    a_stale_tag_is_refused(
+        "a group's rule",
+        || client.group_rule("acme", "g"),
+        || client.set_group_rule("acme", "g", &rule(&["ATTUNU"])),
+        || client.set_group_rule("acme", "g", &rule(&[])),
+    )
+    .await;
+    a_stale_tag_is_refused(
+        "a tenant's pools",
+        || client.service_pools("acme", "t", "orchestrator"),
+        || client.set_service_pools("acme", "t", "orchestrator", &pools(&[("UNATT", 2)])),
+        || client.set_service_pools("acme", "t", "orchestrator", &pools(&[("UNATT", 1)])),
+    )
+    .await;
     // The organization's pools, by the host admin.
-    let tag = etag(&t, &admin, "/api/v1/orgs/acme/pools").await;
-    t.put(&boss, "/api/v1/orgs/acme/users/b/licenses", json!({"licenses": [{"license": "ATTUNU"}]})).await.expect(200);
-    let (status, _, _) =
-        put_if(&t, &admin, "/api/v1/orgs/acme/pools", &tag, json!({"pools": [{"license": "ATTUNU", "quantity": 9}]}))
-            .await;
-    assert_eq!(status, 412, "an allocation in between moves the pools' tag");
+    let host = t.client(&admin);
+    let tag = host.org_pools("acme").answer().await.unwrap().etag.unwrap();
+    client.set_user_licenses("acme", "b", &licenses(&["ATTUNU"])).await.unwrap();
+    let raise = host.set_org_pools("acme", &pools(&[("ATTUNU", 9)])).if_match(&tag).await;
+    assert_eq!(refused(raise), (412, ErrorCode::PreconditionFailed), "an allocation in between moves the pools' tag");
     assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await.0, 5);
 }

@@ -5,7 +5,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use allot_api::{CheckAnswer, CreateOrg, CreateUser, PoolSetting, Role, SetPools};
+use allot_api::{
+    CheckAnswer, CreateGroup, CreateOrg, CreateUser, ErrorCode, GroupRule, LicenseSpec, PlanChange, PlanRequest,
+    PoolSetting, Role, SetPools, SetUserLicenses,
+};
 use allot_server::config::{AuthConfig, Secret};
 use allot_server::{App, Clock, Config};
 use reqwest::{Method, StatusCode};
@@ -168,10 +171,6 @@ impl TestApp {
         self.send(Method::PUT, path, Some(token), Some(body)).await
     }
 
-    pub async fn patch(&self, token: &str, path: &str, body: Value) -> Answer {
-        self.send(Method::PATCH, path, Some(token), Some(body)).await
-    }
-
     pub async fn delete(&self, token: &str, path: &str) -> Answer {
         self.send(Method::DELETE, path, Some(token), None).await
     }
@@ -185,12 +184,7 @@ impl TestApp {
     }
 
     pub async fn login(&self, organization: Option<&str>, username: &str, password: &str) -> String {
-        let mut form = vec![("grant_type", "password"), ("username", username), ("password", password)];
-        if let Some(org) = organization {
-            form.push(("organization", org));
-        }
-        let body = self.token_form(&form).await.expect(200);
-        body["access_token"].as_str().unwrap().to_owned()
+        self.anonymous().login(organization, username, password).await.unwrap().access_token
     }
 
     pub async fn admin(&self) -> String {
@@ -199,38 +193,27 @@ impl TestApp {
 
     /// A typed client of the native API, with `token`.
     pub fn client(&self, token: &str) -> allot_client::Client {
-        allot_client::Client::with_http(self.http.clone(), self.url("")).with_token(token)
+        self.anonymous().with_token(token)
+    }
+
+    /// A typed client with no token, to log in with.
+    pub fn anonymous(&self) -> allot_client::Client {
+        allot_client::Client::with_http(self.http.clone(), self.url(""))
     }
 
     /// An organization with host licenses granted, users, and an org admin's token.
     pub async fn org_with(&self, admin: &str, org: &str, licenses: &[(&str, i64)], users: &[&str]) -> String {
         let host = self.client(admin);
-        let pools = |quantity: Option<i64>| SetPools {
-            pools: licenses
-                .iter()
-                .map(|(l, q)| PoolSetting {
-                    license: (*l).to_owned(),
-                    quantity: quantity.unwrap_or(*q),
-                    valid_from: None,
-                    valid_until: None,
-                })
-                .collect(),
-        };
+        let plenty: Vec<_> = licenses.iter().map(|(license, _)| (*license, 100_000)).collect();
         host.create_org(&CreateOrg { id: org.into(), name: Some(org.into()) }).await.unwrap();
-        host.set_host_pools(&pools(Some(100_000))).await.unwrap();
-        host.set_org_pools(org, &pools(None)).await.unwrap();
+        host.set_host_pools(&pools(&plenty)).await.unwrap();
+        host.set_org_pools(org, &pools(licenses)).await.unwrap();
         for user in users {
-            host.create_user(org, &CreateUser { id: (*user).into(), ..CreateUser::default() }).await.unwrap();
+            host.create_user(org, &member(user)).await.unwrap();
         }
         let boss = format!("{org}-admin");
         let password = "org admin password 1";
-        let admin = CreateUser {
-            id: boss.clone(),
-            role: Some(Role::Admin),
-            password: Some(password.into()),
-            ..CreateUser::default()
-        };
-        host.create_user(org, &admin).await.unwrap();
+        host.create_user(org, &person(&boss, Role::Admin, password)).await.unwrap();
         self.login(Some(org), &boss, password).await
     }
 
@@ -242,5 +225,64 @@ impl TestApp {
 
     pub async fn check(&self, token: &str, org: &str, user: &str, license: &str) -> CheckAnswer {
         self.client(token).check(org, user, license).await.unwrap()
+    }
+}
+
+// The request bodies tests send again and again.
+
+/// Pools of these quantities.
+pub fn pools(quantities: &[(&str, i64)]) -> SetPools {
+    let setting = |(license, quantity): &(&str, i64)| PoolSetting {
+        license: (*license).to_owned(),
+        quantity: *quantity,
+        valid_from: None,
+        valid_until: None,
+    };
+    SetPools { pools: quantities.iter().map(setting).collect() }
+}
+
+/// A license held directly, drawing a unit, for good.
+pub fn held(license: &str) -> LicenseSpec {
+    LicenseSpec { license: license.to_owned(), external: false, valid_from: None, valid_until: None }
+}
+
+/// Direct licenses, each drawing a unit, for good.
+pub fn licenses(codes: &[&str]) -> SetUserLicenses {
+    SetUserLicenses { licenses: codes.iter().copied().map(held).collect() }
+}
+
+/// A group's rule: members inherit these, drawing units.
+pub fn rule(codes: &[&str]) -> GroupRule {
+    GroupRule { licenses: codes.iter().map(|code| (*code).to_owned()).collect(), use_external_license: false }
+}
+
+pub fn group(id: &str) -> CreateGroup {
+    CreateGroup { id: id.to_owned(), name: None }
+}
+
+/// A reader or admin who logs in with `password`.
+pub fn person(id: &str, role: Role, password: &str) -> CreateUser {
+    CreateUser { id: id.to_owned(), role: Some(role), password: Some(password.to_owned()), ..CreateUser::default() }
+}
+
+/// A user who holds licenses and may not log in.
+pub fn member(id: &str) -> CreateUser {
+    CreateUser { id: id.to_owned(), ..CreateUser::default() }
+}
+
+/// A plan giving each of `users` exactly the direct `licenses`.
+pub fn give(users: &[&str], licenses: &[&str], apply: bool) -> PlanRequest {
+    let users = users.iter().map(|user| (*user).to_owned()).collect();
+    let change = PlanChange::SetUserLicenses { users, licenses: licenses.iter().copied().map(held).collect() };
+    PlanRequest { apply, changes: vec![change] }
+}
+
+/// A refusal's status and code, to compare in one assertion.
+#[track_caller]
+pub fn refused<T: std::fmt::Debug>(result: allot_client::Result<T>) -> (u16, ErrorCode) {
+    let error = result.expect_err("the request was refused");
+    match (error.status(), error.code()) {
+        (Some(status), Some(code)) => (status.as_u16(), code),
+        _ => panic!("not a problem answer: {error}"),
     }
 }

@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use allot_api::{HoldersQuery, UsageQuery, UserLicenses};
+use serde_json::Value;
 
-use crate::harness::{START, spawn_app};
+use crate::harness::{START, group, licenses, refused, rule, spawn_app};
 
 fn at(millis: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
@@ -14,11 +15,11 @@ fn at(millis: i64) -> String {
 }
 
 /// What the live API said at one moment: each user's (licenses, waiting), and the holders.
-type Snapshot = (BTreeMap<&'static str, (Value, Value)>, Value);
+type Snapshot = (BTreeMap<&'static str, Value>, Value);
 
 /// The parts of an answer that describe the books, not the moment of asking.
-fn licenses_of(answer: &Value) -> (Value, Value) {
-    (answer["licenses"].clone(), answer["waiting"].clone())
+fn licenses_of(answer: &UserLicenses) -> Value {
+    serde_json::to_value((&answer.licenses, &answer.waiting)).unwrap()
 }
 
 #[tokio::test]
@@ -27,8 +28,10 @@ async fn as_of_answers_match_the_books_at_random_past_moments() {
     let admin = t.admin().await;
     let users = ["u0", "u1", "u2", "u3"];
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 2), ("TSTNU", 3)], &users).await;
-    t.post(&boss, "/api/v1/orgs/acme/groups", json!({"id": "g"})).await.expect(201);
-    t.put(&boss, "/api/v1/orgs/acme/groups/g/licenses", json!({"licenses": ["ATTUNU"]})).await.expect(200);
+    let client = t.client(&boss);
+    client.create_group("acme", &group("g")).await.unwrap();
+    client.set_group_rule("acme", "g", &rule(&["ATTUNU"])).await.unwrap();
+    let attunu = |as_of: Option<String>| HoldersQuery { license: "ATTUNU".into(), as_of };
 
     // After each step, at a later second, record what the live API says.
     let mut seen: BTreeMap<i64, Snapshot> = BTreeMap::new();
@@ -39,35 +42,19 @@ async fn as_of_answers_match_the_books_at_random_past_moments() {
         seed ^= seed << 17;
         let user = users[(seed % 4) as usize];
         t.advance(1000);
-        match (seed >> 8) % 4 {
-            0 => t.post(&boss, "/api/v1/orgs/acme/groups/g/members", json!({"user": user})).await,
-            1 => t.delete(&boss, &format!("/api/v1/orgs/acme/groups/g/members/{user}")).await,
-            2 => {
-                t.put(
-                    &boss,
-                    &format!("/api/v1/orgs/acme/users/{user}/licenses"),
-                    json!({"licenses": [{"license": "TSTNU"}]}),
-                )
-                .await
-            }
-            _ => {
-                t.put(
-                    &boss,
-                    &format!("/api/v1/orgs/acme/users/{user}/licenses"),
-                    json!({"licenses": [{"license": "ATTUNU"}]}),
-                )
-                .await
-            }
+        // Refusals (a member again, a unit short) are part of the workload.
+        let _ = match (seed >> 8) % 4 {
+            0 => client.add_member("acme", "g", user).await.map(drop),
+            1 => client.remove_member("acme", "g", user).await,
+            2 => client.set_user_licenses("acme", user, &licenses(&["TSTNU"])).await.map(drop),
+            _ => client.set_user_licenses("acme", user, &licenses(&["ATTUNU"])).await.map(drop),
         };
         let now = START + (step + 1) * 1000;
         let mut per_user = BTreeMap::new();
         for u in users {
-            per_user.insert(
-                u,
-                licenses_of(&t.get(&boss, &format!("/api/v1/orgs/acme/users/{u}/licenses")).await.expect(200)),
-            );
+            per_user.insert(u, licenses_of(&client.user_licenses("acme", u).await.unwrap()));
         }
-        let holders = t.get(&boss, "/api/v1/orgs/acme/holders?license=ATTUNU").await.expect(200)["holders"].clone();
+        let holders = serde_json::to_value(client.holders("acme", &attunu(None)).await.unwrap().holders).unwrap();
         seen.insert(now, (per_user, holders));
     }
     t.advance(1000);
@@ -77,24 +64,23 @@ async fn as_of_answers_match_the_books_at_random_past_moments() {
         // Half a second later: the same books, as nothing was committed in between.
         let when = at(moment + 500);
         for u in users {
-            let past = t.get(&boss, &format!("/api/v1/orgs/acme/users/{u}/licenses?as_of={when}")).await.expect(200);
+            let past = client.user_licenses_as_of("acme", u, &when).await.unwrap();
             assert_eq!(licenses_of(&past), per_user[u], "{u} at {when}");
         }
-        let past = t.get(&boss, &format!("/api/v1/orgs/acme/holders?license=ATTUNU&as_of={when}")).await.expect(200);
-        assert_eq!(&past["holders"], holders, "holders at {when}");
+        let past = client.holders("acme", &attunu(Some(when.clone()))).await.unwrap();
+        assert_eq!(&serde_json::to_value(past.holders).unwrap(), holders, "holders at {when}");
     }
     let before_any = at(START - 3_600_000);
-    assert_eq!(
-        t.get(&boss, &format!("/api/v1/orgs/acme/users/u0/licenses?as_of={before_any}")).await.status,
-        404,
-        "u0 did not exist yet"
-    );
-    assert_eq!(t.get(&boss, "/api/v1/orgs/acme/holders?license=ATTUNU&as_of=yesterday").await.status, 400);
+    let too_early = client.user_licenses_as_of("acme", "u0", &before_any).await;
+    assert_eq!(refused(too_early).0, 404, "u0 did not exist yet");
+    let not_a_time = client.holders("acme", &attunu(Some("yesterday".into()))).await;
+    assert_eq!(refused(not_a_time).0, 400);
 
     // Usage over time ends at the pool as it is now.
-    let usage = t.get(&boss, "/api/v1/orgs/acme/usage?license=ATTUNU").await.expect(200);
-    let last = usage["points"].as_array().unwrap().last().unwrap().clone();
+    let usage = client.usage("acme", &UsageQuery { license: "ATTUNU".into(), ..UsageQuery::default() }).await;
+    let usage = usage.unwrap();
+    let last = usage.points.last().unwrap();
     let (quantity, allocated) = t.org_pool(&boss, "acme", "ATTUNU").await;
-    assert_eq!((last["quantity"].as_i64(), last["allocated"].as_i64()), (Some(quantity), Some(allocated)));
-    assert!(usage["points"].as_array().unwrap().len() > 3);
+    assert_eq!((last.quantity, last.allocated), (quantity, allocated));
+    assert!(usage.points.len() > 3);
 }

@@ -2,59 +2,45 @@
 
 use std::sync::Arc;
 
-use reqwest::Method;
+use allot_api::{ErrorCode, LedgerParams};
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, spawn_app};
-
-async fn send(t: &TestApp, token: &str, method: Method, path: &str, key: &str, body: Value) -> (u16, Value, bool) {
-    let response = t
-        .http
-        .request(method, t.url(path))
-        .bearer_auth(token)
-        .header("idempotency-key", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let replayed = response.headers().contains_key("idempotent-replayed");
-    (status, response.json().await.unwrap_or(Value::Null), replayed)
-}
+use crate::harness::{TestApp, give, group, licenses, pools, refused, spawn_app};
 
 async fn ledger_len(t: &TestApp, token: &str) -> usize {
-    t.get(token, "/api/v1/orgs/acme/ledger?limit=1000").await.expect(200)["entries"].as_array().unwrap().len()
+    let all = LedgerParams { limit: Some(1000), ..LedgerParams::default() };
+    t.client(token).ledger("acme", &all).await.unwrap().entries.len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_parallel_requests_with_one_key_make_one_change_and_get_identical_answers() {
-    let t = Arc::new(spawn_app().await);
+    let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 5)], &["a"]).await;
     let before = ledger_len(&t, &boss).await;
+    let grant = || t.client(&boss).plan("acme", &give(&["a"], &["ATTUNU"], true));
     // All 50 wait at the barrier, then send at once.
     let start = Arc::new(tokio::sync::Barrier::new(50));
     let requests: Vec<_> = (0..50)
         .map(|_| {
-            let (t, boss, start) = (t.clone(), boss.clone(), start.clone());
+            let (call, start) = (grant().idempotency_key("\"grant-a-1\""), start.clone());
             tokio::spawn(async move {
-                let body = json!({"changes": [{"op": "set_user_licenses", "users": ["a"], "licenses": [{"license": "ATTUNU"}]}], "apply": true});
                 start.wait().await;
-                send(&t, &boss, Method::POST, "/api/v1/orgs/acme/plans", "\"grant-a-1\"", body).await
+                call.answer().await.unwrap()
             })
         })
         .collect();
     let mut answers = Vec::new();
     for request in requests {
-        answers.push(request.await.unwrap());
+        let answer = request.await.unwrap();
+        answers.push((serde_json::to_value(&answer.body).unwrap(), answer.replayed));
     }
-    assert!(answers.iter().all(|(status, body, _)| *status == 200 && *body == answers[0].1), "identical answers");
-    assert_eq!(answers.iter().filter(|(_, _, replayed)| !replayed).count(), 1, "one ran, the others were replayed");
+    assert!(answers.iter().all(|(body, _)| *body == answers[0].0), "identical answers");
+    assert_eq!(answers.iter().filter(|(_, replayed)| !replayed).count(), 1, "one ran, the others were replayed");
     assert_eq!(ledger_len(&t, &boss).await, before + 1, "exactly one change");
     // A bare key is the same key as a quoted one.
-    let body = json!({"changes": [{"op": "set_user_licenses", "users": ["a"], "licenses": [{"license": "ATTUNU"}]}], "apply": true});
-    let (_, again, replayed) = send(&t, &boss, Method::POST, "/api/v1/orgs/acme/plans", "grant-a-1", body).await;
-    assert!(replayed && again == answers[0].1);
+    let again = grant().idempotency_key("grant-a-1").answer().await.unwrap();
+    assert!(again.replayed && serde_json::to_value(&again.body).unwrap() == answers[0].0);
 }
 
 #[tokio::test]
@@ -62,45 +48,24 @@ async fn a_key_reused_with_another_body_gets_422_and_failed_requests_keep_nothin
     let t = spawn_app().await;
     let admin = t.admin().await;
     let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1)], &["a", "b"]).await;
-    let path = "/api/v1/orgs/acme/users/a/licenses";
-    let (status, _, _) = send(&t, &boss, Method::PUT, path, "k1", json!({"licenses": [{"license": "ATTUNU"}]})).await;
-    assert_eq!(status, 200);
-    let (status, body, _) = send(&t, &boss, Method::PUT, path, "k1", json!({"licenses": []})).await;
-    assert_eq!((status, body["code"].clone()), (422, json!("idempotency_key_reused")));
-    let (status, _, _) =
-        send(&t, &boss, Method::PUT, "/api/v1/orgs/acme/users/b/licenses", "k1", json!({"licenses": []})).await;
-    assert_eq!(status, 422, "another path is another request");
+    let client = t.client(&boss);
+    let set = |user: &str, codes: &[&str], key: &str| {
+        client.set_user_licenses("acme", user, &licenses(codes)).idempotency_key(key)
+    };
+    set("a", &["ATTUNU"], "k1").await.unwrap();
+    assert_eq!(refused(set("a", &[], "k1").await), (422, ErrorCode::IdempotencyKeyReused));
+    assert_eq!(refused(set("b", &[], "k1").await).0, 422, "another path is another request");
 
     // Refused (the pool is full): nothing is kept, so the corrected retry goes through.
-    let (status, _, _) = send(
-        &t,
-        &boss,
-        Method::PUT,
-        "/api/v1/orgs/acme/users/b/licenses",
-        "k2",
-        json!({"licenses": [{"license": "ATTUNU"}]}),
-    )
-    .await;
-    assert_eq!(status, 409);
-    t.put(&admin, "/api/v1/orgs/acme/pools", json!({"pools": [{"license": "ATTUNU", "quantity": 2}]}))
-        .await
-        .expect(200);
-    let (status, _, replayed) = send(
-        &t,
-        &boss,
-        Method::PUT,
-        "/api/v1/orgs/acme/users/b/licenses",
-        "k2",
-        json!({"licenses": [{"license": "ATTUNU"}]}),
-    )
-    .await;
-    assert_eq!((status, replayed), (200, false));
+    assert_eq!(refused(set("b", &["ATTUNU"], "k2").await), (409, ErrorCode::LicenseLimitExceeded));
+    t.client(&admin).set_org_pools("acme", &pools(&[("ATTUNU", 2)])).await.unwrap();
+    assert!(!set("b", &["ATTUNU"], "k2").answer().await.unwrap().replayed);
 
     // After the keys' lifetime, a key is new again.
     t.advance(24 * 3600 * 1000 + 1);
     let boss = t.login(Some("acme"), "acme-admin", "org admin password 1").await;
-    let (status, _, replayed) = send(&t, &boss, Method::PUT, path, "k1", json!({"licenses": []})).await;
-    assert_eq!((status, replayed), (200, false));
+    let fresh = t.client(&boss).set_user_licenses("acme", "a", &licenses(&[])).idempotency_key("k1").answer().await;
+    assert!(!fresh.unwrap().replayed);
 }
 
 #[tokio::test]
@@ -109,13 +74,11 @@ async fn keys_belong_to_their_caller() {
     let admin = t.admin().await;
     let one = t.org_with(&admin, "one", &[("ATTUNU", 1)], &["a"]).await;
     let two = t.org_with(&admin, "two", &[("ATTUNU", 1)], &["a"]).await;
-    let (status, first, _) =
-        send(&t, &one, Method::POST, "/api/v1/orgs/one/groups", "same-key", json!({"id": "g"})).await;
-    assert_eq!(status, 201);
-    let (status, second, replayed) =
-        send(&t, &two, Method::POST, "/api/v1/orgs/two/groups", "same-key", json!({"id": "g"})).await;
-    assert_eq!((status, replayed), (201, false), "another organization's key is not this one: {second}");
-    assert_eq!(first["id"], second["id"]);
+    let first = t.client(&one).create_group("one", &group("g")).idempotency_key("same-key").await.unwrap();
+    let second = t.client(&two).create_group("two", &group("g")).idempotency_key("same-key").answer().await.unwrap();
+    assert!(!second.replayed, "another organization's key is not this one: {second:?}");
+    assert_eq!(first.id, second.body.id);
+    // A malformed key, on the wire.
     let malformed = t
         .http
         .post(t.url("/api/v1/orgs/one/groups"))
@@ -180,5 +143,6 @@ async fn a_malformed_key_is_judged_after_authentication_and_routing() {
     assert_eq!(judged.status(), 400);
     let body: Value = judged.json().await.unwrap();
     assert_eq!(body["code"], "invalid_header", "{body:#}");
-    assert_eq!(t.get(&admin, "/api/v1/orgs/acme").await.status, 404, "the refused request created nothing");
+    let nothing = t.client(&admin).org("acme").await;
+    assert_eq!(refused(nothing), (404, ErrorCode::NotFound), "the refused request created nothing");
 }

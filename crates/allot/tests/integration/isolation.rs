@@ -1,9 +1,24 @@
 //! One organization never sees another's data: its ids answer 404, as if absent.
 
-use reqwest::Method;
-use serde_json::json;
+use std::future::Future;
+use std::pin::Pin;
 
-use crate::harness::spawn_app;
+use allot_api::{CreateClient, CreateTenant, ErrorCode, LedgerParams, PageQuery, PlanRequest, UpdateOrg, UpdateUser};
+use allot_client::Call;
+use serde::de::DeserializeOwned;
+
+use crate::harness::{group, licenses, member, pools, refused, rule, spawn_app};
+
+type Sent = Pin<Box<dyn Future<Output = allot_client::Result<()>> + Send>>;
+
+/// A call of any answer, sent for its refusal.
+fn sent<T: DeserializeOwned + std::fmt::Debug + Send + 'static>(call: Call<T>) -> Sent {
+    Box::pin(async move { call.await.map(drop) })
+}
+
+fn scopes(name: &str, scope: &str) -> CreateClient {
+    CreateClient { name: name.to_owned(), scopes: vec![scope.to_owned()] }
+}
 
 #[tokio::test]
 async fn an_org_admin_of_a_gets_404_on_every_id_of_b() {
@@ -11,73 +26,61 @@ async fn an_org_admin_of_a_gets_404_on_every_id_of_b() {
     let admin = t.admin().await;
     let a = t.org_with(&admin, "org-a", &[("ATTUNU", 2), ("UNATT", 2)], &["alice"]).await;
     let _b = t.org_with(&admin, "org-b", &[("ATTUNU", 2), ("UNATT", 2)], &["bob"]).await;
-    t.post(&admin, "/api/v1/orgs/org-b/groups", json!({"id": "gb"})).await.expect(201);
-    t.post(&admin, "/api/v1/orgs/org-b/tenants", json!({"id": "tb"})).await.expect(201);
-    let client =
-        t.post(&admin, "/api/v1/orgs/org-b/clients", json!({"name": "b", "scopes": ["allot:read"]})).await.expect(201);
-    let client_id = client["client_id"].as_str().unwrap();
+    let host = t.client(&admin);
+    host.create_group("org-b", &group("gb")).await.unwrap();
+    host.create_tenant("org-b", &CreateTenant { id: "tb".into(), name: None }).await.unwrap();
+    let client = host.create_client("org-b", &scopes("b", "allot:read")).await.unwrap();
+    let client_id = client.client_id.as_str();
 
-    let licenses = json!({"licenses": [{"license": "ATTUNU"}]});
-    let pools = json!({"pools": [{"license": "UNATT", "quantity": 1}]});
-    let requests: Vec<(Method, String, Option<serde_json::Value>)> = vec![
-        (Method::GET, "/api/v1/orgs/org-b".into(), None),
-        (Method::PATCH, "/api/v1/orgs/org-b".into(), Some(json!({"name": "mine"}))),
-        (Method::DELETE, "/api/v1/orgs/org-b".into(), None),
-        (Method::GET, "/api/v1/orgs/org-b/users".into(), None),
-        (Method::POST, "/api/v1/orgs/org-b/users".into(), Some(json!({"id": "mole"}))),
-        (Method::GET, "/api/v1/orgs/org-b/users/bob".into(), None),
-        (Method::PATCH, "/api/v1/orgs/org-b/users/bob".into(), Some(json!({"name": "x"}))),
-        (Method::DELETE, "/api/v1/orgs/org-b/users/bob".into(), None),
-        (
-            Method::PUT,
-            "/api/v1/orgs/org-b/users/bob/password".into(),
-            Some(json!({"password": "a long enough password"})),
-        ),
-        (Method::GET, "/api/v1/orgs/org-b/users/bob/licenses".into(), None),
-        (Method::PUT, "/api/v1/orgs/org-b/users/bob/licenses".into(), Some(licenses)),
-        (Method::GET, "/api/v1/orgs/org-b/users/bob/licenses/ATTUNU".into(), None),
-        (Method::GET, "/api/v1/orgs/org-b/groups".into(), None),
-        (Method::POST, "/api/v1/orgs/org-b/groups".into(), Some(json!({"id": "g2"}))),
-        (Method::GET, "/api/v1/orgs/org-b/groups/gb".into(), None),
-        (Method::DELETE, "/api/v1/orgs/org-b/groups/gb".into(), None),
-        (Method::GET, "/api/v1/orgs/org-b/groups/gb/members".into(), None),
-        (Method::POST, "/api/v1/orgs/org-b/groups/gb/members".into(), Some(json!({"user": "bob"}))),
-        (Method::DELETE, "/api/v1/orgs/org-b/groups/gb/members/bob".into(), None),
-        (Method::GET, "/api/v1/orgs/org-b/groups/gb/licenses".into(), None),
-        (Method::PUT, "/api/v1/orgs/org-b/groups/gb/licenses".into(), Some(json!({"licenses": []}))),
-        (Method::GET, "/api/v1/orgs/org-b/tenants".into(), None),
-        (Method::POST, "/api/v1/orgs/org-b/tenants".into(), Some(json!({"id": "t2"}))),
-        (Method::GET, "/api/v1/orgs/org-b/tenants/tb".into(), None),
-        (Method::DELETE, "/api/v1/orgs/org-b/tenants/tb".into(), None),
-        (Method::GET, "/api/v1/orgs/org-b/tenants/tb/services/orchestrator/pools".into(), None),
-        (Method::PUT, "/api/v1/orgs/org-b/tenants/tb/services/orchestrator/pools".into(), Some(pools)),
-        (Method::GET, "/api/v1/orgs/org-b/pools".into(), None),
-        (Method::POST, "/api/v1/orgs/org-b/plans".into(), Some(json!({"changes": []}))),
-        (Method::GET, "/api/v1/orgs/org-b/ledger".into(), None),
-        (Method::GET, "/api/v1/orgs/org-b/clients".into(), None),
-        (Method::POST, "/api/v1/orgs/org-b/clients".into(), Some(json!({"name": "x", "scopes": ["allot:read"]}))),
-        (Method::DELETE, format!("/api/v1/orgs/org-b/clients/{client_id}"), None),
+    let c = t.client(&a);
+    let b = "org-b";
+    let requests: Vec<(&str, Sent)> = vec![
+        ("GET org", sent(c.org(b))),
+        ("PATCH org", sent(c.update_org(b, &UpdateOrg { name: "mine".into() }))),
+        ("DELETE org", sent(c.delete_org(b))),
+        ("GET users", sent(c.users(b, &PageQuery::default()))),
+        ("POST users", sent(c.create_user(b, &member("mole")))),
+        ("GET user", sent(c.user(b, "bob"))),
+        ("PATCH user", sent(c.update_user(b, "bob", &UpdateUser { name: Some("x".into()), ..UpdateUser::default() }))),
+        ("DELETE user", sent(c.delete_user(b, "bob"))),
+        ("PUT password", sent(c.set_password(b, "bob", "a long enough password"))),
+        ("GET user licenses", sent(c.user_licenses(b, "bob"))),
+        ("PUT user licenses", sent(c.set_user_licenses(b, "bob", &licenses(&["ATTUNU"])))),
+        ("GET check", sent(c.check(b, "bob", "ATTUNU"))),
+        ("GET groups", sent(c.groups(b))),
+        ("POST groups", sent(c.create_group(b, &group("g2")))),
+        ("GET group", sent(c.group(b, "gb"))),
+        ("DELETE group", sent(c.delete_group(b, "gb"))),
+        ("GET members", sent(c.members(b, "gb"))),
+        ("POST members", sent(c.add_member(b, "gb", "bob"))),
+        ("DELETE member", sent(c.remove_member(b, "gb", "bob"))),
+        ("GET rule", sent(c.group_rule(b, "gb"))),
+        ("PUT rule", sent(c.set_group_rule(b, "gb", &rule(&[])))),
+        ("GET tenants", sent(c.tenants(b))),
+        ("POST tenants", sent(c.create_tenant(b, &CreateTenant { id: "t2".into(), name: None }))),
+        ("GET tenant", sent(c.tenant(b, "tb"))),
+        ("DELETE tenant", sent(c.delete_tenant(b, "tb"))),
+        ("GET service pools", sent(c.service_pools(b, "tb", "orchestrator"))),
+        ("PUT service pools", sent(c.set_service_pools(b, "tb", "orchestrator", &pools(&[("UNATT", 1)])))),
+        ("GET pools", sent(c.org_pools(b))),
+        ("POST plans", sent(c.plan(b, &PlanRequest { apply: false, changes: vec![] }))),
+        ("GET ledger", sent(c.ledger(b, &LedgerParams::default()))),
+        ("GET clients", sent(c.clients(b))),
+        ("POST clients", sent(c.create_client(b, &scopes("x", "allot:read")))),
+        ("DELETE client", sent(c.delete_client(b, client_id))),
         // The same organization under another spelling is still organization B.
-        (Method::GET, "/api/v1/orgs/ORG_B/users/bob".into(), None),
+        ("GET user as ORG_B", sent(c.user("ORG_B", "bob"))),
     ];
-    for (method, path, body) in requests {
-        let answer = t.send(method.clone(), &path, Some(&a), body).await;
-        assert_eq!(answer.status, 404, "{method} {path}: {:#}", answer.body);
-        assert_eq!(answer.code(), "not_found", "{method} {path}");
+    for (what, request) in requests {
+        assert_eq!(refused(request.await), (404, ErrorCode::NotFound), "{what}");
     }
     // A's list of organizations shows only A; B's data is intact.
-    let orgs = t.get(&a, "/api/v1/orgs").await.expect(200);
-    assert_eq!(orgs["organizations"].as_array().unwrap().len(), 1);
-    assert_eq!(t.get(&admin, "/api/v1/orgs/org-b/users/bob").await.expect(200)["name"], "bob");
+    assert_eq!(c.orgs().await.unwrap().organizations.len(), 1);
+    assert_eq!(host.user(b, "bob").await.unwrap().name, "bob");
     // A's own client cannot reach B either.
-    let mine =
-        t.post(&a, "/api/v1/orgs/org-a/clients", json!({"name": "a", "scopes": ["allot:write"]})).await.expect(201);
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", mine["client_id"].as_str().unwrap()),
-        ("client_secret", mine["client_secret"].as_str().unwrap()),
-    ];
-    let token = t.token_form(&form).await.expect(200)["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(t.get(&token, "/api/v1/orgs/org-b/users").await.status, 404);
-    assert_eq!(t.get(&token, "/api/v1/orgs/org-a/users").await.status, 200);
+    let mine = c.create_client("org-a", &scopes("a", "allot:write")).await.unwrap();
+    let tokens = t.anonymous().client_credentials(&mine.client_id, &mine.client_secret, None).await.unwrap();
+    let machine = t.client(&tokens.access_token);
+    assert_eq!(refused(machine.users(b, &PageQuery::default()).await), (404, ErrorCode::NotFound));
+    machine.users("org-a", &PageQuery::default()).await.unwrap();
 }

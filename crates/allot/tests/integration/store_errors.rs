@@ -8,11 +8,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use allot_api::{CreateClient, CreateOrg, ErrorCode, LedgerParams, Role};
 use allot_store::sql::{Expect, Sql, Statement};
 use allot_store::{Backend, PgStore, SqliteStore};
 use serde_json::json;
 
-use crate::harness::{TestApp, on_postgres, postgres_url, spawn_app, spawn_with};
+use crate::harness::{TestApp, member, on_postgres, person, postgres_url, refused, spawn_app, spawn_with};
+
+/// A host admin's client, and organization `acme`.
+async fn acme(t: &TestApp) -> (String, allot_client::Client) {
+    let admin = t.admin().await;
+    let host = t.client(&admin);
+    host.create_org(&CreateOrg { id: "acme".into(), name: None }).await.unwrap();
+    (admin, host)
+}
 
 /// The server's logs, captured for the whole test process (nextest runs each test in a
 /// process of its own; under `cargo test` each test looks for its own marks in them).
@@ -62,23 +71,22 @@ async fn raw(store: &Backend, sql: &'static str) {
 }
 
 /// The revision the server answers at, and the number of ledger entries of `org`.
-async fn books_at(t: &TestApp, token: &str, org: &str) -> (String, usize) {
-    let answer = t.get(token, &format!("/api/v1/orgs/{org}/ledger?limit=1000")).await;
-    let revision = answer.headers.get("allot-revision").unwrap().to_str().unwrap().to_owned();
-    let entries = answer.expect(200)["entries"].as_array().unwrap().len();
-    (revision, entries)
+async fn books_at(t: &TestApp, token: &str, org: &str) -> (u64, usize) {
+    let all = LedgerParams { limit: Some(1000), ..LedgerParams::default() };
+    let answer = t.client(token).ledger(org, &all).answer().await.unwrap();
+    (answer.revision.unwrap(), answer.body.entries.len())
 }
 
 #[tokio::test]
 async fn a_statement_the_database_cannot_run_answers_a_logged_500_without_sql() {
     let logs = logs();
     let t = spawn_app().await;
-    let admin = t.admin().await;
-    t.post(&admin, "/api/v1/orgs", json!({"id": "acme"})).await.expect(201);
+    let (admin, host) = acme(&t).await;
     let before = books_at(&t, &admin, "acme").await;
     let db = behind_the_back(&t).await;
     raw(&db, "ALTER TABLE users RENAME TO users_elsewhere").await;
 
+    // What the body shows: raw.
     let answer = t.post(&admin, "/api/v1/orgs/acme/users", json!({"id": "pat"})).await;
     assert_eq!(answer.status, 500, "{:#}", answer.body);
     assert_eq!(answer.code(), "internal_error");
@@ -94,32 +102,31 @@ async fn a_statement_the_database_cannot_run_answers_a_logged_500_without_sql() 
     assert_eq!(books_at(&t, &admin, "acme").await, before, "nothing changed");
 
     raw(&db, "ALTER TABLE users_elsewhere RENAME TO users").await;
-    t.post(&admin, "/api/v1/orgs/acme/users", json!({"id": "pat"})).await.expect(201);
+    host.create_user("acme", &member("pat")).await.unwrap();
     drop(logs);
 }
 
 #[tokio::test]
 async fn creating_a_user_or_an_api_client_whose_id_exists_answers_409_naming_it() {
     let t = spawn_app().await;
-    let admin = t.admin().await;
-    t.post(&admin, "/api/v1/orgs", json!({"id": "acme"})).await.expect(201);
+    let (admin, host) = acme(&t).await;
     let before = books_at(&t, &admin, "acme").await;
     // A user the database has and the server's books do not.
     let db = behind_the_back(&t).await;
     raw(&db, "INSERT INTO users (org_key, user_id, profile) VALUES ('acme', 'ghost', '{}')").await;
 
-    let answer = t.post(&admin, "/api/v1/orgs/acme/users", json!({"id": "ghost"})).await;
-    assert_eq!(answer.status, 409, "{:#}", answer.body);
-    assert_eq!(answer.code(), "already_exists");
-    assert_eq!(answer.body["detail"], "user `ghost` already exists");
+    let error = host.create_user("acme", &member("ghost")).await.unwrap_err();
+    let problem = error.problem().unwrap_or_else(|| panic!("{error}"));
+    assert_eq!((error.status().unwrap().as_u16(), problem.code), (409, ErrorCode::AlreadyExists));
+    assert_eq!(problem.detail, "user `ghost` already exists");
     assert_eq!(books_at(&t, &admin, "acme").await, before, "nothing changed");
     // The server now serves the database's books, where the user exists.
-    t.get(&admin, "/api/v1/orgs/acme/users/ghost").await.expect(200);
+    host.user("acme", "ghost").await.unwrap();
 
     // An API client's id is drawn at random, so no request can repeat one: the store
     // itself is asked twice, and its refusal answered as the API answers it.
-    let created = t.post(&admin, "/api/v1/orgs/acme/clients", json!({"name": "c", "scopes": ["allot:read"]})).await;
-    let id = created.expect(201)["client_id"].as_str().unwrap().to_owned();
+    let created = host.create_client("acme", &CreateClient { name: "c".into(), scopes: vec!["allot:read".into()] });
+    let id = created.await.unwrap().client_id;
     let existing = allot_store::Store::client(&t.app.store, &id).await.unwrap().unwrap();
     let refused = allot_store::Store::insert_client(&t.app.store, existing).await.unwrap_err();
     let answered = allot_server::error::ApiError::from(refused);
@@ -131,8 +138,7 @@ async fn creating_a_user_or_an_api_client_whose_id_exists_answers_409_naming_it(
 #[tokio::test]
 async fn a_user_created_with_a_password_is_written_with_it_or_not_at_all() {
     let t = spawn_app().await;
-    let admin = t.admin().await;
-    t.post(&admin, "/api/v1/orgs", json!({"id": "acme"})).await.expect(201);
+    let (admin, host) = acme(&t).await;
     let before = books_at(&t, &admin, "acme").await;
     let db = behind_the_back(&t).await;
     // A fault between the user and the password: writing a password fails.
@@ -158,12 +164,12 @@ async fn a_user_created_with_a_password_is_written_with_it_or_not_at_all() {
         .await;
     }
     let password = "a password of pat's";
-    let body = json!({"id": "pat", "role": "admin", "password": password});
-    let answer = t.post(&admin, "/api/v1/orgs/acme/users", body.clone()).await;
-    let found = t.get(&admin, "/api/v1/orgs/acme/users/pat").await;
-    assert_eq!(found.status, 404, "the user was created without its password: {:#}", found.body);
+    let pat = person("pat", Role::Admin, password);
+    let answer = host.create_user("acme", &pat).await;
+    let found = host.user("acme", "pat").await;
+    assert_eq!(refused(found), (404, ErrorCode::NotFound), "the user was created without its password");
     assert_eq!(books_at(&t, &admin, "acme").await, before, "neither the user nor the ledger moved");
-    assert_eq!(answer.status, 500, "an unknown trigger's refusal is a bug: {:#}", answer.body);
+    assert_eq!(refused(answer), (500, ErrorCode::InternalError), "an unknown trigger's refusal is a bug");
     let login = [("grant_type", "password"), ("username", "pat"), ("password", password), ("organization", "acme")];
     assert_eq!(t.token_form(&login).await.status, 400, "no password was kept");
 
@@ -172,7 +178,7 @@ async fn a_user_created_with_a_password_is_written_with_it_or_not_at_all() {
         if on_postgres() { "DROP TRIGGER refuse_passwords ON credentials" } else { "DROP TRIGGER refuse_passwords" },
     )
     .await;
-    t.post(&admin, "/api/v1/orgs/acme/users", body).await.expect(201);
+    host.create_user("acme", &pat).await.unwrap();
     t.login(Some("acme"), "pat", password).await;
 }
 
@@ -275,39 +281,37 @@ async fn a_full_disk_answers_503_saying_so_and_changes_nothing() {
         let data = fs.path().join("data");
         spawn_with(|config| config.data_dir = data).await
     };
-    let admin = t.admin().await;
-    t.post(&admin, "/api/v1/orgs", json!({"id": "acme"})).await.expect(201);
+    let (_, host) = acme(&t).await;
     let db = behind_the_back(&t).await;
     let tablespace = if on_postgres() { Some(tables_on(&fs, &db).await) } else { None };
 
     fs.fill();
     // Writes until the database needs more disk; each one that fits commits whole.
     let mut revision = allot_store::Store::revision(&db).await.unwrap();
-    let mut refused = None;
+    let mut full = None;
     for i in 0..5_000 {
         let user = format!("u{i}");
-        let answer = t.post(&admin, "/api/v1/orgs/acme/users", json!({ "id": user })).await;
-        match answer.status.as_u16() {
-            201 => revision += 1,
-            503 => {
-                refused = Some((user, answer));
+        match host.create_user("acme", &member(&user)).await {
+            Ok(_) => revision += 1,
+            Err(error) if error.status().is_some_and(|s| s == 503) => {
+                full = Some((user, error));
                 break;
             }
-            other => panic!("{other}: {:#}", answer.body),
+            Err(error) => panic!("{error}"),
         }
     }
-    let (user, answer) = refused.expect("the database never ran out of disk");
-    assert_eq!(answer.code(), "unavailable");
-    assert!(answer.headers.get("retry-after").is_some(), "503 with Retry-After");
-    let detail = answer.body["detail"].as_str().unwrap();
+    let (user, error) = full.expect("the database never ran out of disk");
+    assert_eq!(error.code(), Some(ErrorCode::Unavailable));
+    assert!(error.retry_after().is_some(), "503 with Retry-After");
+    let detail = &error.problem().unwrap().detail;
     assert!(detail.contains("disk full"), "{detail}");
     assert_eq!(allot_store::Store::revision(&db).await.unwrap(), revision, "the revision did not move");
     let after = allot_store::LedgerQuery { from_revision: Some(revision + 1), limit: 10, ..Default::default() };
     assert_eq!(allot_store::Store::ledger(&db, after).await.unwrap(), vec![], "the ledger is unchanged");
-    t.get(&admin, &format!("/api/v1/orgs/acme/users/{user}")).await.expect(404);
+    assert_eq!(refused(host.user("acme", &user).await), (404, ErrorCode::NotFound));
 
     fs.free();
-    t.post(&admin, "/api/v1/orgs/acme/users", json!({ "id": user })).await.expect(201);
+    host.create_user("acme", &member(&user)).await.unwrap();
     if let Some(name) = tablespace {
         for table in ["users", "ledger"] {
             raw(&db, leaked(format!("ALTER TABLE {table} SET TABLESPACE pg_default"))).await;

@@ -1,9 +1,10 @@
 //! The UiPath Automation Suite dialect, as compat/uipath.md describes it.
 
+use allot_api::{CreateClient, CreateOrg, Role};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{ADMIN_PASSWORD, Answer, TestApp, spawn_app};
+use crate::harness::{ADMIN_PASSWORD, Answer, TestApp, person, pools, spawn_app};
 
 const HOST: &str = "feb0dd79-85b6-483b-b297-0e49a1aa5b7d";
 const ORG_ADMIN_PASSWORD: &str = "song one admin password";
@@ -47,9 +48,9 @@ async fn host_login(t: &TestApp) -> String {
 /// Organization `song-one` (made natively, as UiPath's API cannot create organizations),
 /// its admin, and the seed's users created through the identity endpoints.
 async fn song_one(t: &TestApp, host: &str) -> String {
-    t.post(host, "/api/v1/orgs", json!({"id": "song-one", "name": "Song One"})).await.expect(201);
-    let admin = json!({"id": "boss", "role": "admin", "password": ORG_ADMIN_PASSWORD});
-    t.post(host, "/api/v1/orgs/song-one/users", admin).await.expect(201);
+    let native = t.client(host);
+    native.create_org(&CreateOrg { id: "song-one".into(), name: Some("Song One".into()) }).await.unwrap();
+    native.create_user("song-one", &person("boss", Role::Admin, ORG_ADMIN_PASSWORD)).await.unwrap();
     let form = [
         ("grant_type", "password"),
         ("username", "boss"),
@@ -80,8 +81,8 @@ async fn grant_org(t: &TestApp, host: &str, quantities: &[(&str, i64)]) -> Value
 }
 
 async fn host_buys(t: &TestApp, host: &str, codes: &[&str]) {
-    let pools: Vec<Value> = codes.iter().map(|code| json!({"license": code, "quantity": 1000})).collect();
-    t.put(host, "/api/v1/host/pools", json!({ "pools": pools })).await.expect(200);
+    let plenty: Vec<_> = codes.iter().map(|code| (*code, 1000)).collect();
+    t.client(host).set_host_pools(&pools(&plenty)).await.unwrap();
 }
 
 #[tokio::test]
@@ -95,8 +96,8 @@ async fn the_seeds_example_answers_as_documented() {
     // The seed's call, POST and all, on the seed's path with `song_one` for `song-one`.
     let answer = raw(&t, Method::POST, "/lease_/api/account/song_one/user-license", &boss, SEED_BODY).await;
     insta::assert_json_snapshot!("seed_example", answer.expect(200));
-    let pools = t.get(&boss, "/api/v1/orgs/song-one/pools").await.expect(200);
-    assert!(pools["pools"].as_array().unwrap().iter().all(|p| p["allocated"] == 0), "external holdings draw no unit");
+    let native = t.client(&boss).org_pools("song-one").await.unwrap();
+    assert!(native.pools.iter().all(|p| p.allocated == 0), "external holdings draw no unit");
 
     let printed = raw(&t, Method::POST, "/lease_/api/account/song_one/user-license", &boss, SEED_BODY_AS_PRINTED).await;
     assert_eq!(printed.status, 400, "{:#}", printed.body);
@@ -156,33 +157,31 @@ async fn the_full_chain_through_the_dialect_matches_the_native_pools() {
     t.put(&boss, "/lease_/api/account/song-one/user-license", direct).await.expect(200);
 
     // Every count read back through the dialect equals the native API's pools.
-    let native: Vec<Value> =
-        t.get(&boss, "/api/v1/orgs/song-one/pools").await.expect(200)["pools"].as_array().unwrap().clone();
+    let native = t.client(&boss).org_pools("song-one").await.unwrap().pools;
     let available = t.get(&boss, "/lrm/api/account/song-one/available-account-licenses").await.expect(200);
     let counted =
         t.get(&host, &format!("/lrm/api/host/{HOST}/organization/song-one/license/available")).await.expect(200);
     for pool in &native {
-        let code = pool["license"].clone();
+        let code = pool.license.as_str();
         let row = available.as_array().unwrap().iter().find(|r| r["code"] == code).unwrap();
         assert_eq!(
-            (row["total"].clone(), row["allocated"].clone()),
-            (pool["quantity"].clone(), pool["allocated"].clone()),
+            (row["total"].as_i64(), row["allocated"].as_i64()),
+            (Some(pool.quantity), Some(pool.allocated)),
             "{code}"
         );
         let with = counted["productsWithAvailability"].as_array().unwrap().iter().find(|r| r["code"] == code).unwrap();
-        assert_eq!(with["availableQuantity"], pool["available"], "{code}");
-        assert_eq!(with["consumedQuantity"], pool["allocated"], "{code}");
+        assert_eq!(with["availableQuantity"].as_i64(), Some(pool.available), "{code}");
+        assert_eq!(with["consumedQuantity"].as_i64(), Some(pool.allocated), "{code}");
     }
     let expected = [("UNATT", 5, 3), ("NONPR", 4, 1), ("RPADEVPRONU", 3, 3), ("IDU", 2, 2), ("ATTUNU", 2, 1)];
     for (code, total, allocated) in expected {
-        let pool = native.iter().find(|p| p["license"] == code).unwrap();
-        assert_eq!((pool["quantity"].as_i64(), pool["allocated"].as_i64()), (Some(total), Some(allocated)), "{code}");
+        let pool = native.iter().find(|p| p.license == code).unwrap();
+        assert_eq!((pool.quantity, pool.allocated), (total, allocated), "{code}");
     }
     let group_view = t.get(&boss, &path).await.expect(200);
     insta::assert_json_snapshot!("group_licenses", group_view);
-    let tenant_native =
-        t.get(&boss, "/api/v1/orgs/song-one/tenants/prod/services/orchestrator/pools").await.expect(200);
-    assert_eq!(tenant_native["pools"].as_array().unwrap().len(), 2);
+    let tenant_native = t.client(&boss).service_pools("song-one", "prod", "orchestrator").await.unwrap();
+    assert_eq!(tenant_native.pools.len(), 2);
 }
 
 #[tokio::test]
@@ -192,14 +191,12 @@ async fn identity_tokens_honour_scopes_and_refresh_tokens_work_once() {
     let boss = song_one(&t, &host).await;
     host_buys(&t, &host, &["ATTUNU"]).await;
     grant_org(&t, &host, &[("ATTUNU", 2)]).await;
-    let client = t
-        .post(&host, "/api/v1/orgs/song-one/clients", json!({"name": "reporting", "scopes": ["PM.License.Read"]}))
-        .await
-        .expect(201);
+    let reporting = CreateClient { name: "reporting".into(), scopes: vec!["PM.License.Read".into()] };
+    let client = t.client(&host).create_client("song-one", &reporting).await.unwrap();
     let form = [
         ("grant_type", "client_credentials"),
-        ("client_id", client["client_id"].as_str().unwrap()),
-        ("client_secret", client["client_secret"].as_str().unwrap()),
+        ("client_id", client.client_id.as_str()),
+        ("client_secret", client.client_secret.as_str()),
         ("scope", "PM.License.Read"),
     ];
     let response = t.http.post(t.url("/identity_/connect/token")).form(&form).send().await.unwrap();
@@ -380,10 +377,9 @@ async fn another_organizations_ids_answer_404() {
     // song-one's real tenant, so the 404 below is about whose it is, not whether it exists.
     let tenant = json!({"tenantName": "Production", "products": [{"code": "UNATT", "quantity": 1}]});
     t.put(&boss, "/lrm/api/account/song-one/service-license/prod/orchestrator", tenant).await.expect(200);
-    t.post(&host, "/api/v1/orgs", json!({"id": "other"})).await.expect(201);
-    t.post(&host, "/api/v1/orgs/other/users", json!({"id": "eve", "role": "admin", "password": "eve's long password"}))
-        .await
-        .expect(201);
+    let native = t.client(&host);
+    native.create_org(&CreateOrg { id: "other".into(), name: None }).await.unwrap();
+    native.create_user("other", &person("eve", Role::Admin, "eve's long password")).await.unwrap();
     let form = [("grant_type", "password"), ("username", "eve"), ("password", "eve's long password")];
     let token: Value =
         t.http.post(t.url("/other/identity_/connect/token")).form(&form).send().await.unwrap().json().await.unwrap();

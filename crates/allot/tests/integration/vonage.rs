@@ -1,9 +1,10 @@
 //! The Vonage Contact Center dialect, as compat/vonage.md describes it.
 
+use allot_api::{CreateClient, CreateOrg};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{Answer, TestApp, spawn_app};
+use crate::harness::{Answer, TestApp, group, licenses, member, pools, rule, spawn_app};
 
 const V4: &str = "application/vnd.newvoicemedia.v4+json";
 /// User U of the seed (the seed's example user id).
@@ -50,16 +51,13 @@ struct Seed {
 async fn seed(t: &TestApp) -> Seed {
     let admin = t.admin().await;
     // Exactly the seed's six users: the host admin sets the organization up, no org admin.
-    t.post(&admin, "/api/v1/orgs", json!({"id": "vcc"})).await.expect(201);
-    let licenses = ["analytics:creator", "analytics:viewer", "krispnoisecancellation:enabled"];
-    let host: Vec<Value> = licenses.iter().map(|l| json!({"license": l, "quantity": 100})).collect();
-    t.put(&admin, "/api/v1/host/pools", json!({ "pools": host })).await.expect(200);
-    let contracted = json!({"pools": [
-        {"license": "analytics:creator", "quantity": 10},
-        {"license": "analytics:viewer", "quantity": 5},
-        {"license": "krispnoisecancellation:enabled", "quantity": 3}
-    ]});
-    t.put(&admin, "/api/v1/orgs/vcc/pools", contracted).await.expect(200);
+    let native = t.client(&admin);
+    native.create_org(&CreateOrg { id: "vcc".into(), name: None }).await.unwrap();
+    let codes = ["analytics:creator", "analytics:viewer", "krispnoisecancellation:enabled"];
+    let host: Vec<_> = codes.iter().map(|code| (*code, 100)).collect();
+    native.set_host_pools(&pools(&host)).await.unwrap();
+    let contracted = [("analytics:creator", 10), ("analytics:viewer", 5), ("krispnoisecancellation:enabled", 3)];
+    native.set_org_pools("vcc", &pools(&contracted)).await.unwrap();
     let holdings = [
         (U, Some("analytics:creator")),
         ("a", Some("analytics:creator")),
@@ -69,18 +67,13 @@ async fn seed(t: &TestApp) -> Seed {
         ("e", Some("krispnoisecancellation:enabled")),
     ];
     for (user, license) in holdings {
-        t.post(&admin, "/api/v1/orgs/vcc/users", json!({"id": user})).await.expect(201);
-        let held: Vec<Value> = license.into_iter().map(|l| json!({"license": l})).collect();
-        t.put(&admin, &format!("/api/v1/orgs/vcc/users/{user}/licenses"), json!({ "licenses": held }))
-            .await
-            .expect(200);
+        native.create_user("vcc", &member(user)).await.unwrap();
+        let held: Vec<&str> = license.into_iter().collect();
+        native.set_user_licenses("vcc", user, &licenses(&held)).await.unwrap();
     }
-    let boss = admin.clone();
-    let client = t
-        .post(&boss, "/api/v1/orgs/vcc/clients", json!({"name": "vcc", "scopes": ["users:read", "users:write"]}))
-        .await
-        .expect(201);
-    let (id, secret) = (client["client_id"].as_str().unwrap(), client["client_secret"].as_str().unwrap());
+    let scopes = vec!["users:read".into(), "users:write".into()];
+    let client = native.create_client("vcc", &CreateClient { name: "vcc".into(), scopes }).await.unwrap();
+    let (id, secret) = (client.client_id.as_str(), client.client_secret.as_str());
     let write = token(t, id, secret, "users:write").await.expect(200);
     assert_eq!((write["token_type"].clone(), write["expires_in"].clone()), (json!("Bearer"), json!(7200)));
     let read = token(t, id, secret, "users:read").await.expect(200);
@@ -130,8 +123,8 @@ async fn the_seeds_validation_answers_its_three_rows_and_the_patch_waits_for_a_f
         "nothing changed"
     );
 
-    let raise = json!({"pools": [{"license": "krispnoisecancellation:enabled", "quantity": 4}]});
-    t.put(&s.admin, "/api/v1/orgs/vcc/pools", raise).await.expect(200);
+    let raise = pools(&[("krispnoisecancellation:enabled", 4)]);
+    t.client(&s.admin).set_org_pools("vcc", &raise).await.unwrap();
     let applied = call(&t, Method::PATCH, &path, Some(&s.write), Some(V4), Some(SEED_BODY)).await.expect(200);
     let after = json!({"licenseTypes": {"analytics": "none", "krispnoisecancellation": "enabled"}});
     assert_eq!(applied, after);
@@ -247,24 +240,16 @@ async fn omitted_keys_stay_none_removes_and_a_level_change_is_a_delete_and_an_ad
     .await
     .expect(200);
     assert_eq!(unchanged, json!({"changeValidations": []}), "unchanged products produce no row");
-    let pools = t.get(&s.admin, "/api/v1/orgs/vcc/pools").await.expect(200);
-    let allocated = |license: &str| {
-        pools["pools"].as_array().unwrap().iter().find(|p| p["license"] == license).unwrap()["allocated"].clone()
-    };
-    assert_eq!((allocated("analytics:viewer"), allocated("krispnoisecancellation:enabled")), (json!(1), json!(2)));
+    let native = t.client(&s.admin).org_pools("vcc").await.unwrap();
+    let allocated = |license: &str| native.pools.iter().find(|p| p.license == license).unwrap().allocated;
+    assert_eq!((allocated("analytics:viewer"), allocated("krispnoisecancellation:enabled")), (1, 2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_patches_for_the_last_unit_one_succeeds() {
     let t = spawn_app().await;
     let s = seed(&t).await;
-    t.put(
-        &s.admin,
-        "/api/v1/orgs/vcc/pools",
-        json!({"pools": [{"license": "krispnoisecancellation:enabled", "quantity": 4}]}),
-    )
-    .await
-    .expect(200);
+    t.client(&s.admin).set_org_pools("vcc", &pools(&[("krispnoisecancellation:enabled", 4)])).await.unwrap();
     // Both wait at the barrier, then send at once, each on a task of its own.
     let t = std::sync::Arc::new(t);
     let start = std::sync::Arc::new(tokio::sync::Barrier::new(2));
@@ -322,11 +307,10 @@ async fn the_token_endpoint_takes_client_credentials_with_a_scope() {
 async fn none_cannot_take_away_what_a_group_gives() {
     let t = spawn_app().await;
     let s = seed(&t).await;
-    t.post(&s.admin, "/api/v1/orgs/vcc/groups", json!({"id": "analysts"})).await.expect(201);
-    t.put(&s.admin, "/api/v1/orgs/vcc/groups/analysts/licenses", json!({"licenses": ["analytics:viewer"]}))
-        .await
-        .expect(200);
-    t.post(&s.admin, "/api/v1/orgs/vcc/groups/analysts/members", json!({"user": "c"})).await.expect(201);
+    let native = t.client(&s.admin);
+    native.create_group("vcc", &group("analysts")).await.unwrap();
+    native.set_group_rule("vcc", "analysts", &rule(&["analytics:viewer"])).await.unwrap();
+    native.add_member("vcc", "analysts", "c").await.unwrap();
     let before = call(&t, Method::GET, "/useradmin/users/c/licenses", Some(&s.read), Some(V4), None).await.expect(200);
     assert_eq!(before["licenseTypes"]["analytics"], "viewer");
     let refused = call(
