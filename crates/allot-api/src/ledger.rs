@@ -14,8 +14,7 @@ pub struct LedgerEntryView {
     pub at: String,
     pub actor: String,
     pub request_id: String,
-    /// The change event, tagged by `type`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::ChangeView)]
     pub change: Change,
 }
 

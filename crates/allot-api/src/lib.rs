@@ -12,6 +12,7 @@ pub use groups::{AddMember, CreateGroup, GroupList, GroupView, MemberList, Membe
 pub use orgs::{CreateOrg, OrgList, OrgView, UpdateOrg};
 pub use tenants::{CreateTenant, ServicePools, TenantList, TenantView};
 pub use users::{CreateUser, PageQuery, Role, SetPassword, UpdateUser, UserPage, UserView};
+pub mod change;
 pub mod clients;
 pub mod common;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod pools;
 pub mod products;
 pub mod schema;
 
+pub use change::ChangeView;
 pub use clients::{ClientList, ClientView, CreateClient, CreatedClient};
 pub use common::{Problem, ScopeKind, ScopeView, ViolationView, rfc3339};
 pub use error::ErrorCode;

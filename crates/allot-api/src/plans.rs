@@ -53,7 +53,7 @@ pub struct PlanView {
     pub holdings: Vec<HoldingChangeView>,
     pub violations: Vec<ViolationView>,
     /// Every change event, as the ledger records it.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<crate::ChangeView>)]
     pub changes: Vec<Change>,
 }
 

@@ -4,7 +4,7 @@ use allot_core::Product;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CapabilityView {
     #[schema(value_type = crate::schema::ProductCode)]
@@ -12,7 +12,7 @@ pub struct CapabilityView {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductView {
     #[schema(value_type = crate::schema::ProductCode)]

@@ -77,6 +77,7 @@ fn path_parameter_schema(name: &str) -> Option<&'static str> {
 pub fn describe_requests(openapi: &mut utoipa::openapi::OpenApi) {
     add_value_schemas(openapi);
     closed_variants(openapi, "PlanChange");
+    closed_variants(openapi, "ChangeView");
     for (path, item) in openapi.paths.paths.iter_mut() {
         if !path.starts_with("/api/v1/") {
             continue;
