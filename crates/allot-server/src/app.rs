@@ -128,7 +128,7 @@ pub fn unconditional() -> Precondition {
 /// The precondition of a conditional write: `If-Match` still names `resource`'s state.
 pub fn if_matches(if_match: &IfMatch, resource: &Resource) -> Precondition {
     let (if_match, resource) = (if_match.clone(), resource.clone());
-    Box::new(move |books, _| if_match.check(&resource, books))
+    Box::new(move |books, _| if_match.require(&resource, books))
 }
 
 /// The native API's refusal of a plan: the status of its first violation, its violations

@@ -11,7 +11,7 @@ use rand::RngCore as _;
 use serde::Deserialize;
 
 use super::shapes::{GroupRequest, IdentityGroup, IdentityUser, UserRequest};
-use super::{Account, Groups, Users, bad_body};
+use super::{Account, PmGroup, PmUser, bad_body};
 use crate::api::{Created, NoContent};
 use crate::app::{App, Caller};
 use crate::error::{ApiError, ApiResult};
@@ -57,7 +57,7 @@ pub async fn groups(
     caller: Caller,
     Path(path): Path<IdPath>,
 ) -> ApiResult<Json<Vec<IdentityGroup>>> {
-    let account = Account::<Groups, Read>::authorize(&app, caller, &path.id)?;
+    let account = Account::<PmGroup, Read>::authorize(&app, caller, &path.id)?;
     let groups = account.groups()?.groups.into_iter();
     Ok(Json(
         groups
@@ -67,7 +67,7 @@ pub async fn groups(
 }
 
 /// One group, with its members.
-pub async fn group(account: Account<Groups, Read>, Path(path): Path<GroupPath>) -> ApiResult<Json<IdentityGroup>> {
+pub async fn group(account: Account<PmGroup, Read>, Path(path): Path<GroupPath>) -> ApiResult<Json<IdentityGroup>> {
     let group = account.path_group(&path.group)?;
     group_view(&account, group.as_str(), true).map(Json)
 }
@@ -80,7 +80,7 @@ fn members(app: &App, request: &GroupRequest) -> ApiResult<Vec<UserId>> {
 /// Create a group, with members; its id is generated.
 pub async fn create_group(State(app): State<App>, caller: Caller, body: Bytes) -> ApiResult<Created<IdentityGroup>> {
     let request: GroupRequest = parse_json(&body)?;
-    let account = Account::<Groups, Write>::authorize(&app, caller, &request.partition_global_id)?;
+    let account = Account::<PmGroup, Write>::authorize(&app, caller, &request.partition_global_id)?;
     let mut raw = [0u8; 8];
     rand::rng().fill_bytes(&mut raw);
     let id = GroupId::parse(&crate::hex(&raw)).map_err(|e| ApiError::internal(e.to_string()))?;
@@ -104,19 +104,19 @@ pub async fn update_group(
     body: Bytes,
 ) -> ApiResult<Json<IdentityGroup>> {
     let request: GroupRequest = parse_json(&body)?;
-    let account = Account::<Groups, Write>::authorize(&app, caller, &request.partition_global_id)?;
+    let account = Account::<PmGroup, Write>::authorize(&app, caller, &request.partition_global_id)?;
     let group = account.group_id(&path.id)?;
     account.replace_members(group.as_str(), members(&app, &request)?).await?;
     group_view(&account, group.as_str(), true).map(Json)
 }
 
 /// Delete a group: members lose what they inherited from it.
-pub async fn delete_group(account: Account<Groups, Write>, Path(path): Path<GroupPath>) -> ApiResult<NoContent> {
+pub async fn delete_group(account: Account<PmGroup, Write>, Path(path): Path<GroupPath>) -> ApiResult<NoContent> {
     let group = account.path_group(&path.group)?;
     account.delete_group(group.as_str()).await.map(|()| NoContent)
 }
 
-pub async fn user(account: Account<Users, Read>, Path(path): Path<UserPath>) -> ApiResult<Json<IdentityUser>> {
+pub async fn user(account: Account<PmUser, Read>, Path(path): Path<UserPath>) -> ApiResult<Json<IdentityUser>> {
     let found =
         account.user(&path.user).map_err(|_| ApiError::not_found(format!("user `{}` does not exist", path.user)));
     found.map(user_view).map(Json)
@@ -124,7 +124,7 @@ pub async fn user(account: Account<Users, Read>, Path(path): Path<UserPath>) -> 
 
 /// Create or update a user.
 pub async fn put_user(
-    account: Account<Users, Write>,
+    account: Account<PmUser, Write>,
     Path(path): Path<UserPath>,
     body: Bytes,
 ) -> ApiResult<Json<IdentityUser>> {
@@ -147,7 +147,7 @@ pub async fn put_user(
 
 /// Delete a user: their licenses return to the pools, and their tokens are revoked (in
 /// the deletion's transaction).
-pub async fn delete_user(account: Account<Users, Write>, Path(path): Path<UserPath>) -> ApiResult<NoContent> {
+pub async fn delete_user(account: Account<PmUser, Write>, Path(path): Path<UserPath>) -> ApiResult<NoContent> {
     let user = account.path_user(&path.user)?;
     account.delete_user(user.as_str()).await.map(|()| NoContent)
 }

@@ -10,7 +10,7 @@ use super::shapes::{
     CodeCount, GroupLicenses, GroupRuleRequest, GroupRuleResult, RemoveUsersRequest, UserLicenseRequest,
     UserLicenseResult,
 };
-use super::{Account, Licenses, bad_body};
+use super::{Account, PmLicense, bad_body};
 use crate::api::NoContent;
 use crate::error::ApiResult;
 use crate::extract::{Path, Read, Write, parse_json};
@@ -44,7 +44,7 @@ fn user_ids(raw: &[String]) -> ApiResult<Vec<UserId>> {
 
 /// U: each listed user's direct bundles become exactly `userBundleCodes`, one unit per user
 /// and code (none with `useExternalLicense`). All or nothing.
-pub async fn set_users(account: Account<Licenses, Write>, body: Bytes) -> ApiResult<Json<Vec<UserLicenseResult>>> {
+pub async fn set_users(account: Account<PmLicense, Write>, body: Bytes) -> ApiResult<Json<Vec<UserLicenseResult>>> {
     let request: UserLicenseRequest = parse_json(&body)?;
     let users = user_ids(&request.user_ids)?;
     let licenses = codes(&request.user_bundle_codes)?;
@@ -72,12 +72,12 @@ pub async fn set_users(account: Account<Licenses, Write>, body: Bytes) -> ApiRes
 }
 
 /// The organization's user bundles: `[{code, allocated, total}]`.
-pub async fn inventory(account: Account<Licenses, Read>) -> Json<Vec<CodeCount>> {
+pub async fn inventory(account: Account<PmLicense, Read>) -> Json<Vec<CodeCount>> {
     Json(user_bundles(&account))
 }
 
 /// Removes the listed users' direct bundles.
-pub async fn remove_users(account: Account<Licenses, Write>, body: Bytes) -> ApiResult<NoContent> {
+pub async fn remove_users(account: Account<PmLicense, Write>, body: Bytes) -> ApiResult<NoContent> {
     let request: RemoveUsersRequest = parse_json(&body)?;
     let users = user_ids(&request.user_ids)?;
     account.app().check_items(users.len())?;
@@ -89,7 +89,7 @@ pub async fn remove_users(account: Account<Licenses, Write>, body: Bytes) -> Api
 /// G: the group's rule becomes `userBundleCodes`. Members inherit first come, first
 /// served; those beyond the pools wait. 409 only for a code the organization lacks.
 pub async fn set_group(
-    account: Account<Licenses, Write>,
+    account: Account<PmLicense, Write>,
     Path(path): Path<GroupPath>,
     body: Bytes,
 ) -> ApiResult<Json<GroupRuleResult>> {
@@ -113,7 +113,7 @@ pub async fn set_group(
 
 /// The bundles a group rule may use, the ones it does, and whether they are external.
 pub async fn get_group(
-    account: Account<Licenses, Read>,
+    account: Account<PmLicense, Read>,
     Path(path): Path<GroupPath>,
 ) -> ApiResult<Json<GroupLicenses>> {
     let group = account.path_group(&path.group)?;
@@ -126,7 +126,7 @@ pub async fn get_group(
 }
 
 /// Empties a group's rule: members lose what they inherited from it.
-pub async fn remove_group(account: Account<Licenses, Write>, Path(path): Path<GroupPath>) -> ApiResult<NoContent> {
+pub async fn remove_group(account: Account<PmLicense, Write>, Path(path): Path<GroupPath>) -> ApiResult<NoContent> {
     let group = account.path_group(&path.group)?;
     let empty = GroupRule { licenses: Vec::new(), use_external_license: false };
     account.set_group_rule(group.as_str(), &empty, &IfMatch::default()).await?;

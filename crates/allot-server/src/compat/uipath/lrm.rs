@@ -14,7 +14,7 @@ use super::shapes::{
     AccountLicense, CodeCount, CodeQuantity, OrgAvailability, OrgLicenseRequest, ProductAvailability, ProductQuantity,
     ServiceLicense, ServiceLicenseBody, ServiceLicenseRequest, ServiceProduct,
 };
-use super::{Account, Licenses, bad_body};
+use super::{Account, PmLicense, bad_body};
 use crate::api::NoContent;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Read, Write, parse_json};
@@ -79,7 +79,7 @@ fn quantities(products: &[CodeQuantity]) -> ApiResult<Vec<(LicenseKey, i64)>> {
 }
 
 /// O: allocate licenses to an organization (host admin).
-pub async fn set_org(account: Account<Licenses, Write>, body: Bytes) -> ApiResult<Json<AccountLicense>> {
+pub async fn set_org(account: Account<PmLicense, Write>, body: Bytes) -> ApiResult<Json<AccountLicense>> {
     let host = account.host()?;
     let request: OrgLicenseRequest = parse_json(&body)?;
     let wanted = quantities(&request.product_quantities)?;
@@ -91,7 +91,7 @@ pub async fn set_org(account: Account<Licenses, Write>, body: Bytes) -> ApiResul
 }
 
 /// What an organization holds and what of it is used.
-pub async fn org_available(account: Account<Licenses, Read>) -> Json<OrgAvailability> {
+pub async fn org_available(account: Account<PmLicense, Read>) -> Json<OrgAvailability> {
     let products_with_availability = account
         .held_pools()
         .iter()
@@ -107,7 +107,7 @@ pub async fn org_available(account: Account<Licenses, Read>) -> Json<OrgAvailabi
 }
 
 /// Take an organization's license back (host admin); 409 while it is passed on.
-pub async fn remove_org(account: Account<Licenses, Write>) -> ApiResult<NoContent> {
+pub async fn remove_org(account: Account<PmLicense, Write>) -> ApiResult<NoContent> {
     account.caller().require_host_admin()?;
     account.require_license()?;
     account.replace_pools(Vec::new()).await?;
@@ -115,13 +115,13 @@ pub async fn remove_org(account: Account<Licenses, Write>) -> ApiResult<NoConten
 }
 
 /// The organization's license; 404 when it has none.
-pub async fn account_license(account: Account<Licenses, Read>) -> ApiResult<Json<AccountLicense>> {
+pub async fn account_license(account: Account<PmLicense, Read>) -> ApiResult<Json<AccountLicense>> {
     account.require_license()?;
     Ok(Json(license_of(&account)))
 }
 
 /// Each license of the organization with how much of it is passed on.
-pub async fn available_account_licenses(account: Account<Licenses, Read>) -> Json<Vec<CodeCount>> {
+pub async fn available_account_licenses(account: Account<PmLicense, Read>) -> Json<Vec<CodeCount>> {
     let held = account.held_pools();
     Json(
         held.iter()
@@ -174,7 +174,7 @@ fn service_ids(path: &ServicePath) -> ApiResult<(TenantId, ServiceType)> {
 /// T: allocate licenses to one service of a tenant; a tenant allot does not know yet is
 /// created, named `tenantName`.
 pub async fn set_service(
-    account: Account<Licenses, Write>,
+    account: Account<PmLicense, Write>,
     Path(path): Path<ServicePath>,
     body: Bytes,
 ) -> ApiResult<Json<ServiceLicense>> {
@@ -190,7 +190,7 @@ pub async fn set_service(
 
 /// A tenant's license for one service; 410 when it has none.
 pub async fn get_service(
-    account: Account<Licenses, Read>,
+    account: Account<PmLicense, Read>,
     Path(path): Path<ServicePath>,
 ) -> ApiResult<Json<ServiceLicense>> {
     let (tenant, service) = service_ids(&path)?;
@@ -204,7 +204,7 @@ pub async fn get_service(
 }
 
 /// Take a tenant's license for one service back to the organization.
-pub async fn remove_service(account: Account<Licenses, Write>, Path(path): Path<ServicePath>) -> ApiResult<NoContent> {
+pub async fn remove_service(account: Account<PmLicense, Write>, Path(path): Path<ServicePath>) -> ApiResult<NoContent> {
     account.require_license()?;
     let (tenant, service) = service_ids(&path)?;
     account.clear_service_pools(&tenant, &service).await?;

@@ -18,9 +18,9 @@ use crate::prefix::OrgPrefix;
 use crate::service::{Family, Need, OrgScope};
 use allot_api::ErrorCode;
 
-mod account;
 mod identity;
 mod lease;
+mod login;
 mod lrm;
 mod shapes;
 
@@ -33,9 +33,9 @@ pub fn router() -> Router<App> {
     let org_license = "/lrm/api/host/{host}/organization/{org}/license";
     let service_license = "/lrm/api/account/{org}/service-license/{tenant}/{service}";
     let mut router = Router::new()
-        .route("/api/account/authenticate", post(account::authenticate))
+        .route("/api/account/authenticate", post(login::authenticate))
         .route("/identity_/connect/token", post(crate::auth::oauth::token))
-        .route("/identity_/.well-known/openid-configuration", get(account::openid_configuration))
+        .route("/identity_/.well-known/openid-configuration", get(login::openid_configuration))
         .route(org_license, put(lrm::set_org).post(lrm::set_org))
         .route(&format!("{org_license}/available"), get(lrm::org_available))
         .route(&format!("{org_license}/remove"), axum::routing::delete(lrm::remove_org))
@@ -70,21 +70,21 @@ pub trait Touches {
 }
 
 /// Licenses: `PM.License` (or `PM.License.Read` / `.Write`).
-pub struct Licenses;
-/// Groups: `PM.Group`.
-pub struct Groups;
-/// Users: `PM.User`.
-pub struct Users;
+pub struct PmLicense;
+/// Groups: `PM.Group` (or `.Read` / `.Write`).
+pub struct PmGroup;
+/// Users: `PM.User` (or `.Read` / `.Write`).
+pub struct PmUser;
 
-impl Touches for Licenses {
+impl Touches for PmLicense {
     const FAMILY: Family = Family::License;
 }
 
-impl Touches for Groups {
+impl Touches for PmGroup {
     const FAMILY: Family = Family::Group;
 }
 
-impl Touches for Users {
+impl Touches for PmUser {
     const FAMILY: Family = Family::User;
 }
 
