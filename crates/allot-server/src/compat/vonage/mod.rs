@@ -56,6 +56,16 @@ impl From<ApiError> for VonageError {
     }
 }
 
+impl From<Denied> for VonageError {
+    fn from(denied: Denied) -> Self {
+        let message = match denied {
+            Denied::Homeless | Denied::Unknown { .. } => "Forbidden: the token belongs to no account",
+            Denied::Forbidden { .. } => "Forbidden: the token lacks the scope users:write",
+        };
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+}
+
 impl IntoResponse for VonageError {
     fn into_response(self) -> Response {
         #[derive(Serialize)]
@@ -118,17 +128,7 @@ impl<A: Needs> FromRequestParts<App> for Account<A> {
         let request_id =
             parts.extensions.get::<crate::middleware::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
         let caller = Caller { principal, request_id, idempotency: None };
-        let scope =
-            OrgScope::authorize_home(app, caller, Need::new(Family::Users, A::ACCESS)).map_err(
-                |denied| match denied {
-                    Denied::Homeless | Denied::Unknown { .. } => {
-                        VonageError::new(StatusCode::FORBIDDEN, "Forbidden: the token belongs to no account")
-                    }
-                    Denied::Forbidden { .. } => {
-                        VonageError::new(StatusCode::FORBIDDEN, "Forbidden: the token lacks the scope users:write")
-                    }
-                },
-            )?;
+        let scope = OrgScope::authorize_home(app, caller, Need::new(Family::Users, A::ACCESS))?;
         Ok(Self { scope, needs: PhantomData })
     }
 }
