@@ -1,6 +1,6 @@
 //! Holdings and the check.
 
-use allot_core::{Check, CheckReason, Holding, Source};
+use allot_core::{CheckOutcome, CheckReason, Holding, Source};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -105,8 +105,8 @@ pub struct CheckAnswer {
     pub revision: u64,
 }
 
-impl From<Check> for CheckAnswer {
-    fn from(check: Check) -> Self {
+impl From<CheckOutcome> for CheckAnswer {
+    fn from(check: CheckOutcome) -> Self {
         let (via, group, external) = match check.via {
             Some(allot_core::Via::Direct { external }) => (Some(Via::Direct), None, Some(external)),
             Some(allot_core::Via::Group { group, external }) => {

@@ -668,8 +668,8 @@ impl State {
 
     /// "Does `user` of `org` hold `license`?" A license without a capability asks for any
     /// capability of its product.
-    pub fn check(&self, org: &str, user: &str, license: &str, now: Timestamp) -> Check {
-        let answer = |reason, via, holding: Option<&Holding>| Check {
+    pub fn check(&self, org: &str, user: &str, license: &str, now: Timestamp) -> CheckOutcome {
+        let answer = |reason, via, holding: Option<&Holding>| CheckOutcome {
             allowed: reason == CheckReason::Held,
             reason,
             via,
@@ -706,9 +706,10 @@ impl State {
                 let key = LicenseKey { product: product.code.clone(), capability };
                 let position = org.waiting(&key).iter().position(|(_, waiting, ..)| *waiting == id);
                 match position {
-                    Some(position) => {
-                        Check { waiting_position: Some(position + 1), ..answer(CheckReason::Waiting, None, None) }
-                    }
+                    Some(position) => CheckOutcome {
+                        waiting_position: Some(position + 1),
+                        ..answer(CheckReason::Waiting, None, None)
+                    },
                     // Not held, and no unit of this license is free to give: say so.
                     None if key.capability.is_some() || product.capabilities.is_empty() => {
                         let pool = org.pool(&key);
@@ -767,7 +768,7 @@ pub enum CheckReason {
 
 /// The answer to "does X hold Y?", with why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
+pub struct CheckOutcome {
     pub allowed: bool,
     pub reason: CheckReason,
     pub via: Option<Via>,

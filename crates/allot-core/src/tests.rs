@@ -24,12 +24,12 @@ fn license(key: &str) -> LicenseKey {
 }
 
 /// A state with the ledger it came from, applying plans the way the server does.
-struct Books {
+struct Fixture {
     state: State,
     ledger: Vec<LedgerEntry>,
 }
 
-impl Books {
+impl Fixture {
     fn new() -> Self {
         Self { state: State::default(), ledger: Vec::new() }
     }
@@ -60,7 +60,7 @@ impl Books {
         self.state.org("song-one").unwrap().pool(&license(key))
     }
 
-    fn check(&self, who: &str, key: &str) -> Check {
+    fn check(&self, who: &str, key: &str) -> CheckOutcome {
         self.state.check("song-one", who, key, NOW)
     }
 
@@ -94,7 +94,7 @@ fn codes(plan: &Plan) -> Vec<ViolationCode> {
 
 #[test]
 fn allocating_to_users_draws_one_unit_per_user_and_code() {
-    let mut books = Books::with_org(&[("RPADEVNU", 5), ("ATTUNU", 5)], &["a", "b"]);
+    let mut books = Fixture::with_org(&[("RPADEVNU", 5), ("ATTUNU", 5)], &["a", "b"]);
     let plan = books.ok(&[set_direct("a", &["RPADEVNU", "ATTUNU"], false), set_direct("b", &["rpadevnu"], false)]);
     assert_eq!(books.org_pool("RPADEVNU").allocated, 2);
     assert_eq!(books.org_pool("ATTUNU").allocated, 1);
@@ -106,7 +106,7 @@ fn allocating_to_users_draws_one_unit_per_user_and_code() {
 
 #[test]
 fn a_batch_that_would_exceed_a_pool_changes_nothing() {
-    let mut books = Books::with_org(&[("RPADEVNU", 2), ("ATTUNU", 9)], &["a", "b", "c"]);
+    let mut books = Fixture::with_org(&[("RPADEVNU", 2), ("ATTUNU", 9)], &["a", "b", "c"]);
     let before = snapshot(&books.state);
     let plan = books.run(&[
         set_direct("a", &["RPADEVNU", "ATTUNU"], false),
@@ -122,7 +122,7 @@ fn a_batch_that_would_exceed_a_pool_changes_nothing() {
 
 #[test]
 fn external_holdings_are_recorded_but_draw_no_unit() {
-    let mut books = Books::with_org(&[("TSTNU", 1)], &["a", "b", "c"]);
+    let mut books = Fixture::with_org(&[("TSTNU", 1)], &["a", "b", "c"]);
     books.ok(&[
         set_direct("a", &["TSTNU"], true),
         set_direct("b", &["TSTNU"], true),
@@ -134,7 +134,7 @@ fn external_holdings_are_recorded_but_draw_no_unit() {
 
 #[test]
 fn unknown_targets_and_licenses_are_named() {
-    let mut books = Books::with_org(&[("TSTNU", 1)], &["a"]);
+    let mut books = Fixture::with_org(&[("TSTNU", 1)], &["a"]);
     let plan = books.run(&[set_direct("ghost", &["TSTNU"], false), set_direct("a", &["NOPE"], false)]);
     assert_eq!(codes(&plan), vec![ViolationCode::UnknownUser, ViolationCode::UnknownLicense]);
     let plan = books.run(&[set_direct("a", &["UNATT"], false), set_direct("a", &["ACNU"], false)]);
@@ -143,7 +143,7 @@ fn unknown_targets_and_licenses_are_named() {
 
 #[test]
 fn one_user_holds_one_capability_of_a_product() {
-    let mut books = Books::with_org(&[("analytics:creator", 2), ("analytics:viewer", 2)], &["u"]);
+    let mut books = Fixture::with_org(&[("analytics:creator", 2), ("analytics:viewer", 2)], &["u"]);
     let plan = books.run(&[set_direct("u", &["analytics:creator", "analytics:viewer"], false)]);
     assert_eq!(codes(&plan), vec![ViolationCode::ConflictingCapabilities]);
     books.ok(&[set_direct("u", &["analytics:viewer"], false)]);
@@ -156,7 +156,7 @@ fn one_user_holds_one_capability_of_a_product() {
 
 #[test]
 fn group_members_beyond_capacity_wait_and_are_granted_in_order_when_a_unit_frees() {
-    let mut books = Books::with_org(&[("ATTUNU", 2)], &["first", "second", "third", "fourth"]);
+    let mut books = Fixture::with_org(&[("ATTUNU", 2)], &["first", "second", "third", "fourth"]);
     books.ok(&[Command::CreateGroup { org: org(), group: group("g"), name: "G".into() }]);
     for who in ["first", "second", "third", "fourth"] {
         books.ok(&[Command::AddMember { org: org(), group: group("g"), user: user(who) }]);
@@ -184,7 +184,7 @@ fn group_members_beyond_capacity_wait_and_are_granted_in_order_when_a_unit_frees
 
 #[test]
 fn a_direct_holding_overrides_an_inherited_one() {
-    let mut books = Books::with_org(&[("ATTUNU", 1), ("RPADEVNU", 1)], &["a"]);
+    let mut books = Fixture::with_org(&[("ATTUNU", 1), ("RPADEVNU", 1)], &["a"]);
     books.ok(&[
         Command::CreateGroup { org: org(), group: group("g"), name: "G".into() },
         Command::AddMember { org: org(), group: group("g"), user: user("a") },
@@ -208,7 +208,7 @@ fn a_direct_holding_overrides_an_inherited_one() {
 
 #[test]
 fn quantities_cannot_drop_below_what_was_passed_on() {
-    let mut books = Books::with_org(&[("UNATT", 5)], &[]);
+    let mut books = Fixture::with_org(&[("UNATT", 5)], &[]);
     let tenant = TenantId::parse("t1").unwrap();
     let service = ServiceType::parse("orchestrator").unwrap();
     books.ok(&[
@@ -238,7 +238,7 @@ fn quantities_cannot_drop_below_what_was_passed_on() {
 
 #[test]
 fn expired_pools_grant_nothing_and_expired_holdings_are_not_allowed() {
-    let mut books = Books::with_org(&[("TSTNU", 5)], &["a"]);
+    let mut books = Fixture::with_org(&[("TSTNU", 5)], &["a"]);
     let mut expiring = DirectLicense::of(license("TSTNU"), false);
     expiring.valid_until = Some(NOW - 1);
     books.ok(&[Command::SetDirectLicenses { org: org(), user: user("a"), licenses: vec![expiring] }]);
@@ -254,7 +254,7 @@ fn expired_pools_grant_nothing_and_expired_holdings_are_not_allowed() {
 
 #[test]
 fn deleting_a_user_frees_units_for_those_waiting() {
-    let mut books = Books::with_org(&[("ATTUNU", 1)], &["a", "b"]);
+    let mut books = Fixture::with_org(&[("ATTUNU", 1)], &["a", "b"]);
     books.ok(&[
         Command::CreateGroup { org: org(), group: group("g"), name: "G".into() },
         Command::AddMember { org: org(), group: group("g"), user: user("a") },
@@ -273,7 +273,7 @@ fn deleting_a_user_frees_units_for_those_waiting() {
 
 #[test]
 fn the_ledger_replays_to_the_same_state() {
-    let mut books = Books::with_org(&[("ATTUNU", 2), ("RPADEVNU", 3)], &["a", "b", "c"]);
+    let mut books = Fixture::with_org(&[("ATTUNU", 2), ("RPADEVNU", 3)], &["a", "b", "c"]);
     books.ok(&[
         Command::CreateGroup { org: org(), group: group("g"), name: "G".into() },
         Command::AddMember { org: org(), group: group("g"), user: user("c") },
@@ -292,7 +292,7 @@ fn the_ledger_replays_to_the_same_state() {
 
 #[test]
 fn a_replay_refuses_a_revision_older_than_the_last() {
-    let mut books = Books::with_org(&[("ATTUNU", 2)], &["a"]);
+    let mut books = Fixture::with_org(&[("ATTUNU", 2)], &["a"]);
     books.ok(&[set_direct("a", &["ATTUNU"], false)]);
     let last = books.ledger.last().unwrap().clone();
     let mut replay = crate::ledger::Replay::new(Catalogue::default_products());
@@ -386,8 +386,8 @@ fn any_command() -> impl Strategy<Value = Command> {
 
 /// The books the property test starts from: two organizations granted part of what the
 /// host bought; users, groups and two tenants in the first, one tenant in the second.
-fn property_books() -> Books {
-    let mut books = Books::new();
+fn property_fixture() -> Fixture {
+    let mut books = Fixture::new();
     let beta = OrgId::parse(ORGS[1]).unwrap();
     let mut commands = vec![
         Command::CreateOrg { org: org(), name: "Song One".into() },
@@ -537,7 +537,7 @@ proptest! {
 
     #[test]
     fn random_command_sequences_never_break_the_invariant(batches in prop::collection::vec(prop::collection::vec(any_command(), 1..4), 1..25)) {
-        let mut books = property_books();
+        let mut books = property_fixture();
         assert_books_balance(&books.state);
         for batch in batches {
             let before = snapshot(&books.state);
@@ -562,7 +562,7 @@ proptest! {
 
 #[test]
 fn a_member_of_two_groups_waits_once_and_is_granted_once() {
-    let mut books = Books::with_org(&[("ATTUNU", 1)], &["u", "v", "w"]);
+    let mut books = Fixture::with_org(&[("ATTUNU", 1)], &["u", "v", "w"]);
     let rule = Rule { licenses: vec![license("ATTUNU")], external: false };
     books.ok(&[
         Command::CreateGroup { org: org(), group: group("g1"), name: "g1".into() },
@@ -582,7 +582,7 @@ fn a_member_of_two_groups_waits_once_and_is_granted_once() {
 
 #[test]
 fn quantities_beyond_the_cap_are_refused_before_anything_can_overflow() {
-    let mut books = Books::with_org(&[("ATTUNU", 1)], &[]);
+    let mut books = Fixture::with_org(&[("ATTUNU", 1)], &[]);
     let plan = books.run(&[Command::SetHostPool { license: license("ATTUNU"), grant: Grant::quantity(i64::MAX) }]);
     assert_eq!(codes(&plan), vec![ViolationCode::InvalidQuantity]);
     books.ok(&[Command::SetHostPool { license: license("ATTUNU"), grant: Grant::quantity(MAX_QUANTITY) }]);
@@ -590,7 +590,7 @@ fn quantities_beyond_the_cap_are_refused_before_anything_can_overflow() {
 
 #[test]
 fn an_expired_holding_frees_its_unit_for_the_first_in_line() {
-    let mut books = Books::with_org(&[("ATTUNU", 1)], &["temp", "first", "second"]);
+    let mut books = Fixture::with_org(&[("ATTUNU", 1)], &["temp", "first", "second"]);
     let mut timed = DirectLicense::of(license("ATTUNU"), false);
     timed.valid_until = Some(NOW + 10_000);
     books.ok(&[
@@ -618,7 +618,7 @@ fn an_expired_holding_frees_its_unit_for_the_first_in_line() {
 
 #[test]
 fn an_ended_pool_grant_takes_what_was_drawn_from_it() {
-    let mut books = Books::new();
+    let mut books = Fixture::new();
     let tenant = TenantId::parse("t").unwrap();
     let service = ServiceType::parse("orchestrator").unwrap();
     let timed = Grant { quantity: 3, valid_from: None, valid_until: Some(NOW + 5_000) };
@@ -697,15 +697,15 @@ fn a_holding_keeps_the_ledgers_shape_with_and_without_a_window() {
 #[test]
 fn users_created_together_are_the_users_created_one_by_one() {
     let profile = |name: &str| UserProfile { name: name.into(), ..UserProfile::default() };
-    let mut together = Books::with_org(&[], &["a"]);
-    let mut one_by_one = Books::with_org(&[], &["a"]);
+    let mut together = Fixture::with_org(&[], &["a"]);
+    let mut one_by_one = Fixture::with_org(&[], &["a"]);
     let ids = ["c", "b", "d"];
     let batch = ids.iter().map(|id| (user(id), profile(id))).collect();
     together.state.create_users(&org(), batch).unwrap();
     for id in ids {
         one_by_one.ok(&[Command::CreateUser { org: org(), user: user(id), profile: profile(id) }]);
     }
-    let names = |books: &Books| -> Vec<(String, String)> {
+    let names = |books: &Fixture| -> Vec<(String, String)> {
         let users = &books.state.org("song-one").unwrap().users;
         users.iter().map(|(id, u)| (id.to_string(), u.profile.name.clone())).collect()
     };

@@ -9,7 +9,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::auth::{Auth, Principal};
-use crate::books::{Books, Outcome};
+use crate::books::{Books, Outcome, Precondition};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
@@ -61,7 +61,8 @@ impl App {
     /// Applies `commands` all or nothing on behalf of `caller`; a plan with violations is
     /// refused whole with its violations and the refused plan.
     pub async fn change(&self, caller: &Caller, commands: &[Command]) -> ApiResult<Outcome> {
-        self.change_checked(caller, commands, Box::new(|_, _| Ok(()))).await
+        let outcome = self.apply(caller, commands, Vec::new(), unconditional()).await?;
+        if outcome.plan.is_possible() { Ok(outcome) } else { Err(refused(&outcome)) }
     }
 
     /// Like [`App::change`], only if `If-Match` still names `resource`'s current state.
@@ -72,38 +73,23 @@ impl App {
         if_match: &IfMatch,
         resource: &Resource,
     ) -> ApiResult<Outcome> {
-        let (if_match, resource) = (if_match.clone(), resource.clone());
-        self.change_checked(caller, commands, Box::new(move |books, _| if_match.check(&resource, books))).await
+        let outcome = self.apply(caller, commands, Vec::new(), if_matches(if_match, resource)).await?;
+        if outcome.plan.is_possible() { Ok(outcome) } else { Err(refused(&outcome)) }
     }
 
-    /// Like [`App::change`], writing `side` in the change's transaction (see [`SideWrite`]).
-    pub async fn change_with(&self, caller: &Caller, commands: &[Command], side: Vec<SideWrite>) -> ApiResult<Outcome> {
-        self.change_side(caller, commands, side, Box::new(|_, _| Ok(()))).await
-    }
-
-    async fn change_checked(
-        &self,
-        caller: &Caller,
-        commands: &[Command],
-        check: crate::books::Check,
-    ) -> ApiResult<Outcome> {
-        self.change_side(caller, commands, Vec::new(), check).await
-    }
-
-    async fn change_side(
+    /// Plans `commands` on behalf of `caller` and, if `precondition` holds and the plan has
+    /// no violations, applies it all or nothing, writing `side` in the change's transaction
+    /// (see [`SideWrite`]). A plan with violations is answered unapplied: the surface
+    /// decides how to refuse it.
+    pub async fn apply(
         &self,
         caller: &Caller,
         commands: &[Command],
         side: Vec<SideWrite>,
-        check: crate::books::Check,
+        precondition: Precondition,
     ) -> ApiResult<Outcome> {
         let key = caller.idempotency.as_ref();
-        let outcome = self.books.apply_with(commands, &caller.actor(), self.clock.now(), key, side, check).await?;
-        if !outcome.plan.is_possible() {
-            let view = PlanView::new(&outcome.plan, false, outcome.revision);
-            return Err(ApiError::refused(&outcome.plan, Some(view)));
-        }
-        Ok(outcome)
+        self.books.apply_with(commands, &caller.actor(), self.clock.now(), key, side, precondition).await
     }
 
     /// Refuses requests changing more items (users, pools, members, codes of a rule) than
@@ -134,7 +120,25 @@ impl App {
     }
 }
 
+/// No precondition.
+pub fn unconditional() -> Precondition {
+    Box::new(|_, _| Ok(()))
+}
+
+/// The precondition of a conditional write: `If-Match` still names `resource`'s state.
+pub fn if_matches(if_match: &IfMatch, resource: &Resource) -> Precondition {
+    let (if_match, resource) = (if_match.clone(), resource.clone());
+    Box::new(move |books, _| if_match.require(&resource, books))
+}
+
+/// The native API's refusal of a plan: the status of its first violation, its violations
+/// and the refused plan.
+pub fn refused(outcome: &Outcome) -> ApiError {
+    ApiError::refused(&outcome.plan, Some(PlanView::new(&outcome.plan, false, outcome.revision)))
+}
+
 /// An authenticated request: who calls, and the request id the ledger records.
+#[derive(Clone)]
 pub struct Caller {
     pub principal: Principal,
     pub request_id: String,

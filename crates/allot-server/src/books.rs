@@ -22,7 +22,7 @@ const CATCH_UP_PAGE: u32 = 5_000;
 const MAX_GROUP: usize = 256;
 
 /// A precondition checked on the fresh plan against the state it was made on.
-pub type Check = Box<dyn Fn(&State, &Plan) -> ApiResult<()> + Send + Sync>;
+pub type Precondition = Box<dyn Fn(&State, &Plan) -> ApiResult<()> + Send + Sync>;
 
 #[derive(Clone)]
 pub struct Books {
@@ -46,7 +46,7 @@ struct Job {
     idempotency: Option<IdempotencyKey>,
     /// Written with the job's change, in its transaction, if it changes anything.
     side: Vec<SideWrite>,
-    check: Check,
+    precondition: Precondition,
     answer: oneshot::Sender<ApiResult<Outcome>>,
 }
 
@@ -104,24 +104,24 @@ impl Books {
     /// When another process committed first, catches up and plans again. A plan with
     /// violations is answered unapplied; the caller decides how to refuse it.
     pub async fn apply(&self, commands: &[Command], actor: &Actor, now: Timestamp) -> ApiResult<Outcome> {
-        self.apply_checked(commands, actor, now, None, Box::new(|_, _| Ok(()))).await
+        self.apply_if(commands, actor, now, None, Box::new(|_, _| Ok(()))).await
     }
 
-    /// Like [`Books::apply`], but first `check`s the fresh plan against the state it was made
-    /// on (a precondition such as If-Match, or a stored plan's expected changes). The check
-    /// runs in the committer, so nothing moves between it and the commit.
-    pub async fn apply_checked(
+    /// Like [`Books::apply`], only if `precondition` holds of the fresh plan and the state it
+    /// was made on (such as If-Match, or a stored plan's expected changes). It is judged in
+    /// the committer, so nothing moves between it and the commit.
+    pub async fn apply_if(
         &self,
         commands: &[Command],
         actor: &Actor,
         now: Timestamp,
         idempotency: Option<&IdempotencyKey>,
-        check: Check,
+        precondition: Precondition,
     ) -> ApiResult<Outcome> {
-        self.apply_with(commands, actor, now, idempotency, Vec::new(), check).await
+        self.apply_with(commands, actor, now, idempotency, Vec::new(), precondition).await
     }
 
-    /// Like [`Books::apply_checked`], and writes `side` in the same transaction as the
+    /// Like [`Books::apply_if`], and writes `side` in the same transaction as the
     /// change (not as ledger entries); nothing of it if the plan changes nothing.
     pub async fn apply_with(
         &self,
@@ -130,7 +130,7 @@ impl Books {
         now: Timestamp,
         idempotency: Option<&IdempotencyKey>,
         side: Vec<SideWrite>,
-        check: Check,
+        precondition: Precondition,
     ) -> ApiResult<Outcome> {
         let (answer, answered) = oneshot::channel();
         let job = Job {
@@ -139,7 +139,7 @@ impl Books {
             now,
             idempotency: idempotency.cloned(),
             side,
-            check,
+            precondition,
             answer,
         };
         let stopped = || ApiError::internal("the committer has stopped");
@@ -330,7 +330,7 @@ impl Shared {
         let (mut outcomes, mut commits) = (Vec::with_capacity(jobs.len()), Vec::new());
         for job in jobs {
             let plan = allot_core::plan(&mut state, &job.commands, job.now);
-            if let Err(refused) = (job.check)(&state, &plan) {
+            if let Err(refused) = (job.precondition)(&state, &plan) {
                 outcomes.push(Err(refused));
                 continue;
             }

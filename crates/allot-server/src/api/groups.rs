@@ -80,12 +80,3 @@ pub async fn add_member(
 pub async fn remove_member(org: Org<Write>, Path(path): Path<MemberPath>) -> ApiResult<NoContent> {
     org.remove_member(&path.group, &path.user).await.map(|()| NoContent)
 }
-
-pub(crate) fn group_id(app: &crate::App, org: &str, group: &str) -> ApiResult<allot_core::GroupId> {
-    let id = allot_core::GroupId::parse(group)
-        .ok()
-        .filter(|id| app.books.read().org(org).is_some_and(|o| o.groups.contains_key(id)));
-    id.ok_or_else(|| {
-        crate::error::ApiError::not_found(format!("group `{group}` does not exist in organization `{org}`"))
-    })
-}

@@ -70,10 +70,3 @@ pub async fn set_password(
 ) -> ApiResult<NoContent> {
     org.set_password(&path.user, &body.password).await.map(|()| NoContent)
 }
-
-pub(crate) fn user_id(app: &crate::App, org: &str, user: &str) -> ApiResult<allot_core::UserId> {
-    let id = allot_core::UserId::parse(user)
-        .ok()
-        .filter(|id| app.books.read().org(org).is_some_and(|o| o.users.contains_key(id)));
-    id.ok_or_else(|| crate::error::ApiError::not_found(format!("user `{user}` does not exist in organization `{org}`")))
-}

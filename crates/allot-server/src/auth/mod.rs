@@ -246,10 +246,10 @@ impl Auth {
     ) -> Result<(), LoginFailure> {
         let account_key = format!("account:{realm}/{username}");
         let addr_key = addr.map(|a| format!("addr:{a}"));
-        self.throttle.check(&account_key, self.config.max_failed_logins, now).map_err(LoginFailure::Throttled)?;
+        self.throttle.admit(&account_key, self.config.max_failed_logins, now).map_err(LoginFailure::Throttled)?;
         if let Some(key) = &addr_key {
             self.throttle
-                .check(key, self.config.max_failed_logins_per_address, now)
+                .admit(key, self.config.max_failed_logins_per_address, now)
                 .map_err(LoginFailure::Throttled)?;
         }
         let hash = store.password_hash(realm, username).await.map_err(|e| LoginFailure::Error(e.into()))?;

@@ -19,7 +19,7 @@ impl Throttle {
     }
 
     /// `Err(seconds to wait)` when `key` has failed `limit` times within the window.
-    pub fn check(&self, key: &str, limit: u32, now: Timestamp) -> Result<(), u64> {
+    pub fn admit(&self, key: &str, limit: u32, now: Timestamp) -> Result<(), u64> {
         let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         match failures.get(key) {
             Some((count, since)) if *count >= limit && now - since < self.window_ms => {
@@ -57,12 +57,12 @@ mod tests {
     fn locks_after_the_limit_and_opens_after_the_window() {
         let throttle = Throttle::new(60);
         for _ in 0..3 {
-            assert!(throttle.check("k", 3, 0).is_ok());
+            assert!(throttle.admit("k", 3, 0).is_ok());
             throttle.fail("k", 0);
         }
-        assert_eq!(throttle.check("k", 3, 1_000), Err(59));
-        assert!(throttle.check("k", 3, 60_000).is_ok());
+        assert_eq!(throttle.admit("k", 3, 1_000), Err(59));
+        assert!(throttle.admit("k", 3, 60_000).is_ok());
         throttle.succeed("k");
-        assert!(throttle.check("k", 3, 1_000).is_ok());
+        assert!(throttle.admit("k", 3, 1_000).is_ok());
     }
 }

@@ -76,7 +76,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 
 impl IfMatch {
     /// Passes when there is no `If-Match`, when it is `*`, or when it names the current tag.
-    pub fn check(&self, resource: &Resource, books: &State) -> ApiResult<()> {
+    pub fn require(&self, resource: &Resource, books: &State) -> ApiResult<()> {
         let Some(wanted) = &self.0 else { return Ok(()) };
         let current = resource.etag(books);
         // Strong comparison (RFC 9110): a weak tag never matches.

@@ -1,7 +1,7 @@
 //! Groups and their members.
 
 use allot_api::{CreateGroup, GroupList, GroupView, MemberList, MemberView};
-use allot_core::{Command, GroupId};
+use allot_core::{Command, GroupId, UserId};
 
 use super::OrgScope;
 use crate::api::invalid_id;
@@ -58,6 +58,32 @@ impl OrgScope {
     pub async fn add_member(&self, group: &str, user: &str) -> ApiResult<MemberList> {
         let (group_id, user) = (self.group_id(group)?, self.user_id(user)?);
         self.change(&[Command::AddMember { org: self.org().clone(), group: group_id, user }]).await?;
+        self.members(group)
+    }
+
+    /// Makes `wanted` the group's members: those not in it leave, the others join in order.
+    pub async fn replace_members(&self, group: &str, wanted: Vec<UserId>) -> ApiResult<MemberList> {
+        let (org, group_id) = (self.org().clone(), self.group_id(group)?);
+        self.change_current(move |books| {
+            let current: Vec<UserId> = books
+                .org(org.as_str())
+                .and_then(|o| o.groups.get(&group_id))
+                .map(|g| g.members.values().cloned().collect())
+                .unwrap_or_default();
+            let (org, group) = (&org, &group_id);
+            let leave = current.iter().filter(|u| !wanted.contains(u));
+            let join = wanted.iter().filter(|u| !current.contains(u));
+            let mut commands: Vec<Command> = leave
+                .map(|user| Command::RemoveMember { org: org.clone(), group: group.clone(), user: user.clone() })
+                .collect();
+            commands.extend(join.map(|user| Command::AddMember {
+                org: org.clone(),
+                group: group.clone(),
+                user: user.clone(),
+            }));
+            Ok(commands)
+        })
+        .await?;
         self.members(group)
     }
 

@@ -2,7 +2,8 @@
 //! check ("does X hold Y?", answered from memory), and group rules.
 
 use allot_api::{GroupRule, GroupRuleView, HeldLicense, LicenseSpec, UserLicenses, Waiting};
-use allot_core::{Command, DirectLicense, GroupId, Rule, State, Timestamp, UserId};
+use allot_core::state::Holdings;
+use allot_core::{Capability, Command, DirectLicense, GroupId, ProductCode, Rule, State, Timestamp, UserId};
 
 use super::OrgScope;
 use super::etag::{IfMatch, Resource, Tagged};
@@ -111,6 +112,27 @@ impl OrgScope {
         )
         .await?;
         self.group_rule(group)
+    }
+
+    /// What `user` holds now, by product; nothing for a user not in the books.
+    pub fn holdings(&self, user: &UserId) -> Holdings {
+        let books = self.app().books.read();
+        let user = books.org(self.org().as_str()).and_then(|o| o.users.get(user));
+        user.map(|u| u.holdings.clone()).unwrap_or_default()
+    }
+
+    /// How many users hold `product` at `capability` (`None`: hold none of it).
+    pub fn holder_count(&self, product: &ProductCode, capability: Option<&Capability>) -> usize {
+        let books = self.app().books.read();
+        let Some(o) = books.org(self.org().as_str()) else { return 0 };
+        o.users
+            .values()
+            .filter(|u| match (u.holdings.get(product), capability) {
+                (Some(holding), Some(wanted)) => holding.capability.as_ref() == Some(wanted),
+                (None, None) => true,
+                _ => false,
+            })
+            .count()
     }
 
     fn rule_view(&self, books: &State, group: &GroupId) -> GroupRuleView {

@@ -19,5 +19,6 @@ mod users;
 
 pub use access::{Access, Family, Need};
 pub use orgs::organizations;
-pub use products::products;
-pub use scope::{Denied, HostScope, OrgScope, authorized, authorized_home, check};
+pub use pools::HeldPool;
+pub use products::{capability_products, products, spelled};
+pub use scope::{Denied, HostScope, OrgScope, Refusal, authorized, authorized_home, check};

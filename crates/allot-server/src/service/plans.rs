@@ -196,7 +196,7 @@ impl OrgScope {
         };
         let outcome = app
             .books
-            .apply_checked(
+            .apply_if(
                 &stored.commands,
                 &caller.actor(),
                 app.clock.now(),

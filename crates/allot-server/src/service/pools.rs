@@ -3,15 +3,43 @@
 //! conditional on one.
 
 use allot_api::{PoolList, PoolRow, SetPools};
-use allot_core::{Command, Grant, LicenseKey, Pool, ServiceType};
+use allot_core::{Command, Grant, LicenseKey, Pool, ProductKind, ServiceType, State, TenantId};
 
 use super::etag::{IfMatch, Resource, Tagged};
 use super::{HostScope, OrgScope};
 use crate::api::dto::parse_time;
 use crate::api::license_key;
 use crate::app::App;
+use crate::books::Outcome;
 use crate::error::{ApiError, ApiResult};
 use allot_api::ErrorCode;
+
+/// A pool with something in it, and the kind of its product (none if not in the catalogue).
+#[derive(Debug, Clone)]
+pub struct HeldPool {
+    pub license: LicenseKey,
+    pub pool: Pool,
+    pub kind: Option<ProductKind>,
+}
+
+fn held<'a>(books: &State, pools: impl Iterator<Item = (&'a LicenseKey, &'a Pool)>) -> Vec<HeldPool> {
+    let kind = |license: &LicenseKey| books.catalogue().get(license.product.as_str()).map(|p| p.kind);
+    pools
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(license, pool)| HeldPool { license: license.clone(), pool: *pool, kind: kind(license) })
+        .collect()
+}
+
+/// The licenses of `held` not named in `wanted`, by product: a replacing write sets them to
+/// 0. Pools of capability licenses (which a replacement by product cannot name) are left.
+fn dropped(held: &[HeldPool], wanted: &[(LicenseKey, i64)]) -> Vec<LicenseKey> {
+    held.iter()
+        .map(|h| &h.license)
+        .filter(|l| l.capability.is_none())
+        .filter(|l| !wanted.iter().any(|(w, _)| w.product.as_str().eq_ignore_ascii_case(l.product.as_str())))
+        .cloned()
+        .collect()
+}
 
 fn rows<'a>(pools: impl Iterator<Item = (&'a LicenseKey, &'a Pool)>) -> Vec<PoolRow> {
     pools.filter(|(_, p)| !p.is_empty()).map(|(l, p)| PoolRow::new(l, p)).collect()
@@ -76,6 +104,98 @@ impl OrgScope {
             .collect();
         self.change_if(&commands, if_match, &Resource::OrgPools(self.org().to_string())).await?;
         Ok(self.pools())
+    }
+
+    /// The organization's pools with something in them.
+    pub fn held_pools(&self) -> Vec<HeldPool> {
+        let books = self.app().books.read();
+        books.org(self.org().as_str()).map(|o| held(&books, o.pools.iter())).unwrap_or_default()
+    }
+
+    /// Whether the host granted the organization anything.
+    pub fn has_license(&self) -> bool {
+        let books = self.app().books.read();
+        books.org(self.org().as_str()).is_some_and(|o| o.pools.values().any(|p| !p.is_empty()))
+    }
+
+    /// A tenant's pools of one service with something in them; `None` for no such tenant.
+    pub fn held_service_pools(&self, tenant: &TenantId, service: &ServiceType) -> Option<Vec<HeldPool>> {
+        let books = self.app().books.read();
+        let t = books.org(self.org().as_str())?.tenants.get(tenant)?;
+        Some(held(&books, t.pools.iter().filter(|((s, _), _)| s == service).map(|((_, l), p)| (l, p))))
+    }
+
+    /// Replaces what the host granted the organization (host admin), product by product:
+    /// those held and not in `wanted` go to 0.
+    pub async fn replace_pools(&self, wanted: Vec<(LicenseKey, i64)>) -> ApiResult<Outcome> {
+        self.caller().require_host_admin()?;
+        let org = self.org().clone();
+        self.change_current(move |books| {
+            let held = books.org(org.as_str()).map(|o| held(books, o.pools.iter())).unwrap_or_default();
+            let pool = |license, grant| Command::SetOrgPool { org: org.clone(), license, grant };
+            let mut commands: Vec<Command> =
+                dropped(&held, &wanted).into_iter().map(|license| pool(license, Grant::default())).collect();
+            commands.extend(wanted.iter().map(|(license, quantity)| pool(license.clone(), Grant::quantity(*quantity))));
+            Ok(commands)
+        })
+        .await
+    }
+
+    /// Replaces what the organization granted one service of a tenant, product by product;
+    /// a tenant not known yet is created, named `name`.
+    pub async fn replace_service_pools(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        service: &ServiceType,
+        wanted: Vec<(LicenseKey, i64)>,
+    ) -> ApiResult<Outcome> {
+        let (org, tenant, service, name) = (self.org().clone(), tenant.clone(), service.clone(), name.to_owned());
+        self.change_current(move |books| {
+            let mut commands = Vec::new();
+            let held = match books.org(org.as_str()).and_then(|o| o.tenants.get(&tenant)) {
+                Some(t) => held(books, t.pools.iter().filter(|((s, _), _)| *s == service).map(|((_, l), p)| (l, p))),
+                None => {
+                    commands.push(Command::CreateTenant {
+                        org: org.clone(),
+                        tenant: tenant.clone(),
+                        name: name.clone(),
+                    });
+                    Vec::new()
+                }
+            };
+            let pool = |license: LicenseKey, quantity: i64| Command::SetTenantPool {
+                org: org.clone(),
+                tenant: tenant.clone(),
+                service: service.clone(),
+                license,
+                grant: Grant::quantity(quantity),
+            };
+            commands.extend(dropped(&held, &wanted).into_iter().map(|license| pool(license, 0)));
+            commands.extend(wanted.iter().map(|(license, quantity)| pool(license.clone(), *quantity)));
+            Ok(commands)
+        })
+        .await
+    }
+
+    /// Takes everything the organization granted one service of a tenant back; 404 for no
+    /// such tenant.
+    pub async fn clear_service_pools(&self, tenant: &TenantId, service: &ServiceType) -> ApiResult<Outcome> {
+        let (org, tenant, service) = (self.org().clone(), tenant.clone(), service.clone());
+        self.change_current(move |books| {
+            let Some(t) = books.org(org.as_str()).and_then(|o| o.tenants.get(&tenant)) else {
+                return Err(ApiError::not_found(format!("tenant `{tenant}` does not exist")));
+            };
+            let zero = |license: &LicenseKey| Command::SetTenantPool {
+                org: org.clone(),
+                tenant: tenant.clone(),
+                service: service.clone(),
+                license: license.clone(),
+                grant: Grant::default(),
+            };
+            Ok(t.pools.iter().filter(|((s, _), p)| *s == service && !p.is_empty()).map(|((_, l), _)| zero(l)).collect())
+        })
+        .await
     }
 
     /// What the organization granted one service of a tenant.

@@ -2,7 +2,7 @@
 
 use allot_api::{ProductList, ProductView};
 use allot_core::catalogue::CapabilityInfo;
-use allot_core::{Capability, Command, Product, ProductCode, ProductKind, ServiceType};
+use allot_core::{Capability, Command, LicenseKey, Product, ProductCode, ProductKind, ServiceType};
 
 use super::HostScope;
 use crate::app::App;
@@ -13,6 +13,18 @@ use axum::http::StatusCode;
 pub fn products(app: &App) -> ProductList {
     let books = app.books.read();
     ProductList { products: books.catalogue().products().map(ProductView::from).collect() }
+}
+
+/// The products licensed at a capability, in catalogue order.
+pub fn capability_products(app: &App) -> Vec<Product> {
+    let books = app.books.read();
+    books.catalogue().products().filter(|p| !p.capabilities.is_empty()).cloned().collect()
+}
+
+/// `license` as the catalogue spells it, or as given when the catalogue does not know it.
+pub fn spelled(app: &App, license: &LicenseKey) -> String {
+    let books = app.books.read();
+    books.catalogue().resolve(license).map_or_else(|_| license.to_string(), |(key, _)| key.to_string())
 }
 
 impl HostScope {

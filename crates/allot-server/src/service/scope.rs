@@ -2,12 +2,15 @@
 //! act on. Every read and write of the service layer takes one, so nothing reaches the
 //! books unauthorized.
 
-use allot_api::CheckAnswer;
-use allot_core::{Command, GroupId, OrgId, OrgKey, TenantId, UserId};
+use std::sync::Arc;
+
+use allot_api::{CheckAnswer, ErrorCode};
+use allot_core::{Command, GroupId, OrgId, OrgKey, State, TenantId, UserId};
+use allot_store::{SideWrite, StoreError};
 
 use super::access::{self, Access, Family, Need};
 use crate::app::{App, Caller};
-use crate::books::Outcome;
+use crate::books::{Outcome, Precondition};
 use crate::error::{ApiError, ApiResult};
 use crate::service::etag::{IfMatch, Resource};
 
@@ -80,18 +83,39 @@ pub fn authorized_home(app: &App, caller: &Caller, need: Need) -> Result<OrgId, 
     authorized(app, caller, home.as_str(), need)
 }
 
+/// How a surface answers a plan the planner refused: the native API by the first
+/// violation with the refused plan ([`crate::app::refused`]), a dialect as its vendor does.
+pub type Refusal = fn(&Outcome) -> ApiError;
+
 /// An organization the caller may act on as `need` says.
 pub struct OrgScope {
     app: App,
     caller: Caller,
     org: OrgId,
+    refusal: Refusal,
 }
 
 impl OrgScope {
     /// Authorizes `caller` for `need` on organization `org` (its id in any case).
     pub fn authorize(app: &App, caller: Caller, org: &str, need: Need) -> Result<Self, Denied> {
         let org = authorized(app, &caller, org, need)?;
-        Ok(Self { app: app.clone(), caller, org })
+        Ok(Self { app: app.clone(), caller, org, refusal: crate::app::refused })
+    }
+
+    /// Authorizes `caller` for `need` on its own organization.
+    pub fn authorize_home(app: &App, caller: Caller, need: Need) -> Result<Self, Denied> {
+        let org = authorized_home(app, &caller, need)?;
+        Ok(Self { app: app.clone(), caller, org, refusal: crate::app::refused })
+    }
+
+    /// The same scope, refusing plans as a dialect does.
+    pub fn refusing(self, refusal: Refusal) -> Self {
+        Self { refusal, ..self }
+    }
+
+    /// The host, if the caller administers it (403 otherwise).
+    pub fn host(&self) -> ApiResult<HostScope> {
+        HostScope::authorize(&self.app, self.caller.clone())
     }
 
     /// Checks that the caller may also do `need` here (a request whose need depends on its
@@ -114,14 +138,58 @@ impl OrgScope {
     }
 
     /// Applies `commands` all or nothing on the caller's behalf; a plan with violations is
-    /// refused whole.
+    /// refused whole, as the surface refuses plans.
     pub async fn change(&self, commands: &[Command]) -> ApiResult<Outcome> {
-        self.app.change(&self.caller, commands).await
+        self.settle(self.try_change(commands).await?)
     }
 
     /// Like [`OrgScope::change`], only if `If-Match` still names `resource`'s state.
     pub async fn change_if(&self, commands: &[Command], if_match: &IfMatch, resource: &Resource) -> ApiResult<Outcome> {
-        self.app.change_if(&self.caller, commands, if_match, resource).await
+        let precondition = crate::app::if_matches(if_match, resource);
+        self.settle(self.app.apply(&self.caller, commands, Vec::new(), precondition).await?)
+    }
+
+    /// Like [`OrgScope::change`], writing `side` in the change's transaction.
+    pub async fn change_with(&self, commands: &[Command], side: Vec<SideWrite>) -> ApiResult<Outcome> {
+        self.settle(self.app.apply(&self.caller, commands, side, crate::app::unconditional()).await?)
+    }
+
+    /// Applies `commands` if the plan has no violations, and answers the plan either way:
+    /// for a surface that answers a refusal in shapes of its own.
+    pub async fn try_change(&self, commands: &[Command]) -> ApiResult<Outcome> {
+        self.app.apply(&self.caller, commands, Vec::new(), crate::app::unconditional()).await
+    }
+
+    /// Plans `commands` and changes nothing.
+    pub fn validate(&self, commands: &[Command]) -> Outcome {
+        self.app.books.validate(commands, self.app.clock.now())
+    }
+
+    /// Applies the commands `build` makes of the books as they stand (a write that replaces a
+    /// whole allocation reads what to zero), only if the books still make the same ones when
+    /// it commits; if another change came between, builds them again.
+    pub(crate) async fn change_current(
+        &self,
+        build: impl Fn(&State) -> ApiResult<Vec<Command>> + Send + Sync + 'static,
+    ) -> ApiResult<Outcome> {
+        let build = Arc::new(build);
+        for _ in 0..8 {
+            let commands = build(&self.app.books.read())?;
+            let (expected, rebuild) = (commands.clone(), build.clone());
+            let unmoved: Precondition = Box::new(move |books, _| match rebuild(books) {
+                Ok(now) if now == expected => Ok(()),
+                _ => Err(StoreError::Raced("the books moved under a replacing write".into()).into()),
+            });
+            match self.app.apply(&self.caller, &commands, Vec::new(), unmoved).await {
+                Err(error) if error.raced() => continue,
+                outcome => return self.settle(outcome?),
+            }
+        }
+        Err(ApiError::conflict(ErrorCode::Conflict, "the books kept changing while this request was applied; retry it"))
+    }
+
+    fn settle(&self, outcome: Outcome) -> ApiResult<Outcome> {
+        if outcome.plan.is_possible() { Ok(outcome) } else { Err((self.refusal)(&outcome)) }
     }
 
     /// `user` of this organization, or 404.

@@ -68,7 +68,7 @@ impl OrgScope {
             role: body.role.unwrap_or_default().into(),
         };
         let command = Command::CreateUser { org: self.org().clone(), user: user.clone(), profile };
-        self.app().change_with(self.caller(), &[command], side).await?;
+        self.change_with(&[command], side).await?;
         self.user(user.as_str())
     }
 

@@ -403,3 +403,23 @@ async fn another_organizations_ids_answer_404() {
         }
     }
 }
+
+#[tokio::test]
+async fn deleting_a_user_through_identity_revokes_their_tokens() {
+    let t = spawn_app().await;
+    let host = host_login(&t).await;
+    let boss = song_one(&t, &host).await;
+    let deputy = json!({"id": "deputy", "role": "reader", "password": "the deputy's long password"});
+    t.post(&host, "/api/v1/orgs/song-one/users", deputy).await.expect(201);
+    let form = [("grant_type", "password"), ("username", "deputy"), ("password", "the deputy's long password")];
+    let token: Value =
+        t.http.post(t.url("/song-one/identity_/connect/token")).form(&form).send().await.unwrap().json().await.unwrap();
+    let (access, refresh) = (token["access_token"].as_str().unwrap(), token["refresh_token"].as_str().unwrap());
+    t.get(access, "/api/v1/orgs/song-one/users").await.expect(200);
+
+    t.delete(&boss, "/song-one/identity_/api/User/deputy").await.expect(204);
+    assert_eq!(t.get(access, "/api/v1/orgs/song-one/users").await.status, 401, "the access token is revoked");
+    let again = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+    let refused = t.http.post(t.url("/identity_/connect/token")).form(&again).send().await.unwrap();
+    assert_eq!(refused.json::<Value>().await.unwrap()["error"], "invalid_grant", "and so is the refresh token");
+}

@@ -1,33 +1,37 @@
 //! License Accountant (`/lease_`, also `/la`): user bundles for users (U) and group rules (G).
 
-use allot_core::{Command, DirectLicense, LicenseKey, ProductKind, Rule, UserId};
+use allot_api::GroupRule;
+use allot_core::{Command, DirectLicense, LicenseKey, ProductKind, UserId};
+use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use serde::Deserialize;
 
 use super::shapes::{
     CodeCount, GroupLicenses, GroupRuleRequest, GroupRuleResult, RemoveUsersRequest, UserLicenseRequest,
     UserLicenseResult,
 };
-use super::{Resource, apply, authorize, bad_body};
+use super::{Account, PmLicense, bad_body};
 use crate::api::NoContent;
-use crate::app::{App, Caller};
 use crate::error::ApiResult;
-use crate::extract::parse_json;
+use crate::extract::{Path, Read, Write, parse_json};
+use crate::service::etag::IfMatch;
+use crate::service::{self, OrgScope};
+
+/// `.../user-license/group/{group}`: the organization comes with [`Account`].
+#[derive(Deserialize)]
+pub struct GroupPath {
+    group: String,
+}
 
 fn codes(raw: &[String]) -> ApiResult<Vec<LicenseKey>> {
     raw.iter().map(|code| LicenseKey::parse(code).map_err(|e| bad_body(e.to_string()))).collect()
 }
 
 /// The organization's user-bundle pools as `[{code, allocated, total}]`.
-fn user_bundles(app: &App, org: &str) -> Vec<CodeCount> {
-    let books = app.books.read();
-    let Some(o) = books.org(org) else { return Vec::new() };
-    o.pools
-        .iter()
-        .filter(|(l, p)| {
-            !p.is_empty() && books.catalogue().get(l.product.as_str()).is_some_and(|p| p.kind == ProductKind::User)
-        })
-        .map(|(l, p)| CodeCount { code: l.to_string(), allocated: p.allocated, total: p.grant.quantity })
+fn user_bundles(org: &OrgScope) -> Vec<CodeCount> {
+    let bundles = org.held_pools().into_iter().filter(|p| p.kind == Some(ProductKind::User));
+    bundles
+        .map(|p| CodeCount { code: p.license.to_string(), allocated: p.pool.allocated, total: p.pool.grant.quantity })
         .collect()
 }
 
@@ -40,129 +44,91 @@ fn user_ids(raw: &[String]) -> ApiResult<Vec<UserId>> {
 
 /// U: each listed user's direct bundles become exactly `userBundleCodes`, one unit per user
 /// and code (none with `useExternalLicense`). All or nothing.
-pub async fn set_users(
-    State(app): State<App>,
-    caller: Caller,
-    Path(org): Path<String>,
-    body: Bytes,
-) -> ApiResult<axum::Json<Vec<UserLicenseResult>>> {
-    let org_id = authorize(&app, &caller, &org, Resource::License, true)?;
+pub async fn set_users(account: Account<PmLicense, Write>, body: Bytes) -> ApiResult<Json<Vec<UserLicenseResult>>> {
     let request: UserLicenseRequest = parse_json(&body)?;
     let users = user_ids(&request.user_ids)?;
     let licenses = codes(&request.user_bundle_codes)?;
-    app.check_items(users.len())?;
-    super::require_license(&app, &org)?;
+    account.app().check_items(users.len())?;
+    account.require_license()?;
     let external = request.use_external_license.unwrap_or(false);
     let direct: Vec<DirectLicense> = licenses.iter().map(|l| DirectLicense::of(l.clone(), external)).collect();
-    let commands: Vec<Command> = users
-        .iter()
-        .map(|user| Command::SetDirectLicenses { org: org_id.clone(), user: user.clone(), licenses: direct.clone() })
-        .collect();
-    apply(&app, &caller, &commands).await?;
-    let books = app.books.read();
-    let catalogue = books.catalogue();
-    let spelled: Vec<String> = licenses
-        .iter()
-        .map(|l| catalogue.resolve(l).map(|(k, _)| k.to_string()).unwrap_or_else(|_| l.to_string()))
-        .collect();
+    let set = |user: &UserId| Command::SetDirectLicenses {
+        org: account.org().clone(),
+        user: user.clone(),
+        licenses: direct.clone(),
+    };
+    account.change(&users.iter().map(set).collect::<Vec<_>>()).await?;
+    let spelled: Vec<String> = licenses.iter().map(|l| service::spelled(account.app(), l)).collect();
     let answer = users
         .iter()
         .map(|user| UserLicenseResult {
             user_id: user.to_string(),
-            organization_id: org_id.to_string(),
+            organization_id: account.org().to_string(),
             use_external_license: external,
             user_bundle_codes: spelled.clone(),
         })
         .collect();
-    Ok(axum::Json(answer))
+    Ok(Json(answer))
 }
 
 /// The organization's user bundles: `[{code, allocated, total}]`.
-pub async fn inventory(
-    State(app): State<App>,
-    caller: Caller,
-    Path(org): Path<String>,
-) -> ApiResult<axum::Json<Vec<CodeCount>>> {
-    authorize(&app, &caller, &org, Resource::License, false)?;
-    Ok(axum::Json(user_bundles(&app, &org)))
+pub async fn inventory(account: Account<PmLicense, Read>) -> Json<Vec<CodeCount>> {
+    Json(user_bundles(&account))
 }
 
 /// Removes the listed users' direct bundles.
-pub async fn remove_users(
-    State(app): State<App>,
-    caller: Caller,
-    Path(org): Path<String>,
-    body: Bytes,
-) -> ApiResult<NoContent> {
-    let org_id = authorize(&app, &caller, &org, Resource::License, true)?;
+pub async fn remove_users(account: Account<PmLicense, Write>, body: Bytes) -> ApiResult<NoContent> {
     let request: RemoveUsersRequest = parse_json(&body)?;
     let users = user_ids(&request.user_ids)?;
-    app.check_items(users.len())?;
-    let commands: Vec<Command> = users
-        .into_iter()
-        .map(|user| Command::SetDirectLicenses { org: org_id.clone(), user, licenses: Vec::new() })
-        .collect();
-    apply(&app, &caller, &commands).await?;
+    account.app().check_items(users.len())?;
+    let clear = |user| Command::SetDirectLicenses { org: account.org().clone(), user, licenses: Vec::new() };
+    account.change(&users.into_iter().map(clear).collect::<Vec<_>>()).await?;
     Ok(NoContent)
-}
-
-fn group_id(app: &App, org: &str, group: &str) -> ApiResult<allot_core::GroupId> {
-    crate::api::groups::group_id(app, org, group)
 }
 
 /// G: the group's rule becomes `userBundleCodes`. Members inherit first come, first
 /// served; those beyond the pools wait. 409 only for a code the organization lacks.
 pub async fn set_group(
-    State(app): State<App>,
-    caller: Caller,
-    Path((org, group)): Path<(String, String)>,
+    account: Account<PmLicense, Write>,
+    Path(path): Path<GroupPath>,
     body: Bytes,
-) -> ApiResult<axum::Json<GroupRuleResult>> {
-    let org_id = authorize(&app, &caller, &org, Resource::License, true)?;
+) -> ApiResult<Json<GroupRuleResult>> {
     let request: GroupRuleRequest = parse_json(&body)?;
     let licenses = codes(&request.user_bundle_codes)?;
-    app.check_items(licenses.len())?;
-    let group = group_id(&app, &org, &group)?;
-    super::require_license(&app, &org)?;
-    let external = request.use_external_license.unwrap_or(false);
-    let command =
-        Command::SetGroupRule { org: org_id.clone(), group: group.clone(), rule: Rule { licenses, external } };
-    apply(&app, &caller, &[command]).await?;
-    let rule =
-        app.books.read().org(&org).and_then(|o| o.groups.get(&group)).map(|g| g.rule.clone()).unwrap_or_default();
-    Ok(axum::Json(GroupRuleResult {
+    account.app().check_items(licenses.len())?;
+    let group = account.path_group(&path.group)?;
+    account.require_license()?;
+    let rule = GroupRule {
+        licenses: licenses.iter().map(ToString::to_string).collect(),
+        use_external_license: request.use_external_license.unwrap_or(false),
+    };
+    let rule = account.set_group_rule(group.as_str(), &rule, &IfMatch::default()).await?.1;
+    Ok(Json(GroupRuleResult {
         group_id: group.to_string(),
-        organization_id: org_id.to_string(),
-        use_external_license: rule.external,
-        user_bundle_codes: rule.licenses.iter().map(ToString::to_string).collect(),
+        organization_id: account.org().to_string(),
+        use_external_license: rule.use_external_license,
+        user_bundle_codes: rule.licenses,
     }))
 }
 
 /// The bundles a group rule may use, the ones it does, and whether they are external.
 pub async fn get_group(
-    State(app): State<App>,
-    caller: Caller,
-    Path((org, group)): Path<(String, String)>,
-) -> ApiResult<axum::Json<GroupLicenses>> {
-    authorize(&app, &caller, &org, Resource::License, false)?;
-    let group = group_id(&app, &org, &group)?;
-    let rule =
-        app.books.read().org(&org).and_then(|o| o.groups.get(&group)).map(|g| g.rule.clone()).unwrap_or_default();
-    Ok(axum::Json(GroupLicenses {
-        available_user_bundles: user_bundles(&app, &org),
-        allocated_user_bundles: rule.licenses.iter().map(ToString::to_string).collect(),
-        use_external_license: rule.external,
+    account: Account<PmLicense, Read>,
+    Path(path): Path<GroupPath>,
+) -> ApiResult<Json<GroupLicenses>> {
+    let group = account.path_group(&path.group)?;
+    let rule = account.group_rule(group.as_str())?.1;
+    Ok(Json(GroupLicenses {
+        available_user_bundles: user_bundles(&account),
+        allocated_user_bundles: rule.licenses,
+        use_external_license: rule.use_external_license,
     }))
 }
 
 /// Empties a group's rule: members lose what they inherited from it.
-pub async fn remove_group(
-    State(app): State<App>,
-    caller: Caller,
-    Path((org, group)): Path<(String, String)>,
-) -> ApiResult<NoContent> {
-    let org_id = authorize(&app, &caller, &org, Resource::License, true)?;
-    let group = group_id(&app, &org, &group)?;
-    apply(&app, &caller, &[Command::SetGroupRule { org: org_id, group, rule: Rule::default() }]).await?;
+pub async fn remove_group(account: Account<PmLicense, Write>, Path(path): Path<GroupPath>) -> ApiResult<NoContent> {
+    let group = account.path_group(&path.group)?;
+    let empty = GroupRule { licenses: Vec::new(), use_external_license: false };
+    account.set_group_rule(group.as_str(), &empty, &IfMatch::default()).await?;
     Ok(NoContent)
 }

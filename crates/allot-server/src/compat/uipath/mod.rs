@@ -1,19 +1,26 @@
 //! UiPath Automation Suite's license API, as `compat/uipath.md` describes it.
 
-use allot_core::{Command, OrgId, Plan, ViolationCode};
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use allot_core::{GroupId, Plan, UserId, ViolationCode};
 use axum::Router;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::routing::{get, post, put};
 
 use crate::app::{App, Caller};
 use crate::books::Outcome;
 use crate::error::{ApiError, ApiResult};
-use crate::service::{self, Access, Family, Need};
+use crate::extract::Needs;
+use crate::prefix::OrgPrefix;
+use crate::service::{Family, Need, OrgScope};
 use allot_api::ErrorCode;
 
-mod account;
 mod identity;
 mod lease;
+mod login;
 mod lrm;
 mod shapes;
 
@@ -26,9 +33,9 @@ pub fn router() -> Router<App> {
     let org_license = "/lrm/api/host/{host}/organization/{org}/license";
     let service_license = "/lrm/api/account/{org}/service-license/{tenant}/{service}";
     let mut router = Router::new()
-        .route("/api/account/authenticate", post(account::authenticate))
+        .route("/api/account/authenticate", post(login::authenticate))
         .route("/identity_/connect/token", post(crate::auth::oauth::token))
-        .route("/identity_/.well-known/openid-configuration", get(account::openid_configuration))
+        .route("/identity_/.well-known/openid-configuration", get(login::openid_configuration))
         .route(org_license, put(lrm::set_org).post(lrm::set_org))
         .route(&format!("{org_license}/available"), get(lrm::org_available))
         .route(&format!("{org_license}/remove"), axum::routing::delete(lrm::remove_org))
@@ -57,26 +64,114 @@ pub fn router() -> Router<App> {
     router
 }
 
-/// What a call touches, by UiPath's scope families.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resource {
-    License,
-    Group,
-    User,
+/// UiPath's scope families, as an [`Account`] names the one its route touches.
+pub trait Touches {
+    const FAMILY: Family;
 }
 
-/// Authorizes `caller` on organization `org` (UiPath's `accountId`) by the one access rule
-/// (service/access.rs): host admins anywhere, an organization's admins (readers for reads),
-/// and API clients of the organization with the resource's scope (`PM.License`, or
-/// `PM.License.Read` / `.Write`). Another organization's ids answer 404, like unknown ones.
-pub fn authorize(app: &App, caller: &Caller, org: &str, resource: Resource, write: bool) -> ApiResult<OrgId> {
-    let family = match resource {
-        Resource::License => Family::License,
-        Resource::Group => Family::Group,
-        Resource::User => Family::User,
-    };
-    let access = if write { Access::Write } else { Access::Read };
-    Ok(service::authorized(app, caller, org, Need::new(family, access))?)
+/// Licenses: `PM.License` (or `PM.License.Read` / `.Write`).
+pub struct PmLicense;
+/// Groups: `PM.Group` (or `.Read` / `.Write`).
+pub struct PmGroup;
+/// Users: `PM.User` (or `.Read` / `.Write`).
+pub struct PmUser;
+
+impl Touches for PmLicense {
+    const FAMILY: Family = Family::License;
+}
+
+impl Touches for PmGroup {
+    const FAMILY: Family = Family::Group;
+}
+
+impl Touches for PmUser {
+    const FAMILY: Family = Family::User;
+}
+
+/// An organization (UiPath's `accountId`) the caller may act on: authorized by the one
+/// access rule (service/access.rs) for family `F` and access `A` (host admins anywhere, an
+/// organization's admins, readers for reads, and its API clients by `F`'s scopes), refusing
+/// plans with UiPath's statuses. Another organization's ids answer 404, like unknown ones.
+///
+/// As an extractor it takes the organization from the path's `{org}` (checking `{host}`
+/// first, if the path has one), else, on user paths, from the path's `/{org}` prefix or
+/// the caller's own organization.
+pub struct Account<F, A> {
+    scope: OrgScope,
+    /// The organization as the request names it, as UiPath's messages repeat it.
+    named: String,
+    touches: PhantomData<(F, A)>,
+}
+
+impl<F, A> Deref for Account<F, A> {
+    type Target = OrgScope;
+
+    fn deref(&self) -> &OrgScope {
+        &self.scope
+    }
+}
+
+impl<F: Touches, A: Needs> Account<F, A> {
+    /// Authorizes `caller` on organization `org`, as the request names it.
+    pub fn authorize(app: &App, caller: Caller, org: &str) -> ApiResult<Self> {
+        let scope = OrgScope::authorize(app, caller, org, Need::new(F::FAMILY, A::ACCESS))?.refusing(refused);
+        Ok(Self { scope, named: org.to_owned(), touches: PhantomData })
+    }
+}
+
+impl<F: Touches, A: Needs> FromRequestParts<App> for Account<F, A> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, app).await?;
+        let params = RawPathParams::from_request_parts(parts, app)
+            .await
+            .map_err(|rejection| ApiError::not_found(rejection.body_text()))?;
+        let param = |name: &str| params.iter().find(|(n, _)| *n == name).map(|(_, value)| value.to_owned());
+        if let Some(host) = param("host") {
+            check_host(&host)?;
+        }
+        let org = match param("org") {
+            Some(org) => org,
+            None => user_org(&caller, parts.extensions.get::<OrgPrefix>())?,
+        };
+        Self::authorize(app, caller, &org)
+    }
+}
+
+impl<F, A> Account<F, A> {
+    /// "404 when the organization has no license from its parent": all its pools are empty.
+    pub fn require_license(&self) -> ApiResult<()> {
+        if self.has_license() {
+            Ok(())
+        } else {
+            Err(ApiError::not_found(format!("no account license is allocated to organization `{}`", self.named)))
+        }
+    }
+
+    /// The group a path names, or 404.
+    pub fn path_group(&self, group: &str) -> ApiResult<GroupId> {
+        self.group_id(group).map_err(|_| self.missing_here("group", group))
+    }
+
+    /// The user a path names, or 404.
+    pub fn path_user(&self, user: &str) -> ApiResult<UserId> {
+        self.user_id(user).map_err(|_| self.missing_here("user", user))
+    }
+
+    fn missing_here(&self, what: &str, id: &str) -> ApiError {
+        ApiError::not_found(format!("{what} `{id}` does not exist in organization `{}`", self.named))
+    }
+}
+
+/// The organization a user path is about, when the path has no `{org}`: the path's
+/// `/{org}` prefix, else the caller's own organization.
+fn user_org(caller: &Caller, prefix: Option<&OrgPrefix>) -> ApiResult<String> {
+    match (prefix, caller.home_org()) {
+        (Some(OrgPrefix(org)), _) => Ok(org.clone()),
+        (None, Some(home)) => Ok(home.as_str().to_owned()),
+        (None, None) => Err(bad_body("name the organization: /{organization}/identity_/api/User/{userId}")),
+    }
 }
 
 /// The host account id in a path: the host's id or the documented default.
@@ -99,52 +194,9 @@ fn status_of(plan: &Plan) -> StatusCode {
     }
 }
 
-/// Applies `commands` all or nothing, refusing with UiPath's statuses.
-pub async fn apply(app: &App, caller: &Caller, commands: &[Command]) -> ApiResult<Outcome> {
-    let outcome = app.books.apply(commands, &caller.actor(), app.clock.now()).await?;
-    if !outcome.plan.is_possible() {
-        return Err(ApiError::refused_as(status_of(&outcome.plan), &outcome.plan));
-    }
-    Ok(outcome)
-}
-
-/// Applies commands computed from the books as they stand (a PUT that replaces a whole
-/// allocation reads what to zero), only if the books still give the same commands when it
-/// commits; if another change came between, computes them again.
-pub async fn apply_current(
-    app: &App,
-    caller: &Caller,
-    build: impl Fn(&allot_core::State) -> ApiResult<Vec<Command>> + Send + Sync + 'static,
-) -> ApiResult<Outcome> {
-    let build = std::sync::Arc::new(build);
-    for _ in 0..8 {
-        let commands = build(&app.books.read())?;
-        let (expected, rebuild) = (commands.clone(), build.clone());
-        let unmoved = move |books: &allot_core::State, _: &Plan| match rebuild(books) {
-            Ok(now) if now == expected => Ok(()),
-            _ => Err(allot_store::StoreError::Raced("the books moved under a replacing PUT".into()).into()),
-        };
-        let now = app.clock.now();
-        match app.books.apply_checked(&commands, &caller.actor(), now, None, Box::new(unmoved)).await {
-            Err(error) if error.raced() => continue,
-            Err(error) => return Err(error),
-            Ok(outcome) if !outcome.plan.is_possible() => {
-                return Err(ApiError::refused_as(status_of(&outcome.plan), &outcome.plan));
-            }
-            Ok(outcome) => return Ok(outcome),
-        }
-    }
-    Err(ApiError::conflict(ErrorCode::Conflict, "the books kept changing while this request was applied; retry it"))
-}
-
-/// "404 when the organization has no license from its parent": all its pools are empty.
-pub fn require_license(app: &App, org: &str) -> ApiResult<()> {
-    let has_any = app.books.read().org(org).is_some_and(|o| o.pools.values().any(|p| !p.is_empty()));
-    if has_any {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(format!("no account license is allocated to organization `{org}`")))
-    }
+/// A refused plan, as UiPath answers it: its status, the violations, no plan.
+fn refused(outcome: &Outcome) -> ApiError {
+    ApiError::refused_as(status_of(&outcome.plan), &outcome.plan)
 }
 
 /// 400 for a malformed body, as UiPath answers it.

@@ -3,17 +3,23 @@
 
 use std::collections::BTreeMap;
 
-use allot_core::{
-    Capability, Command, DirectLicense, LicenseKey, OrgId, Plan, Product, State as Books, UserId, ViolationCode,
-};
+use allot_core::state::Holdings;
+use allot_core::{Capability, Command, DirectLicense, LicenseKey, Plan, Product, UserId, ViolationCode};
+use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{VonageCaller, VonageError};
-use crate::app::App;
+use super::{Account, VonageError};
+use crate::extract::{Path, Read, Write};
+use crate::service::{self, OrgScope};
+
+/// `/useradmin/users/{user}/licenses`: the organization is the token's.
+#[derive(Deserialize)]
+pub struct UserPath {
+    user: String,
+}
 
 /// One row of a validation, named and counted as compat/vonage.md decides.
 #[derive(Debug, Clone, Serialize)]
@@ -49,36 +55,31 @@ struct Wanted {
     capability: Option<Capability>,
 }
 
-/// Products this dialect speaks of: those with capabilities, in catalogue order.
-fn products(books: &Books) -> impl Iterator<Item = &Product> {
-    books.catalogue().products().filter(|p| !p.capabilities.is_empty())
+/// The user a path names, or Vonage's 404.
+fn user(org: &OrgScope, raw: &str) -> Result<UserId, VonageError> {
+    org.user_id(raw).map_err(|_| VonageError::new(StatusCode::NOT_FOUND, format!("User '{raw}' not found")))
 }
 
-fn user(books: &Books, org: &OrgId, raw: &str) -> Result<UserId, VonageError> {
-    UserId::parse(raw)
-        .ok()
-        .filter(|id| books.org(org.as_str()).is_some_and(|o| o.users.contains_key(id)))
-        .ok_or_else(|| VonageError::new(StatusCode::NOT_FOUND, format!("User '{raw}' not found")))
+/// The capability held of `product`, if any.
+fn held(holdings: &Holdings, product: &Product) -> Option<Capability> {
+    holdings.get(&product.code)?.capability.clone()
 }
 
-/// The capability `user` holds of `product`, if any.
-fn held(books: &Books, org: &OrgId, user: &UserId, product: &Product) -> Option<Capability> {
-    books.org(org.as_str())?.users.get(user)?.holdings.get(&product.code)?.capability.clone()
-}
-
-fn license_types(books: &Books, org: &OrgId, user: &UserId) -> LicenseTypes {
-    let license_types = products(books)
+fn license_types(org: &OrgScope, user: &UserId) -> LicenseTypes {
+    let holdings = org.holdings(user);
+    let license_types = service::capability_products(org.app())
+        .iter()
         .map(|p| {
-            let value =
-                held(books, org, user, p).map_or_else(|| "none".to_owned(), |c| c.as_str().to_ascii_lowercase());
+            let value = held(&holdings, p).map_or_else(|| "none".to_owned(), |c| c.as_str().to_ascii_lowercase());
             (p.code.as_str().to_ascii_lowercase(), value)
         })
         .collect();
     LicenseTypes { license_types }
 }
 
-/// Parses `{"licenseTypes": {...}}`: 400 naming a bad key or value.
-fn wanted(books: &Books, body: &[u8]) -> Result<Vec<Wanted>, VonageError> {
+/// Parses `{"licenseTypes": {...}}` against the products this dialect speaks of (those
+/// with capabilities, in catalogue order): 400 naming a bad key or value.
+fn wanted(products: &[Product], body: &[u8]) -> Result<Vec<Wanted>, VonageError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| VonageError::bad_request(format!("Malformed JSON: {e}")))?;
     let object = value.as_object().ok_or_else(|| VonageError::bad_request("The body must be a JSON object"))?;
@@ -91,7 +92,7 @@ fn wanted(books: &Books, body: &[u8]) -> Result<Vec<Wanted>, VonageError> {
         None => return Err(VonageError::bad_request("licenseTypes is required")),
     };
     let mut wanted = Vec::new();
-    for product in products(books) {
+    for product in products {
         let Some((key, value)) = types.iter().find(|(k, _)| k.eq_ignore_ascii_case(product.code.as_str())) else {
             continue;
         };
@@ -109,18 +110,16 @@ fn wanted(books: &Books, body: &[u8]) -> Result<Vec<Wanted>, VonageError> {
         };
         wanted.push(Wanted { product: product.clone(), capability });
     }
-    if let Some(unknown) = types.keys().find(|k| !products(books).any(|p| k.eq_ignore_ascii_case(p.code.as_str()))) {
+    if let Some(unknown) = types.keys().find(|k| !products.iter().any(|p| k.eq_ignore_ascii_case(p.code.as_str()))) {
         return Err(VonageError::bad_request(format!("Unknown license type '{unknown}'")));
     }
     Ok(wanted)
 }
 
 /// `none` cannot take away what a group rule gives: the rule would grant it straight back.
-fn refuse_inherited(books: &Books, org: &OrgId, user: &UserId, changes: &Changes) -> Result<(), VonageError> {
+fn refuse_inherited(holdings: &Holdings, changes: &Changes) -> Result<(), VonageError> {
     for (wanted, _) in changes.iter().filter(|(w, _)| w.capability.is_none()) {
-        let holding =
-            books.org(org.as_str()).and_then(|o| o.users.get(user)).and_then(|u| u.holdings.get(&wanted.product.code));
-        if let Some(allot_core::Source::Group(group)) = holding.map(|h| &h.source) {
+        if let Some(allot_core::Source::Group(group)) = holdings.get(&wanted.product.code).map(|h| &h.source) {
             let message = format!(
                 "User inherits {} from group '{group}': remove the user from the group to remove it",
                 wanted.product.name
@@ -132,22 +131,22 @@ fn refuse_inherited(books: &Books, org: &OrgId, user: &UserId, changes: &Changes
 }
 
 /// The changes: only products whose requested value differs from the current one.
-fn changes(books: &Books, org: &OrgId, user: &UserId, wanted: Vec<Wanted>) -> Changes {
+fn changes(holdings: &Holdings, wanted: Vec<Wanted>) -> Changes {
     wanted
         .into_iter()
         .map(|w| {
-            let current = held(books, org, user, &w.product);
+            let current = held(holdings, &w.product);
             (w, current)
         })
         .filter(|(w, current)| w.capability != *current)
         .collect()
 }
 
-fn commands(org: &OrgId, user: &UserId, changes: &Changes) -> Vec<Command> {
+fn commands(org: &OrgScope, user: &UserId, changes: &Changes) -> Vec<Command> {
     changes
         .iter()
         .map(|(w, _)| Command::SetUserLicense {
-            org: org.clone(),
+            org: org.org().clone(),
             user: user.clone(),
             product: w.product.code.clone(),
             license: w
@@ -156,19 +155,6 @@ fn commands(org: &OrgId, user: &UserId, changes: &Changes) -> Vec<Command> {
                 .map(|c| DirectLicense::of(LicenseKey { product: w.product.code.clone(), capability: Some(c) }, false)),
         })
         .collect()
-}
-
-/// Users of the organization holding `capability` of `product` (`None`: holding none of it).
-fn holders(books: &Books, org: &OrgId, product: &Product, capability: &Option<Capability>) -> usize {
-    let Some(o) = books.org(org.as_str()) else { return 0 };
-    o.users
-        .values()
-        .filter(|u| match (u.holdings.get(&product.code), capability) {
-            (Some(holding), Some(wanted)) => holding.capability.as_ref() == Some(wanted),
-            (None, None) => true,
-            _ => false,
-        })
-        .count()
 }
 
 fn capability_name(product: &Product, capability: &Option<Capability>) -> String {
@@ -180,10 +166,10 @@ fn capability_name(product: &Product, capability: &Option<Capability>) -> String
 
 /// The rows: first a Delete for each changed product's current capability, then an Add
 /// for each requested capability. An Add is possible when the plan has no violation for it.
-fn rows(books: &Books, org: &OrgId, changes: &Changes, plan: &Plan) -> Vec<ChangeValidation> {
+fn rows(org: &OrgScope, changes: &Changes, plan: &Plan) -> Vec<ChangeValidation> {
     let mut rows = Vec::new();
     for (w, current) in changes {
-        let count = holders(books, org, &w.product, current);
+        let count = org.holder_count(&w.product.code, current.as_ref());
         rows.push(ChangeValidation {
             license_name: w.product.name.clone(),
             license_capability: capability_name(&w.product, current),
@@ -208,7 +194,7 @@ fn rows(books: &Books, org: &OrgId, changes: &Changes, plan: &Plan) -> Vec<Chang
                 _ => v.message.clone(),
             })
             .collect();
-        let count = holders(books, org, &w.product, &w.capability);
+        let count = org.holder_count(&w.product.code, Some(capability));
         rows.push(ChangeValidation {
             license_name: w.product.name.clone(),
             license_capability: capability_name(&w.product, &w.capability),
@@ -223,55 +209,44 @@ fn rows(books: &Books, org: &OrgId, changes: &Changes, plan: &Plan) -> Vec<Chang
 }
 
 /// The user a path names and the changes a body asks for, each product checked.
-fn requested_changes(app: &App, org: &OrgId, raw: &str, body: &[u8]) -> Result<(UserId, Changes), VonageError> {
-    let books = app.books.read();
-    let user = user(&books, org, raw)?;
-    let changes = changes(&books, org, &user, wanted(&books, body)?);
-    refuse_inherited(&books, org, &user, &changes)?;
+fn requested_changes(org: &OrgScope, raw: &str, body: &[u8]) -> Result<(UserId, Changes), VonageError> {
+    let user = user(org, raw)?;
+    let holdings = org.holdings(&user);
+    let changes = changes(&holdings, wanted(&service::capability_products(org.app()), body)?);
+    refuse_inherited(&holdings, &changes)?;
     Ok((user, changes))
 }
 
 /// A user's licenses: every product with capabilities, `none` when not held.
-pub async fn get(
-    State(app): State<App>,
-    caller: VonageCaller,
-    Path(raw): Path<String>,
-) -> Result<axum::Json<LicenseTypes>, VonageError> {
-    let org = caller.organization(&app, false)?;
-    let books = app.books.read();
-    let user = user(&books, &org, &raw)?;
-    Ok(axum::Json(license_types(&books, &org, &user)))
+pub async fn get(account: Account<Read>, Path(path): Path<UserPath>) -> Result<Json<LicenseTypes>, VonageError> {
+    let user = user(&account, &path.user)?;
+    Ok(Json(license_types(&account, &user)))
 }
 
 /// Validates a change and changes nothing.
 pub async fn validate(
-    State(app): State<App>,
-    caller: VonageCaller,
-    Path(raw): Path<String>,
+    account: Account<Write>,
+    Path(path): Path<UserPath>,
     body: Bytes,
-) -> Result<axum::Json<Validations>, VonageError> {
-    let org = caller.organization(&app, true)?;
-    let (user, changes) = requested_changes(&app, &org, &raw, &body)?;
-    let outcome = app.books.validate(&commands(&org, &user, &changes), app.clock.now());
-    let change_validations = rows(&app.books.read(), &org, &changes, &outcome.plan);
-    Ok(axum::Json(Validations { change_validations }))
+) -> Result<Json<Validations>, VonageError> {
+    let (user, changes) = requested_changes(&account, &path.user, &body)?;
+    let outcome = account.validate(&commands(&account, &user, &changes));
+    Ok(Json(Validations { change_validations: rows(&account, &changes, &outcome.plan) }))
 }
 
 /// Applies a change all or nothing: 409 with the rows when any row is impossible.
 pub async fn patch(
-    State(app): State<App>,
-    caller: VonageCaller,
-    Path(raw): Path<String>,
+    account: Account<Write>,
+    Path(path): Path<UserPath>,
     body: Bytes,
-) -> Result<axum::Json<LicenseTypes>, VonageError> {
-    let org = caller.organization(&app, true)?;
-    let (user, changes) = requested_changes(&app, &org, &raw, &body)?;
-    let outcome = app.books.apply(&commands(&org, &user, &changes), &caller.actor(), app.clock.now()).await?;
+) -> Result<Json<LicenseTypes>, VonageError> {
+    let (user, changes) = requested_changes(&account, &path.user, &body)?;
+    let outcome = account.try_change(&commands(&account, &user, &changes)).await?;
     if let Some(unknown) = outcome.plan.violations.iter().find(|v| v.code.is_unknown_target()) {
         return Err(VonageError::new(StatusCode::NOT_FOUND, unknown.message.clone()));
     }
     if !outcome.plan.is_possible() {
-        let rows = rows(&app.books.read(), &org, &changes, &outcome.plan);
+        let rows = rows(&account, &changes, &outcome.plan);
         let message = rows
             .iter()
             .flat_map(|r| r.validation_errors.first())
@@ -280,5 +255,5 @@ pub async fn patch(
             .unwrap_or_else(|| "License limit exceeded".into());
         return Err(VonageError { status: StatusCode::CONFLICT, message, rows: Some(rows) });
     }
-    Ok(axum::Json(license_types(&app.books.read(), &org, &user)))
+    Ok(Json(license_types(&account, &user)))
 }

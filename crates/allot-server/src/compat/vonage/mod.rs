@@ -2,6 +2,9 @@
 //! organization is the token's, every request names API version 4 in `Accept`, errors are
 //! `{"message": ...}`.
 
+use std::marker::PhantomData;
+use std::ops::Deref;
+
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -13,7 +16,8 @@ use serde::Serialize;
 use crate::app::{App, Caller};
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::service::{self, Access, Denied, Family, Need};
+use crate::extract::Needs;
+use crate::service::{Denied, Family, Need, OrgScope};
 
 mod licenses;
 mod token;
@@ -52,6 +56,16 @@ impl From<ApiError> for VonageError {
     }
 }
 
+impl From<Denied> for VonageError {
+    fn from(denied: Denied) -> Self {
+        let message = match denied {
+            Denied::Homeless | Denied::Unknown { .. } => "Forbidden: the token belongs to no account",
+            Denied::Forbidden { .. } => "Forbidden: the token lacks the scope users:write",
+        };
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+}
+
 impl IntoResponse for VonageError {
     fn into_response(self) -> Response {
         #[derive(Serialize)]
@@ -84,13 +98,23 @@ fn check_version(parts: &Parts) -> Result<(), VonageError> {
     Ok(())
 }
 
-/// A caller of the Vonage dialect: a checked version, a valid token, and its organization.
-pub struct VonageCaller {
-    pub principal: Principal,
-    pub request_id: String,
+/// The token's own organization, authorized by the one access rule (service/access.rs)
+/// for Vonage's users and access `A`: API clients by `users:read` / `users:write`, people
+/// by role. As an extractor it first checks the API version and the token.
+pub struct Account<A> {
+    scope: OrgScope,
+    needs: PhantomData<A>,
 }
 
-impl FromRequestParts<App> for VonageCaller {
+impl<A> Deref for Account<A> {
+    type Target = OrgScope;
+
+    fn deref(&self) -> &OrgScope {
+        &self.scope
+    }
+}
+
+impl<A: Needs> FromRequestParts<App> for Account<A> {
     type Rejection = VonageError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, VonageError> {
@@ -103,30 +127,8 @@ impl FromRequestParts<App> for VonageCaller {
         })?;
         let request_id =
             parts.extensions.get::<crate::middleware::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-        Ok(Self { principal, request_id })
-    }
-}
-
-impl VonageCaller {
-    /// The caller's organization, if the token may `write` (else read) users there:
-    /// API clients by `users:read` / `users:write`, people by role.
-    /// The token's own organization, if the one access rule (service/access.rs) lets the
-    /// token read it, or write to it, through Vonage's scopes.
-    pub fn organization(&self, app: &App, write: bool) -> Result<allot_core::OrgId, VonageError> {
-        let access = if write { Access::Write } else { Access::Read };
-        let caller =
-            Caller { principal: self.principal.clone(), request_id: self.request_id.clone(), idempotency: None };
-        service::authorized_home(app, &caller, Need::new(Family::Users, access)).map_err(|denied| match denied {
-            Denied::Homeless | Denied::Unknown { .. } => {
-                VonageError::new(StatusCode::FORBIDDEN, "Forbidden: the token belongs to no account")
-            }
-            Denied::Forbidden { .. } => {
-                VonageError::new(StatusCode::FORBIDDEN, "Forbidden: the token lacks the scope users:write")
-            }
-        })
-    }
-
-    pub fn actor(&self) -> allot_core::Actor {
-        allot_core::Actor { name: self.principal.actor_name(), request_id: self.request_id.clone() }
+        let caller = Caller { principal, request_id, idempotency: None };
+        let scope = OrgScope::authorize_home(app, caller, Need::new(Family::Users, A::ACCESS))?;
+        Ok(Self { scope, needs: PhantomData })
     }
 }
