@@ -6,16 +6,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use allot_api::{CreateOrg, ErrorCode, PoolList};
 use allot_store::{PgStore, Store};
-use serde_json::{Value, json};
+use reqwest::StatusCode;
+use serde_json::Value;
 
-use crate::harness::{ADMIN_PASSWORD, postgres_url};
+use crate::harness::{ADMIN_PASSWORD, group, licenses, member, pools, postgres_url, rule};
 
 /// `allot serve` processes sharing one scratch database; killed when dropped.
 pub struct Cluster {
     pub url: String,
     pub addresses: Vec<String>,
+    /// For the health probes, which are no part of the native API.
     pub http: reqwest::Client,
+    /// For the typed clients: each request waits at most 10 seconds.
+    api: reqwest::Client,
     children: Vec<Child>,
     _dirs: Vec<tempfile::TempDir>,
 }
@@ -102,6 +107,7 @@ impl Cluster {
             url,
             addresses: Vec::new(),
             http: reqwest::Client::new(),
+            api: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap(),
             children: Vec::new(),
             _dirs: Vec::new(),
         };
@@ -119,22 +125,10 @@ impl Cluster {
         self._dirs.push(dir);
     }
 
-    pub async fn send(
-        &self,
-        process: usize,
-        method: reqwest::Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let url = format!("{}{path}", self.addresses[process % self.addresses.len()]);
-        let mut request = self.http.request(method, url).bearer_auth(token).timeout(Duration::from_secs(10));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+    /// A typed client of process `process` (counted round the processes), with `token`.
+    pub fn client(&self, process: usize, token: &str) -> allot_client::Client {
+        let address = &self.addresses[process % self.addresses.len()];
+        allot_client::Client::with_http(self.api.clone(), address).with_token(token)
     }
 
     pub async fn admin(&self) -> String {
@@ -143,16 +137,12 @@ impl Cluster {
 
     /// An organization with `quantity` of `license` and users `u0..u{users}`.
     pub async fn org(&self, admin: &str, license: &str, quantity: i64, users: usize) {
-        use reqwest::Method;
-        let expect = |answer: (u16, Value), status: u16| assert_eq!(answer.0, status, "{:#}", answer.1);
-        expect(self.send(0, Method::POST, "/api/v1/orgs", admin, Some(json!({"id": "acme"}))).await, 201);
-        let pools = json!({"pools": [{"license": license, "quantity": 1_000_000}]});
-        expect(self.send(0, Method::PUT, "/api/v1/host/pools", admin, Some(pools)).await, 200);
-        let pools = json!({"pools": [{"license": license, "quantity": quantity}]});
-        expect(self.send(0, Method::PUT, "/api/v1/orgs/acme/pools", admin, Some(pools)).await, 200);
-        let users: Vec<String> = (0..users).map(|i| format!("u{i}")).collect();
-        for user in users {
-            expect(self.send(0, Method::POST, "/api/v1/orgs/acme/users", admin, Some(json!({"id": user}))).await, 201);
+        let host = self.client(0, admin);
+        host.create_org(&CreateOrg { id: "acme".into(), name: None }).await.unwrap();
+        host.set_host_pools(&pools(&[(license, 1_000_000)])).await.unwrap();
+        host.set_org_pools("acme", &pools(&[(license, quantity)])).await.unwrap();
+        for user in 0..users {
+            host.create_user("acme", &member(&format!("u{user}"))).await.unwrap();
         }
         self.sync().await;
     }
@@ -183,26 +173,24 @@ async fn the_last_unit_goes_to_exactly_one_of_200_requests_spread_over_three_pro
     let start = Arc::new(tokio::sync::Barrier::new(200));
     let requests: Vec<_> = (0..200)
         .map(|i| {
-            let (cluster, admin, start) = (cluster.clone(), admin.clone(), start.clone());
+            let (client, start) = (cluster.client(i, &admin), start.clone());
             tokio::spawn(async move {
-                let body = json!({"licenses": [{"license": "RPADEVNU"}]});
+                let body = licenses(&["RPADEVNU"]);
                 start.wait().await;
-                cluster
-                    .send(
-                        i,
-                        reqwest::Method::PUT,
-                        &format!("/api/v1/orgs/acme/users/u{i}/licenses"),
-                        &admin,
-                        Some(body),
-                    )
-                    .await
+                client.set_user_licenses("acme", &format!("u{i}"), &body).await
             })
         })
         .collect();
     let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
     for request in requests {
-        let (status, body) = request.await.unwrap();
-        assert!(status == 200 || (status == 409 && body["code"] == "license_limit_exceeded"), "{status}: {body:#}");
+        let status = match request.await.unwrap() {
+            Ok(_) => 200,
+            Err(error) => {
+                let refusal = (error.status(), error.code());
+                assert_eq!(refusal, (Some(StatusCode::CONFLICT), Some(ErrorCode::LicenseLimitExceeded)), "{error}");
+                409
+            }
+        };
         *statuses.entry(status).or_default() += 1;
     }
     assert_eq!(statuses.get(&200), Some(&1), "{statuses:?}");
@@ -211,29 +199,23 @@ async fn the_last_unit_goes_to_exactly_one_of_200_requests_spread_over_three_pro
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_change_on_one_process_is_seen_by_checks_on_another_within_a_second() {
-    use reqwest::Method;
     let cluster = Cluster::start(2, None).await;
     let admin = cluster.admin().await;
     cluster.org(&admin, "ATTUNU", 5, 2).await;
-    let body = json!({"licenses": [{"license": "ATTUNU"}]});
-    let (status, written) =
-        cluster.send(0, Method::PUT, "/api/v1/orgs/acme/users/u0/licenses", &admin, Some(body)).await;
-    assert_eq!(status, 200);
-    let revision = written["revision"].as_u64().unwrap();
+    let (first, second) = (cluster.client(0, &admin), cluster.client(1, &admin));
+    let written = first.set_user_licenses("acme", "u0", &licenses(&["ATTUNU"])).await.unwrap();
+    let revision = written.revision;
 
     // Passing the revision of the write: never older state, on any process.
-    let path = format!("/api/v1/orgs/acme/users/u0/licenses/ATTUNU?min_revision={revision}");
-    let (status, check) = cluster.send(1, Method::GET, &path, &admin, None).await;
-    assert_eq!((status, check["allowed"].clone()), (200, json!(true)), "{check:#}");
-    assert!(check["revision"].as_u64().unwrap() >= revision);
+    let check = second.check("acme", "u0", "ATTUNU").min_revision(revision).await.unwrap();
+    assert!(check.allowed, "{check:?}");
+    assert!(check.revision >= revision);
 
     // Without it: seen within a second.
-    let body = json!({"licenses": [{"license": "ATTUNU"}]});
-    cluster.send(1, Method::PUT, "/api/v1/orgs/acme/users/u1/licenses", &admin, Some(body)).await;
+    second.set_user_licenses("acme", "u1", &licenses(&["ATTUNU"])).await.unwrap();
     let written_at = Instant::now();
     loop {
-        let (_, check) = cluster.send(0, Method::GET, "/api/v1/orgs/acme/users/u1/licenses/ATTUNU", &admin, None).await;
-        if check["allowed"] == true {
+        if first.check("acme", "u1", "ATTUNU").await.unwrap().allowed {
             break;
         }
         assert!(written_at.elapsed() < Duration::from_secs(1), "not seen within a second");
@@ -242,14 +224,12 @@ async fn a_change_on_one_process_is_seen_by_checks_on_another_within_a_second() 
 
     // A revision the database has not reached will not come by waiting: 503 with
     // Retry-After, at once rather than after the wait.
-    let url = format!("{}/api/v1/orgs/acme/pools?min_revision=999999", cluster.addresses[0]);
     let asked = Instant::now();
-    let response = cluster.http.get(url).bearer_auth(&admin).send().await.unwrap();
+    let refused = first.org_pools("acme").min_revision(999_999).await.unwrap_err();
     let took = asked.elapsed();
-    assert_eq!(response.status(), 503);
-    assert_eq!(response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned()), Some("1".into()));
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], "unavailable", "{body:#}");
+    assert_eq!(refused.status(), Some(StatusCode::SERVICE_UNAVAILABLE), "{refused}");
+    assert_eq!(refused.retry_after(), Some(1));
+    assert_eq!(refused.code(), Some(ErrorCode::Unavailable), "{refused}");
     assert!(took < Duration::from_millis(900), "answered after {took:?}, not at once");
 }
 
@@ -307,72 +287,55 @@ fn settled(before: &[Option<u64>], after: &[Option<u64>]) -> Vec<Option<bool>> {
     before.iter().zip(after).map(|(b, a)| if b.is_some() && b == a { b.map(|n| n % 2 == 1) } else { None }).collect()
 }
 
-/// A request's status, the revision it was answered at, and its body.
-async fn call(
-    cluster: &Cluster,
-    process: usize,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, u64, Value) {
-    let url = format!("{}{path}", cluster.addresses[process % cluster.addresses.len()]);
-    let mut request = cluster.http.request(method, url).bearer_auth(token).timeout(Duration::from_secs(10));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let revision = response.headers()["allot-revision"].to_str().unwrap().parse().unwrap();
-    (status, revision, response.json().await.unwrap_or(Value::Null))
-}
-
 const DIRECT: usize = 47;
 const MEMBERS: usize = 16;
 const POOL_LOW: i64 = 16;
 const POOL_HIGH: i64 = 24;
 
-/// One soak client's next request and the answers that count as correct for it: `user`
-/// toggles a direct ATTUNU licence (users below DIRECT), or its membership of group `g`
-/// whose rule grants ATTUNU; the last client moves the pool between POOL_LOW and POOL_HIGH.
-fn next_request(
+/// One soak client's next change, sent: `client` toggles a direct ATTUNU licence (clients
+/// below DIRECT), or its membership of group `g` whose rule grants ATTUNU; the last client
+/// moves the pool between POOL_LOW and POOL_HIGH. Answers what it asked, the revision the
+/// change was applied at (or the refusal), and the one refusal that counts as correct for it.
+async fn next_change(
+    api: &allot_client::Client,
     client: usize,
     acknowledged: u64,
-) -> (reqwest::Method, String, Option<Value>, [(u16, &'static str); 2]) {
-    use reqwest::Method;
+) -> (String, allot_client::Result<Option<u64>>, Option<ErrorCode>) {
     let take = acknowledged.is_multiple_of(2);
+    let user = format!("u{client}");
     if client < DIRECT {
-        let licenses = if take { json!([{"license": "ATTUNU"}]) } else { json!([]) };
-        let path = format!("/api/v1/orgs/acme/users/u{client}/licenses");
-        (Method::PUT, path, Some(json!({ "licenses": licenses })), [(200, ""), (409, "license_limit_exceeded")])
+        let held: &[&str] = if take { &["ATTUNU"] } else { &[] };
+        let answer = api.set_user_licenses("acme", &user, &licenses(held)).answer().await;
+        (format!("{user} holds {held:?}"), answer.map(|a| a.revision), Some(ErrorCode::LicenseLimitExceeded))
     } else if client < DIRECT + MEMBERS {
         if take {
-            let body = json!({"user": format!("u{client}")});
-            (Method::POST, "/api/v1/orgs/acme/groups/g/members".into(), Some(body), [(201, ""), (201, "")])
+            let answer = api.add_member("acme", "g", &user).answer().await;
+            (format!("{user} joins g"), answer.map(|a| a.revision), None)
         } else {
-            (Method::DELETE, format!("/api/v1/orgs/acme/groups/g/members/u{client}"), None, [(204, ""), (204, "")])
+            let answer = api.remove_member("acme", "g", &user).answer().await;
+            (format!("{user} leaves g"), answer.map(|a| a.revision), None)
         }
     } else {
         let quantity = if take { POOL_HIGH } else { POOL_LOW };
-        let body = json!({"pools": [{"license": "ATTUNU", "quantity": quantity}]});
-        (Method::PUT, "/api/v1/orgs/acme/pools".into(), Some(body), [(200, ""), (409, "quantity_in_use")])
+        let answer = api.set_org_pools("acme", &pools(&[("ATTUNU", quantity)])).answer().await;
+        (format!("the pool to {quantity}"), answer.map(|a| a.revision), Some(ErrorCode::QuantityInUse))
     }
+}
+
+/// The ATTUNU row of a pool list.
+fn attunu(pools: &PoolList) -> &allot_api::PoolRow {
+    pools.pools.iter().find(|p| p.license == "ATTUNU").unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mixed_load_from_64_clients_on_three_processes_never_over_allocates_and_shows_what_was_acknowledged() {
-    use reqwest::Method;
     const CLIENTS: usize = DIRECT + MEMBERS + 1;
     let soak = Duration::from_secs(std::env::var("ALLOT_SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20));
     let cluster = Arc::new(Cluster::start(3, None).await);
     let admin = cluster.admin().await;
     cluster.org(&admin, "ATTUNU", POOL_LOW, DIRECT + MEMBERS).await;
-    assert_eq!(
-        cluster.send(0, Method::POST, "/api/v1/orgs/acme/groups", &admin, Some(json!({"id": "g"}))).await.0,
-        201
-    );
-    let rule = json!({"licenses": ["ATTUNU"]});
-    assert_eq!(cluster.send(0, Method::PUT, "/api/v1/orgs/acme/groups/g/licenses", &admin, Some(rule)).await.0, 200);
+    cluster.client(0, &admin).create_group("acme", &group("g")).await.unwrap();
+    cluster.client(0, &admin).set_group_rule("acme", "g", &rule(&["ATTUNU"])).await.unwrap();
     cluster.sync().await;
 
     let told = Arc::new(Told::new(CLIENTS));
@@ -380,22 +343,29 @@ async fn mixed_load_from_64_clients_on_three_processes_never_over_allocates_and_
     let refused = Arc::new(AtomicUsize::new(0));
     let clients: Vec<_> = (0..CLIENTS)
         .map(|client| {
-            let (cluster, admin, stop, told, refused) =
-                (cluster.clone(), admin.clone(), stop.clone(), told.clone(), refused.clone());
+            let (api, stop, told, refused) =
+                (cluster.client(client, &admin), stop.clone(), told.clone(), refused.clone());
             tokio::spawn(async move {
                 let mut wrong = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
-                    let (method, path, body, [applied, refusal]) = next_request(client, told.acknowledged(client));
+                    let acknowledged = told.acknowledged(client);
                     told.sending(client);
-                    let (status, revision, answer) = call(&cluster, client, method, &path, &admin, body).await;
-                    if status == applied.0 {
-                        told.answered(client, Some(revision));
-                    } else if status == refusal.0 && answer["code"] == refusal.1 {
-                        refused.fetch_add(1, Ordering::Relaxed);
-                        told.answered(client, None);
-                    } else {
-                        told.answered(client, None);
-                        wrong.push((path, status, answer));
+                    let (what, answer, refusal) = next_change(&api, client, acknowledged).await;
+                    match answer {
+                        Ok(revision) => told.answered(client, Some(revision.expect("an allot-revision"))),
+                        Err(error)
+                            if error.status() == Some(StatusCode::CONFLICT)
+                                && error.code().is_some()
+                                && error.code() == refusal =>
+                        {
+                            assert!(error.revision().is_some(), "a refusal carries its allot-revision: {error}");
+                            refused.fetch_add(1, Ordering::Relaxed);
+                            told.answered(client, None);
+                        }
+                        Err(error) => {
+                            told.answered(client, None);
+                            wrong.push((what, error.to_string()));
+                        }
                     }
                 }
                 wrong
@@ -410,28 +380,28 @@ async fn mixed_load_from_64_clients_on_three_processes_never_over_allocates_and_
     let mut samples = 0;
     while started.elapsed() < soak {
         let process = samples % cluster.addresses.len();
+        let api = cluster.client(process, &admin);
         let before = told.look();
         let fresh = told.revision();
-        let path = format!("/api/v1/orgs/acme/pools?min_revision={fresh}");
-        let (status, _, pools) = call(&cluster, process, Method::GET, &path, &admin, None).await;
+        let pools = api.org_pools("acme").min_revision(fresh).await;
         let user = samples % DIRECT;
-        let path = format!("/api/v1/orgs/acme/users/u{user}/licenses/ATTUNU?min_revision={fresh}");
-        let (_, _, check) = call(&cluster, process, Method::GET, &path, &admin, None).await;
+        let check = api.check("acme", &format!("u{user}"), "ATTUNU").min_revision(fresh).await;
         let settled = settled(&before, &told.look());
-        assert_eq!(status, 200, "{pools:#}");
-        let pool = pools["pools"].as_array().unwrap().iter().find(|p| p["license"] == "ATTUNU").unwrap();
-        let (quantity, allocated) = (pool["quantity"].as_i64().unwrap(), pool["allocated"].as_i64().unwrap());
+        let pools = pools.unwrap();
+        let pool = attunu(&pools);
+        let (quantity, allocated) = (pool.quantity, pool.allocated);
         let held = settled[..DIRECT].iter().filter(|s| **s == Some(true)).count() as i64;
         let free = settled[..DIRECT + MEMBERS].iter().filter(|s| **s == Some(false)).count() as i64;
-        assert!((POOL_LOW..=POOL_HIGH).contains(&quantity), "process {process}: {pool}");
-        assert!(allocated <= quantity, "process {process} shows an over-allocated pool: {pool}");
-        assert!(allocated >= held, "process {process}: {allocated} allocated, {held} settled holders: {pool}");
+        assert!((POOL_LOW..=POOL_HIGH).contains(&quantity), "process {process}: {pool:?}");
+        assert!(allocated <= quantity, "process {process} shows an over-allocated pool: {pool:?}");
+        assert!(allocated >= held, "process {process}: {allocated} allocated, {held} settled holders: {pool:?}");
         assert!(
             allocated <= (DIRECT + MEMBERS) as i64 - free,
             "process {process}: {allocated} allocated, {free} settled free"
         );
         if let Some(held) = settled[user] {
-            assert_eq!(check["allowed"], held, "process {process}, u{user} was told it holds: {held}: {check:#}");
+            let check = check.unwrap();
+            assert_eq!(check.allowed, held, "process {process}, u{user} was told it holds: {held}: {check:?}");
         }
         samples += 1;
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -451,27 +421,22 @@ async fn mixed_load_from_64_clients_on_three_processes_never_over_allocates_and_
     cluster.sync().await;
     let fresh = told.revision();
     for process in 0..cluster.addresses.len() {
+        let api = cluster.client(process, &admin);
         let mut holders = 0;
         for user in 0..DIRECT + MEMBERS {
-            let path = format!("/api/v1/orgs/acme/users/u{user}/licenses/ATTUNU?min_revision={fresh}");
-            let (_, _, check) = call(&cluster, process, Method::GET, &path, &admin, None).await;
+            let check = api.check("acme", &format!("u{user}"), "ATTUNU").min_revision(fresh).await.unwrap();
             let told_holds = told.acknowledged(user) % 2 == 1;
             if user < DIRECT {
-                assert_eq!(check["allowed"], told_holds, "process {process}, u{user}: {check:#}");
+                assert_eq!(check.allowed, told_holds, "process {process}, u{user}: {check:?}");
             } else if !told_holds {
-                assert_eq!(check["allowed"], false, "process {process}, u{user} left the group: {check:#}");
+                assert!(!check.allowed, "process {process}, u{user} left the group: {check:?}");
             }
-            holders += i64::from(check["allowed"] == true);
+            holders += i64::from(check.allowed);
         }
-        let path = format!("/api/v1/orgs/acme/pools?min_revision={fresh}");
-        let (_, _, pools) = call(&cluster, process, Method::GET, &path, &admin, None).await;
-        let pool = pools["pools"].as_array().unwrap().iter().find(|p| p["license"] == "ATTUNU").unwrap();
+        let pools = api.org_pools("acme").min_revision(fresh).await.unwrap();
+        let pool = attunu(&pools);
         let quantity = if told.acknowledged(CLIENTS - 1) % 2 == 1 { POOL_HIGH } else { POOL_LOW };
-        assert_eq!(
-            (pool["quantity"].as_i64(), pool["allocated"].as_i64()),
-            (Some(quantity), Some(holders)),
-            "process {process}"
-        );
+        assert_eq!((pool.quantity, pool.allocated), (quantity, holders), "process {process}");
     }
     cluster.check_ledger().await;
 }

@@ -10,12 +10,14 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use allot_api::{CreateOrg, ErrorCode, LedgerParams, PlanRequest};
+use allot_client::Tokens;
 use allot_store::sql::{Expect, Sql, Statement};
-use reqwest::Method;
-use serde_json::{Value, json};
+use reqwest::StatusCode;
+use serde_json::Value;
 
 use crate::cluster::{Killed, serve_process};
-use crate::harness::{ADMIN_PASSWORD, scratch_database};
+use crate::harness::{ADMIN_PASSWORD, licenses, member, pools, scratch_database};
 
 /// Generous: the machine is small and shared.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -74,12 +76,14 @@ struct Server {
     address: String,
     /// What the process printed on stdout before it listened.
     printed: Vec<String>,
+    /// Each request waits at most [`PATIENCE`].
     http: reqwest::Client,
 }
 
 impl Server {
     fn adopt(child: Child, address: String) -> Server {
-        Server { child: Killed(child), address, printed: Vec::new(), http: reqwest::Client::new() }
+        let http = reqwest::Client::builder().timeout(PATIENCE).build().unwrap();
+        Server { child: Killed(child), address, printed: Vec::new(), http }
     }
 
     /// Starts `command` (an `allot serve ...`) and waits until it says where it listens.
@@ -160,36 +164,19 @@ impl Server {
         assert!(status.success(), "allot serve exited with {status} after SIGTERM");
     }
 
-    async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.address)).timeout(PATIENCE);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+    /// A typed client with no token, to log in with.
+    fn anonymous(&self) -> allot_client::Client {
+        allot_client::Client::with_http(self.http.clone(), &self.address)
     }
 
-    async fn expect(&self, status: u16, method: Method, path: &str, token: &str, body: Option<Value>) -> Value {
-        let (got, answer) = self.send(method.clone(), path, Some(token), body).await;
-        assert_eq!(got, status, "{method} {path}: {answer:#}");
-        answer
+    /// The host admin's tokens.
+    async fn login(&self, password: &str) -> Tokens {
+        self.anonymous().login(None, "admin", password).await.expect("the admin's login")
     }
 
-    /// The host admin's token answer (`access_token`, `expires_in`, ...).
-    async fn login(&self, password: &str) -> Value {
-        let form = [("grant_type", "password"), ("username", "admin"), ("password", password)];
-        let response =
-            self.http.post(format!("{}/oauth/token", self.address)).form(&form).timeout(PATIENCE).send().await.unwrap();
-        assert_eq!(response.status(), 200, "the admin's login");
-        response.json().await.unwrap()
-    }
-
-    async fn admin(&self, password: &str) -> String {
-        self.login(password).await["access_token"].as_str().unwrap().to_owned()
+    /// A typed client as the host admin.
+    async fn admin(&self, password: &str) -> allot_client::Client {
+        self.anonymous().with_token(self.login(password).await.access_token)
     }
 }
 
@@ -271,23 +258,15 @@ async fn books_with_changes(database: Option<&str>, dir: &Path) {
     let (child, address) = serve_process(database, dir).await;
     let mut server = Server::adopt(child, address);
     let admin = server.admin(ADMIN_PASSWORD).await;
-    server.expect(201, Method::POST, "/api/v1/orgs", &admin, Some(json!({"id": "acme"}))).await;
-    let host = json!({"pools": [{"license": "ATTUNU", "quantity": 100}, {"license": "RPADEVNU", "quantity": 100}]});
-    server.expect(200, Method::PUT, "/api/v1/host/pools", &admin, Some(host)).await;
-    let org = json!({"pools": [{"license": "ATTUNU", "quantity": 5}, {"license": "RPADEVNU", "quantity": 3}]});
-    server.expect(200, Method::PUT, "/api/v1/orgs/acme/pools", &admin, Some(org)).await;
+    admin.create_org(&CreateOrg { id: "acme".into(), name: None }).await.unwrap();
+    admin.set_host_pools(&pools(&[("ATTUNU", 100), ("RPADEVNU", 100)])).await.unwrap();
+    admin.set_org_pools("acme", &pools(&[("ATTUNU", 5), ("RPADEVNU", 3)])).await.unwrap();
     for (user, license) in [("u1", "ATTUNU"), ("u2", "ATTUNU"), ("u3", "RPADEVNU")] {
-        server.expect(201, Method::POST, "/api/v1/orgs/acme/users", &admin, Some(json!({"id": user}))).await;
-        let body = json!({"licenses": [{"license": license}]});
-        server.expect(200, Method::PUT, &format!("/api/v1/orgs/acme/users/{user}/licenses"), &admin, Some(body)).await;
+        admin.create_user("acme", &member(user)).await.unwrap();
+        admin.set_user_licenses("acme", user, &licenses(&[license])).await.unwrap();
     }
-    let pools = server.expect(200, Method::GET, "/api/v1/orgs/acme/pools", &admin, None).await;
-    let allocated: BTreeMap<String, i64> = pools["pools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p["license"].as_str().unwrap().to_owned(), p["allocated"].as_i64().unwrap()))
-        .collect();
+    let pools = admin.org_pools("acme").await.unwrap();
+    let allocated: BTreeMap<String, i64> = pools.pools.iter().map(|p| (p.license.clone(), p.allocated)).collect();
     assert_eq!(allocated, BTreeMap::from([("ATTUNU".to_owned(), 2), ("RPADEVNU".to_owned(), 1)]));
     server.stop();
 }
@@ -471,29 +450,28 @@ struct Shown {
 }
 
 /// The largest page `limit` the server takes, probed at `guess` and `guess + 1`.
-async fn max_page(server: &Server, token: &str, guess: u32) -> u32 {
-    let (taken, _) =
-        server.send(Method::GET, &format!("/api/v1/orgs/acme/ledger?limit={guess}"), Some(token), None).await;
-    let (over, body) =
-        server.send(Method::GET, &format!("/api/v1/orgs/acme/ledger?limit={}", guess + 1), Some(token), None).await;
-    assert_eq!((taken, over, body["code"].as_str()), (200, 400, Some("invalid_query")), "max_page is {guess}: {body}");
+async fn max_page(admin: &allot_client::Client, guess: u32) -> u32 {
+    let limit = |limit| LedgerParams { limit: Some(limit), ..LedgerParams::default() };
+    let taken = admin.ledger("acme", &limit(guess)).await;
+    assert!(taken.is_ok(), "max_page is {guess}: {taken:?}");
+    let over = admin.ledger("acme", &limit(guess + 1)).await.unwrap_err();
+    let refusal = (over.status(), over.code());
+    assert_eq!(refusal, (Some(StatusCode::BAD_REQUEST), Some(ErrorCode::InvalidQuery)), "max_page is {guess}: {over}");
     guess
 }
 
 async fn shown(server: &Server, password: &str, max_page_guess: u32) -> Shown {
     let login = server.login(password).await;
-    let token = login["access_token"].as_str().unwrap();
-    server.expect(201, Method::POST, "/api/v1/orgs", token, Some(json!({"id": "acme"}))).await;
-    let plan = server
-        .expect(200, Method::POST, "/api/v1/orgs/acme/plans", token, Some(json!({"apply": false, "changes": []})))
-        .await;
+    let admin = server.anonymous().with_token(&login.access_token);
+    admin.create_org(&CreateOrg { id: "acme".into(), name: None }).await.unwrap();
+    let plan = admin.plan("acme", &PlanRequest { apply: false, changes: vec![] }).await.unwrap();
     let format = time::format_description::well_known::Rfc3339;
-    let expires_at = time::OffsetDateTime::parse(plan["expires_at"].as_str().unwrap(), &format).unwrap();
+    let expires_at = time::OffsetDateTime::parse(plan.expires_at.as_deref().unwrap(), &format).unwrap();
     let seconds = (expires_at - time::OffsetDateTime::now_utc()).whole_seconds();
     Shown {
-        access_token_ttl_secs: login["expires_in"].as_u64().unwrap(),
-        refresh_token: login["refresh_token"].is_string(),
-        max_page: max_page(server, token, max_page_guess).await,
+        access_token_ttl_secs: login.expires_in,
+        refresh_token: login.refresh_token.is_some(),
+        max_page: max_page(&admin, max_page_guess).await,
         // A minute's slack for a slow machine between the plan and now.
         plan_ttl_minutes: (seconds + 60) / 60,
     }
@@ -612,12 +590,12 @@ async fn the_toml_file_overrides_the_defaults_and_the_environment_overrides_the_
         c.env("ALLOT_CONFIG", &other).arg("--config").arg(&file);
     });
     let login = server.login(ADMIN_PASSWORD).await;
-    assert_eq!(login["expires_in"], 1111, "--config wins over ALLOT_CONFIG");
+    assert_eq!(login.expires_in, 1111, "--config wins over ALLOT_CONFIG");
     drop(server);
     let server = serve("other", &|c| {
         c.env("ALLOT_CONFIG", &other);
     });
-    assert_eq!(server.login(ADMIN_PASSWORD).await["expires_in"], 2222, "ALLOT_CONFIG alone names the file");
+    assert_eq!(server.login(ADMIN_PASSWORD).await.expires_in, 2222, "ALLOT_CONFIG alone names the file");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -721,11 +699,12 @@ async fn sigterm_finishes_the_requests_in_flight_refuses_new_connections_and_exi
     let dir = tempfile::tempdir().unwrap();
     let (child, address) = serve_process(database.as_deref(), dir.path()).await;
     let mut server = Server::adopt(child, address);
-    let admin = server.admin(ADMIN_PASSWORD).await;
-    server.expect(201, Method::POST, "/api/v1/orgs", &admin, Some(json!({"id": "acme"}))).await;
+    let admin = server.login(ADMIN_PASSWORD).await.access_token;
+    server.anonymous().with_token(&admin).create_org(&CreateOrg { id: "acme".into(), name: None }).await.unwrap();
     let host_port = server.host_port().to_owned();
 
-    // Three writes, each with its head and half its body sent. `100 Continue` says the
+    // Three writes, each with its head and half its body sent, byte by byte on the wire:
+    // a client cannot stop halfway through a body. `100 Continue` says the
     // server has taken the request and is reading its body: they are in flight.
     let mut in_flight = Vec::new();
     for i in 0..3 {
@@ -776,7 +755,7 @@ async fn sigterm_finishes_the_requests_in_flight_refuses_new_connections_and_exi
     let server = Server::adopt(child, address);
     let admin = server.admin(ADMIN_PASSWORD).await;
     for i in 0..3 {
-        server.expect(200, Method::GET, &format!("/api/v1/orgs/acme/users/inflight-{i}"), &admin, None).await;
+        admin.user("acme", &format!("inflight-{i}")).await.unwrap();
     }
 }
 

@@ -8,17 +8,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use allot_api::CreateOrg;
 use allot_core::Change;
 use allot_store::{LedgerQuery, Store};
-use serde_json::{Value, json};
 
-use crate::cluster::{Killed, admin_token, serve_process};
+use crate::cluster::{Killed, admin_client, serve_process};
+use crate::harness::{licenses, member, pools};
 
 const USERS: usize = 32;
-
-async fn put(http: &reqwest::Client, url: String, token: &str, body: Value) -> reqwest::Result<reqwest::StatusCode> {
-    http.put(url).bearer_auth(token).json(&body).send().await.map(|r| r.status())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_change_survives_kill_9() {
@@ -27,38 +24,34 @@ async fn every_acknowledged_change_survives_kill_9() {
     let (server, address) = serve_process(database.as_deref(), dir.path()).await;
     let mut server = Killed(server);
     let http = reqwest::Client::new();
-    let token = admin_token(&http, &address).await;
-    let post = |path: &str, body: Value| http.post(format!("{address}{path}")).bearer_auth(&token).json(&body).send();
-    assert!(post("/api/v1/orgs", json!({"id": "acme"})).await.unwrap().status().is_success());
-    let pools = json!({"pools": [{"license": "ATTUNU", "quantity": 1000}]});
-    assert!(put(&http, format!("{address}/api/v1/host/pools"), &token, pools.clone()).await.unwrap().is_success());
-    assert!(put(&http, format!("{address}/api/v1/orgs/acme/pools"), &token, pools).await.unwrap().is_success());
+    let admin = admin_client(&http, &address).await;
+    admin.create_org(&CreateOrg { id: "acme".into(), name: None }).await.unwrap();
+    admin.set_host_pools(&pools(&[("ATTUNU", 1000)])).await.unwrap();
+    admin.set_org_pools("acme", &pools(&[("ATTUNU", 1000)])).await.unwrap();
     for user in 0..USERS {
-        assert!(
-            post("/api/v1/orgs/acme/users", json!({"id": format!("u{user}")})).await.unwrap().status().is_success()
-        );
+        admin.create_user("acme", &member(&format!("u{user}"))).await.unwrap();
     }
 
     // Each client toggles its user's license until a request fails; it counts the
-    // acknowledged ones. At most one request per client is in flight when the server dies.
+    // acknowledged ones (whole answers). At most one request per client is in flight when
+    // the server dies.
     let acknowledged: Arc<Vec<AtomicU64>> = Arc::new((0..USERS).map(|_| AtomicU64::new(0)).collect());
     let killed = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..USERS)
         .map(|user| {
-            let (http, token, acknowledged, killed) =
-                (http.clone(), token.clone(), acknowledged.clone(), killed.clone());
-            let url = format!("{address}/api/v1/orgs/acme/users/u{user}/licenses");
+            let (admin, acknowledged, killed) = (admin.clone(), acknowledged.clone(), killed.clone());
             tokio::spawn(async move {
                 loop {
                     let take = acknowledged[user].load(Ordering::SeqCst) % 2 == 0;
-                    let held = if take { json!([{"license": "ATTUNU"}]) } else { json!([]) };
-                    match put(&http, url.clone(), &token, json!({ "licenses": held })).await {
-                        Ok(status) if status.is_success() => acknowledged[user].fetch_add(1, Ordering::SeqCst),
-                        Ok(status) => {
-                            assert!(killed.load(Ordering::SeqCst), "u{user}: {status} before the kill");
+                    let held: &[&str] = if take { &["ATTUNU"] } else { &[] };
+                    match admin.set_user_licenses("acme", &format!("u{user}"), &licenses(held)).await {
+                        Ok(_) => acknowledged[user].fetch_add(1, Ordering::SeqCst),
+                        // No answer: the server is gone.
+                        Err(allot_client::Error::Http(_)) => return,
+                        Err(refused) => {
+                            assert!(killed.load(Ordering::SeqCst), "u{user}: {refused} before the kill");
                             return;
                         }
-                        Err(_) => return,
                     };
                 }
             })
@@ -110,17 +103,7 @@ async fn every_acknowledged_change_survives_kill_9() {
     // A restarted server serves those books.
     let (restarted, address) = serve_process(database.as_deref(), dir.path()).await;
     let _restarted = Killed(restarted);
-    let token = admin_token(&http, &address).await;
-    let answer: Value = http
-        .get(format!("{address}/api/v1/orgs/acme/pools"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let allocated =
-        answer["pools"].as_array().unwrap().iter().find(|p| p["license"] == "ATTUNU").unwrap()["allocated"].clone();
-    assert_eq!(allocated, json!(pool.allocated));
+    let pools = admin_client(&http, &address).await.org_pools("acme").await.unwrap();
+    let allocated = pools.pools.iter().find(|p| p.license == "ATTUNU").unwrap().allocated;
+    assert_eq!(allocated, pool.allocated);
 }

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use allot_api::{ErrorCode, LedgerParams, Reason};
+use reqwest::StatusCode;
 
 use crate::cluster::Cluster;
+use crate::harness::licenses;
 
 fn pg_ctl(action: &str) {
     let control = std::env::var("ALLOT_TEST_PG_CTL")
@@ -25,8 +27,17 @@ fn pg_ctl(action: &str) {
     assert!(status.success(), "{control} {action} failed");
 }
 
-/// One answer seen by a client: status, whether Retry-After came with it, and how long it took.
-type Seen = (u16, bool, Duration, Value);
+/// One answer seen by a client: its refusal, if it was one, and how long it took.
+type Seen = (Option<allot_client::Error>, Duration);
+
+/// A read that must be refused: the refusal, and how long it took.
+async fn refusal<T: std::fmt::Debug>(
+    read: impl std::future::IntoFuture<Output = allot_client::Result<T>>,
+) -> (allot_client::Error, Duration) {
+    let asked = Instant::now();
+    let answer = read.await;
+    (answer.expect_err("refused while the database is away"), asked.elapsed())
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn stopping_postgres_mid_load_fails_fast_and_clean_and_recovers_without_a_restart() {
@@ -34,39 +45,27 @@ async fn stopping_postgres_mid_load_fails_fast_and_clean_and_recovers_without_a_
     let admin = cluster.admin().await;
     // u0..u7 take turns at 4 units; u8 holds one throughout and u9 none.
     cluster.org(&admin, "ATTUNU", 5, 10).await;
-    let steady = json!({"licenses": [{"license": "ATTUNU"}]});
-    let (status, _) =
-        cluster.send(0, reqwest::Method::PUT, "/api/v1/orgs/acme/users/u8/licenses", &admin, Some(steady)).await;
-    assert_eq!(status, 200);
+    cluster.client(0, &admin).set_user_licenses("acme", "u8", &licenses(&["ATTUNU"])).await.unwrap();
     cluster.sync().await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..8)
         .map(|i| {
-            let (cluster, admin, stop) = (cluster.clone(), admin.clone(), stop.clone());
+            let (api, stop) = (cluster.client(i % 2, &admin), stop.clone());
             tokio::spawn(async move {
                 let mut seen: Vec<Seen> = Vec::new();
                 let mut hold = true;
                 while !stop.load(Ordering::Relaxed) {
-                    let licenses = if hold { json!([{"license": "ATTUNU"}]) } else { json!([]) };
-                    let url = format!("{}/api/v1/orgs/acme/users/u{i}/licenses", cluster.addresses[i % 2]);
+                    let held: &[&str] = if hold { &["ATTUNU"] } else { &[] };
                     let started = Instant::now();
-                    let response = cluster
-                        .http
-                        .put(url)
-                        .bearer_auth(&admin)
-                        .json(&json!({ "licenses": licenses }))
-                        .send()
-                        .await
-                        .unwrap();
-                    let status = response.status().as_u16();
-                    let retry_after = response.headers().contains_key("retry-after");
-                    let body: Value = response.json().await.unwrap_or(Value::Null);
-                    if status == 200 {
+                    let refused = api.set_user_licenses("acme", &format!("u{i}"), &licenses(held)).await.err();
+                    let unavailable =
+                        refused.as_ref().and_then(|e| e.status()) == Some(StatusCode::SERVICE_UNAVAILABLE);
+                    if refused.is_none() {
                         hold = !hold;
                     }
-                    seen.push((status, retry_after, started.elapsed(), body));
-                    if status == 503 {
+                    seen.push((refused, started.elapsed()));
+                    if unavailable {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 }
@@ -82,41 +81,38 @@ async fn stopping_postgres_mid_load_fails_fast_and_clean_and_recovers_without_a_
     assert_eq!(ready.status(), 503, "/readyz reports the database is away");
     // Checks are answered from memory: they go on, with the books as they were.
     for process in 0..2 {
+        let api = cluster.client(process, &admin);
         // u9's denial says whether a unit is free, which the load decides.
-        for (user, allowed, reasons) in [("u8", true, &["held"][..]), ("u9", false, &["not_held", "pool_exhausted"])] {
-            let path = format!("/api/v1/orgs/acme/users/{user}/licenses/ATTUNU");
-            let (status, check) = cluster.send(process, reqwest::Method::GET, &path, &admin, None).await;
-            assert_eq!(status, 200, "{check:#}");
-            assert_eq!(check["allowed"], allowed, "{user} on process {process}: {check:#}");
-            assert!(reasons.contains(&check["reason"].as_str().unwrap()), "{check:#}");
+        for (user, allowed, reasons) in
+            [("u8", true, &[Reason::Held][..]), ("u9", false, &[Reason::NotHeld, Reason::PoolExhausted])]
+        {
+            let check = api.check("acme", user, "ATTUNU").await.unwrap();
+            assert_eq!(check.allowed, allowed, "{user} on process {process}: {check:?}");
+            assert!(reasons.contains(&check.reason), "{check:?}");
         }
     }
     // Database reads (the ledger, the past replayed from it, the API clients) are not
     // served from memory: 503 with Retry-After, within 5 seconds, on every process.
     for process in 0..2 {
-        for path in [
-            "/api/v1/orgs/acme/ledger?limit=10",
-            "/api/v1/orgs/acme/holders?license=ATTUNU",
-            "/api/v1/orgs/acme/clients",
+        let api = cluster.client(process, &admin);
+        let ledger = LedgerParams { limit: Some(10), ..LedgerParams::default() };
+        let holders = allot_api::HoldersQuery { license: "ATTUNU".into(), as_of: None };
+        for (read, (refused, took)) in [
+            ("the ledger", refusal(api.ledger("acme", &ledger)).await),
+            ("the holders", refusal(api.holders("acme", &holders)).await),
+            ("the API clients", refusal(api.clients("acme")).await),
         ] {
-            let url = format!("{}{path}", cluster.addresses[process]);
-            let asked = Instant::now();
-            let response =
-                cluster.http.get(url).bearer_auth(&admin).timeout(Duration::from_secs(30)).send().await.unwrap();
-            let took = asked.elapsed();
-            let status = response.status().as_u16();
-            let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
-            let body: Value = response.json().await.unwrap_or(Value::Null);
             assert_eq!(
-                (status, body["code"].as_str()),
-                (503, Some("unavailable")),
-                "process {process}, {path}: {body:#}"
+                (refused.status(), refused.code()),
+                (Some(StatusCode::SERVICE_UNAVAILABLE), Some(ErrorCode::Unavailable)),
+                "process {process}, {read}: {refused}"
             );
             assert!(
-                retry_after.as_deref().and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| s >= 1),
-                "process {process}, {path}: 503 with Retry-After, not {retry_after:?}"
+                refused.retry_after().is_some_and(|s| s >= 1),
+                "process {process}, {read}: 503 with Retry-After, not {:?}",
+                refused.retry_after()
             );
-            assert!(took < Duration::from_secs(5), "process {process}, {path}: answered after {took:?}");
+            assert!(took < Duration::from_secs(5), "process {process}, {read}: answered after {took:?}");
         }
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -125,15 +121,11 @@ async fn stopping_postgres_mid_load_fails_fast_and_clean_and_recovers_without_a_
     // Service resumes by itself: a write succeeds on every process within a few seconds.
     let back = Instant::now();
     for process in 0..2 {
+        let api = cluster.client(process, &admin);
         loop {
-            let body = json!({"licenses": []});
-            let (status, _) = cluster
-                .send(process, reqwest::Method::PUT, "/api/v1/orgs/acme/users/u7/licenses", &admin, Some(body))
-                .await;
-            if status == 200 {
-                break;
-            }
-            assert!(back.elapsed() < Duration::from_secs(20), "process {process} did not recover: {status}");
+            let written = api.set_user_licenses("acme", "u7", &licenses(&[])).await;
+            let Err(error) = written else { break };
+            assert!(back.elapsed() < Duration::from_secs(20), "process {process} did not recover: {error}");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
@@ -142,17 +134,17 @@ async fn stopping_postgres_mid_load_fails_fast_and_clean_and_recovers_without_a_
 
     let mut unavailable = 0;
     for client in clients {
-        for (status, retry_after, took, body) in client.await.unwrap() {
+        for (refused, took) in client.await.unwrap() {
             assert!(took < Duration::from_secs(5), "an answer took {took:?}");
-            match status {
-                200 => {}
-                409 => assert_eq!(body["code"], "license_limit_exceeded", "{body:#}"),
-                503 => {
+            let Some(refused) = refused else { continue };
+            match (refused.status().map(|s| s.as_u16()), refused.code()) {
+                (Some(409), code) => assert_eq!(code, Some(ErrorCode::LicenseLimitExceeded), "{refused}"),
+                (Some(503), code) => {
                     unavailable += 1;
-                    assert!(retry_after, "503 without Retry-After");
-                    assert_eq!(body["code"], "unavailable", "{body:#}");
+                    assert!(refused.retry_after().is_some(), "503 without Retry-After");
+                    assert_eq!(code, Some(ErrorCode::Unavailable), "{refused}");
                 }
-                other => panic!("unexpected {other}: {body:#}"),
+                _ => panic!("unexpected {refused}"),
             }
         }
     }

@@ -9,18 +9,23 @@
 //! `ALLOT_TEST_BACKEND` says: running them in the PostgreSQL pass again only repeats them.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use allot_api::{
+    CheckAnswer, CreateClient, CreateGroup, CreateOrg, CreateTenant, ErrorCode, LedgerEntryView, LedgerParams,
+    LicenseSpec, PageQuery, PoolList, PoolSetting, Reason, Role, SetPools, SetUserLicenses, UpdateUser, UserPage, Via,
+};
+use allot_core::{Change, Scope};
 use allot_store::sql::Sql as _;
 use allot_store::{PgStore, Store as _};
-use reqwest::Method;
-use reqwest::header::HeaderMap;
-use serde_json::{Value, json};
+use reqwest::StatusCode;
+use serde_json::Value;
 use tokio::sync::Barrier;
 
 use crate::cluster::{Killed, serve_process_with};
-use crate::harness::{ADMIN_PASSWORD, postgres_url};
+use crate::harness::{ADMIN_PASSWORD, give, held, licenses, member, person, pools, postgres_url, refused, rule};
 
 /// A process's own settings, as `ALLOT_*` variables on top of the defaults.
 type Settings = &'static [(&'static str, &'static str)];
@@ -47,34 +52,22 @@ const REVOCATION_MARGIN: Duration = Duration::from_millis(1_500);
 struct Processes {
     url: String,
     addresses: Vec<String>,
+    /// Each request waits at most 30 seconds.
     http: reqwest::Client,
     _children: Vec<Killed>,
     _dirs: Vec<tempfile::TempDir>,
 }
 
-/// An answer: status, headers, the body as JSON (`Null` when empty), and how long it took.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
-    took: Duration,
+/// Awaits `call`; answers what it answered and how long that took.
+async fn timed<T>(call: impl IntoFuture<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    let answer = call.await;
+    (answer, started.elapsed())
 }
 
-impl Answer {
-    #[track_caller]
-    fn expect(self, status: u16) -> Value {
-        assert_eq!(self.status, status, "unexpected answer after {:?}: {:#}", self.took, self.body);
-        self.body
-    }
-
-    fn code(&self) -> &str {
-        self.body["code"].as_str().unwrap_or_default()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
+/// (quantity, allocated) of the pool of `license`; (0, 0) when it is not listed.
+fn pool_of(pools: &PoolList, license: &str) -> (i64, i64) {
+    pools.pools.iter().find(|p| p.license == license).map(|p| (p.quantity, p.allocated)).unwrap_or((0, 0))
 }
 
 impl Processes {
@@ -82,7 +75,8 @@ impl Processes {
     /// creates the schema) on a new scratch database.
     async fn start(settings: &[Settings]) -> Processes {
         let url = allot_store::postgres::scratch_database(&postgres_url()).await.unwrap();
-        let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+        let http =
+            reqwest::Client::builder().pool_max_idle_per_host(64).timeout(Duration::from_secs(30)).build().unwrap();
         let mut processes = Processes { url, addresses: Vec::new(), http, _children: Vec::new(), _dirs: Vec::new() };
         for own in settings {
             let dir = tempfile::tempdir().unwrap();
@@ -94,72 +88,46 @@ impl Processes {
         processes
     }
 
-    async fn send_with(
-        &self,
-        process: usize,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> Answer {
-        let url = format!("{}{path}", self.addresses[process]);
-        let mut request = self.http.request(method, url).bearer_auth(token).timeout(Duration::from_secs(30));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let started = Instant::now();
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.unwrap();
-        let took = started.elapsed();
-        Answer { status, headers, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null), took }
+    /// A typed client of process `process`, with no token: to log in with.
+    fn anonymous(&self, process: usize) -> allot_client::Client {
+        allot_client::Client::with_http(self.http.clone(), &self.addresses[process])
     }
 
-    async fn send(&self, process: usize, method: Method, path: &str, token: &str, body: Option<Value>) -> Answer {
-        self.send_with(process, method, path, token, body, &[]).await
+    /// A typed client of process `process`, with `token`.
+    fn client(&self, process: usize, token: &str) -> allot_client::Client {
+        self.anonymous(process).with_token(token)
     }
 
-    async fn get(&self, process: usize, path: &str, token: &str) -> Answer {
-        self.send(process, Method::GET, path, token, None).await
-    }
-
-    async fn token(&self, process: usize, form: &[(&str, &str)]) -> Answer {
+    /// A token request whose refusal is under test: OAuth's errors (RFC 6749) are no
+    /// problems, so the status and the body as they came.
+    async fn token_refusal(&self, process: usize, form: &[(&str, &str)]) -> (u16, Value) {
         let url = format!("{}/oauth/token", self.addresses[process]);
         let response = self.http.post(url).form(form).send().await.unwrap();
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.json().await.unwrap_or(Value::Null);
-        Answer { status, headers, body, took: Duration::ZERO }
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     async fn admin(&self) -> String {
-        let form = [("grant_type", "password"), ("username", "admin"), ("password", ADMIN_PASSWORD)];
-        self.token(0, &form).await.expect(200)["access_token"].as_str().unwrap().to_owned()
+        self.anonymous(0).login(None, "admin", ADMIN_PASSWORD).await.unwrap().access_token
+    }
+
+    /// The organization's users, as `token` may list them on `process`.
+    async fn users(&self, process: usize, token: &str) -> allot_client::Result<UserPage> {
+        self.client(process, token).users("acme", &PageQuery::default()).await
     }
 
     /// Organization `acme` on process 0, with `pools` granted by the host and `users`;
     /// every process has seen it on return.
-    async fn org(&self, admin: &str, pools: &[(&str, i64)], users: &[&str]) {
-        self.send(0, Method::POST, "/api/v1/orgs", admin, Some(json!({"id": "acme"}))).await.expect(201);
-        let host: Vec<Value> = pools.iter().map(|(l, _)| json!({"license": l, "quantity": 1_000_000})).collect();
-        self.send(0, Method::PUT, "/api/v1/host/pools", admin, Some(json!({ "pools": host }))).await.expect(200);
-        let org: Vec<Value> = pools.iter().map(|(l, q)| json!({"license": l, "quantity": q})).collect();
-        self.send(0, Method::PUT, "/api/v1/orgs/acme/pools", admin, Some(json!({ "pools": org }))).await.expect(200);
+    async fn org(&self, admin: &str, quantities: &[(&str, i64)], users: &[&str]) {
+        let host = self.client(0, admin);
+        host.create_org(&CreateOrg { id: "acme".into(), name: None }).await.unwrap();
+        let plenty: Vec<_> = quantities.iter().map(|(license, _)| (*license, 1_000_000)).collect();
+        host.set_host_pools(&pools(&plenty)).await.unwrap();
+        host.set_org_pools("acme", &pools(quantities)).await.unwrap();
         for user in users {
-            self.send(0, Method::POST, "/api/v1/orgs/acme/users", admin, Some(json!({"id": user}))).await.expect(201);
+            host.create_user("acme", &member(user)).await.unwrap();
         }
         self.sync().await;
-    }
-
-    /// Applies stored plan `id` on `process`.
-    async fn apply_plan(&self, process: usize, token: &str, id: &str) -> Answer {
-        let path = format!("/api/v1/orgs/acme/plans/{id}/apply");
-        self.send(process, Method::POST, &path, token, Some(json!({}))).await
     }
 
     async fn store(&self) -> PgStore {
@@ -190,33 +158,22 @@ impl Processes {
     }
 
     /// The check, on `process`, reflecting at least `revision`.
-    async fn check(&self, process: usize, token: &str, user: &str, license: &str, revision: u64) -> Value {
-        let path = format!("/api/v1/orgs/acme/users/{user}/licenses/{license}?min_revision={revision}");
-        self.get(process, &path, token).await.expect(200)
+    async fn check(&self, process: usize, token: &str, user: &str, license: &str, revision: u64) -> CheckAnswer {
+        self.client(process, token).check("acme", user, license).min_revision(revision).await.unwrap()
     }
 
-    /// (quantity, allocated) of the pool of `license` at `path` on `process`, at
+    /// (quantity, allocated) of the organization's pool of `license` on `process`, at
     /// `revision` or later; (0, 0) when it is not listed.
-    async fn pool_at(&self, process: usize, token: &str, path: &str, license: &str, revision: u64) -> (i64, i64) {
-        let pools = self.get(process, &format!("{path}?min_revision={revision}"), token).await.expect(200);
-        pools["pools"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["license"] == license)
-            .map(|p| (p["quantity"].as_i64().unwrap(), p["allocated"].as_i64().unwrap()))
-            .unwrap_or((0, 0))
-    }
-
     async fn pool(&self, process: usize, token: &str, license: &str, revision: u64) -> (i64, i64) {
-        self.pool_at(process, token, "/api/v1/orgs/acme/pools", license, revision).await
+        pool_of(&self.client(process, token).org_pools("acme").min_revision(revision).await.unwrap(), license)
     }
 
     /// The organization's whole ledger, oldest first.
-    async fn ledger(&self, process: usize, token: &str) -> Vec<Value> {
-        let page = self.get(process, "/api/v1/orgs/acme/ledger?limit=1000", token).await.expect(200);
-        assert!(page["next"].is_null(), "one page holds this test's ledger");
-        page["entries"].as_array().unwrap().clone()
+    async fn ledger(&self, process: usize, token: &str) -> Vec<LedgerEntryView> {
+        let all = LedgerParams { limit: Some(1000), ..LedgerParams::default() };
+        let page = self.client(process, token).ledger("acme", &all).await.unwrap();
+        assert!(page.next.is_none(), "one page holds this test's ledger");
+        page.entries
     }
 
     /// The stored balances equal the ledger's replay, and no pool is over its quantity.
@@ -262,8 +219,14 @@ async fn sleep_until_ms(at: i64) {
     }
 }
 
-fn licenses(licenses: Value) -> Option<Value> {
-    Some(json!({ "licenses": licenses }))
+/// A license held directly from `from` until `until`, either open when `None`.
+fn held_between(license: &str, from: Option<i64>, until: Option<i64>) -> LicenseSpec {
+    LicenseSpec { valid_from: from.map(rfc3339), valid_until: until.map(rfc3339), ..held(license) }
+}
+
+/// A pool setting from `from` until `until`, either open when `None`.
+fn grant(license: &str, quantity: i64, from: Option<i64>, until: Option<i64>) -> PoolSetting {
+    PoolSetting { license: license.into(), quantity, valid_from: from.map(rfc3339), valid_until: until.map(rfc3339) }
 }
 
 // 1. Revocations reach every process within 5 seconds.
@@ -272,11 +235,10 @@ fn licenses(licenses: Value) -> Option<Value> {
 /// was. Fails if it still works after the bound and its margin.
 async fn refused_after(processes: &Processes, process: usize, token: &str, since: Instant) -> Duration {
     loop {
-        let answer = processes.get(process, "/api/v1/orgs/acme/users", token).await;
-        match answer.status {
-            401 => return since.elapsed(),
-            200 => {}
-            other => panic!("a revoked token answers 401, not {other}: {:#}", answer.body),
+        match processes.users(process, token).await {
+            Err(error) if error.status() == Some(StatusCode::UNAUTHORIZED) => return since.elapsed(),
+            Ok(_) => {}
+            Err(other) => panic!("a revoked token answers 401, not {other}"),
         }
         assert!(
             since.elapsed() < REVOCATION_BOUND + REVOCATION_MARGIN,
@@ -287,47 +249,39 @@ async fn refused_after(processes: &Processes, process: usize, token: &str, since
     }
 }
 
+/// The status of a refusal (`None` for an answer that was no refusal).
+fn refused_with<T>(answer: allot_client::Result<T>) -> Option<u16> {
+    answer.err().and_then(|error| error.status()).map(|status| status.as_u16())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_password_change_on_one_process_shuts_the_users_tokens_out_of_every_process_within_5_seconds() {
     let processes = Processes::start(&[DEFAULTS, DEFAULTS]).await;
     let admin = processes.admin().await;
     processes.org(&admin, &[("ATTUNU", 5)], &[]).await;
-    let rita = json!({"id": "rita", "role": "reader", "password": "reader password 123"});
-    processes.send(0, Method::POST, "/api/v1/orgs/acme/users", &admin, Some(rita)).await.expect(201);
+    let rita = person("rita", Role::Reader, "reader password 123");
+    processes.client(0, &admin).create_user("acme", &rita).await.unwrap();
     processes.sync().await;
-    let form = [
-        ("grant_type", "password"),
-        ("organization", "acme"),
-        ("username", "rita"),
-        ("password", "reader password 123"),
-    ];
-    let issued = processes.token(0, &form).await.expect(200);
-    let (access, refresh) =
-        (issued["access_token"].as_str().unwrap().to_owned(), issued["refresh_token"].as_str().unwrap().to_owned());
+    let issued = processes.anonymous(0).login(Some("acme"), "rita", "reader password 123").await.unwrap();
+    let (access, refresh) = (issued.access_token, issued.refresh_token.unwrap());
 
     // Issued on process 0, it works on process 1, which now vouches for it from memory.
-    processes.get(1, "/api/v1/orgs/acme/users", &access).await.expect(200);
-    processes.get(0, "/api/v1/orgs/acme/users", &access).await.expect(200);
+    processes.users(1, &access).await.unwrap();
+    processes.users(0, &access).await.unwrap();
 
     let revoked = Instant::now();
-    let password = json!({"password": "a brand new password 456"});
-    processes.send(0, Method::PUT, "/api/v1/orgs/acme/users/rita/password", &admin, Some(password)).await.expect(204);
-    assert_eq!(processes.get(0, "/api/v1/orgs/acme/users", &access).await.status, 401, "at once where it was changed");
+    processes.client(0, &admin).set_password("acme", "rita", "a brand new password 456").await.unwrap();
+    assert_eq!(refused_with(processes.users(0, &access).await), Some(401), "at once where it was changed");
     let took = refused_after(&processes, 1, &access, revoked).await;
     eprintln!("the revocation reached process 1 after {took:?}");
-    assert_eq!(processes.get(1, "/api/v1/orgs/acme/users", &access).await.status, 401, "and stays revoked");
+    assert_eq!(refused_with(processes.users(1, &access).await), Some(401), "and stays revoked");
     // The refresh token went too, on every process.
     let form = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())];
-    assert_eq!(processes.token(1, &form).await.expect(400)["error"], "invalid_grant");
+    let (status, body) = processes.token_refusal(1, &form).await;
+    assert_eq!((status, &body["error"]), (400, &Value::from("invalid_grant")), "{body:#}");
     // The new password works anywhere.
-    let form = [
-        ("grant_type", "password"),
-        ("organization", "acme"),
-        ("username", "rita"),
-        ("password", "a brand new password 456"),
-    ];
-    let fresh = processes.token(1, &form).await.expect(200);
-    processes.get(0, "/api/v1/orgs/acme/users", fresh["access_token"].as_str().unwrap()).await.expect(200);
+    let fresh = processes.anonymous(1).login(Some("acme"), "rita", "a brand new password 456").await.unwrap();
+    processes.users(0, &fresh.access_token).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -335,21 +289,22 @@ async fn deleting_an_api_client_on_one_process_stops_its_tokens_on_every_process
     let processes = Processes::start(&[DEFAULTS, DEFAULTS]).await;
     let admin = processes.admin().await;
     processes.org(&admin, &[("ATTUNU", 5)], &[]).await;
-    let client = json!({"name": "reporting", "scopes": ["allot:read"]});
-    let client = processes.send(0, Method::POST, "/api/v1/orgs/acme/clients", &admin, Some(client)).await.expect(201);
-    let (id, secret) = (client["client_id"].as_str().unwrap(), client["client_secret"].as_str().unwrap());
-    let form = [("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret)];
-    let token = processes.token(0, &form).await.expect(200)["access_token"].as_str().unwrap().to_owned();
-    processes.get(1, "/api/v1/orgs/acme/users", &token).await.expect(200);
+    let reporting = CreateClient { name: "reporting".into(), scopes: vec!["allot:read".into()] };
+    let client = processes.client(0, &admin).create_client("acme", &reporting).await.unwrap();
+    let (id, secret) = (client.client_id.as_str(), client.client_secret.as_str());
+    let token = processes.anonymous(0).client_credentials(id, secret, None).await.unwrap().access_token;
+    processes.users(1, &token).await.unwrap();
 
     let revoked = Instant::now();
-    processes.send(0, Method::DELETE, &format!("/api/v1/orgs/acme/clients/{id}"), &admin, None).await.expect(204);
-    assert_eq!(processes.get(0, "/api/v1/orgs/acme/users", &token).await.status, 401, "at once where it was deleted");
+    processes.client(0, &admin).delete_client("acme", id).await.unwrap();
+    assert_eq!(refused_with(processes.users(0, &token).await), Some(401), "at once where it was deleted");
     // No new token on the other process either.
-    assert_eq!(processes.token(1, &form).await.expect(401)["error"], "invalid_client");
+    let form = [("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret)];
+    let (status, body) = processes.token_refusal(1, &form).await;
+    assert_eq!((status, &body["error"]), (401, &Value::from("invalid_client")), "{body:#}");
     let took = refused_after(&processes, 1, &token, revoked).await;
     eprintln!("the revocation reached process 1 after {took:?}");
-    assert_eq!(processes.get(1, "/api/v1/orgs/acme/users", &token).await.status, 401, "and stays revoked");
+    assert_eq!(refused_with(processes.users(1, &token).await), Some(401), "and stays revoked");
 }
 
 // 2. ?min_revision=R across processes.
@@ -360,19 +315,16 @@ async fn a_read_on_another_process_with_a_writes_revision_reflects_that_write() 
     let admin = processes.admin().await;
     processes.org(&admin, &[("ATTUNU", 5)], &["u0"]).await;
     processes.sync().await;
-    let written = processes
-        .send(0, Method::PUT, "/api/v1/orgs/acme/users/u0/licenses", &admin, licenses(json!([{"license": "ATTUNU"}])))
-        .await
-        .expect(200);
-    let revision = written["revision"].as_u64().unwrap();
+    let written = processes.client(0, &admin).set_user_licenses("acme", "u0", &licenses(&["ATTUNU"])).await.unwrap();
+    let revision = written.revision;
 
     // Process 1 has not seen it by itself...
-    let stale = processes.get(1, "/api/v1/orgs/acme/users/u0/licenses/ATTUNU", &admin).await.expect(200);
-    assert_eq!((stale["allowed"].clone(), stale["revision"].as_u64()), (json!(false), Some(revision - 1)), "{stale:#}");
+    let stale = processes.client(1, &admin).check("acme", "u0", "ATTUNU").await.unwrap();
+    assert_eq!((stale.allowed, stale.revision), (false, revision - 1), "{stale:?}");
     // ...but asked for the write's revision, it catches up and answers with it.
     let check = processes.check(1, &admin, "u0", "ATTUNU", revision).await;
-    assert_eq!((check["allowed"].clone(), check["reason"].clone()), (json!(true), json!("held")), "{check:#}");
-    assert!(check["revision"].as_u64().unwrap() >= revision);
+    assert_eq!((check.allowed, check.reason), (true, Reason::Held), "{check:?}");
+    assert!(check.revision >= revision);
     assert_eq!(processes.pool(1, &admin, "ATTUNU", revision).await, (5, 1));
 }
 
@@ -390,44 +342,40 @@ async fn a_process_that_cannot_catch_up_within_the_configured_wait_answers_503_w
     // The database is slow to give turns (the test holds the turn): process 0's write
     // lands after its wait, and process 1, which does not follow, has not seen it.
     let turn = hold_the_turn(&processes.url).await;
-    let body = licenses(json!([{"license": "ATTUNU"}]));
-    let written = processes.send(0, Method::PUT, "/api/v1/orgs/acme/users/u0/licenses", &admin, body).await;
-    let revision = written.expect(200)["revision"].as_u64().unwrap();
+    let written = processes.client(0, &admin).set_user_licenses("acme", "u0", &licenses(&["ATTUNU"])).await;
+    let revision = written.unwrap().revision;
     assert!(processes.revision_of(1).await < revision);
     // Process 1 is busy with a write of its own, waiting for its turn too...
     let busy = {
-        let (processes, admin) = (processes.clone(), admin.clone());
-        tokio::spawn(async move {
-            let body = licenses(json!([{"license": "ATTUNU"}]));
-            processes.send(1, Method::PUT, "/api/v1/orgs/acme/users/u1/licenses", &admin, body).await
-        })
+        let second = processes.client(1, &admin);
+        tokio::spawn(async move { second.set_user_licenses("acme", "u1", &licenses(&["ATTUNU"])).await })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     // ...when a read asks it for the revision process 0 committed, which the database has.
-    let read = processes.get(1, &format!("/api/v1/orgs/acme/pools?min_revision={revision}"), &admin).await;
+    let (read, took) = timed(processes.client(1, &admin).org_pools("acme").min_revision(revision)).await;
     let busy = busy.await.unwrap();
     drop(turn);
 
-    match read.status {
-        200 => assert!(read.took < WAIT + MARGIN, "caught up, but only after {:?}", read.took),
-        503 => {
-            assert_eq!(read.code(), "unavailable", "{:#}", read.body);
-            let retry_after: u64 = read.header("retry-after").expect("503 carries Retry-After").parse().unwrap();
+    match read {
+        Ok(_) => assert!(took < WAIT + MARGIN, "caught up, but only after {took:?}"),
+        Err(error) if error.status() == Some(StatusCode::SERVICE_UNAVAILABLE) => {
+            assert_eq!(error.code(), Some(ErrorCode::Unavailable), "{error}");
+            let retry_after = error.retry_after().expect("503 carries Retry-After");
             assert!(retry_after >= 1);
-            assert!(read.took >= WAIT, "answered 503 after {:?}, before the configured wait of {WAIT:?}", read.took);
-            assert!(read.took < WAIT + MARGIN, "answered 503 only after {:?}", read.took);
+            assert!(took >= WAIT, "answered 503 after {took:?}, before the configured wait of {WAIT:?}");
+            assert!(took < WAIT + MARGIN, "answered 503 only after {took:?}");
         }
-        other => panic!("{other}: {:#}", read.body),
+        Err(other) => panic!("{other}"),
     }
-    busy.expect(200);
+    busy.unwrap();
     processes.check_books().await;
 }
 
 // 3. Expiry with several processes sweeping.
 
 /// The ledger entries `system:expiry` wrote.
-fn expiry_entries(ledger: &[Value]) -> Vec<Value> {
-    ledger.iter().filter(|e| e["actor"] == "system:expiry").cloned().collect()
+fn expiry_entries(ledger: Vec<LedgerEntryView>) -> Vec<LedgerEntryView> {
+    ledger.into_iter().filter(|e| e.actor == "system:expiry").collect()
 }
 
 /// Waits until the database holds no more than `allocated` of `license` at organization
@@ -452,19 +400,15 @@ async fn holdings_that_end_are_ended_once_each_by_system_expiry_while_three_proc
     let first = second_ahead(4_000);
     let second = first + 1_000;
     for (user, until) in [("u0", Some(first)), ("u1", Some(second)), ("u2", None)] {
-        let mut held = json!({"license": "ATTUNU"});
-        if let Some(until) = until {
-            held["valid_until"] = json!(rfc3339(until));
-        }
-        let path = format!("/api/v1/orgs/acme/users/{user}/licenses");
-        processes.send(0, Method::PUT, &path, &admin, licenses(json!([held]))).await.expect(200);
+        let ends = SetUserLicenses { licenses: vec![held_between("ATTUNU", None, until)] };
+        processes.client(0, &admin).set_user_licenses("acme", user, &ends).await.unwrap();
     }
     let before = processes.sync().await;
     assert!(now_ms() < first, "the setup outlasted the first ending; the test cannot see before it");
     for process in 0..3 {
         for user in ["u0", "u1", "u2"] {
             let check = processes.check(process, &admin, user, "ATTUNU", before).await;
-            assert_eq!(check["allowed"], true, "process {process}, {user} before its end: {check:#}");
+            assert!(check.allowed, "process {process}, {user} before its end: {check:?}");
         }
         assert_eq!(processes.pool(process, &admin, "ATTUNU", before).await, (5, 3));
     }
@@ -473,24 +417,29 @@ async fn holdings_that_end_are_ended_once_each_by_system_expiry_while_three_proc
     // A few more sweeps of every process: none may end anything again.
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     let after = processes.sync().await;
-    let ledger = processes.ledger(0, &admin).await;
-    let ended = expiry_entries(&ledger);
-    let users: Vec<&str> = ended.iter().map(|e| e["change"]["user"].as_str().unwrap_or_default()).collect();
+    let ended = expiry_entries(processes.ledger(0, &admin).await);
+    let users: Vec<&str> = ended
+        .iter()
+        .map(|e| match &e.change {
+            Change::HoldingSet { user, .. } => user.as_str(),
+            _ => "",
+        })
+        .collect();
     assert_eq!(users, ["u0", "u1"], "one entry per ending, in order, and nothing else: {ended:#?}");
     for (entry, until) in ended.iter().zip([first, second]) {
-        assert_eq!(entry["change"]["type"], "holding_set", "{entry:#}");
-        assert!(entry["change"]["after"].is_null(), "the holding ends: {entry:#}");
-        let at = parse_ms(entry["at"].as_str().unwrap());
+        assert_eq!(entry.change.kind(), "holding_set", "{entry:#?}");
+        assert!(matches!(entry.change, Change::HoldingSet { after: None, .. }), "the holding ends: {entry:#?}");
+        let at = parse_ms(&entry.at);
         assert!(at >= until && at < until + 10_000, "ended at {} for {}", rfc3339(at), rfc3339(until));
     }
-    assert_ne!(ended[0]["revision"], ended[1]["revision"], "two endings, two sweeps");
+    assert_ne!(ended[0].revision, ended[1].revision, "two endings, two sweeps");
     for process in 0..3 {
         for user in ["u0", "u1"] {
             let check = processes.check(process, &admin, user, "ATTUNU", after).await;
-            assert_eq!(check["allowed"], false, "process {process}, {user} after its end: {check:#}");
-            assert!(["expired", "not_held"].contains(&check["reason"].as_str().unwrap()), "{check:#}");
+            assert!(!check.allowed, "process {process}, {user} after its end: {check:?}");
+            assert!([Reason::Expired, Reason::NotHeld].contains(&check.reason), "{check:?}");
         }
-        assert_eq!(processes.check(process, &admin, "u2", "ATTUNU", after).await["allowed"], true);
+        assert!(processes.check(process, &admin, "u2", "ATTUNU", after).await.allowed);
         assert_eq!(processes.pool(process, &admin, "ATTUNU", after).await, (5, 1), "process {process}");
     }
     processes.check_books().await;
@@ -501,74 +450,66 @@ async fn a_pool_grant_that_ends_takes_what_was_drawn_from_it_once_while_three_pr
     let processes = Processes::start(&[DEFAULTS, DEFAULTS, DEFAULTS]).await;
     let admin = processes.admin().await;
     processes.org(&admin, &[("ATTUNU", 0), ("UNATT", 0)], &["u0", "u1", "u2"]).await;
-    processes.send(0, Method::POST, "/api/v1/orgs/acme/tenants", &admin, Some(json!({"id": "t1"}))).await.expect(201);
+    let host = processes.client(0, &admin);
+    host.create_tenant("acme", &CreateTenant { id: "t1".into(), name: None }).await.unwrap();
     let until = second_ahead(4_000);
-    let ends = rfc3339(until);
-    let grants = json!({"pools": [
-        {"license": "ATTUNU", "quantity": 3, "valid_until": ends},
-        {"license": "UNATT", "quantity": 5, "valid_until": ends}]});
-    processes.send(0, Method::PUT, "/api/v1/orgs/acme/pools", &admin, Some(grants)).await.expect(200);
-    let tenant = "/api/v1/orgs/acme/tenants/t1/services/orchestrator/pools";
-    let drawn = json!({"pools": [{"license": "UNATT", "quantity": 2}]});
-    processes.send(0, Method::PUT, tenant, &admin, Some(drawn)).await.expect(200);
+    let grants = SetPools { pools: vec![grant("ATTUNU", 3, None, Some(until)), grant("UNATT", 5, None, Some(until))] };
+    host.set_org_pools("acme", &grants).await.unwrap();
+    host.set_service_pools("acme", "t1", "orchestrator", &pools(&[("UNATT", 2)])).await.unwrap();
     for user in ["u0", "u1"] {
-        let path = format!("/api/v1/orgs/acme/users/{user}/licenses");
-        processes.send(0, Method::PUT, &path, &admin, licenses(json!([{"license": "ATTUNU"}]))).await.expect(200);
+        host.set_user_licenses("acme", user, &licenses(&["ATTUNU"])).await.unwrap();
     }
     // An external holding draws nothing from the grant, so the grant's end leaves it.
-    let external = licenses(json!([{"license": "ATTUNU", "external": true}]));
-    processes.send(0, Method::PUT, "/api/v1/orgs/acme/users/u2/licenses", &admin, external).await.expect(200);
+    let external = SetUserLicenses { licenses: vec![LicenseSpec { external: true, ..held("ATTUNU") }] };
+    host.set_user_licenses("acme", "u2", &external).await.unwrap();
     let before = processes.sync().await;
     assert!(now_ms() < until, "the setup outlasted the ending; the test cannot see before it");
     assert_eq!(processes.pool(2, &admin, "ATTUNU", before).await, (3, 2));
     assert_eq!(processes.pool(2, &admin, "UNATT", before).await, (5, 2));
-    assert_eq!(processes.check(1, &admin, "u0", "ATTUNU", before).await["allowed"], true);
+    assert!(processes.check(1, &admin, "u0", "ATTUNU", before).await.allowed);
 
     wait_for_allocated(&processes, &admin, "UNATT", 0, until + 10_000).await;
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     let after = processes.sync().await;
-    let ended = expiry_entries(&processes.ledger(0, &admin).await);
+    let ended = expiry_entries(processes.ledger(0, &admin).await);
     let mut endings: Vec<String> = ended
         .iter()
-        .map(|e| {
-            let change = &e["change"];
-            match change["type"].as_str().unwrap() {
-                "holding_set" => format!("holding {} {}", change["user"], change["product"]),
-                "pool_set" => format!("pool {} {}", change["scope"]["kind"], change["license"]),
-                other => format!("{other}: {change}"),
+        .map(|e| match &e.change {
+            Change::HoldingSet { user, product, .. } => format!("holding {user} {product}"),
+            Change::PoolSet { scope, license, .. } => {
+                let kind = match scope {
+                    Scope::Host => "host",
+                    Scope::Org { .. } => "org",
+                    Scope::Tenant { .. } => "tenant",
+                };
+                format!("pool {kind} {license}")
             }
+            other => format!("{}: {other:?}", other.kind()),
         })
         .collect();
     endings.sort();
     assert_eq!(
         endings,
-        [
-            r#"holding "u0" "ATTUNU""#,
-            r#"holding "u1" "ATTUNU""#,
-            r#"pool "org" "ATTUNU""#,
-            r#"pool "org" "UNATT""#,
-            r#"pool "tenant" "UNATT""#,
-        ],
+        ["holding u0 ATTUNU", "holding u1 ATTUNU", "pool org ATTUNU", "pool org UNATT", "pool tenant UNATT"],
         "each ending once, and what was drawn from it with it: {ended:#?}"
     );
-    assert!(ended.iter().all(|e| e["revision"] == ended[0]["revision"]), "one sweep: {ended:#?}");
+    assert!(ended.iter().all(|e| e.revision == ended[0].revision), "one sweep: {ended:#?}");
     for process in 0..3 {
+        let api = processes.client(process, &admin);
         assert_eq!(processes.pool(process, &admin, "ATTUNU", after).await, (0, 0), "process {process}");
         assert_eq!(processes.pool(process, &admin, "UNATT", after).await, (0, 0), "process {process}");
-        assert_eq!(processes.pool_at(process, &admin, tenant, "UNATT", after).await, (0, 0), "process {process}");
+        let tenant = api.service_pools("acme", "t1", "orchestrator").min_revision(after).await.unwrap();
+        assert_eq!(pool_of(&tenant, "UNATT"), (0, 0), "process {process}");
         for user in ["u0", "u1"] {
             let check = processes.check(process, &admin, user, "ATTUNU", after).await;
-            assert_eq!(check["allowed"], false, "process {process}, {user}: {check:#}");
-            assert!(
-                ["expired", "not_held", "pool_exhausted"].contains(&check["reason"].as_str().unwrap()),
-                "{check:#}"
-            );
+            assert!(!check.allowed, "process {process}, {user}: {check:?}");
+            assert!([Reason::Expired, Reason::NotHeld, Reason::PoolExhausted].contains(&check.reason), "{check:?}");
         }
         let external = processes.check(process, &admin, "u2", "ATTUNU", after).await;
-        assert_eq!((external["allowed"].clone(), external["external"].clone()), (json!(true), json!(true)));
+        assert_eq!((external.allowed, external.external), (true, Some(true)), "{external:?}");
     }
-    let host = processes.pool_at(0, &admin, "/api/v1/host/pools", "ATTUNU", after).await;
-    assert_eq!(host, (1_000_000, 0), "the host got its units back");
+    let host_pools = processes.client(0, &admin).host_pools().min_revision(after).await.unwrap();
+    assert_eq!(pool_of(&host_pools, "ATTUNU"), (1_000_000, 0), "the host got its units back");
     processes.check_books().await;
 }
 
@@ -578,23 +519,20 @@ async fn a_holding_or_grant_valid_from_a_future_time_counts_on_every_process_onl
     let admin = processes.admin().await;
     processes.org(&admin, &[("ATTUNU", 5)], &["u0", "u1"]).await;
     let from = second_ahead(4_000);
-    let starts = rfc3339(from);
-    let timed = licenses(json!([{"license": "ATTUNU", "valid_from": starts}]));
-    processes.send(0, Method::PUT, "/api/v1/orgs/acme/users/u0/licenses", &admin, timed).await.expect(200);
+    let host = processes.client(0, &admin);
+    let timed_holding = SetUserLicenses { licenses: vec![held_between("ATTUNU", Some(from), None)] };
+    host.set_user_licenses("acme", "u0", &timed_holding).await.unwrap();
     // A grant of RPADEVNU that starts at the same time.
-    let host = json!({"pools": [{"license": "RPADEVNU", "quantity": 100}]});
-    processes.send(0, Method::PUT, "/api/v1/host/pools", &admin, Some(host)).await.expect(200);
-    let grant = json!({"pools": [{"license": "RPADEVNU", "quantity": 2, "valid_from": starts}]});
-    processes.send(0, Method::PUT, "/api/v1/orgs/acme/pools", &admin, Some(grant)).await.expect(200);
+    host.set_host_pools(&pools(&[("RPADEVNU", 100)])).await.unwrap();
+    host.set_org_pools("acme", &SetPools { pools: vec![grant("RPADEVNU", 2, Some(from), None)] }).await.unwrap();
     let before = processes.sync().await;
 
-    let take = licenses(json!([{"license": "RPADEVNU"}]));
+    let take = licenses(&["RPADEVNU"]);
     for process in 0..3 {
         let check = processes.check(process, &admin, "u0", "ATTUNU", before).await;
-        assert_eq!(check["allowed"], false, "process {process}: not held before it starts: {check:#}");
-        let refused =
-            processes.send(process, Method::PUT, "/api/v1/orgs/acme/users/u1/licenses", &admin, take.clone()).await;
-        assert_eq!((refused.status, refused.code()), (409, "expired"), "process {process}: {:#}", refused.body);
+        assert!(!check.allowed, "process {process}: not held before it starts: {check:?}");
+        let refusal = refused(processes.client(process, &admin).set_user_licenses("acme", "u1", &take).await);
+        assert_eq!(refusal, (409, ErrorCode::Expired), "process {process}");
     }
     assert!(now_ms() < from, "the checks outlasted the start; they did not see before it");
 
@@ -603,20 +541,20 @@ async fn a_holding_or_grant_valid_from_a_future_time_counts_on_every_process_onl
     for process in 0..3 {
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
-            let check = processes.get(process, "/api/v1/orgs/acme/users/u0/licenses/ATTUNU", &admin).await.expect(200);
-            if check["allowed"] == true {
-                assert_eq!(check["reason"], "held");
+            let check = processes.client(process, &admin).check("acme", "u0", "ATTUNU").await.unwrap();
+            if check.allowed {
+                assert_eq!(check.reason, Reason::Held);
                 break;
             }
-            assert!(Instant::now() < deadline, "process {process} still refuses after the start: {check:#}");
+            assert!(Instant::now() < deadline, "process {process} still refuses after the start: {check:?}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
     assert_eq!(processes.stored_revision().await, before, "starting takes no ledger entry");
-    let taken = processes.send(2, Method::PUT, "/api/v1/orgs/acme/users/u1/licenses", &admin, take).await.expect(200);
-    let revision = taken["revision"].as_u64().unwrap();
+    let taken = processes.client(2, &admin).set_user_licenses("acme", "u1", &take).await.unwrap();
+    let revision = taken.revision;
     for process in 0..3 {
-        assert_eq!(processes.check(process, &admin, "u1", "RPADEVNU", revision).await["allowed"], true);
+        assert!(processes.check(process, &admin, "u1", "RPADEVNU", revision).await.allowed);
         assert_eq!(processes.pool(process, &admin, "RPADEVNU", revision).await, (2, 1));
     }
     processes.check_books().await;
@@ -636,20 +574,20 @@ async fn places(
     let mut places = BTreeMap::new();
     for user in users {
         let check = processes.check(process, admin, user, "ATTUNU", revision).await;
-        let path = format!("/api/v1/orgs/acme/users/{user}/licenses?min_revision={revision}");
-        let held = processes.get(process, &path, admin).await.expect(200);
-        let place = match check["reason"].as_str().unwrap() {
-            "held" => {
-                assert_eq!((check["via"].clone(), check["group"].clone()), (json!("group"), json!("g")), "{check:#}");
-                assert_eq!(held["waiting"], json!([]), "{held:#}");
+        let held = processes.client(process, admin).user_licenses("acme", user).min_revision(revision).await.unwrap();
+        let waiting: Vec<_> = held.waiting.iter().map(|w| (w.license.as_str(), w.group.as_str(), w.position)).collect();
+        let place = match check.reason {
+            Reason::Held => {
+                assert_eq!((check.via, check.group.as_deref()), (Some(Via::Group), Some("g")), "{check:?}");
+                assert_eq!(waiting, [], "{held:?}");
                 Ok(())
             }
-            "waiting" => {
-                let position = check["waiting_position"].as_u64().unwrap();
-                assert_eq!(held["waiting"], json!([{"license": "ATTUNU", "group": "g", "position": position}]));
-                Err(position)
+            Reason::Waiting => {
+                let position = check.waiting_position.unwrap();
+                assert_eq!(waiting, [("ATTUNU", "g", position)], "{held:?}");
+                Err(position as u64)
             }
-            other => panic!("process {process}: {user} is a member, so it holds or waits, not {other}: {check:#}"),
+            other => panic!("process {process}: {user} is a member, so it holds or waits, not {other:?}: {check:?}"),
         };
         places.insert(user.clone(), place);
     }
@@ -673,9 +611,8 @@ async fn members_joining_at_once_on_three_processes_wait_in_one_strict_order_and
     let users: Vec<String> = (0..MEMBERS).map(|i| format!("u{i}")).collect();
     let names: Vec<&str> = users.iter().map(String::as_str).collect();
     processes.org(&admin, &[("ATTUNU", 2)], &names).await;
-    processes.send(0, Method::POST, "/api/v1/orgs/acme/groups", &admin, Some(json!({"id": "g"}))).await.expect(201);
-    let rule = json!({"licenses": ["ATTUNU"]});
-    processes.send(0, Method::PUT, "/api/v1/orgs/acme/groups/g/licenses", &admin, Some(rule)).await.expect(200);
+    processes.client(0, &admin).create_group("acme", &CreateGroup { id: "g".into(), name: None }).await.unwrap();
+    processes.client(0, &admin).set_group_rule("acme", "g", &rule(&["ATTUNU"])).await.unwrap();
     processes.sync().await;
 
     let start = Arc::new(Barrier::new(MEMBERS));
@@ -683,35 +620,34 @@ async fn members_joining_at_once_on_three_processes_wait_in_one_strict_order_and
         .iter()
         .enumerate()
         .map(|(i, user)| {
-            let (processes, admin, start, user) = (processes.clone(), admin.clone(), start.clone(), user.clone());
+            let (api, start, user) = (processes.client(i % 3, &admin), start.clone(), user.clone());
             tokio::spawn(async move {
                 start.wait().await;
-                let body = Some(json!({"user": user}));
-                processes.send(i % 3, Method::POST, "/api/v1/orgs/acme/groups/g/members", &admin, body).await
+                api.add_member("acme", "g", &user).await
             })
         })
         .collect();
     for join in joins {
-        join.await.unwrap().expect(201);
+        join.await.unwrap().unwrap();
     }
     let revision = processes.stored_revision().await;
 
     // The joining order is the ledger's: its member_added entries, in revision order,
     // with increasing places in the group.
     let ledger = processes.ledger(1, &admin).await;
-    let added: Vec<&Value> = ledger.iter().filter(|e| e["change"]["type"] == "member_added").collect();
-    let order: Vec<String> = added.iter().map(|e| e["change"]["user"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(order.iter().collect::<BTreeSet<_>>().len(), MEMBERS, "each joined once: {order:?}");
-    let seqs: Vec<u64> = added.iter().map(|e| e["change"]["seq"].as_u64().unwrap()).collect();
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "places in the group follow the ledger: {seqs:?}");
-    let members =
-        processes.get(2, &format!("/api/v1/orgs/acme/groups/g/members?min_revision={revision}"), &admin).await;
-    let listed: Vec<String> = members.expect(200)["members"]
-        .as_array()
-        .unwrap()
+    let added: Vec<(String, u64)> = ledger
         .iter()
-        .map(|m| m["user"].as_str().unwrap().to_owned())
+        .filter_map(|e| match &e.change {
+            Change::MemberAdded { user, seq, .. } => Some((user.to_string(), *seq)),
+            _ => None,
+        })
         .collect();
+    let order: Vec<String> = added.iter().map(|(user, _)| user.clone()).collect();
+    assert_eq!(order.iter().collect::<BTreeSet<_>>().len(), MEMBERS, "each joined once: {order:?}");
+    let seqs: Vec<u64> = added.iter().map(|(_, seq)| *seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "places in the group follow the ledger: {seqs:?}");
+    let members = processes.client(2, &admin).members("acme", "g").min_revision(revision).await.unwrap();
+    let listed: Vec<String> = members.members.into_iter().map(|m| m.user).collect();
     assert_eq!(listed, order, "the member list is in joining order");
 
     // The first two hold, the others wait at 1..10, the same on every process.
@@ -721,8 +657,7 @@ async fn members_joining_at_once_on_three_processes_wait_in_one_strict_order_and
     }
 
     // A freed unit goes to the first in line, and the line moves up, everywhere.
-    let path = format!("/api/v1/orgs/acme/groups/g/members/{}", order[0]);
-    processes.send(1, Method::DELETE, &path, &admin, None).await.expect(204);
+    processes.client(1, &admin).remove_member("acme", "g", &order[0]).await.unwrap();
     let revision = processes.stored_revision().await;
     let rest = &order[1..];
     for process in 0..3 {
@@ -730,8 +665,7 @@ async fn members_joining_at_once_on_three_processes_wait_in_one_strict_order_and
         assert_eq!(seen, expected_places(rest, 2), "process {process} after {} left", order[0]);
     }
     // Two more units: the next two in line.
-    let pools = json!({"pools": [{"license": "ATTUNU", "quantity": 4}]});
-    processes.send(2, Method::PUT, "/api/v1/orgs/acme/pools", &admin, Some(pools)).await.expect(200);
+    processes.client(2, &admin).set_org_pools("acme", &pools(&[("ATTUNU", 4)])).await.unwrap();
     let revision = processes.stored_revision().await;
     for process in 0..3 {
         let seen = places(&processes, process, &admin, rest, revision).await;
@@ -769,62 +703,54 @@ async fn a_process_writing_on_stale_books_loses_the_race_catches_up_and_plans_ag
     let turn = hold_the_turn(&processes.url).await;
 
     // Process 0 writes (without its turn: it waited for it in vain); process 1 does not follow.
-    let give =
-        |user: &str| (format!("/api/v1/orgs/acme/users/{user}/licenses"), licenses(json!([{"license": "ATTUNU"}])));
-    let (path, body) = give("u0");
-    let first = processes.send(0, Method::PUT, &path, &admin, body).await;
-    assert!(first.took >= TURN_WAIT, "the write waited for the turn it could not get: {:?}", first.took);
-    let first = first.expect(200)["revision"].as_u64().unwrap();
+    let give_one = licenses(&["ATTUNU"]);
+    let (first, took) = timed(processes.client(0, &admin).set_user_licenses("acme", "u0", &give_one)).await;
+    assert!(took >= TURN_WAIT, "the write waited for the turn it could not get: {took:?}");
+    let first = first.unwrap().revision;
     let stale = processes.revision_of(1).await;
     assert_eq!(stale, first - 1, "process 1 has not seen process 0's write");
-    let check = processes.get(1, "/api/v1/orgs/acme/users/u0/licenses/ATTUNU", &admin).await.expect(200);
-    assert_eq!(check["allowed"], false, "process 1's books are stale: {check:#}");
+    let check = processes.client(1, &admin).check("acme", "u0", "ATTUNU").await.unwrap();
+    assert!(!check.allowed, "process 1's books are stale: {check:?}");
 
     // Process 1 plans on its stale books (the pool at 0 of 3), loses the commit, catches up
     // and plans again: the answer is the plan made on the fresh books.
-    let plan = json!({"apply": true, "changes": [
-        {"op": "set_user_licenses", "users": ["u1"], "licenses": [{"license": "ATTUNU"}]}]});
-    let second = processes.send(1, Method::POST, "/api/v1/orgs/acme/plans", &admin, Some(plan)).await.expect(200);
-    assert_eq!(second["applied"], true, "{second:#}");
-    assert_eq!(second["base_revision"].as_u64(), Some(first), "planned again on process 0's write: {second:#}");
-    assert_eq!(second["revision"].as_u64(), Some(first + 1));
-    let pool = &second["pools"][0];
+    let second = processes.client(1, &admin).plan("acme", &give(&["u1"], &["ATTUNU"], true)).await.unwrap();
+    assert!(second.applied, "{second:#?}");
+    assert_eq!(second.base_revision, first, "planned again on process 0's write: {second:#?}");
+    assert_eq!(second.revision, first + 1);
+    let pool = &second.pools[0];
     assert_eq!(
-        (pool["allocated_before"].as_i64(), pool["allocated_after"].as_i64()),
-        (Some(1), Some(2)),
-        "counted from the fresh books, not the stale ones: {second:#}"
+        (pool.allocated_before, pool.allocated_after),
+        (1, 2),
+        "counted from the fresh books, not the stale ones: {second:#?}"
     );
 
     // Stale again (process 0 adds a user), then both write at once on the last unit, each
     // without its turn: one of them loses, catches up, and refuses on the fresh books.
-    let late = processes.send(0, Method::POST, "/api/v1/orgs/acme/users", &admin, Some(json!({"id": "late"}))).await;
-    let late = late.expect(201);
-    assert!(processes.revision_of(1).await < processes.stored_revision().await, "process 1 is behind again: {late}");
+    let late = processes.client(0, &admin).create_user("acme", &member("late")).await.unwrap();
+    assert!(processes.revision_of(1).await < processes.stored_revision().await, "process 1 is behind again: {late:?}");
     let start = Arc::new(Barrier::new(8));
     let burst: Vec<_> = (2..10)
         .map(|i| {
-            let (processes, admin, start) = (processes.clone(), admin.clone(), start.clone());
-            let (path, body) = give(&format!("u{i}"));
+            let (api, start, body) = (processes.client(i % 2, &admin), start.clone(), licenses(&["ATTUNU"]));
             tokio::spawn(async move {
                 start.wait().await;
-                processes.send(i % 2, Method::PUT, &path, &admin, body).await
+                api.set_user_licenses("acme", &format!("u{i}"), &body).await
             })
         })
         .collect();
     let mut granted = Vec::new();
     for (i, answer) in (2..10).zip(burst) {
-        let answer = answer.await.unwrap();
-        match (answer.status, answer.code()) {
-            (200, _) => granted.push(i),
-            (409, "license_limit_exceeded") => {
-                let violation = &answer.body["violations"][0];
-                assert_eq!(
-                    violation["available"], 0,
-                    "refused on the fresh books, where none is left: {:#}",
-                    answer.body
-                );
+        match answer.await.unwrap() {
+            Ok(_) => granted.push(i),
+            Err(error)
+                if (error.status(), error.code())
+                    == (Some(StatusCode::CONFLICT), Some(ErrorCode::LicenseLimitExceeded)) =>
+            {
+                let violation = &error.problem().unwrap().violations.as_ref().unwrap()[0];
+                assert_eq!(violation.available, Some(0), "refused on the fresh books, where none is left: {error:?}");
             }
-            (status, _) => panic!("u{i} on process {}: {status} {:#}", i % 2, answer.body),
+            Err(error) => panic!("u{i} on process {}: {error}", i % 2),
         }
     }
     assert_eq!(granted.len(), 1, "exactly one of the eight gets the last unit: {granted:?}");
@@ -845,36 +771,46 @@ async fn a_retry_on_another_process_with_the_same_idempotency_key_is_replayed_an
     let admin = processes.admin().await;
     processes.org(&admin, &[("ATTUNU", 5)], &["u0", "u1"]).await;
     let before = processes.ledger(0, &admin).await.len();
-    let path = "/api/v1/orgs/acme/users/u0/licenses";
-    let body = licenses(json!([{"license": "ATTUNU"}]));
-    let key = [("idempotency-key", "\"grant-u0-once\"")];
-    let first = processes.send_with(0, Method::PUT, path, &admin, body.clone(), &key).await;
-    assert_eq!(first.header("idempotent-replayed"), None);
-    let etag = first.header("etag").map(str::to_owned);
-    let first = first.expect(200);
+    let body = licenses(&["ATTUNU"]);
+    let grant_once = |process: usize, key: &str| {
+        processes.client(process, &admin).set_user_licenses("acme", "u0", &body).idempotency_key(key).answer()
+    };
+    let first = grant_once(0, "\"grant-u0-once\"").await.unwrap();
+    assert!(!first.replayed);
 
-    let again =
-        processes.send_with(1, Method::PUT, path, &admin, body.clone(), &[("idempotency-key", "grant-u0-once")]).await;
-    assert_eq!(again.header("idempotent-replayed"), Some("true"), "replayed by the other process: {:#}", again.body);
-    assert_eq!(again.header("etag").map(str::to_owned), etag);
-    assert_eq!(again.expect(200), first, "the first answer, as it was");
+    let again = grant_once(1, "grant-u0-once").await.unwrap();
+    assert!(again.replayed, "replayed by the other process: {again:?}");
+    assert_eq!(again.etag, first.etag);
+    let json = |body: &allot_api::UserLicenses| serde_json::to_value(body).unwrap();
+    assert_eq!(json(&again.body), json(&first.body), "the first answer, as it was");
     let ledger = processes.ledger(1, &admin).await;
     assert_eq!(ledger.len(), before + 1, "one change only: {:#?}", &ledger[before..]);
 
     // The same key with another method (same path, same body), or another body, on the
     // other process: 422.
-    let renamed = json!({"name": "User One"});
-    let key = [("idempotency-key", "user-u1")];
-    let path = "/api/v1/orgs/acme/users/u1";
-    processes.send_with(0, Method::PATCH, path, &admin, Some(renamed.clone()), &key).await.expect(200);
-    let reused = processes.send_with(1, Method::DELETE, path, &admin, Some(renamed), &key).await;
-    assert_eq!((reused.status, reused.code()), (422, "idempotency_key_reused"), "{:#}", reused.body);
-    let other = Some(json!({"name": "Someone Else"}));
-    let reused = processes.send_with(1, Method::PATCH, "/api/v1/orgs/acme/users/u1", &admin, other, &key).await;
-    assert_eq!((reused.status, reused.code()), (422, "idempotency_key_reused"), "{:#}", reused.body);
+    let renamed = UpdateUser { name: Some("User One".into()), ..UpdateUser::default() };
+    processes.client(0, &admin).update_user("acme", "u1", &renamed).idempotency_key("user-u1").await.unwrap();
+    // Raw: a DELETE with the PATCH's body, so that only the method differs, which the
+    // typed client (a DELETE has no body) cannot send.
+    let url = format!("{}/api/v1/orgs/acme/users/u1", processes.addresses[1]);
+    let reused = processes
+        .http
+        .delete(url)
+        .bearer_auth(&admin)
+        .header("idempotency-key", "user-u1")
+        .json(&renamed)
+        .send()
+        .await
+        .unwrap();
+    let status = reused.status().as_u16();
+    let reused: Value = reused.json().await.unwrap_or(Value::Null);
+    assert_eq!((status, reused["code"].as_str()), (422, Some("idempotency_key_reused")), "{reused:#}");
+    let other = UpdateUser { name: Some("Someone Else".into()), ..UpdateUser::default() };
+    let reused = processes.client(1, &admin).update_user("acme", "u1", &other).idempotency_key("user-u1").await;
+    assert_eq!(refused(reused), (422, ErrorCode::IdempotencyKeyReused));
     let revision = processes.stored_revision().await;
-    let user = processes.get(0, &format!("/api/v1/orgs/acme/users/u1?min_revision={revision}"), &admin).await;
-    assert_eq!(user.expect(200)["name"], "User One", "neither reuse changed anything");
+    let user = processes.client(0, &admin).user("acme", "u1").min_revision(revision).await.unwrap();
+    assert_eq!(user.name, "User One", "neither reuse changed anything");
     processes.check_books().await;
 }
 
@@ -886,65 +822,58 @@ async fn a_retry_on_another_process_while_the_first_request_is_still_running_doe
     let processes = Arc::new(Processes::start(&[DEFAULTS, DEFAULTS]).await);
     let admin = processes.admin().await;
     processes.org(&admin, &[("ATTUNU", 5)], &[]).await;
-    let create = || Some(json!({"id": "g", "name": "Group G"}));
-    let key = [("idempotency-key", "create-g")];
+    let create = CreateGroup { id: "g".into(), name: Some("Group G".into()) };
+    let create_on = |process: usize| {
+        processes.client(process, &admin).create_group("acme", &create).idempotency_key("create-g").answer()
+    };
 
     // The first request is slow to commit (it waits for a turn the test holds), and its
     // client, tired of waiting, retries on the other process.
     let turn = hold_the_turn(&processes.url).await;
-    let first = {
-        let (processes, admin) = (processes.clone(), admin.clone());
-        tokio::spawn(async move {
-            processes.send_with(0, Method::POST, "/api/v1/orgs/acme/groups", &admin, create(), &key).await
-        })
-    };
+    let first = tokio::spawn(create_on(0));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let retry = processes.send_with(1, Method::POST, "/api/v1/orgs/acme/groups", &admin, create(), &key).await;
+    let retry = create_on(1).await;
     let first = first.await.unwrap();
     drop(turn);
 
-    let first = first.expect(201);
-    match (retry.status, retry.code()) {
-        (201, _) => assert_eq!(retry.body, first, "a retry gets the first answer"),
+    let first = first.unwrap().body;
+    match retry {
+        Ok(retry) => assert_eq!(retry.body, first, "a retry gets the first answer"),
         // Told that the first is still being processed: also an answer that runs nothing.
-        (409, "idempotency_in_progress") => {}
-        (status, code) => panic!("the retry ran the request again: {status} {code}: {:#}", retry.body),
+        Err(error)
+            if error.code() == Some(ErrorCode::IdempotencyInProgress)
+                && error.status() == Some(StatusCode::CONFLICT) => {}
+        Err(error) => panic!("the retry ran the request again: {error}"),
     }
     let ledger = processes.ledger(0, &admin).await;
-    assert_eq!(ledger.iter().filter(|e| e["change"]["type"] == "group_created").count(), 1, "it ran once");
+    let created = ledger.iter().filter(|e| matches!(e.change, Change::GroupCreated { .. })).count();
+    assert_eq!(created, 1, "it ran once");
     // From now on, a retry on either process is the first answer.
     for process in 0..2 {
-        let again =
-            processes.send_with(process, Method::POST, "/api/v1/orgs/acme/groups", &admin, create(), &key).await;
-        assert_eq!(again.header("idempotent-replayed"), Some("true"), "process {process}: {:#}", again.body);
-        assert_eq!(again.expect(201), first);
+        let again = create_on(process).await.unwrap();
+        assert!(again.replayed, "process {process}: {again:?}");
+        assert_eq!(again.body, first);
     }
 }
 
 // 7. Stored plans applied on another process.
-
-fn give_plan(user: &str, license: &str) -> Option<Value> {
-    Some(json!({"apply": false, "changes": [
-        {"op": "set_user_licenses", "users": [user], "licenses": [{"license": license}]}]}))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_plan_validated_on_one_process_is_applied_by_id_on_another() {
     let processes = Processes::start(&[DEFAULTS, DEFAULTS]).await;
     let admin = processes.admin().await;
     processes.org(&admin, &[("ATTUNU", 5)], &["a"]).await;
-    let plan = processes.send(0, Method::POST, "/api/v1/orgs/acme/plans", &admin, give_plan("a", "ATTUNU")).await;
-    let plan = plan.expect(200);
-    let id = plan["id"].as_str().unwrap();
-    assert_eq!(plan["applied"], false);
+    let plan = processes.client(0, &admin).plan("acme", &give(&["a"], &["ATTUNU"], false)).await.unwrap();
+    let id = plan.id.clone().unwrap();
+    assert!(!plan.applied);
     let ledger = processes.ledger(0, &admin).await.len();
 
-    let applied = processes.apply_plan(1, &admin, id).await.expect(200);
-    assert_eq!((applied["applied"].clone(), applied["id"].clone()), (json!(true), json!(id)));
-    assert_eq!(applied["changes"], plan["changes"], "exactly the stored plan");
-    let revision = applied["revision"].as_u64().unwrap();
+    let applied = processes.client(1, &admin).apply_plan("acme", &id).await.unwrap();
+    assert_eq!((applied.applied, applied.id.as_deref()), (true, Some(id.as_str())));
+    assert_eq!(applied.changes, plan.changes, "exactly the stored plan");
+    let revision = applied.revision;
     for process in 0..2 {
-        assert_eq!(processes.check(process, &admin, "a", "ATTUNU", revision).await["allowed"], true);
+        assert!(processes.check(process, &admin, "a", "ATTUNU", revision).await.allowed);
         assert_eq!(processes.pool(process, &admin, "ATTUNU", revision).await, (5, 1));
     }
     assert_eq!(processes.ledger(0, &admin).await.len(), ledger + 1);
@@ -957,66 +886,55 @@ async fn a_stored_plan_whose_state_changed_on_another_process_answers_plan_stale
     let processes = Processes::start(&[DEFAULTS, DEFAULTS]).await;
     let admin = processes.admin().await;
     processes.org(&admin, &[("ATTUNU", 5), ("TSTNU", 5), ("RPADEVNU", 1)], &["a", "c", "d"]).await;
-    let stored = processes.send(0, Method::POST, "/api/v1/orgs/acme/plans", &admin, give_plan("a", "ATTUNU")).await;
-    let stored = stored.expect(200);
-    let id = stored["id"].as_str().unwrap().to_owned();
-    let last = processes.send(0, Method::POST, "/api/v1/orgs/acme/plans", &admin, give_plan("c", "RPADEVNU")).await;
-    let last = last.expect(200);
-    let last_id = last["id"].as_str().unwrap().to_owned();
-    assert_eq!(last["possible"], true);
+    let first = processes.client(0, &admin);
+    let stored = first.plan("acme", &give(&["a"], &["ATTUNU"], false)).await.unwrap();
+    let id = stored.id.unwrap();
+    let last = first.plan("acme", &give(&["c"], &["RPADEVNU"], false)).await.unwrap();
+    let last_id = last.id.clone().unwrap();
+    assert!(last.possible);
 
     // On process 0: a comes to hold TSTNU (which the plan, setting a's licenses, now also
     // takes away), and d takes the last RPADEVNU (which the other plan no longer gets).
-    let body = licenses(json!([{"license": "TSTNU"}]));
-    processes.send(0, Method::PUT, "/api/v1/orgs/acme/users/a/licenses", &admin, body).await.expect(200);
-    let body = licenses(json!([{"license": "RPADEVNU"}]));
-    processes.send(0, Method::PUT, "/api/v1/orgs/acme/users/d/licenses", &admin, body).await.expect(200);
+    first.set_user_licenses("acme", "a", &licenses(&["TSTNU"])).await.unwrap();
+    first.set_user_licenses("acme", "d", &licenses(&["RPADEVNU"])).await.unwrap();
     let ledger = processes.ledger(0, &admin).await.len();
 
-    let stale = processes.apply_plan(1, &admin, &id).await;
-    assert_eq!((stale.status, stale.code()), (409, "plan_stale"), "{:#}", stale.body);
-    let detail = stale.body["detail"].as_str().unwrap();
+    let stale = processes.client(1, &admin).apply_plan("acme", &id).await.unwrap_err();
+    assert_eq!((stale.status(), stale.code()), (Some(StatusCode::CONFLICT), Some(ErrorCode::PlanStale)), "{stale:?}");
+    let problem = stale.problem().unwrap();
+    let detail = &problem.detail;
     assert!(detail.contains("now also") && detail.contains("TSTNU"), "the difference: {detail}");
     assert!(!detail.contains("no longer"), "the ATTUNU part is unchanged: {detail}");
-    let fresh = &stale.body["plan"];
-    assert_eq!((fresh["possible"].clone(), fresh["applied"].clone()), (json!(true), json!(false)), "{fresh:#}");
-    let mut holdings: Vec<(String, bool, bool)> = fresh["holdings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| (h["product"].as_str().unwrap().to_owned(), h["before"].is_null(), h["after"].is_null()))
-        .collect();
+    let fresh = problem.plan.as_ref().unwrap();
+    assert_eq!((fresh.possible, fresh.applied), (true, false), "{fresh:#?}");
+    let mut holdings: Vec<(String, bool, bool)> =
+        fresh.holdings.iter().map(|h| (h.product.clone(), h.before.is_none(), h.after.is_none())).collect();
     holdings.sort();
-    assert_eq!(holdings, [("ATTUNU".into(), true, false), ("TSTNU".into(), false, true)], "{fresh:#}");
-    let mut pools: Vec<(String, i64, i64)> = fresh["pools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let (before, after) = (p["allocated_before"].as_i64().unwrap(), p["allocated_after"].as_i64().unwrap());
-            (p["license"].as_str().unwrap().to_owned(), before, after)
-        })
-        .collect();
+    assert_eq!(holdings, [("ATTUNU".into(), true, false), ("TSTNU".into(), false, true)], "{fresh:#?}");
+    let mut pools: Vec<(String, i64, i64)> =
+        fresh.pools.iter().map(|p| (p.license.clone(), p.allocated_before, p.allocated_after)).collect();
     pools.sort();
-    assert_eq!(pools, [("ATTUNU".into(), 0, 1), ("TSTNU".into(), 1, 0)], "{fresh:#}");
+    assert_eq!(pools, [("ATTUNU".into(), 0, 1), ("TSTNU".into(), 1, 0)], "{fresh:#?}");
 
     // The other plan's own changes are the same, but the pool it draws from has no unit
     // left: refused, with the fresh plan and its violation. (Comparing only the changes,
     // the server may call this the violation rather than `plan_stale`.)
-    let gone = processes.apply_plan(1, &admin, &last_id).await;
-    assert_eq!(gone.status, 409, "{:#}", gone.body);
-    assert!(["plan_stale", "license_limit_exceeded"].contains(&gone.code()), "{:#}", gone.body);
-    if gone.code() == "plan_stale" {
-        let detail = gone.body["detail"].as_str().unwrap();
+    let gone = processes.client(1, &admin).apply_plan("acme", &last_id).await.unwrap_err();
+    assert_eq!(gone.status(), Some(StatusCode::CONFLICT), "{gone:?}");
+    let code = gone.code();
+    assert!([Some(ErrorCode::PlanStale), Some(ErrorCode::LicenseLimitExceeded)].contains(&code), "{gone:?}");
+    let problem = gone.problem().unwrap();
+    if code == Some(ErrorCode::PlanStale) {
+        let detail = &problem.detail;
         assert!(detail.contains("RPADEVNU") && detail.contains("\"c\""), "{detail}");
     }
-    let fresh = &gone.body["plan"];
-    assert_eq!((fresh["possible"].clone(), fresh["applied"].clone()), (json!(false), json!(false)), "{fresh:#}");
-    let violation = &fresh["violations"][0];
+    let fresh = problem.plan.as_ref().unwrap();
+    assert_eq!((fresh.possible, fresh.applied), (false, false), "{fresh:#?}");
+    let violation = &fresh.violations[0];
     assert_eq!(
-        (violation["code"].clone(), violation["available"].clone(), violation["requested"].clone()),
-        (json!("license_limit_exceeded"), json!(0), json!(1)),
-        "{fresh:#}"
+        (violation.code, violation.available, violation.requested),
+        (ErrorCode::LicenseLimitExceeded, Some(0), Some(1)),
+        "{fresh:#?}"
     );
 
     // Neither changed anything, on either process.
@@ -1026,7 +944,7 @@ async fn a_stored_plan_whose_state_changed_on_another_process_answers_plan_stale
         assert_eq!(processes.pool(process, &admin, "ATTUNU", revision).await, (5, 0));
         assert_eq!(processes.pool(process, &admin, "TSTNU", revision).await, (5, 1));
         assert_eq!(processes.pool(process, &admin, "RPADEVNU", revision).await, (1, 1));
-        assert_eq!(processes.check(process, &admin, "c", "RPADEVNU", revision).await["allowed"], false);
+        assert!(!processes.check(process, &admin, "c", "RPADEVNU", revision).await.allowed);
     }
     processes.check_books().await;
 }
