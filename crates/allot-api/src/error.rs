@@ -34,6 +34,8 @@ pub enum ErrorCode {
     IdempotencyInDoubt,
     PlanStale,
     PlanExpired,
+    /// `?min_revision=` names a revision the database has not reached.
+    RevisionNotFound,
     /// Another writer changed the books while this request was applied; retry it.
     Conflict,
     // The plan's violations (see `ViolationView`).
@@ -86,6 +88,7 @@ impl ErrorCode {
             IdempotencyInDoubt => "idempotency_in_doubt",
             PlanStale => "plan_stale",
             PlanExpired => "plan_expired",
+            RevisionNotFound => "revision_not_found",
             Conflict => "conflict",
             LicenseLimitExceeded => "license_limit_exceeded",
             QuantityInUse => "quantity_in_use",
@@ -171,6 +174,7 @@ mod tests {
             ErrorCode::IdempotencyInDoubt,
             ErrorCode::PlanStale,
             ErrorCode::PlanExpired,
+            ErrorCode::RevisionNotFound,
             ErrorCode::Conflict,
             ErrorCode::LicenseLimitExceeded,
             ErrorCode::QuantityInUse,

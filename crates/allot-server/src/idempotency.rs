@@ -101,7 +101,7 @@ pub async fn idempotent(app: &App, request: Request, next: Next) -> Response {
     // and a missing token 401, whatever the key.
     let routed = request.extensions().get::<MatchedPath>().is_some();
     if !is_native_write(&request) || !routed || !request.headers().contains_key(HEADER) || !takes_method(&request) {
-        return next.run(request).await;
+        return crate::stored::judged_on_stored(app, request, next).await;
     }
     // Keys belong to a caller; without a valid token the handler answers 401 anyway.
     let token = crate::auth::bearer(request.headers()).map(str::to_owned);
@@ -109,11 +109,11 @@ pub async fn idempotent(app: &App, request: Request, next: Next) -> Response {
         Some(token) => app.auth.authenticate(&app.store, &token, app.clock.now()).await.ok(),
         None => None,
     }) else {
-        return next.run(request).await;
+        return crate::stored::judged_on_stored(app, request, next).await;
     };
     let key = match key_of(&request) {
         Ok(Some(key)) => key,
-        Ok(None) => return next.run(request).await,
+        Ok(None) => return crate::stored::judged_on_stored(app, request, next).await,
         Err(error) => return error.into_response(),
     };
     let scope = principal.actor_name();
@@ -184,7 +184,7 @@ async fn first_answer(
     let claim = IdempotencyKey { scope: scope.to_owned(), key: key.to_owned(), fingerprint: fingerprint.to_owned() };
     let mut request = Request::from_parts(parts, Body::from(bytes));
     request.extensions_mut().insert(claim.clone());
-    let response = next.run(request).await;
+    let response = crate::stored::judged_on_stored(app, request, next).await;
 
     let (parts, body) = response.into_parts();
     let body = to_bytes(body, usize::MAX).await.unwrap_or_default();

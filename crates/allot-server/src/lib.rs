@@ -32,6 +32,7 @@ pub mod openapi;
 pub mod prefix;
 pub mod service;
 pub mod start;
+pub mod stored;
 
 pub use app::App;
 pub use clock::Clock;

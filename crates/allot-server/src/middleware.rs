@@ -77,18 +77,21 @@ pub async fn observe(State(app): State<App>, mut request: Request, next: Next) -
 
 /// `?min_revision=R`: the answer reflects revision R or later. A process that is behind
 /// catches up from the database, waiting up to `min_revision_wait_ms`, else answers 503.
+/// A revision the database has not reached answers 404 `revision_not_found` at once:
+/// waiting would not bring it.
 /// The parameter is taken off the query, so every endpoint accepts it.
 async fn fresh_enough(app: &App, request: &mut Request) -> Result<(), ApiError> {
     let Some((wanted, uri)) = take_min_revision(request.uri())? else { return Ok(()) };
     *request.uri_mut() = uri;
     let give_up = Instant::now() + Duration::from_millis(app.config.min_revision_wait_ms);
     if app.books.read().revision() < wanted {
-        // A revision the database has not reached will not come by waiting.
         let stored = app.store.revision().await?;
         if stored < wanted {
-            return Err(ApiError::unavailable(format!(
-                "revision {wanted} does not exist yet (the latest is {stored})"
-            )));
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::RevisionNotFound,
+                format!("revision {wanted} does not exist (the latest is {stored})"),
+            ));
         }
     }
     let too_late = || ApiError::unavailable(format!("this process has not seen revision {wanted} yet; retry shortly"));

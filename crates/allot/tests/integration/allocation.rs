@@ -357,11 +357,13 @@ async fn min_revision_catches_up_then_answers_and_refuses_a_revision_not_reached
     assert!(fresh.allowed, "{fresh:?}");
     assert!(fresh.revision >= revision, "{fresh:?}");
 
-    // A revision the database has not reached: 503 with Retry-After, on either process.
+    // A revision the database has not reached: 404 `revision_not_found` at once, on either
+    // process; waiting would not bring it.
     for process in [t.client(&admin), second] {
         let error = process.org_pools("acme").min_revision(revision + 1).await.unwrap_err();
-        assert_eq!((error.status().unwrap().as_u16(), error.code()), (503, Some(ErrorCode::Unavailable)), "{error}");
-        assert_eq!(error.retry_after(), Some(1), "{process:?}");
+        let answer = (error.status().unwrap().as_u16(), error.code());
+        assert_eq!(answer, (404, Some(ErrorCode::RevisionNotFound)), "{error}");
+        assert_eq!(error.retry_after(), None, "{process:?}");
     }
     let malformed = t.get(&admin, "/api/v1/orgs/acme/pools?min_revision=soon").await;
     assert_eq!((malformed.status.as_u16(), malformed.code()), (400, "invalid_query"));

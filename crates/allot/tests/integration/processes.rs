@@ -948,3 +948,105 @@ async fn a_stored_plan_whose_state_changed_on_another_process_answers_plan_stale
     }
     processes.check_books().await;
 }
+
+/// Which process creates and which writes at once in round `i` of three processes: every
+/// ordered pair in turn, the one that never follows among them.
+fn pair(i: usize) -> (usize, usize) {
+    [(0, 1), (1, 2), (2, 0), (1, 0), (2, 1), (0, 2)][i % 6]
+}
+
+/// `answer` succeeded; else the refusal, named, for the tally.
+fn refusal<T>(what: &str, answer: allot_client::Result<T>) -> Option<String> {
+    answer.err().map(|error| format!("{what}: {error}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn what_one_process_created_a_moment_ago_another_writes_to_at_once_200_times_each() {
+    // The middle process never follows by itself: only the database can tell it of what
+    // the others created.
+    let processes = Processes::start(&[DEFAULTS, NEVER_FOLLOWS, DEFAULTS]).await;
+    let admin = processes.admin().await;
+    let host = processes.client(0, &admin);
+    host.set_host_pools(&pools(&[("ATTUNU", 1_000_000), ("UNATT", 1_000_000)])).await.unwrap();
+    let mut refusals = Vec::new();
+    for i in 0..200 {
+        let (creator, writer) = pair(i);
+        let (create, write) = (processes.client(creator, &admin), processes.client(writer, &admin));
+        let org = format!("o{i}");
+        // An organization, then its pools.
+        create.create_org(&CreateOrg { id: org.clone(), name: None }).await.unwrap();
+        let granted = write.set_org_pools(&org, &pools(&[("ATTUNU", 10), ("UNATT", 10)])).await;
+        refusals.extend(refusal("org pools", granted));
+        // A user, then their licenses (drawn from the pool granted a moment ago elsewhere).
+        create.create_user(&org, &member("u")).await.unwrap();
+        refusals.extend(refusal("user licenses", write.set_user_licenses(&org, "u", &licenses(&["ATTUNU"])).await));
+        // A group, then its rule and a member; the member, then leaving.
+        create.create_group(&org, &crate::harness::group("g")).await.unwrap();
+        refusals.extend(refusal("group rule", write.set_group_rule(&org, "g", &rule(&["ATTUNU"])).await));
+        create.add_member(&org, "g", "u").await.unwrap();
+        refusals.extend(refusal("member", write.remove_member(&org, "g", "u").await));
+        // A tenant, then its service's pools.
+        create.create_tenant(&org, &CreateTenant { id: "t".into(), name: None }).await.unwrap();
+        let service = write.set_service_pools(&org, "t", "orchestrator", &pools(&[("UNATT", 2)])).await;
+        refusals.extend(refusal("tenant pools", service));
+    }
+    let first: Vec<&String> = refusals.iter().take(5).collect();
+    assert!(
+        refusals.is_empty(),
+        "{} writes refused for what another process had just created: {first:?}",
+        refusals.len()
+    );
+    processes.check_books().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_last_unit_for_200_users_created_a_moment_before_goes_to_one_over_three_processes_3_rounds() {
+    let processes = Processes::start(&[DEFAULTS, NEVER_FOLLOWS, DEFAULTS]).await;
+    let admin = processes.admin().await;
+    let host = processes.client(0, &admin);
+    host.set_host_pools(&pools(&[("ATTUNU", 1_000)])).await.unwrap();
+    for round in 0..3 {
+        let org = format!("race{round}");
+        host.create_org(&CreateOrg { id: org.clone(), name: None }).await.unwrap();
+        host.set_org_pools(&org, &pools(&[("ATTUNU", 1)])).await.unwrap();
+        let users: Vec<String> = (0..200).map(|i| format!("u{i}")).collect();
+        let creating: Vec<_> = users
+            .iter()
+            .map(|user| {
+                let (host, org, user) = (host.clone(), org.clone(), user.clone());
+                tokio::spawn(async move { host.create_user(&org, &member(&user)).await })
+            })
+            .collect();
+        for created in creating {
+            created.await.unwrap().unwrap();
+        }
+        // At once, from every process: the users are a moment old.
+        let start = Arc::new(Barrier::new(users.len()));
+        let tries: Vec<_> = users
+            .iter()
+            .enumerate()
+            .map(|(i, user)| {
+                let client = processes.client(i % 3, &admin);
+                let (org, user, start) = (org.clone(), user.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    client.set_user_licenses(&org, &user, &licenses(&["ATTUNU"])).await.map(|_| ())
+                })
+            })
+            .collect();
+        let mut tally = BTreeMap::<String, usize>::new();
+        for answer in tries {
+            let outcome = match answer.await.unwrap() {
+                Ok(()) => "granted".to_owned(),
+                Err(error) => format!("{:?} {:?}", error.status().map(|s| s.as_u16()), error.code()),
+            };
+            *tally.entry(outcome).or_default() += 1;
+        }
+        let expected = BTreeMap::from([
+            ("granted".to_owned(), 1),
+            (format!("{:?} {:?}", Some(409), Some(ErrorCode::LicenseLimitExceeded)), 199),
+        ]);
+        assert_eq!(tally, expected, "round {round}: one winner, every other 409, no 404");
+    }
+    processes.check_books().await;
+}
