@@ -89,6 +89,15 @@ impl App {
         precondition: Precondition,
     ) -> ApiResult<Outcome> {
         let key = caller.idempotency.as_ref();
+        // The caller's role is judged again on the books the change is planned on: a person
+        // demoted or deleted on another process a moment ago may no longer write.
+        let principal = caller.principal.clone();
+        let precondition: Precondition = Box::new(move |books, plan| {
+            if !crate::service::access::may_write(&principal, books) {
+                return Err(ApiError::forbidden("your role no longer allows changes in this organization"));
+            }
+            precondition(books, plan)
+        });
         self.books.apply_with(commands, &caller.actor(), self.clock.now(), key, side, precondition).await
     }
 

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex as AsyncMutex;
 
 use crate::app::App;
-use crate::auth::millis;
+use crate::auth::{Vouched, millis};
 use crate::error::ApiError;
 use allot_api::ErrorCode;
 
@@ -106,7 +106,7 @@ pub async fn idempotent(app: &App, request: Request, next: Next) -> Response {
     // Keys belong to a caller; without a valid token the handler answers 401 anyway.
     let token = crate::auth::bearer(request.headers()).map(str::to_owned);
     let Some(principal) = (match token {
-        Some(token) => app.auth.authenticate(&app.store, &token, app.clock.now()).await.ok(),
+        Some(token) => app.auth.authenticate(&app.store, &token, app.clock.now(), Vouched::Recently).await.ok(),
         None => None,
     }) else {
         return crate::stored::judged_on_stored(app, request, next).await;

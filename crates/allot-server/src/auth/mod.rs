@@ -92,8 +92,21 @@ impl FromRequestParts<App> for Principal {
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers)
             .ok_or_else(|| ApiError::unauthorized("send a bearer token: Authorization: Bearer <token>"))?;
-        app.auth.authenticate(&app.store, token, app.clock.now()).await
+        // A write is authenticated by the database itself: a token revoked on another
+        // process a moment ago changes nothing. Reads may use what it said 5 s ago.
+        let write = !matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD);
+        let vouched = if write { Vouched::Now } else { Vouched::Recently };
+        app.auth.authenticate(&app.store, token, app.clock.now(), vouched).await
     }
+}
+
+/// How fresh the store's word on a token must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vouched {
+    /// Asked now (writes).
+    Now,
+    /// Asked within the last 5 seconds (reads).
+    Recently,
 }
 
 /// The token of an `Authorization: Bearer <token>` header (the scheme in any case).
@@ -146,11 +159,17 @@ impl Auth {
         })
     }
 
-    pub async fn authenticate(&self, store: &impl Store, token: &str, now: Timestamp) -> ApiResult<Principal> {
+    pub async fn authenticate(
+        &self,
+        store: &impl Store,
+        token: &str,
+        now: Timestamp,
+        fresh: Vouched,
+    ) -> ApiResult<Principal> {
         let hash = token_hash(token);
         let cached = self.cache.read().unwrap_or_else(|p| p.into_inner()).get(&hash).cloned();
         let record = match cached {
-            Some((record, vouched)) if vouched.elapsed() < REVALIDATE_AFTER => record,
+            Some((record, vouched)) if fresh == Vouched::Recently && vouched.elapsed() < REVALIDATE_AFTER => record,
             cached => match store.token(&hash).await {
                 Ok(Some(record)) if record.kind == TokenKind::Access => {
                     self.remember(record.clone());

@@ -95,6 +95,16 @@ pub fn allows(principal: &Principal, state: &State, org: &OrgKey, need: Need) ->
     }
 }
 
+/// Whether `principal` may still change its organization's books as `state` has them: a
+/// person must still be there, with a role that writes. Host administrators and API
+/// clients are not in the books (their credentials are checked as the request arrives).
+pub fn may_write(principal: &Principal, state: &State) -> bool {
+    match &principal.subject {
+        Subject::OrgUser { org, .. } => allows(principal, state, org, Need::native(Access::Write)),
+        Subject::HostAdmin { .. } | Subject::Client { .. } => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Access::{Read, Write};

@@ -222,14 +222,14 @@ async fn a_change_on_one_process_is_seen_by_checks_on_another_within_a_second() 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    // A revision the database has not reached will not come by waiting: 503 with
-    // Retry-After, at once rather than after the wait.
+    // A revision the database has not reached will not come by waiting: 404
+    // `revision_not_found`, at once rather than after the wait.
     let asked = Instant::now();
     let refused = first.org_pools("acme").min_revision(999_999).await.unwrap_err();
     let took = asked.elapsed();
-    assert_eq!(refused.status(), Some(StatusCode::SERVICE_UNAVAILABLE), "{refused}");
-    assert_eq!(refused.retry_after(), Some(1));
-    assert_eq!(refused.code(), Some(ErrorCode::Unavailable), "{refused}");
+    assert_eq!(refused.status(), Some(StatusCode::NOT_FOUND), "{refused}");
+    assert_eq!(refused.retry_after(), None);
+    assert_eq!(refused.code(), Some(ErrorCode::RevisionNotFound), "{refused}");
     assert!(took < Duration::from_millis(900), "answered after {took:?}, not at once");
 }
 

@@ -1050,3 +1050,48 @@ async fn the_last_unit_for_200_users_created_a_moment_before_goes_to_one_over_th
     }
     processes.check_books().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_write_on_another_process_is_refused_at_once_after_its_credential_was_revoked_or_its_role_lowered() {
+    // Process 1 never follows by itself and vouches for tokens it saw within 5 s from
+    // memory: only the write path can know of what process 0 did a moment ago.
+    let processes = Processes::start(&[DEFAULTS, NEVER_FOLLOWS]).await;
+    let admin = processes.admin().await;
+    processes.org(&admin, &[("ATTUNU", 5)], &["u"]).await;
+    let host = processes.client(0, &admin);
+    for boss in ["ada", "bea"] {
+        host.create_user("acme", &person(boss, Role::Admin, "an admin password 123")).await.unwrap();
+    }
+    let robot = host
+        .create_client("acme", &CreateClient { name: "robot".into(), scopes: vec!["allot:write".into()] })
+        .await
+        .unwrap();
+    processes.sync().await;
+    let processes = &processes;
+    let login = |user: &'static str| async move {
+        processes.anonymous(1).login(Some("acme"), user, "an admin password 123").await.unwrap().access_token
+    };
+    let (ada, bea) = (login("ada").await, login("bea").await);
+    let robot_token = processes.anonymous(1).client_credentials(&robot.client_id, &robot.client_secret, None).await;
+    let robot_token = robot_token.unwrap().access_token;
+    let write = |token: String| async move {
+        processes.client(1, &token).set_user_licenses("acme", "u", &licenses(&["ATTUNU"])).await.map(drop)
+    };
+    // Each works on process 1, which now remembers it.
+    for token in [&ada, &bea, &robot_token] {
+        write(token.clone()).await.unwrap();
+    }
+
+    // Ada's password changes, Bea becomes a reader and the robot is deleted, on process 0.
+    host.set_password("acme", "ada", "a brand new password 456").await.unwrap();
+    let reader = UpdateUser { role: Some(Role::Reader), ..UpdateUser::default() };
+    host.update_user("acme", "bea", &reader).await.unwrap();
+    host.delete_client("acme", &robot.client_id).await.unwrap();
+
+    // At once, on process 1: no write goes through.
+    let stored = processes.stored_revision().await;
+    assert_eq!(refused(write(ada.clone()).await), (401, ErrorCode::Unauthorized), "a changed password");
+    assert_eq!(refused(write(bea.clone()).await), (403, ErrorCode::Forbidden), "a lowered role");
+    assert_eq!(refused(write(robot_token.clone()).await), (401, ErrorCode::Unauthorized), "a deleted client");
+    assert_eq!(processes.stored_revision().await, stored, "the refused writes changed nothing");
+}
