@@ -31,6 +31,10 @@ pub struct Config {
     pub plan_ttl_secs: u64,
     /// How long the first answer for an Idempotency-Key is replayed, in seconds.
     pub idempotency_ttl_secs: u64,
+    /// How often to purge expired tokens, plans and idempotency keys, in seconds; 0: never.
+    pub housekeeping_interval_secs: u64,
+    /// Most rows of each kind one housekeeping tick purges.
+    pub housekeeping_batch: u32,
     pub auth: AuthConfig,
     pub limits: Limits,
 }
@@ -48,6 +52,8 @@ impl Default for Config {
             min_revision_wait_ms: 1000,
             plan_ttl_secs: 15 * 60,
             idempotency_ttl_secs: 24 * 3600,
+            housekeeping_interval_secs: 60,
+            housekeeping_batch: 1000,
             auth: AuthConfig::default(),
             limits: Limits::default(),
         }
@@ -67,6 +73,8 @@ impl fmt::Debug for Config {
             .field("min_revision_wait_ms", &self.min_revision_wait_ms)
             .field("plan_ttl_secs", &self.plan_ttl_secs)
             .field("idempotency_ttl_secs", &self.idempotency_ttl_secs)
+            .field("housekeeping_interval_secs", &self.housekeeping_interval_secs)
+            .field("housekeeping_batch", &self.housekeeping_batch)
             .field("auth", &self.auth)
             .field("limits", &self.limits)
             .finish()

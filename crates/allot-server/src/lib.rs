@@ -25,6 +25,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
@@ -137,7 +138,7 @@ fn write_secret_file(path: &Path, secret: &str) -> Result<(), StartError> {
 }
 
 /// Serves until `shutdown` resolves, then finishes the requests in flight. Meanwhile
-/// follows what other processes commit to the same database.
+/// follows what other processes commit to the same database, and purges what expired.
 pub async fn serve(
     app: App,
     listener: tokio::net::TcpListener,
@@ -148,12 +149,20 @@ pub async fn serve(
         let interval = std::time::Duration::from_millis(app.config.sync_interval_ms.max(10));
         tokio::spawn(async move { app.books.follow(interval, &app.clock).await })
     };
+    let housekeeper = (app.config.housekeeping_interval_secs > 0).then(|| {
+        let app = app.clone();
+        let interval = std::time::Duration::from_secs(app.config.housekeeping_interval_secs);
+        tokio::spawn(async move { housekeeping::run(&app, interval).await })
+    });
     // Prefixes come off before routing, so this layer wraps the router rather than its routes.
     let service = tower::Layer::layer(&axum::middleware::from_fn(prefix::strip_org_prefix), router(app));
     let service =
         axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(service);
     let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
     follower.abort();
+    if let Some(housekeeper) = housekeeper {
+        housekeeper.abort();
+    }
     served
 }
 

@@ -1,11 +1,14 @@
 //! Prometheus metrics, labelled by route template: a counter and a latency histogram per
-//! method, route and status. Small enough to keep without an exporter crate.
+//! method, route and status; and what housekeeping purged, per kind. Small enough to keep
+//! without an exporter crate.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+use crate::housekeeping::Expired;
 
 const BUCKETS: [f64; 14] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
@@ -21,6 +24,7 @@ struct Series {
 #[derive(Default)]
 pub struct Metrics {
     series: RwLock<HashMap<Key, Arc<Series>>>,
+    purged: [AtomicU64; Expired::ALL.len()],
 }
 
 impl Metrics {
@@ -37,6 +41,11 @@ impl Metrics {
         if let Some(bucket) = BUCKETS.iter().position(|le| seconds <= *le) {
             series.buckets[bucket].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts `count` rows of `kind` that housekeeping purged.
+    pub fn purged(&self, kind: Expired, count: u64) {
+        self.purged[kind as usize].fetch_add(count, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition.
@@ -72,6 +81,12 @@ impl Metrics {
             let _ = writeln!(out, "allot_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}");
             let _ = writeln!(out, "allot_http_request_duration_seconds_sum{{{labels}}} {sum}");
             let _ = writeln!(out, "allot_http_request_duration_seconds_count{{{labels}}} {count}");
+        }
+        let _ = writeln!(out, "# HELP allot_purged_total Expired rows housekeeping deleted, by kind.");
+        let _ = writeln!(out, "# TYPE allot_purged_total counter");
+        for kind in Expired::ALL {
+            let count = self.purged[kind as usize].load(Ordering::Relaxed);
+            let _ = writeln!(out, "allot_purged_total{{kind=\"{}\"}} {count}", kind.label());
         }
         out
     }

@@ -10,8 +10,8 @@ use allot_core::{
 
 use crate::sql::{Expect, FromRow, Statement, Value, row_struct};
 use crate::{
-    ApiClient, Commit, LedgerQuery, Outage, Refusal, SideWrite, Store, StoreError, StoreResult, Subject, TokenKind,
-    TokenRecord,
+    ApiClient, Commit, IdempotencyKey, IdempotencyRecord, LedgerQuery, Outage, Refusal, SideWrite, Store, StoreError,
+    StoreResult, Subject, TokenKind, TokenRecord,
 };
 
 const NOW: i64 = 1_700_000_000_000;
@@ -698,6 +698,130 @@ pub async fn migration_4_turns_json_rows_into_columns(v3: impl Store, migrate: i
     }
 }
 
+fn expiring_token(hash: &str, kind: TokenKind, expires_at: i64) -> TokenRecord {
+    TokenRecord { expires_at, kind, ..token_of(Subject::HostAdmin { username: "admin".into() }, hash) }
+}
+
+/// Which of `hashes` the store still has.
+async fn tokens_kept(store: &impl Store, hashes: &[&str]) -> Vec<String> {
+    let mut kept = Vec::new();
+    for hash in hashes {
+        if store.token(hash).await.unwrap().is_some() {
+            kept.push((*hash).to_owned());
+        }
+    }
+    kept
+}
+
+/// Tokens go by kind and `expires_at` (expired at `expires_at <= now`, as authentication
+/// judges them), at most the batch per call, until none expired is left.
+pub async fn purging_expired_tokens_removes_only_expired_ones_of_the_kind_at_most_the_batch_per_call(
+    store: impl Store,
+) {
+    let tokens = [
+        ("a1", TokenKind::Access, NOW - 10),
+        ("a2", TokenKind::Access, NOW - 5),
+        ("a3", TokenKind::Access, NOW),
+        ("a4", TokenKind::Access, NOW + 1),
+        ("r1", TokenKind::Refresh, NOW - 10),
+        ("r2", TokenKind::Refresh, NOW + 1),
+    ];
+    for (hash, kind, expires_at) in tokens {
+        store.insert_token(expiring_token(hash, kind, expires_at)).await.unwrap();
+    }
+    let hashes = tokens.map(|(hash, ..)| hash);
+    assert_eq!(store.purge_expired_tokens(TokenKind::Access, NOW, 2).await.unwrap(), 2, "a batch of 2");
+    let kept = tokens_kept(&store, &hashes).await;
+    assert_eq!(kept.len(), 4, "{kept:?}");
+    assert!(kept.iter().filter(|hash| hash.starts_with('a')).count() == 2 && kept.contains(&"a4".to_owned()));
+    assert_eq!(store.purge_expired_tokens(TokenKind::Access, NOW, 2).await.unwrap(), 1, "the rest");
+    assert_eq!(store.purge_expired_tokens(TokenKind::Access, NOW, 2).await.unwrap(), 0);
+    assert_eq!(tokens_kept(&store, &hashes).await, ["a4", "r1", "r2"], "refresh tokens are another kind");
+    assert_eq!(store.purge_expired_tokens(TokenKind::Refresh, NOW, 1000).await.unwrap(), 1);
+    assert_eq!(tokens_kept(&store, &hashes).await, ["a4", "r2"], "unexpired tokens stay");
+}
+
+fn stored_plan(id: &str, expires_at: i64) -> crate::StoredPlan {
+    crate::StoredPlan {
+        id: id.into(),
+        org: OrgKey::of("acme"),
+        base_revision: 0,
+        author: "test".into(),
+        created_at: NOW - 100,
+        expires_at,
+        commands: vec![],
+        changes: vec![],
+    }
+}
+
+/// Stored plans go by `expires_at` (refused as expired at `expires_at <= now`), at most
+/// the batch per call.
+pub async fn purging_expired_plans_removes_only_expired_ones_at_most_the_batch_per_call(store: impl Store) {
+    for (id, expires_at) in [("p1", NOW - 10), ("p2", NOW - 5), ("p3", NOW), ("p4", NOW + 1)] {
+        store.insert_plan(stored_plan(id, expires_at)).await.unwrap();
+    }
+    assert_eq!(store.purge_expired_plans(NOW, 2).await.unwrap(), 2, "a batch of 2");
+    assert_eq!(store.purge_expired_plans(NOW, 2).await.unwrap(), 1, "the rest");
+    assert_eq!(store.purge_expired_plans(NOW, 2).await.unwrap(), 0);
+    for id in ["p1", "p2", "p3"] {
+        assert_eq!(store.plan(id).await.unwrap(), None, "{id} expired");
+    }
+    assert_eq!(store.plan("p4").await.unwrap(), Some(stored_plan("p4", NOW + 1)), "the unexpired plan stays");
+}
+
+fn idempotency_record(scope: &str, key: &str, created_at: i64) -> IdempotencyRecord {
+    IdempotencyRecord {
+        key: IdempotencyKey { scope: scope.into(), key: key.into(), fingerprint: "f".into() },
+        revision: None,
+        answer: None,
+        created_at,
+    }
+}
+
+/// Idempotency records go by age: created at or before the cutoff, at most the batch per
+/// call; the same key of another caller is another row.
+pub async fn purging_idempotency_keys_removes_only_those_created_by_the_cutoff_at_most_the_batch_per_call(
+    store: impl Store,
+) {
+    let records = [("s1", "k", NOW - 10), ("s2", "k", NOW - 5), ("s1", "j", NOW), ("s2", "j", NOW + 1)];
+    for (scope, key, created_at) in records {
+        store.save_idempotency(idempotency_record(scope, key, created_at)).await.unwrap();
+    }
+    assert_eq!(store.purge_idempotency(NOW, 2).await.unwrap(), 2, "a batch of 2");
+    assert_eq!(store.purge_idempotency(NOW, 2).await.unwrap(), 1, "the rest");
+    assert_eq!(store.purge_idempotency(NOW, 2).await.unwrap(), 0);
+    for (scope, key, _) in &records[..3] {
+        assert_eq!(store.idempotency(scope, key).await.unwrap(), None, "{scope}/{key} is old");
+    }
+    let fresh = store.idempotency("s2", "j").await.unwrap();
+    assert_eq!(fresh, Some(idempotency_record("s2", "j", NOW + 1)), "the fresh record stays");
+}
+
+/// Processes purging at once (several servers on one PostgreSQL): each expired row is
+/// deleted and counted once, and no purge fails for rows another deleted first.
+pub async fn purges_running_at_once_delete_each_row_once(store: impl Store) {
+    for n in 0..120 {
+        store.insert_token(expiring_token(&format!("t{n}"), TokenKind::Access, NOW - 1)).await.unwrap();
+        store.insert_plan(stored_plan(&format!("p{n}"), NOW - 1)).await.unwrap();
+        store.save_idempotency(idempotency_record("s", &format!("k{n}"), NOW - 1)).await.unwrap();
+    }
+    // Two purgers on one store: PostgreSQL's pool gives each its own connection.
+    let (mine, theirs) = tokio::join!(purge_in_batches(&store), purge_in_batches(&store));
+    let total: Vec<u64> = mine.iter().zip(theirs).map(|(a, b)| a + b).collect();
+    assert_eq!(total, [120, 120, 120], "each row once: {mine:?} and {theirs:?}");
+}
+
+/// Ten batches of 20 of each kind: more than enough for 120 rows between two purgers.
+async fn purge_in_batches(store: &impl Store) -> [u64; 3] {
+    let mut purged = [0; 3];
+    for _ in 0..10 {
+        purged[0] += store.purge_expired_tokens(TokenKind::Access, NOW, 20).await.unwrap();
+        purged[1] += store.purge_expired_plans(NOW, 20).await.unwrap();
+        purged[2] += store.purge_idempotency(NOW, 20).await.unwrap();
+    }
+    purged
+}
+
 /// A value as version 3 stored it: its JSON.
 mod erased {
     pub trait Json {
@@ -742,6 +866,10 @@ macro_rules! every_conformance_test {
             a_duplicate_key_is_refused_naming_it,
             side_writes_and_revocations_go_with_their_change,
             broken_sql_is_a_failure_not_an_outage,
+            purging_expired_tokens_removes_only_expired_ones_of_the_kind_at_most_the_batch_per_call,
+            purging_expired_plans_removes_only_expired_ones_at_most_the_batch_per_call,
+            purging_idempotency_keys_removes_only_those_created_by_the_cutoff_at_most_the_batch_per_call,
+            purges_running_at_once_delete_each_row_once,
         );
     };
 }

@@ -480,9 +480,46 @@ pub trait Store: Sql {
         async move { Ok(write_first(self, vec![revoke]).await?.len() as u64) }
     }
 
-    fn delete_expired_tokens(&self, now: Timestamp) -> impl Future<Output = StoreResult<u64>> + Send {
-        let delete =
-            statement("DELETE FROM tokens WHERE expires_at <= ?1 RETURNING hash", vec![now.into()], Expect::Any);
-        async move { Ok(write_first(self, vec![delete]).await?.len() as u64) }
+    /// Deletes up to `limit` tokens of `kind` expired by `now` (no longer accepted);
+    /// answers how many. Bounded, so a backlog is worked off a batch per call; processes
+    /// purging at once are safe: a row another deleted first is simply not counted twice.
+    fn purge_expired_tokens(
+        &self,
+        kind: TokenKind,
+        now: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<u64>> + Send {
+        let purge = statement(
+            "DELETE FROM tokens WHERE hash IN
+                 (SELECT hash FROM tokens WHERE kind = ?1 AND expires_at <= ?2 LIMIT ?3)
+             RETURNING hash",
+            vec![kind.as_str().into(), now.into(), limit.into()],
+            Expect::Any,
+        );
+        async move { Ok(write_first(self, vec![purge]).await?.len() as u64) }
+    }
+
+    /// Deletes up to `limit` stored plans expired by `now` (no longer applicable); answers
+    /// how many.
+    fn purge_expired_plans(&self, now: Timestamp, limit: u32) -> impl Future<Output = StoreResult<u64>> + Send {
+        let purge = statement(
+            "DELETE FROM plans WHERE id IN (SELECT id FROM plans WHERE expires_at <= ?1 LIMIT ?2) RETURNING id",
+            vec![now.into(), limit.into()],
+            Expect::Any,
+        );
+        async move { Ok(write_first(self, vec![purge]).await?.len() as u64) }
+    }
+
+    /// Deletes up to `limit` idempotency records created at or before `cutoff` (no longer
+    /// replayed); answers how many.
+    fn purge_idempotency(&self, cutoff: Timestamp, limit: u32) -> impl Future<Output = StoreResult<u64>> + Send {
+        let purge = statement(
+            "DELETE FROM idempotency WHERE (scope, key) IN
+                 (SELECT scope, key FROM idempotency WHERE created_at <= ?1 LIMIT ?2)
+             RETURNING key",
+            vec![cutoff.into(), limit.into()],
+            Expect::Any,
+        );
+        async move { Ok(write_first(self, vec![purge]).await?.len() as u64) }
     }
 }

@@ -13,6 +13,7 @@ mod durability;
 mod endpoints;
 mod etags;
 mod history;
+mod housekeeping;
 mod idempotency;
 mod isolation;
 mod openapi;

@@ -1,0 +1,77 @@
+//! Housekeeping: purges what has expired and will never be accepted again (access and
+//! refresh tokens, stored plans, idempotency keys past their replay window) on a schedule,
+//! at most a batch of each kind per tick, so a backlog is worked off without long
+//! transactions. Every process runs it; on a shared PostgreSQL two may delete the same rows
+//! at once, which is harmless: a row is deleted, and counted, by whoever gets it.
+
+use std::time::Duration;
+
+use allot_core::Timestamp;
+use allot_store::{Store, StoreResult, TokenKind};
+
+use crate::App;
+use crate::auth::millis;
+
+/// What housekeeping purges, as `/metrics` labels it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expired {
+    AccessToken,
+    RefreshToken,
+    Plan,
+    IdempotencyKey,
+}
+
+impl Expired {
+    pub const ALL: [Expired; 4] = [Expired::AccessToken, Expired::RefreshToken, Expired::Plan, Expired::IdempotencyKey];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Expired::AccessToken => "access_token",
+            Expired::RefreshToken => "refresh_token",
+            Expired::Plan => "plan",
+            Expired::IdempotencyKey => "idempotency_key",
+        }
+    }
+}
+
+/// Runs a tick every `interval` until the task is aborted (as `serve` does on shutdown).
+/// Time comes from the app's clock; only the pace is the runtime's.
+pub async fn run(app: &App, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        tick(app).await;
+    }
+}
+
+/// Purges at most `housekeeping_batch` rows of each kind expired by the clock's now, and
+/// counts them in the metrics; answers what it purged, by kind. A kind that fails is
+/// logged and tried again next tick; the others go on.
+pub async fn tick(app: &App) -> Vec<(Expired, u64)> {
+    let now = app.clock.now();
+    let mut purged = Vec::with_capacity(Expired::ALL.len());
+    for kind in Expired::ALL {
+        match purge(app, kind, now).await {
+            Ok(count) => {
+                app.metrics.purged(kind, count);
+                purged.push((kind, count));
+            }
+            Err(error) => tracing::warn!(%error, kind = kind.label(), "cannot purge expired rows"),
+        }
+    }
+    purged
+}
+
+async fn purge(app: &App, kind: Expired, now: Timestamp) -> StoreResult<u64> {
+    let batch = app.config.housekeeping_batch;
+    match kind {
+        Expired::AccessToken => app.store.purge_expired_tokens(TokenKind::Access, now, batch).await,
+        Expired::RefreshToken => app.store.purge_expired_tokens(TokenKind::Refresh, now, batch).await,
+        Expired::Plan => app.store.purge_expired_plans(now, batch).await,
+        // A record is replayed while `created_at + ttl > now` (idempotency.rs).
+        Expired::IdempotencyKey => {
+            app.store.purge_idempotency(now.saturating_sub(millis(app.config.idempotency_ttl_secs)), batch).await
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Housekeeping: expired tokens, stored plans and idempotency keys are purged on a
+//! schedule, a batch of each kind per tick, and counted in `/metrics`; what has not
+//! expired stays and works.
+
+use std::time::{Duration, Instant};
+
+use allot_api::ErrorCode;
+use allot_server::Config;
+use allot_server::housekeeping::{self, Expired};
+use allot_store::sql::{Sql as _, Value};
+
+use crate::harness::{TestApp, give, licenses, refused, spawn_with};
+
+const BOSS_PASSWORD: &str = "org admin password 1";
+
+/// Every kind expires within two minutes of the test clock.
+fn short_lived(config: &mut Config) {
+    config.auth.access_token_ttl_secs = 60;
+    config.auth.refresh_token_ttl_secs = 120;
+    config.plan_ttl_secs = 60;
+    config.idempotency_ttl_secs = 60;
+}
+
+const PAST_EVERY_TTL: i64 = 121_000;
+
+/// Rows of `table` (and `filter`), as the database has them.
+async fn rows(t: &TestApp, table: &str, filter: &str) -> u64 {
+    let count = format!("SELECT count(*) AS n FROM {table} WHERE {filter}");
+    let answer = t.app.store.read(vec![(count, vec![])]).await.unwrap();
+    match answer[0][0][0] {
+        Value::Int(n) => u64::try_from(n).unwrap(),
+        ref other => panic!("count(*) is {other:?}"),
+    }
+}
+
+/// Rows of each kind, in the order of [`Expired::ALL`].
+async fn stored(t: &TestApp) -> [u64; 4] {
+    [
+        rows(t, "tokens", "kind = 'access'").await,
+        rows(t, "tokens", "kind = 'refresh'").await,
+        rows(t, "plans", "1 = 1").await,
+        rows(t, "idempotency", "1 = 1").await,
+    ]
+}
+
+/// `allot_purged_total` of each kind, in the order of [`Expired::ALL`].
+async fn purged_in_metrics(t: &TestApp) -> [u64; 4] {
+    let metrics = t.http.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    Expired::ALL.map(|kind| {
+        let series = format!("allot_purged_total{{kind=\"{}\"}} ", kind.label());
+        let line = metrics.lines().find_map(|line| line.strip_prefix(&series));
+        line.unwrap_or_else(|| panic!("no {series}in {metrics}")).parse().unwrap()
+    })
+}
+
+#[tokio::test]
+async fn expired_tokens_plans_and_idempotency_keys_are_purged_on_schedule_and_fresh_ones_still_work() {
+    let t = spawn_with(|config| {
+        short_lived(config);
+        config.housekeeping_interval_secs = 1;
+    })
+    .await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 5)], &["a", "b", "c"]).await;
+    let client = t.client(&boss);
+    let stale_plan = client.plan("acme", &give(&["a"], &["ATTUNU"], false)).await.unwrap().id.unwrap();
+    client.set_user_licenses("acme", "b", &licenses(&["ATTUNU"])).idempotency_key("old-key").await.unwrap();
+    let [access, refresh, plans, keys] = stored(&t).await;
+    assert!(access >= 2 && refresh >= 2 && plans == 1 && keys >= 1, "{:?}", stored(&t).await);
+    assert_eq!(purged_in_metrics(&t).await, [0; 4], "nothing has expired yet");
+
+    t.advance(PAST_EVERY_TTL);
+    // Made after the clock moved: none of these has expired. The plan last, so that the
+    // keyed write does not move the pool it was made on.
+    let fresh = t.client(&t.login(Some("acme"), "acme-admin", BOSS_PASSWORD).await);
+    let grant_c = || fresh.set_user_licenses("acme", "c", &licenses(&["ATTUNU"])).idempotency_key("fresh-key");
+    assert!(!grant_c().answer().await.unwrap().replayed);
+    let plan = fresh.plan("acme", &give(&["a"], &["ATTUNU"], false)).await.unwrap().id.unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let purged = purged_in_metrics(&t).await;
+        if purged == [access, refresh, plans, keys] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "purged {purged:?} of {:?}", [access, refresh, plans, keys]);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(stored(&t).await, [1, 1, 1, 1], "only the fresh login's tokens, plan and key are left");
+    assert!(grant_c().answer().await.unwrap().replayed, "the fresh key still replays");
+    assert!(fresh.apply_plan("acme", &plan).await.unwrap().applied, "the fresh plan still applies");
+    assert_eq!(refused(fresh.apply_plan("acme", &stale_plan).await), (404, ErrorCode::NotFound), "purged");
+    assert_eq!(refused(client.org_pools("acme").await).0, 401, "the purged token is still refused");
+}
+
+#[tokio::test]
+async fn a_tick_purges_at_most_the_batch_of_each_kind_and_counts_what_it_purged() {
+    let t = spawn_with(|config| {
+        short_lived(config);
+        // No schedule: the test ticks by hand.
+        config.housekeeping_interval_secs = 0;
+        config.housekeeping_batch = 2;
+    })
+    .await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 5)], &["a", "b", "c"]).await;
+    let client = t.client(&boss);
+    for user in ["a", "b", "c"] {
+        client.plan("acme", &give(&[user], &["ATTUNU"], false)).await.unwrap();
+        let key = format!("key-{user}");
+        client.set_user_licenses("acme", user, &licenses(&["ATTUNU"])).idempotency_key(&key).await.unwrap();
+    }
+    t.login(Some("acme"), "acme-admin", BOSS_PASSWORD).await;
+    let before = stored(&t).await;
+    assert!(before.iter().all(|n| *n >= 3), "{before:?}");
+
+    t.advance(PAST_EVERY_TTL);
+    let mut purged = [0; 4];
+    for tick in 1..=before.iter().max().unwrap().div_ceil(2) + 1 {
+        let counts = housekeeping::tick(&t.app).await;
+        assert_eq!(counts.iter().map(|(kind, _)| *kind).collect::<Vec<_>>(), Expired::ALL, "tick {tick}");
+        for (at, (_, count)) in counts.into_iter().enumerate() {
+            assert!(count <= 2, "tick {tick} purged {count} of {:?}", Expired::ALL[at]);
+            assert_eq!(count, (before[at] - purged[at]).min(2), "tick {tick}, {:?}", Expired::ALL[at]);
+            purged[at] += count;
+        }
+    }
+    assert_eq!(purged, before, "every expired row, over the ticks");
+    assert_eq!(stored(&t).await, [0; 4]);
+    assert_eq!(purged_in_metrics(&t).await, before);
+}
