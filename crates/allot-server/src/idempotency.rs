@@ -25,6 +25,9 @@ use allot_api::ErrorCode;
 const HEADER: &str = "idempotency-key";
 /// How long a retry waits for the first request with its key before answering 409.
 const WAIT: Duration = Duration::from_secs(2);
+/// A claimed key whose request never finished (its process stopped) may be claimed again
+/// after this long: far beyond any request's run, which gives up within seconds.
+const ABANDONED_AFTER_SECS: u64 = 60;
 
 /// A caller's key: (scope, key).
 type KeyId = (String, String);
@@ -81,6 +84,11 @@ fn key_of(request: &Request) -> Result<Option<String>, ApiError> {
     Ok(Some(key))
 }
 
+fn in_progress() -> Response {
+    let detail = "a request with this Idempotency-Key is still being processed; retry shortly";
+    ApiError::conflict(ErrorCode::IdempotencyInProgress, detail).into_response()
+}
+
 fn replay(answer: StoredAnswer) -> Response {
     let mut response = (StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK), answer.body).into_response();
     let headers = response.headers_mut();
@@ -132,10 +140,7 @@ pub async fn idempotent(app: &App, request: Request, next: Next) -> Response {
 
     let id = (scope.clone(), key.clone());
     let lock = app.in_flight.lock_for(&id);
-    let Ok(running) = tokio::time::timeout(WAIT, lock.lock_owned()).await else {
-        let detail = "a request with this Idempotency-Key is still being processed; retry shortly";
-        return ApiError::conflict(ErrorCode::IdempotencyInProgress, detail).into_response();
-    };
+    let Ok(running) = tokio::time::timeout(WAIT, lock.lock_owned()).await else { return in_progress() };
     // Its own task: a client that hangs up after the commit must not stop the answer from
     // being kept, or its retry could never be replayed.
     let app = app.clone();
@@ -170,6 +175,8 @@ async fn first_answer(
             }
             return match record.answer {
                 Some(answer) => replay(answer),
+                // Claimed by a request still running, on another process.
+                None if record.revision.is_none() => in_progress(),
                 None => {
                     let revision = record.revision.map_or_else(String::new, |r| format!(" at revision {r}"));
                     let detail = format!(
@@ -182,6 +189,14 @@ async fn first_answer(
         Ok(_) => {}
     }
     let claim = IdempotencyKey { scope: scope.to_owned(), key: key.to_owned(), fingerprint: fingerprint.to_owned() };
+    // Claimed in the database before it runs, so a retry on another process meanwhile does
+    // not run it again.
+    let ttl = millis(app.config.idempotency_ttl_secs);
+    match app.store.claim_idempotency(&claim, now, now - ttl, now - millis(ABANDONED_AFTER_SECS)).await {
+        Ok(true) => {}
+        Ok(false) => return in_progress(),
+        Err(error) => return ApiError::from(error).into_response(),
+    }
     let mut request = Request::from_parts(parts, Body::from(bytes));
     request.extensions_mut().insert(claim.clone());
     let response = crate::stored::judged_on_stored(app, request, next).await;
@@ -196,7 +211,7 @@ async fn first_answer(
         .await
         .ok()
         .flatten()
-        .filter(|r| r.key.fingerprint == fingerprint && r.answer.is_none());
+        .filter(|r| r.key.fingerprint == fingerprint && r.answer.is_none() && r.revision.is_some());
     if parts.status.is_success() || pending.is_some() {
         let header_text = |name| parts.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_owned);
         let answer = StoredAnswer {
@@ -214,6 +229,9 @@ async fn first_answer(
         if let Err(error) = app.store.save_idempotency(record).await {
             tracing::warn!(%error, "cannot keep the answer of an idempotent request");
         }
+    } else if let Err(error) = app.store.release_idempotency(&claim).await {
+        // Held until it counts as abandoned; retries meanwhile hear it is in progress.
+        tracing::warn!(%error, "cannot release the key of a refused idempotent request");
     }
     Response::from_parts(parts, Body::from(body))
 }

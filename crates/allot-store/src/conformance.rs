@@ -11,7 +11,7 @@ use allot_core::{
 use crate::sql::{Expect, FromRow, Statement, Value, row_struct};
 use crate::{
     ApiClient, Commit, IdempotencyKey, IdempotencyRecord, LedgerQuery, Outage, Refusal, SideWrite, Store, StoreError,
-    StoreResult, Subject, TokenKind, TokenRecord,
+    StoreResult, StoredAnswer, Subject, TokenKind, TokenRecord,
 };
 
 const NOW: i64 = 1_700_000_000_000;
@@ -797,6 +797,43 @@ pub async fn purging_idempotency_keys_removes_only_those_created_by_the_cutoff_a
     assert_eq!(fresh, Some(idempotency_record("s2", "j", NOW + 1)), "the fresh record stays");
 }
 
+/// A key is claimed by one request at a time: a claim held, answered, or committed under
+/// is not taken; a released claim, an expired record and an abandoned claim are.
+pub async fn an_idempotency_key_is_claimed_by_one_request_at_a_time(store: impl Store) {
+    let key =
+        |fingerprint: &str| IdempotencyKey { scope: "s".into(), key: "k".into(), fingerprint: fingerprint.into() };
+    let (expired, abandoned) = (NOW - 1_000, NOW - 100);
+    assert!(store.claim_idempotency(&key("a"), NOW, expired, abandoned).await.unwrap(), "a free key");
+    assert!(!store.claim_idempotency(&key("b"), NOW, expired, abandoned).await.unwrap(), "held by the first");
+    let held = store.idempotency("s", "k").await.unwrap().unwrap();
+    assert_eq!((held.key.fingerprint.as_str(), held.revision, held.answer.is_none()), ("a", None, true));
+
+    store.release_idempotency(&key("b")).await.unwrap();
+    assert!(store.idempotency("s", "k").await.unwrap().is_some(), "another request cannot release it");
+    store.release_idempotency(&key("a")).await.unwrap();
+    assert_eq!(store.idempotency("s", "k").await.unwrap(), None, "released by its own");
+    assert!(store.claim_idempotency(&key("b"), NOW, expired, abandoned).await.unwrap(), "free again");
+
+    // Answered: not taken until it expires.
+    let answer = StoredAnswer { status: 201, content_type: "application/json".into(), etag: None, body: "{}".into() };
+    let answered = IdempotencyRecord { key: key("b"), revision: Some(7), answer: Some(answer), created_at: NOW };
+    store.save_idempotency(answered).await.unwrap();
+    assert!(!store.claim_idempotency(&key("c"), NOW + 500, NOW + 500 - 1_000, NOW + 400).await.unwrap());
+    store.release_idempotency(&key("b")).await.unwrap();
+    assert!(store.idempotency("s", "k").await.unwrap().unwrap().answer.is_some(), "an answer is not released");
+    assert!(store.claim_idempotency(&key("c"), NOW + 1_000, NOW, NOW + 900).await.unwrap(), "expired: taken");
+
+    // Committed under, answer not yet kept: not taken as abandoned.
+    let committed = IdempotencyRecord { key: key("c"), revision: Some(8), answer: None, created_at: NOW + 1_000 };
+    store.save_idempotency(committed).await.unwrap();
+    assert!(!store.claim_idempotency(&key("d"), NOW + 1_200, NOW + 200, NOW + 1_100).await.unwrap());
+    // A claim whose process stopped: taken once it is old enough.
+    store.save_idempotency(idempotency_record("s", "j", NOW)).await.unwrap();
+    let other = IdempotencyKey { scope: "s".into(), key: "j".into(), fingerprint: "g".into() };
+    assert!(!store.claim_idempotency(&other, NOW + 50, expired, NOW - 50).await.unwrap(), "still young");
+    assert!(store.claim_idempotency(&other, NOW + 150, expired, NOW + 50).await.unwrap(), "abandoned");
+}
+
 /// Processes purging at once (several servers on one PostgreSQL): each expired row is
 /// deleted and counted once, and no purge fails for rows another deleted first.
 pub async fn purges_running_at_once_delete_each_row_once(store: impl Store) {
@@ -870,6 +907,7 @@ macro_rules! every_conformance_test {
             purging_expired_plans_removes_only_expired_ones_at_most_the_batch_per_call,
             purging_idempotency_keys_removes_only_those_created_by_the_cutoff_at_most_the_batch_per_call,
             purges_running_at_once_delete_each_row_once,
+            an_idempotency_key_is_claimed_by_one_request_at_a_time,
         );
     };
 }

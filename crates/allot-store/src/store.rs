@@ -312,6 +312,50 @@ pub trait Store: Sql {
         async move { self.write(vec![upsert]).await.map(drop) }
     }
 
+    /// Claims `key` for a request about to run: stores it pending, with no revision and no
+    /// answer, unless another request holds it. A record whose answer is no longer replayed
+    /// (created at or before `expired`) and a claim abandoned by a process that stopped
+    /// (claimed at or before `abandoned`, with nothing committed) are taken over. Answers
+    /// whether the claim is this request's.
+    fn claim_idempotency(
+        &self,
+        key: &IdempotencyKey,
+        now: Timestamp,
+        expired: Timestamp,
+        abandoned: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send {
+        let claim = statement(
+            "INSERT INTO idempotency (scope, key, fingerprint, revision, created_at) VALUES (?1, ?2, ?3, NULL, ?4)
+             ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, revision = NULL,
+                 status = NULL, content_type = NULL, body = NULL, etag = NULL, created_at = excluded.created_at
+             WHERE idempotency.created_at <= ?5
+                OR (idempotency.revision IS NULL AND idempotency.status IS NULL AND idempotency.created_at <= ?6)
+             RETURNING key",
+            vec![
+                key.scope.as_str().into(),
+                key.key.as_str().into(),
+                key.fingerprint.as_str().into(),
+                now.into(),
+                expired.into(),
+                abandoned.into(),
+            ],
+            Expect::Any,
+        );
+        async move { Ok(!write_first(self, vec![claim]).await?.is_empty()) }
+    }
+
+    /// Gives up this request's claim of `key` when it changed nothing: a refused request
+    /// keeps no key.
+    fn release_idempotency(&self, key: &IdempotencyKey) -> impl Future<Output = StoreResult<()>> + Send {
+        let release = statement(
+            "DELETE FROM idempotency
+             WHERE scope = ?1 AND key = ?2 AND fingerprint = ?3 AND revision IS NULL AND status IS NULL",
+            vec![key.scope.as_str().into(), key.key.as_str().into(), key.fingerprint.as_str().into()],
+            Expect::Any,
+        );
+        async move { self.write(vec![release]).await.map(drop) }
+    }
+
     fn insert_plan(&self, p: StoredPlan) -> impl Future<Output = StoreResult<()>> + Send {
         async move {
             let params = vec![

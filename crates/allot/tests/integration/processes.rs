@@ -815,9 +815,6 @@ async fn a_retry_on_another_process_with_the_same_idempotency_key_is_replayed_an
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "a known bug, left for the issue \"Correct on every process and against every client\": a key is \
-            claimed only in its process until its change commits, so a retry on another process runs the \
-            request again (here: 409 already_exists where the replay is due)"]
 async fn a_retry_on_another_process_while_the_first_request_is_still_running_does_not_run_it_again() {
     let processes = Arc::new(Processes::start(&[DEFAULTS, DEFAULTS]).await);
     let admin = processes.admin().await;
