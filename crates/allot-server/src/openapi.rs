@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "allot",
-        description = "Self-hosted license allocation: pools per scope, holdings, plans and an append-only ledger.\n\nEvery answer carries an `allot-revision` header. Every endpoint also takes `?min_revision=R`: the answer then reflects revision R or later, or is 503 with Retry-After if this process cannot reach R within a second.",
+        description = "Self-hosted license allocation: pools per scope, holdings, plans and an append-only ledger.\n\nEvery answer carries an `allot-revision` header. Every endpoint also takes `?min_revision=R`: the answer then reflects revision R or later, or is 503 with Retry-After if this process cannot reach R within a second, or 404 `revision_not_found` if the database has not reached R.",
         license(name = "Apache-2.0")
     ),
     modifiers(&BearerAuth),
@@ -107,6 +107,18 @@ pub fn describe_requests(openapi: &mut utoipa::openapi::OpenApi) {
         }
         let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
         for operation in operations.into_iter().flatten() {
+            operation.parameters.get_or_insert_with(Vec::new).push(
+                ParameterBuilder::new()
+                    .name("min_revision")
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some(
+                        "Answer from revision R or later: a process behind catches up, waiting up to a second \
+                         (then 503); a revision the database has not reached is 404 `revision_not_found`.",
+                    ))
+                    .schema(Some(Ref::from_schema_name("Revision")))
+                    .build(),
+            );
             let mut has_path_ids = false;
             // The check answers any user and license, known or not, with a reason.
             let any_user_and_license = operation.operation_id.as_deref() == Some("check");
@@ -140,9 +152,13 @@ pub fn describe_requests(openapi: &mut utoipa::openapi::OpenApi) {
                 respond(responses, "401", "`unauthorized`: no valid bearer token");
                 respond(responses, "403", "`forbidden`: the token's role or scopes do not allow this");
             }
-            if has_path_ids {
-                respond(responses, "404", "`not_found`: nothing has this id, or it belongs to another organization");
-            }
+            let not_found = if has_path_ids {
+                "`not_found`: nothing has this id, or it belongs to another organization; \
+                 `revision_not_found`: see `min_revision`"
+            } else {
+                "`revision_not_found`: see `min_revision`"
+            };
+            respond(responses, "404", not_found);
         }
     }
 }
