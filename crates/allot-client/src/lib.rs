@@ -314,6 +314,17 @@ impl Client {
         self.send(Method::PUT, &format!("/orgs/{}/users/{}/password", seg(org), seg(user)), &body)
     }
 
+    /// Lifts a user's login lockout.
+    pub fn unlock_user(&self, org: &str, user: &str) -> Call<()> {
+        self.call(Method::POST, &format!("/orgs/{}/users/{}/unlock", seg(org), seg(user)))
+    }
+
+    // Host administrators.
+    /// Lifts a host administrator's login lockout.
+    pub fn unlock_admin(&self, admin: &str) -> Call<()> {
+        self.call(Method::POST, &format!("/host/admins/{}/unlock", seg(admin)))
+    }
+
     // Groups and their members.
     pub fn groups(&self, org: &str) -> Call<GroupList> {
         self.get(&format!("/orgs/{}/groups", seg(org)))

@@ -10,8 +10,8 @@ use allot_core::{
 
 use crate::sql::{Expect, FromRow, Statement, Value, row_struct};
 use crate::{
-    ApiClient, Commit, LedgerQuery, Outage, Refusal, SideWrite, Store, StoreError, StoreResult, Subject, TokenKind,
-    TokenRecord,
+    ApiClient, Commit, CounterScope, LedgerQuery, LoginCounter, Outage, Refusal, SideWrite, Store, StoreError,
+    StoreResult, Subject, TokenKind, TokenRecord,
 };
 
 const NOW: i64 = 1_700_000_000_000;
@@ -621,6 +621,58 @@ pub async fn side_writes_and_revocations_go_with_their_change(store: impl Store)
     assert_eq!(store.token("h1").await.unwrap().map(|t| t.subject), Some(admin), "the host's stay");
 }
 
+fn counter(scope: CounterScope, addr: &str, max: u64, delay_after: u64) -> LoginCounter {
+    LoginCounter {
+        scope,
+        realm: "acme".into(),
+        username: "a".into(),
+        addr: addr.into(),
+        max,
+        delay_after,
+        delay_step_ms: 1000,
+        delay_cap_ms: 1500,
+    }
+}
+
+/// Login attempts are reserved before the password is checked: of 20 at once, exactly the
+/// limit get through. A counter locked for the window, or waiting out its delay, refuses
+/// the whole reservation and counts on none of the others; success and a lifted lockout
+/// start the account again.
+pub async fn login_attempts_are_reserved_up_to_the_limit_and_refusals_count_nowhere(store: impl Store) {
+    const WINDOW: i64 = 60_000;
+    let here = counter(CounterScope::Pair, "10.0.0.1", 3, u64::MAX);
+    let there = counter(CounterScope::Pair, "10.0.0.2", 3, u64::MAX);
+    let account = counter(CounterScope::Account, "", u64::MAX, 1);
+    let burst = (0..20).map(|_| store.reserve_login(std::slice::from_ref(&here), NOW, WINDOW));
+    let reserved = futures_util::future::join_all(burst).await.into_iter().filter(|r| matches!(r, Ok(Ok(())))).count();
+    assert_eq!(reserved, 3, "exactly the limit of a burst is reserved");
+    assert_eq!(store.reserve_login(std::slice::from_ref(&here), NOW + 1000, WINDOW).await.unwrap(), Err(59_000));
+
+    let both = [there.clone(), account.clone()];
+    assert_eq!(store.reserve_login(&both, NOW, WINDOW).await.unwrap(), Ok(()));
+    assert_eq!(store.reserve_login(&both, NOW, WINDOW).await.unwrap(), Ok(()), "the second sets a delay");
+    assert_eq!(store.reserve_login(&both, NOW + 400, WINDOW).await.unwrap(), Err(600), "the delay is on");
+    assert_eq!(store.reserve_login(&both, NOW + 1000, WINDOW).await.unwrap(), Ok(()), "the third waits longer");
+    let locked = [here.clone(), account.clone()];
+    assert_eq!(store.reserve_login(&locked, NOW + 2500, WINDOW).await.unwrap(), Err(57_500));
+    assert_eq!(
+        store.reserve_login(std::slice::from_ref(&account), NOW + 2500, WINDOW).await.unwrap(),
+        Ok(()),
+        "the refused reservation counted nothing on the account"
+    );
+    assert!(store.reserve_login(std::slice::from_ref(&there), NOW + 2500, WINDOW).await.unwrap().is_err());
+
+    store.login_succeeded("acme", "a", "10.0.0.2").await.unwrap();
+    assert_eq!(store.reserve_login(&both, NOW + 2500, WINDOW).await.unwrap(), Ok(()), "success starts it again");
+    assert!(store.reserve_login(std::slice::from_ref(&here), NOW + 2500, WINDOW).await.unwrap().is_err());
+    assert_eq!(store.reserve_login(std::slice::from_ref(&here), NOW + WINDOW, WINDOW).await.unwrap(), Ok(()));
+    assert_eq!(store.reserve_login(std::slice::from_ref(&here), NOW + WINDOW, WINDOW).await.unwrap(), Ok(()));
+    assert_eq!(store.reserve_login(std::slice::from_ref(&here), NOW + WINDOW, WINDOW).await.unwrap(), Ok(()));
+    assert!(store.reserve_login(std::slice::from_ref(&here), NOW + WINDOW, WINDOW).await.unwrap().is_err());
+    assert_eq!(store.lift_lockout("acme", "a").await.unwrap(), 3, "two addresses and the account");
+    assert_eq!(store.reserve_login(&locked, NOW + WINDOW, WINDOW).await.unwrap(), Ok(()), "lifted");
+}
+
 /// A statement the database cannot run (a table renamed behind the store's back) is a
 /// failure, not an outage nor a conflict.
 pub async fn broken_sql_is_a_failure_not_an_outage(store: impl Store) {
@@ -741,6 +793,7 @@ macro_rules! every_conformance_test {
             conditional_writes_compare_the_stored_columns,
             a_duplicate_key_is_refused_naming_it,
             side_writes_and_revocations_go_with_their_change,
+            login_attempts_are_reserved_up_to_the_limit_and_refusals_count_nowhere,
             broken_sql_is_a_failure_not_an_outage,
         );
     };

@@ -4,6 +4,7 @@
 //! scope reads the books and the store, and writes through the committer.
 
 pub mod access;
+mod admins;
 mod clients;
 pub mod etag;
 mod groups;

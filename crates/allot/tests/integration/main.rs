@@ -20,5 +20,6 @@ mod outage;
 mod plans;
 mod processes;
 mod store_errors;
+mod throttle;
 mod uipath;
 mod vonage;
