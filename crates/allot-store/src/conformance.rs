@@ -673,6 +673,27 @@ pub async fn login_attempts_are_reserved_up_to_the_limit_and_refusals_count_nowh
     assert_eq!(store.reserve_login(&locked, NOW + WINDOW, WINDOW).await.unwrap(), Ok(()), "lifted");
 }
 
+/// Host administrators are added and removed, never the last; a removal takes the
+/// administrator's tokens with it, in the same transaction.
+pub async fn host_admins_are_added_and_removed_but_never_the_last(store: impl Store) {
+    store.set_password_hash("", "admin", "$argon2id$a").await.unwrap();
+    store.create_host_admin("ops", "$argon2id$o").await.unwrap();
+    let exists = Refusal::Exists { what: "host administrator", id: "ops".into() };
+    let again = store.create_host_admin("ops", "$argon2id$x").await;
+    assert!(matches!(&again, Err(StoreError::Refused(r)) if *r == exists), "{again:?}");
+    assert_eq!(store.host_admins().await.unwrap(), ["admin", "ops"]);
+    let ops = Subject::HostAdmin { username: "ops".into() };
+    store.insert_token(token_of(ops, "o1")).await.unwrap();
+    store.insert_token(token_of(Subject::HostAdmin { username: "admin".into() }, "a1")).await.unwrap();
+    assert!(!store.delete_host_admin("nobody").await.unwrap());
+    assert!(store.delete_host_admin("ops").await.unwrap());
+    assert_eq!(store.token("o1").await.unwrap(), None, "its tokens went with it");
+    assert!(store.token("a1").await.unwrap().is_some());
+    assert!(!store.delete_host_admin("admin").await.unwrap(), "never the last");
+    assert_eq!(store.host_admins().await.unwrap(), ["admin"]);
+    assert!(store.token("a1").await.unwrap().is_some(), "a refused removal revokes nothing");
+}
+
 /// A statement the database cannot run (a table renamed behind the store's back) is a
 /// failure, not an outage nor a conflict.
 pub async fn broken_sql_is_a_failure_not_an_outage(store: impl Store) {
@@ -794,6 +815,7 @@ macro_rules! every_conformance_test {
             a_duplicate_key_is_refused_naming_it,
             side_writes_and_revocations_go_with_their_change,
             login_attempts_are_reserved_up_to_the_limit_and_refusals_count_nowhere,
+            host_admins_are_added_and_removed_but_never_the_last,
             broken_sql_is_a_failure_not_an_outage,
         );
     };

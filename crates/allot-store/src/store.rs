@@ -66,6 +66,7 @@ row_struct! {
     }
 }
 row_struct! { struct PasswordRow { password_hash: String } }
+row_struct! { struct UsernameRow { username: String } }
 row_struct! { struct CounterRow { failures: u64, window_start: Timestamp, next_at: Timestamp } }
 
 /// Opens a login counter, or a new window on one whose window is over (`?6`: now less the window).
@@ -412,6 +413,55 @@ pub trait Store: Sql {
         async move {
             let row = read_one(self, sql, Vec::new()).await?.into_iter().next();
             Ok(row.map(ExistsRow::from_row).transpose()?.is_some_and(|r| r.found))
+        }
+    }
+
+    /// The host administrators' names, in order.
+    fn host_admins(&self) -> impl Future<Output = StoreResult<Vec<String>>> + Send {
+        let sql = format!("SELECT {} FROM credentials WHERE realm = '' ORDER BY username", UsernameRow::COLUMNS);
+        async move {
+            let rows = read_one(self, sql, Vec::new()).await?;
+            rows.into_iter().map(|r| UsernameRow::from_row(r).map(|r| r.username)).collect()
+        }
+    }
+
+    /// Adds a host administrator; refused as existing when the name is taken.
+    fn create_host_admin(&self, username: &str, hash: &str) -> impl Future<Output = StoreResult<()>> + Send {
+        let insert = statement(
+            "INSERT INTO credentials (realm, username, password_hash) VALUES ('', ?1, ?2)",
+            vec![username.into(), hash.into()],
+            Expect::New { constraint: "credentials_pkey", what: "host administrator", id: username.to_owned() },
+        );
+        async move { self.write(vec![insert]).await.map(drop) }
+    }
+
+    /// Removes a host administrator and, in the same transaction, its tokens and login
+    /// counters; never the last one. Answers `false` (and changes nothing) when `username`
+    /// is no host administrator or the only one.
+    fn delete_host_admin(&self, username: &str) -> impl Future<Output = StoreResult<bool>> + Send {
+        let statements = vec![
+            // Locks every host administrator's row first (PostgreSQL), so that two removals
+            // at once cannot each see the other still there and leave none.
+            statement("UPDATE credentials SET password_hash = password_hash WHERE realm = ''", Vec::new(), Expect::Any),
+            statement(
+                "DELETE FROM credentials WHERE realm = '' AND username = ?1
+                 AND EXISTS (SELECT 1 FROM credentials AS other WHERE other.realm = '' AND other.username <> ?1)",
+                vec![username.into()],
+                Expect::One("host administrator"),
+            ),
+            revoke_statement(&Subject::HostAdmin { username: username.to_owned() }),
+            statement(
+                "DELETE FROM login_throttle WHERE realm = '' AND username = ?1 AND scope IN ('pair', 'account')",
+                vec![username.into()],
+                Expect::Any,
+            ),
+        ];
+        async move {
+            match self.write(statements).await {
+                Ok(_) => Ok(true),
+                Err(StoreError::Raced(_)) => Ok(false),
+                Err(error) => Err(error),
+            }
         }
     }
 

@@ -276,6 +276,8 @@ pub const CLIENT_REALM: &str = "@client";
 
 pub enum LoginFailure {
     BadCredentials,
+    /// Refused with a reason that teaches the caller, never whether an account exists.
+    Refused(&'static str),
     /// Seconds until another attempt is allowed.
     Throttled(u64),
     Error(ApiError),

@@ -106,6 +106,7 @@ impl OAuthFailure {
     fn login(failure: LoginFailure) -> Self {
         match failure {
             LoginFailure::BadCredentials => Self::new("invalid_grant", "the username or password is wrong"),
+            LoginFailure::Refused(reason) => Self::new("invalid_grant", reason),
             LoginFailure::Throttled(seconds) => Self::throttled("invalid_grant", seconds),
             LoginFailure::Error(error) => Self::from(error),
         }
@@ -134,6 +135,13 @@ impl IntoResponse for OAuthFailure {
     }
 }
 
+/// A failed login without `organization`: the name may be an organization user's.
+pub const WRONG_HOST_LOGIN: &str = "the username or password is wrong; organization users must send `organization` \
+     (the organization's id) with their login";
+/// A member's login: members hold licenses and have no access to the API.
+pub const MEMBER_LOGIN: &str = "members hold licenses but cannot sign in; an organization admin may give the user \
+     the reader or admin role";
+
 /// A person who passed a password login, with the scopes their role carries.
 pub struct Person {
     pub subject: Subject,
@@ -155,7 +163,16 @@ pub async fn login_person(
     if realm == super::CLIENT_REALM {
         return Err(LoginFailure::BadCredentials);
     }
-    app.auth.check_password(&app.store, &realm, username, password, addr.0, now).await?;
+    let checked = app.auth.check_password(&app.store, &realm, username, password, addr.0, now).await;
+    if organization.is_none() {
+        // Said whether the name is a host administrator's or not, so it tells nothing.
+        checked.map_err(|failure| match failure {
+            LoginFailure::BadCredentials => LoginFailure::Refused(WRONG_HOST_LOGIN),
+            other => other,
+        })?;
+    } else {
+        checked?;
+    }
     let Some(org) = organization else {
         return Ok(Person {
             subject: Subject::HostAdmin { username: username.to_owned() },
@@ -170,7 +187,9 @@ pub async fn login_person(
     let scopes = match role {
         Some(Role::Admin) => vec![WRITE.to_owned()],
         Some(Role::Reader) => vec![READ.to_owned()],
-        _ => return Err(LoginFailure::BadCredentials),
+        // The password was right: saying why it does not do is no leak.
+        Some(Role::Member) => return Err(LoginFailure::Refused(MEMBER_LOGIN)),
+        None => return Err(LoginFailure::BadCredentials),
     };
     Ok(Person { subject: Subject::OrgUser { org: OrgKey::of(org), user: username.to_owned() }, scopes })
 }
@@ -190,7 +209,7 @@ pub async fn authenticate_client(
         Ok(()) => client
             .map(|c| (c.org, c.scopes))
             .ok_or_else(|| OAuthFailure::new("invalid_client", "the client id or secret is wrong")),
-        Err(LoginFailure::BadCredentials) => {
+        Err(LoginFailure::BadCredentials | LoginFailure::Refused(_)) => {
             Err(OAuthFailure::new("invalid_client", "the client id or secret is wrong"))
         }
         Err(LoginFailure::Throttled(seconds)) => Err(OAuthFailure::throttled("invalid_client", seconds)),

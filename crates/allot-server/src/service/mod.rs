@@ -19,6 +19,7 @@ mod tenants;
 mod users;
 
 pub use access::{Access, Family, Need};
+pub use admins::{BOOTSTRAP_ADMIN, forget_bootstrap_password};
 pub use orgs::organizations;
 pub use pools::HeldPool;
 pub use products::{capability_products, products, spelled};

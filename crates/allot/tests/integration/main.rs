@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod admins;
 mod allocation;
 mod api_errors;
 mod auth;
