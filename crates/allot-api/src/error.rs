@@ -54,6 +54,8 @@ pub enum ErrorCode {
     AlreadyExists,
     NotAMember,
     OrganizationNotEmpty,
+    /// The host would be left without an administrator.
+    LastHostAdmin,
     InvalidQuantity,
     InvalidDates,
     // The server.
@@ -105,6 +107,7 @@ impl ErrorCode {
             AlreadyExists => "already_exists",
             NotAMember => "not_a_member",
             OrganizationNotEmpty => "organization_not_empty",
+            LastHostAdmin => "last_host_admin",
             InvalidQuantity => "invalid_quantity",
             InvalidDates => "invalid_dates",
             Unavailable => "unavailable",
@@ -191,6 +194,7 @@ mod tests {
             ErrorCode::AlreadyExists,
             ErrorCode::NotAMember,
             ErrorCode::OrganizationNotEmpty,
+            ErrorCode::LastHostAdmin,
             ErrorCode::InvalidQuantity,
             ErrorCode::InvalidDates,
             ErrorCode::Unavailable,

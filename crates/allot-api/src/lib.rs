@@ -2,12 +2,14 @@
 //! their OpenAPI schemas. Free of the HTTP server, so that clients (the CLI, the tests)
 //! speak the same types the server answers with.
 
+pub mod admins;
 pub mod groups;
 pub mod history;
 pub mod orgs;
 pub mod tenants;
 pub mod users;
 
+pub use admins::{AdminList, AdminView, CreateAdmin};
 pub use groups::{AddMember, CreateGroup, GroupList, GroupView, MemberList, MemberView};
 pub use orgs::{CreateOrg, OrgList, OrgView, UpdateOrg};
 pub use tenants::{CreateTenant, ServicePools, TenantList, TenantView};

@@ -10,11 +10,11 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 
 use allot_api::{
-    CheckAnswer, ClientList, CreateClient, CreateGroup, CreateOrg, CreateTenant, CreateUser, CreatedClient, ErrorCode,
-    GroupList, GroupRule, GroupRuleView, GroupView, Holders, HoldersQuery, LedgerPage, LedgerParams, MemberList,
-    OrgList, OrgView, PageQuery, PlanRequest, PlanView, PoolList, Problem, ProductList, ProductView, SetPassword,
-    SetPools, SetUserLicenses, TenantList, TenantView, UpdateOrg, UpdateUser, Usage, UsageQuery, UserLicenses,
-    UserPage, UserView,
+    AdminList, AdminView, CheckAnswer, ClientList, CreateAdmin, CreateClient, CreateGroup, CreateOrg, CreateTenant,
+    CreateUser, CreatedClient, ErrorCode, GroupList, GroupRule, GroupRuleView, GroupView, Holders, HoldersQuery,
+    LedgerPage, LedgerParams, MemberList, OrgList, OrgView, PageQuery, PlanRequest, PlanView, PoolList, Problem,
+    ProductList, ProductView, SetPassword, SetPools, SetUserLicenses, TenantList, TenantView, UpdateOrg, UpdateUser,
+    Usage, UsageQuery, UserLicenses, UserPage, UserView,
 };
 use reqwest::header::{HeaderMap, HeaderName};
 use reqwest::{Method, StatusCode};
@@ -312,6 +312,35 @@ impl Client {
     pub fn set_password(&self, org: &str, user: &str, password: &str) -> Call<()> {
         let body = SetPassword { password: password.to_owned() };
         self.send(Method::PUT, &format!("/orgs/{}/users/{}/password", seg(org), seg(user)), &body)
+    }
+
+    /// Lifts a user's login lockout.
+    pub fn unlock_user(&self, org: &str, user: &str) -> Call<()> {
+        self.call(Method::POST, &format!("/orgs/{}/users/{}/unlock", seg(org), seg(user)))
+    }
+
+    // Host administrators.
+    pub fn admins(&self) -> Call<AdminList> {
+        self.get("/host/admins")
+    }
+
+    pub fn create_admin(&self, name: &str, password: &str) -> Call<AdminView> {
+        let body = CreateAdmin { name: name.to_owned(), password: password.to_owned() };
+        self.send(Method::POST, "/host/admins", &body)
+    }
+
+    pub fn delete_admin(&self, admin: &str) -> Call<()> {
+        self.delete(&format!("/host/admins/{}", seg(admin)))
+    }
+
+    pub fn set_admin_password(&self, admin: &str, password: &str) -> Call<()> {
+        let body = SetPassword { password: password.to_owned() };
+        self.send(Method::PUT, &format!("/host/admins/{}/password", seg(admin)), &body)
+    }
+
+    /// Lifts a host administrator's login lockout.
+    pub fn unlock_admin(&self, admin: &str) -> Call<()> {
+        self.call(Method::POST, &format!("/host/admins/{}/unlock", seg(admin)))
     }
 
     // Groups and their members.

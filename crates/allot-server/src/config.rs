@@ -122,7 +122,8 @@ pub struct AuthConfig {
     pub access_token_ttl_secs: u64,
     /// Lifetime of refresh tokens, in seconds (single use).
     pub refresh_token_ttl_secs: u64,
-    /// Failed logins allowed per account within `lockout_secs` before it is locked.
+    /// Failed logins allowed per account and address within `lockout_secs` before that
+    /// address is locked out of the account; past as many from anywhere, each waits longer.
     pub max_failed_logins: u32,
     /// Failed logins allowed per client address within `lockout_secs`.
     pub max_failed_logins_per_address: u32,

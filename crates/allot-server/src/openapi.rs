@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
         (name = "plans", description = "Validate or apply a batch of changes"),
         (name = "ledger", description = "Every applied change"),
         (name = "clients", description = "API clients of an organization"),
+        (name = "admins", description = "Host administrators and login lockouts"),
         (name = "health")
     )
 )]
@@ -59,7 +60,7 @@ fn add_value_schemas(openapi: &mut utoipa::openapi::OpenApi) {
 fn path_parameter_schema(name: &str) -> Option<&'static str> {
     Some(match name {
         "org" => "OrgId",
-        "user" => "UserId",
+        "user" | "admin" => "UserId",
         "group" => "GroupId",
         "tenant" => "TenantId",
         "service" => "ServiceType",

@@ -10,8 +10,8 @@ use allot_core::{
 
 use crate::sql::{Expect, FromRow, Statement, Value, row_struct};
 use crate::{
-    ApiClient, Commit, IdempotencyKey, IdempotencyRecord, LedgerQuery, Outage, Refusal, SideWrite, Store, StoreError,
-    StoreResult, StoredAnswer, Subject, TokenKind, TokenRecord,
+    ApiClient, Commit, CounterScope, IdempotencyKey, IdempotencyRecord, LedgerQuery, LoginCounter, Outage, Refusal,
+    SideWrite, Store, StoreError, StoreResult, StoredAnswer, Subject, TokenKind, TokenRecord,
 };
 
 const NOW: i64 = 1_700_000_000_000;
@@ -621,6 +621,79 @@ pub async fn side_writes_and_revocations_go_with_their_change(store: impl Store)
     assert_eq!(store.token("h1").await.unwrap().map(|t| t.subject), Some(admin), "the host's stay");
 }
 
+fn counter(scope: CounterScope, addr: &str, max: u64, delay_after: u64) -> LoginCounter {
+    LoginCounter {
+        scope,
+        realm: "acme".into(),
+        username: "a".into(),
+        addr: addr.into(),
+        max,
+        delay_after,
+        delay_step_ms: 1000,
+        delay_cap_ms: 1500,
+    }
+}
+
+/// Login attempts are reserved before the password is checked: of 20 at once, exactly the
+/// limit get through. A counter locked for the window, or waiting out its delay, refuses
+/// the whole reservation and counts on none of the others; success and a lifted lockout
+/// start the account again.
+pub async fn login_attempts_are_reserved_up_to_the_limit_and_refusals_count_nowhere(store: impl Store) {
+    const WINDOW: i64 = 60_000;
+    let here = counter(CounterScope::Pair, "10.0.0.1", 3, u64::MAX);
+    let there = counter(CounterScope::Pair, "10.0.0.2", 3, u64::MAX);
+    let account = counter(CounterScope::Account, "", u64::MAX, 1);
+    let burst = (0..20).map(|_| store.reserve_login(std::slice::from_ref(&here), NOW, WINDOW));
+    let reserved = futures_util::future::join_all(burst).await.into_iter().filter(|r| matches!(r, Ok(Ok(())))).count();
+    assert_eq!(reserved, 3, "exactly the limit of a burst is reserved");
+    assert_eq!(store.reserve_login(std::slice::from_ref(&here), NOW + 1000, WINDOW).await.unwrap(), Err(59_000));
+
+    let both = [there.clone(), account.clone()];
+    assert_eq!(store.reserve_login(&both, NOW, WINDOW).await.unwrap(), Ok(()));
+    assert_eq!(store.reserve_login(&both, NOW, WINDOW).await.unwrap(), Ok(()), "the second sets a delay");
+    assert_eq!(store.reserve_login(&both, NOW + 400, WINDOW).await.unwrap(), Err(600), "the delay is on");
+    assert_eq!(store.reserve_login(&both, NOW + 1000, WINDOW).await.unwrap(), Ok(()), "the third waits longer");
+    let locked = [here.clone(), account.clone()];
+    assert_eq!(store.reserve_login(&locked, NOW + 2500, WINDOW).await.unwrap(), Err(57_500));
+    assert_eq!(
+        store.reserve_login(std::slice::from_ref(&account), NOW + 2500, WINDOW).await.unwrap(),
+        Ok(()),
+        "the refused reservation counted nothing on the account"
+    );
+    assert!(store.reserve_login(std::slice::from_ref(&there), NOW + 2500, WINDOW).await.unwrap().is_err());
+
+    store.login_succeeded("acme", "a", "10.0.0.2").await.unwrap();
+    assert_eq!(store.reserve_login(&both, NOW + 2500, WINDOW).await.unwrap(), Ok(()), "success starts it again");
+    assert!(store.reserve_login(std::slice::from_ref(&here), NOW + 2500, WINDOW).await.unwrap().is_err());
+    assert_eq!(store.reserve_login(std::slice::from_ref(&here), NOW + WINDOW, WINDOW).await.unwrap(), Ok(()));
+    assert_eq!(store.reserve_login(std::slice::from_ref(&here), NOW + WINDOW, WINDOW).await.unwrap(), Ok(()));
+    assert_eq!(store.reserve_login(std::slice::from_ref(&here), NOW + WINDOW, WINDOW).await.unwrap(), Ok(()));
+    assert!(store.reserve_login(std::slice::from_ref(&here), NOW + WINDOW, WINDOW).await.unwrap().is_err());
+    assert_eq!(store.lift_lockout("acme", "a").await.unwrap(), 3, "two addresses and the account");
+    assert_eq!(store.reserve_login(&locked, NOW + WINDOW, WINDOW).await.unwrap(), Ok(()), "lifted");
+}
+
+/// Host administrators are added and removed, never the last; a removal takes the
+/// administrator's tokens with it, in the same transaction.
+pub async fn host_admins_are_added_and_removed_but_never_the_last(store: impl Store) {
+    store.set_password_hash("", "admin", "$argon2id$a").await.unwrap();
+    store.create_host_admin("ops", "$argon2id$o").await.unwrap();
+    let exists = Refusal::Exists { what: "host administrator", id: "ops".into() };
+    let again = store.create_host_admin("ops", "$argon2id$x").await;
+    assert!(matches!(&again, Err(StoreError::Refused(r)) if *r == exists), "{again:?}");
+    assert_eq!(store.host_admins().await.unwrap(), ["admin", "ops"]);
+    let ops = Subject::HostAdmin { username: "ops".into() };
+    store.insert_token(token_of(ops, "o1")).await.unwrap();
+    store.insert_token(token_of(Subject::HostAdmin { username: "admin".into() }, "a1")).await.unwrap();
+    assert!(!store.delete_host_admin("nobody").await.unwrap());
+    assert!(store.delete_host_admin("ops").await.unwrap());
+    assert_eq!(store.token("o1").await.unwrap(), None, "its tokens went with it");
+    assert!(store.token("a1").await.unwrap().is_some());
+    assert!(!store.delete_host_admin("admin").await.unwrap(), "never the last");
+    assert_eq!(store.host_admins().await.unwrap(), ["admin"]);
+    assert!(store.token("a1").await.unwrap().is_some(), "a refused removal revokes nothing");
+}
+
 /// A statement the database cannot run (a table renamed behind the store's back) is a
 /// failure, not an outage nor a conflict.
 pub async fn broken_sql_is_a_failure_not_an_outage(store: impl Store) {
@@ -902,6 +975,8 @@ macro_rules! every_conformance_test {
             conditional_writes_compare_the_stored_columns,
             a_duplicate_key_is_refused_naming_it,
             side_writes_and_revocations_go_with_their_change,
+            login_attempts_are_reserved_up_to_the_limit_and_refusals_count_nowhere,
+            host_admins_are_added_and_removed_but_never_the_last,
             broken_sql_is_a_failure_not_an_outage,
             purging_expired_tokens_removes_only_expired_ones_of_the_kind_at_most_the_batch_per_call,
             purging_expired_plans_removes_only_expired_ones_at_most_the_batch_per_call,

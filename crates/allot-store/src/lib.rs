@@ -114,6 +114,44 @@ impl std::fmt::Debug for SideWrite {
     }
 }
 
+/// What a login counts its attempts on (see migrations/*/0005_login_throttle.sql).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CounterScope {
+    /// One account from one address: locked after the rule's `max`.
+    Pair,
+    /// One account from anywhere: slowed, never locked, so no one address denies it.
+    Account,
+    /// One address, whatever the account: against spraying many accounts.
+    Address,
+}
+
+impl CounterScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pair => "pair",
+            Self::Account => "account",
+            Self::Address => "address",
+        }
+    }
+}
+
+/// A counter a login attempt is reserved on, with its rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginCounter {
+    pub scope: CounterScope,
+    /// `''` for host admins, an organization key, or a realm of the caller's (API clients).
+    pub realm: String,
+    pub username: String,
+    pub addr: String,
+    /// Attempts allowed in the window; none after until it ends.
+    pub max: u64,
+    /// Attempts in the window after which each waits `delay_step_ms` more than the last
+    /// (at most `delay_cap_ms`) since the previous one.
+    pub delay_after: u64,
+    pub delay_step_ms: i64,
+    pub delay_cap_ms: i64,
+}
+
 /// A caller's idempotency key for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey {

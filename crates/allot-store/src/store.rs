@@ -12,8 +12,8 @@ use crate::rows::{self, Loader, TABLES, Table};
 use crate::sql::{Expect, FromRow, Row, Sink, Sql, Statement, Value, from_json, row_struct, statement, to_json};
 use crate::writes::{commit_statements, password_statement, revoke_statement, subject_columns};
 use crate::{
-    ApiClient, Commit, IdempotencyKey, IdempotencyRecord, LedgerCheck, LedgerQuery, StoreError, StoreResult,
-    StoredAnswer, StoredPlan, Subject, TokenKind, TokenRecord,
+    ApiClient, Commit, IdempotencyKey, IdempotencyRecord, LedgerCheck, LedgerQuery, LoginCounter, StoreError,
+    StoreResult, StoredAnswer, StoredPlan, Subject, TokenKind, TokenRecord,
 };
 
 row_struct! {
@@ -66,6 +66,35 @@ row_struct! {
     }
 }
 row_struct! { struct PasswordRow { password_hash: String } }
+row_struct! { struct UsernameRow { username: String } }
+row_struct! { struct CounterRow { failures: u64, window_start: Timestamp, next_at: Timestamp } }
+
+/// Opens a login counter, or a new window on one whose window is over (`?6`: now less the window).
+const OPEN_COUNTER: &str = "INSERT INTO login_throttle (scope, realm, username, addr, failures, window_start, next_at)
+     VALUES (?1, ?2, ?3, ?4, 0, ?5, 0)
+     ON CONFLICT (scope, realm, username, addr)
+     DO UPDATE SET failures = 0, window_start = excluded.window_start, next_at = 0
+     WHERE login_throttle.window_start <= ?6";
+
+/// Reserves one attempt, if the counter's rule allows one now: fewer than `?9` in the
+/// window and its delay over; past `?6` attempts, the next waits `?7` ms per attempt more
+/// (at most `?8`). Changes no row when refused, which rolls the whole reservation back.
+const RESERVE_ATTEMPT: &str = "UPDATE login_throttle SET failures = failures + 1,
+         next_at = CASE WHEN failures + 1 > ?6
+             THEN ?5 + CASE WHEN (failures + 1 - ?6) * ?7 > ?8 THEN ?8 ELSE (failures + 1 - ?6) * ?7 END
+             ELSE next_at END
+     WHERE scope = ?1 AND realm = ?2 AND username = ?3 AND addr = ?4 AND failures < ?9 AND next_at <= ?5";
+
+fn counter_key(c: &LoginCounter) -> Vec<Value> {
+    vec![c.scope.as_str().into(), c.realm.as_str().into(), c.username.as_str().into(), c.addr.as_str().into()]
+}
+
+/// How long until `counter`, as stored, allows another attempt; 0 when it does.
+fn wait_for(counter: &LoginCounter, row: &CounterRow, now: Timestamp, window_ms: i64) -> i64 {
+    let open = row.window_start > now - window_ms;
+    let locked = if open && row.failures >= counter.max { row.window_start + window_ms - now } else { 0 };
+    locked.max(row.next_at - now).max(0)
+}
 row_struct! { struct ExistsRow { found: bool } }
 
 impl LedgerRow {
@@ -431,6 +460,55 @@ pub trait Store: Sql {
         }
     }
 
+    /// The host administrators' names, in order.
+    fn host_admins(&self) -> impl Future<Output = StoreResult<Vec<String>>> + Send {
+        let sql = format!("SELECT {} FROM credentials WHERE realm = '' ORDER BY username", UsernameRow::COLUMNS);
+        async move {
+            let rows = read_one(self, sql, Vec::new()).await?;
+            rows.into_iter().map(|r| UsernameRow::from_row(r).map(|r| r.username)).collect()
+        }
+    }
+
+    /// Adds a host administrator; refused as existing when the name is taken.
+    fn create_host_admin(&self, username: &str, hash: &str) -> impl Future<Output = StoreResult<()>> + Send {
+        let insert = statement(
+            "INSERT INTO credentials (realm, username, password_hash) VALUES ('', ?1, ?2)",
+            vec![username.into(), hash.into()],
+            Expect::New { constraint: "credentials_pkey", what: "host administrator", id: username.to_owned() },
+        );
+        async move { self.write(vec![insert]).await.map(drop) }
+    }
+
+    /// Removes a host administrator and, in the same transaction, its tokens and login
+    /// counters; never the last one. Answers `false` (and changes nothing) when `username`
+    /// is no host administrator or the only one.
+    fn delete_host_admin(&self, username: &str) -> impl Future<Output = StoreResult<bool>> + Send {
+        let statements = vec![
+            // Locks every host administrator's row first (PostgreSQL), so that two removals
+            // at once cannot each see the other still there and leave none.
+            statement("UPDATE credentials SET password_hash = password_hash WHERE realm = ''", Vec::new(), Expect::Any),
+            statement(
+                "DELETE FROM credentials WHERE realm = '' AND username = ?1
+                 AND EXISTS (SELECT 1 FROM credentials AS other WHERE other.realm = '' AND other.username <> ?1)",
+                vec![username.into()],
+                Expect::One("host administrator"),
+            ),
+            revoke_statement(&Subject::HostAdmin { username: username.to_owned() }),
+            statement(
+                "DELETE FROM login_throttle WHERE realm = '' AND username = ?1 AND scope IN ('pair', 'account')",
+                vec![username.into()],
+                Expect::Any,
+            ),
+        ];
+        async move {
+            match self.write(statements).await {
+                Ok(_) => Ok(true),
+                Err(StoreError::Raced(_)) => Ok(false),
+                Err(error) => Err(error),
+            }
+        }
+    }
+
     fn insert_client(&self, c: ApiClient) -> impl Future<Output = StoreResult<()>> + Send {
         let params = vec![
             c.client_id.as_str().into(),
@@ -565,5 +643,84 @@ pub trait Store: Sql {
             Expect::Any,
         );
         async move { Ok(write_first(self, vec![purge]).await?.len() as u64) }
+    }
+
+    /// Reserves a login attempt on every counter at once, before the password is checked:
+    /// `Ok(Err(ms))` when one of them allows none for `ms` more milliseconds, and then
+    /// none is counted. The reservation stays a failure until [`Store::login_succeeded`].
+    fn reserve_login(
+        &self,
+        counters: &[LoginCounter],
+        now: Timestamp,
+        window_ms: i64,
+    ) -> impl Future<Output = StoreResult<Result<(), i64>>> + Send {
+        let mut statements = Vec::new();
+        let mut queries = Vec::new();
+        for c in counters {
+            let mut open = counter_key(c);
+            open.extend([now.into(), (now - window_ms).into()]);
+            statements.push(statement(OPEN_COUNTER, open, Expect::Any));
+            let mut reserve = counter_key(c);
+            reserve.extend([
+                now.into(),
+                c.delay_after.into(),
+                c.delay_step_ms.into(),
+                c.delay_cap_ms.into(),
+                c.max.into(),
+            ]);
+            statements.push(statement(RESERVE_ATTEMPT, reserve, Expect::One("login attempt")));
+            let sql = format!(
+                "SELECT {} FROM login_throttle WHERE scope = ?1 AND realm = ?2 AND username = ?3 AND addr = ?4",
+                CounterRow::COLUMNS
+            );
+            queries.push((sql, counter_key(c)));
+        }
+        let counters = counters.to_vec();
+        async move {
+            match self.write(statements).await {
+                Ok(_) => Ok(Ok(())),
+                Err(StoreError::Raced(_)) => {
+                    let mut wait = 1;
+                    for (counter, rows) in counters.iter().zip(self.read(queries).await?) {
+                        for row in rows {
+                            wait = wait.max(wait_for(counter, &CounterRow::from_row(row)?, now, window_ms));
+                        }
+                    }
+                    Ok(Err(wait))
+                }
+                Err(error) => Err(error),
+            }
+        }
+    }
+
+    /// A login of `realm`/`username` from `addr` succeeded: its reservation was no failure,
+    /// the address counts one less, and the account's delay and this address's count for
+    /// it start again. Other addresses' counts for the account stay.
+    fn login_succeeded(&self, realm: &str, username: &str, addr: &str) -> impl Future<Output = StoreResult<()>> + Send {
+        let forget = statement(
+            "DELETE FROM login_throttle WHERE realm = ?1 AND username = ?2
+             AND (scope = 'account' OR (scope = 'pair' AND addr = ?3))",
+            vec![realm.into(), username.into(), addr.into()],
+            Expect::Any,
+        );
+        let release = statement(
+            "UPDATE login_throttle SET failures = failures - 1
+             WHERE scope = 'address' AND realm = '' AND username = '' AND addr = ?1 AND failures > 0",
+            vec![addr.into()],
+            Expect::Any,
+        );
+        async move { self.write(vec![forget, release]).await.map(drop) }
+    }
+
+    /// Lifts every lockout and delay of an account, from every address; answers how many
+    /// counters it removed.
+    fn lift_lockout(&self, realm: &str, username: &str) -> impl Future<Output = StoreResult<u64>> + Send {
+        let lift = statement(
+            "DELETE FROM login_throttle WHERE realm = ?1 AND username = ?2 AND scope IN ('pair', 'account')
+             RETURNING scope",
+            vec![realm.into(), username.into()],
+            Expect::Any,
+        );
+        async move { Ok(write_first(self, vec![lift]).await?.len() as u64) }
     }
 }

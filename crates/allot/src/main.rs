@@ -1,4 +1,4 @@
-//! The `allot` binary: serve, migrate, and configuration.
+//! The `allot` binary: serve, migrate, check the ledger, reset a lost password, and configuration.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,10 +51,31 @@ enum Commands {
         #[command(flatten)]
         common: Common,
     },
+    /// Host administrators and passwords, offline.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Configuration.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Set a lost password, with the server stopped or running: USER is a host
+    /// administrator, or ORG/USER for an organization's user. Revokes the account's tokens
+    /// and lifts its login lockouts.
+    ResetPassword {
+        #[command(flatten)]
+        common: Common,
+        /// Read the new password from the first line of stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+        /// `NAME` of a host administrator, or `ORG/USER`.
+        user: String,
     },
 }
 
@@ -143,10 +164,17 @@ async fn serve(config: Config) -> Result<()> {
     init_logs(&config);
     let store = allot_server::open_store(&config).await.map_err(anyhow::Error::msg)?;
     let app = App::new(store, config.clone(), Clock::System).await.map_err(anyhow::Error::msg)?;
+    let file = config.data_dir.join("admin-password");
     if let Some(password) = allot_server::bootstrap_admin(&app).await.map_err(anyhow::Error::msg)? {
-        let file = config.data_dir.join("admin-password");
         println!("allot: created host admin `admin` with one-time password {password}");
         println!("allot: the password is also in {} (readable only by you)", file.display());
+    } else if file.exists() {
+        tracing::warn!(file = %file.display(), "the one-time password of `admin` is still unchanged");
+        println!(
+            "allot: warning: {} still holds the one-time password of `admin`; change it \
+             (PUT /api/v1/host/admins/admin/password) and the file is deleted",
+            file.display()
+        );
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -156,6 +184,75 @@ async fn serve(config: Config) -> Result<()> {
     println!("allot: listening on http://{address}");
     allot_server::serve(app, listener, shutdown_signal()).await.context("server failed")?;
     Ok(())
+}
+
+/// `allot admin reset-password`: sets the password straight in the database (the store
+/// revokes the account's tokens in the same transaction) and lifts its lockouts.
+async fn reset_password(config: &Config, user: &str, password: &str) -> Result<()> {
+    use allot_store::Store as _;
+    let failed = |e: allot_server::error::ApiError| anyhow::anyhow!("{}", e.detail());
+    allot_server::auth::password::check_strength(password).map_err(failed)?;
+    let store = allot_server::open_store(config).await.map_err(anyhow::Error::msg)?;
+    let (realm, name) = match user.split_once('/') {
+        None => {
+            let admins = store.host_admins().await?;
+            anyhow::ensure!(
+                admins.iter().any(|a| a == user),
+                "`{user}` is no host administrator (they are: {}); name an organization's user as ORG/USER",
+                admins.join(", ")
+            );
+            (allot_server::auth::HOST_REALM.to_owned(), user)
+        }
+        Some((org, name)) => {
+            let state = store.load().await?;
+            let known = state.org(org).and_then(|o| {
+                let id = allot_core::UserId::parse(name).ok()?;
+                o.users.contains_key(&id).then(|| o.id.key())
+            });
+            let key = known.with_context(|| format!("organization `{org}` has no user `{name}`"))?;
+            (key.as_str().to_owned(), name)
+        }
+    };
+    let passwords = allot_server::auth::Passwords::new(&config.auth).map_err(anyhow::Error::msg)?;
+    let hash = passwords.hash(password).await.map_err(failed)?;
+    store.set_password_hash(&realm, name, &hash).await?;
+    store.lift_lockout(&realm, name).await?;
+    if realm.is_empty() {
+        allot_server::service::forget_bootstrap_password(&config.data_dir, name);
+    }
+    println!("allot: the password of `{user}` is set; its tokens are revoked and its lockouts lifted");
+    Ok(())
+}
+
+fn read_stdin_password() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("cannot read the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    anyhow::ensure!(!password.is_empty(), "no password on stdin");
+    Ok(password)
+}
+
+/// Asks twice on the terminal, without echo where `stty` can turn it off.
+fn prompt_password() -> Result<String> {
+    use std::io::Write as _;
+    let echo = |on: bool| {
+        let tty = std::fs::File::open("/dev/tty").ok()?;
+        std::process::Command::new("stty").arg(if on { "echo" } else { "-echo" }).stdin(tty).status().ok()
+    };
+    let ask = |prompt: &str| -> Result<String> {
+        eprint!("{prompt}");
+        std::io::stderr().flush()?;
+        let hidden = echo(false).is_some_and(|s| s.success());
+        let read = read_stdin_password();
+        if hidden {
+            echo(true);
+            eprintln!();
+        }
+        read
+    };
+    let first = ask("New password: ")?;
+    anyhow::ensure!(ask("Again: ")? == first, "the passwords differ");
+    Ok(first)
 }
 
 /// mimalloc: a server that allocates per request spends a fifth of its time in glibc's
@@ -193,6 +290,11 @@ async fn main() -> Result<()> {
             anyhow::ensure!(check.differences.is_empty(), "the stored balances disagree with the ledger");
             println!("balances equal the ledger's replay");
             Ok(())
+        }
+        Commands::Admin { command: AdminCommand::ResetPassword { common, password_stdin, user } } => {
+            let config = load_config(&common, None)?;
+            let password = if password_stdin { read_stdin_password()? } else { prompt_password()? };
+            reset_password(&config, &user, &password).await
         }
         Commands::Config { command: ConfigCommand::PrintDefault } => {
             print!("{}", toml::to_string_pretty(&Config::default())?);

@@ -12,6 +12,7 @@ use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use allot_api::ErrorCode;
 
+pub mod admins;
 pub mod clients;
 pub mod dto;
 pub mod groups;
@@ -32,6 +33,11 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::update, users::delete))
         .routes(routes!(users::set_password))
+        .routes(routes!(users::unlock))
+        .routes(routes!(admins::list, admins::create))
+        .routes(routes!(admins::delete))
+        .routes(routes!(admins::set_password))
+        .routes(routes!(admins::unlock))
         .routes(routes!(groups::list, groups::create))
         .routes(routes!(groups::get, groups::delete))
         .routes(routes!(groups::members, groups::add_member))

@@ -70,3 +70,11 @@ pub async fn set_password(
 ) -> ApiResult<NoContent> {
     org.set_password(&path.user, &body.password).await.map(|()| NoContent)
 }
+
+/// Lift a user's login lockout, from every address.
+#[utoipa::path(post, path = "/orgs/{org}/users/{user}/unlock", tag = "users", security(("bearer" = [])),
+    params(("org" = String, Path, description = "Organization id"), ("user" = String, Path, description = "User id")),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn unlock(org: Org<Write>, Path(path): Path<UserPath>) -> ApiResult<NoContent> {
+    org.unlock_user(&path.user).await.map(|()| NoContent)
+}

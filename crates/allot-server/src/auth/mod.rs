@@ -154,7 +154,7 @@ impl Auth {
         Ok(Self {
             config: config.clone(),
             passwords: Passwords::new(config)?,
-            throttle: Throttle::new(config.lockout_secs),
+            throttle: Throttle::new(config),
             cache: RwLock::new(HashMap::new()),
         })
     }
@@ -263,30 +263,40 @@ impl Auth {
         addr: Option<IpAddr>,
         now: Timestamp,
     ) -> Result<(), LoginFailure> {
-        let account_key = format!("account:{realm}/{username}");
-        let addr_key = addr.map(|a| format!("addr:{a}"));
-        self.throttle.admit(&account_key, self.config.max_failed_logins, now).map_err(LoginFailure::Throttled)?;
-        if let Some(key) = &addr_key {
-            self.throttle
-                .admit(key, self.config.max_failed_logins_per_address, now)
-                .map_err(LoginFailure::Throttled)?;
-        }
+        self.throttle.reserve(store, realm, username, addr, now).await?;
         let hash = store.password_hash(realm, username).await.map_err(|e| LoginFailure::Error(e.into()))?;
         if self.passwords.verify(password, hash).await.map_err(LoginFailure::Error)? {
-            self.throttle.succeed(&account_key);
-            Ok(())
+            self.throttle.succeeded(store, realm, username, addr).await
         } else {
-            self.throttle.fail(&account_key, now);
-            if let Some(key) = &addr_key {
-                self.throttle.fail(key, now);
-            }
+            Err(LoginFailure::BadCredentials)
+        }
+    }
+
+    /// Checks an API client's secret against `matches`, throttled like a password.
+    pub async fn check_client_secret(
+        &self,
+        store: &impl Store,
+        client_id: &str,
+        matches: impl FnOnce() -> bool,
+        addr: Option<IpAddr>,
+        now: Timestamp,
+    ) -> Result<(), LoginFailure> {
+        self.throttle.reserve(store, CLIENT_REALM, client_id, addr, now).await?;
+        if matches() {
+            self.throttle.succeeded(store, CLIENT_REALM, client_id, addr).await
+        } else {
             Err(LoginFailure::BadCredentials)
         }
     }
 }
 
+/// The realm API clients' secrets are counted in; no organization key has an `@`.
+pub const CLIENT_REALM: &str = "@client";
+
 pub enum LoginFailure {
     BadCredentials,
+    /// Refused with a reason that teaches the caller, never whether an account exists.
+    Refused(&'static str),
     /// Seconds until another attempt is allowed.
     Throttled(u64),
     Error(ApiError),

@@ -94,15 +94,20 @@ impl OAuthFailure {
         Self { status, error, description: description.into(), retry_after: None }
     }
 
+    fn throttled(error: &'static str, seconds: u64) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            error,
+            description: format!("too many failed logins; try again in {seconds} seconds"),
+            retry_after: Some(seconds),
+        }
+    }
+
     fn login(failure: LoginFailure) -> Self {
         match failure {
             LoginFailure::BadCredentials => Self::new("invalid_grant", "the username or password is wrong"),
-            LoginFailure::Throttled(seconds) => Self {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                error: "invalid_grant",
-                description: format!("too many failed logins; try again in {seconds} seconds"),
-                retry_after: Some(seconds),
-            },
+            LoginFailure::Refused(reason) => Self::new("invalid_grant", reason),
+            LoginFailure::Throttled(seconds) => Self::throttled("invalid_grant", seconds),
             LoginFailure::Error(error) => Self::from(error),
         }
     }
@@ -130,6 +135,13 @@ impl IntoResponse for OAuthFailure {
     }
 }
 
+/// A failed login without `organization`: the name may be an organization user's.
+pub const WRONG_HOST_LOGIN: &str = "the username or password is wrong; organization users must send `organization` \
+     (the organization's id) with their login";
+/// A member's login: members hold licenses and have no access to the API.
+pub const MEMBER_LOGIN: &str = "members hold licenses but cannot sign in; an organization admin may give the user \
+     the reader or admin role";
+
 /// A person who passed a password login, with the scopes their role carries.
 pub struct Person {
     pub subject: Subject,
@@ -148,7 +160,19 @@ pub async fn login_person(
     let now = app.clock.now();
     let organization = organization.filter(|o| !o.is_empty());
     let realm = organization.map(|o| OrgKey::of(o).as_str().to_owned()).unwrap_or_else(|| HOST_REALM.to_owned());
-    app.auth.check_password(&app.store, &realm, username, password, addr.0, now).await?;
+    if realm == super::CLIENT_REALM {
+        return Err(LoginFailure::BadCredentials);
+    }
+    let checked = app.auth.check_password(&app.store, &realm, username, password, addr.0, now).await;
+    if organization.is_none() {
+        // Said whether the name is a host administrator's or not, so it tells nothing.
+        checked.map_err(|failure| match failure {
+            LoginFailure::BadCredentials => LoginFailure::Refused(WRONG_HOST_LOGIN),
+            other => other,
+        })?;
+    } else {
+        checked?;
+    }
     let Some(org) = organization else {
         return Ok(Person {
             subject: Subject::HostAdmin { username: username.to_owned() },
@@ -163,23 +187,33 @@ pub async fn login_person(
     let scopes = match role {
         Some(Role::Admin) => vec![WRITE.to_owned()],
         Some(Role::Reader) => vec![READ.to_owned()],
-        _ => return Err(LoginFailure::BadCredentials),
+        // The password was right: saying why it does not do is no leak.
+        Some(Role::Member) => return Err(LoginFailure::Refused(MEMBER_LOGIN)),
+        None => return Err(LoginFailure::BadCredentials),
     };
     Ok(Person { subject: Subject::OrgUser { org: OrgKey::of(org), user: username.to_owned() }, scopes })
 }
 
-/// Checks a client's id and secret; answers the client's organization and granted scopes.
+/// Checks a client's id and secret, throttled like a password login; answers the
+/// client's organization and granted scopes.
 pub async fn authenticate_client(
     app: &App,
     client_id: &str,
     secret: &str,
+    addr: ClientAddr,
 ) -> Result<(OrgKey, Vec<String>), OAuthFailure> {
     let client = app.store.client(client_id).await.map_err(|e| OAuthFailure::from(ApiError::from(e)))?;
-    match client {
-        Some(client) if constant_time_eq(client.secret_hash.as_bytes(), token_hash(secret).as_bytes()) => {
-            Ok((client.org, client.scopes))
+    let matches =
+        || client.as_ref().is_some_and(|c| constant_time_eq(c.secret_hash.as_bytes(), token_hash(secret).as_bytes()));
+    match app.auth.check_client_secret(&app.store, client_id, matches, addr.0, app.clock.now()).await {
+        Ok(()) => client
+            .map(|c| (c.org, c.scopes))
+            .ok_or_else(|| OAuthFailure::new("invalid_client", "the client id or secret is wrong")),
+        Err(LoginFailure::BadCredentials | LoginFailure::Refused(_)) => {
+            Err(OAuthFailure::new("invalid_client", "the client id or secret is wrong"))
         }
-        _ => Err(OAuthFailure::new("invalid_client", "the client id or secret is wrong")),
+        Err(LoginFailure::Throttled(seconds)) => Err(OAuthFailure::throttled("invalid_client", seconds)),
+        Err(LoginFailure::Error(error)) => Err(OAuthFailure::from(error)),
     }
 }
 
@@ -276,7 +310,7 @@ pub async fn token(
                     required(&request.client_secret, "client_secret")?.to_owned(),
                 ),
             };
-            let (org, granted) = authenticate_client(&app, &id, &secret).await?;
+            let (org, granted) = authenticate_client(&app, &id, &secret, addr).await?;
             let scopes = narrow_scopes(request.scope.as_deref(), &granted)?;
             let subject = Subject::Client { client_id: id, org };
             let issued = app.auth.issue(&app.store, subject, scopes, ttl, false, now).await?;

@@ -4,6 +4,7 @@
 //! scope reads the books and the store, and writes through the committer.
 
 pub mod access;
+mod admins;
 mod clients;
 pub mod etag;
 mod groups;
@@ -18,6 +19,7 @@ mod tenants;
 mod users;
 
 pub use access::{Access, Family, Need};
+pub use admins::{BOOTSTRAP_ADMIN, forget_bootstrap_password};
 pub use orgs::organizations;
 pub use pools::HeldPool;
 pub use products::{capability_products, products, spelled};

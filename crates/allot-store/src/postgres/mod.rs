@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/postgres/0002_plans.sql")),
     (3, include_str!("../../migrations/postgres/0003_idempotency.sql")),
     (4, include_str!("../../migrations/postgres/0004_columns.sql")),
+    (5, include_str!("../../migrations/postgres/0005_login_throttle.sql")),
     (6, include_str!("../../migrations/postgres/0006_expiry_indexes.sql")),
 ];
 

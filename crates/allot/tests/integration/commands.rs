@@ -777,3 +777,70 @@ async fn a_first_start_with_the_database_elsewhere_writes_the_password_file_to_a
     let password = one_time_password(&server, &dir.path().join("allot-data"));
     server.admin(&password).await;
 }
+
+// ---------------------------------------------------------------------------------------
+// The bootstrap admin's one-time password, and `allot admin reset-password`
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_warns_at_start_while_the_one_time_password_file_exists_and_not_once_it_is_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Server::start(&mut serve_in(dir.path()));
+    let password = one_time_password(&first, dir.path());
+    first.login(&password).await;
+    first.stop();
+
+    let warned = |server: &Server| server.printed.iter().any(|l| l.contains("still holds the one-time password"));
+    let mut again = Server::start(&mut serve_in(dir.path()));
+    assert!(warned(&again), "a start while the file exists says so: {:?}", again.printed);
+    again.admin(&password).await.set_admin_password("admin", "a new admin password 1").await.unwrap();
+    assert!(!dir.path().join("admin-password").exists(), "changing the password deletes the file");
+    again.stop();
+
+    let mut last = Server::start(&mut serve_in(dir.path()));
+    assert!(!warned(&last), "{:?}", last.printed);
+    last.anonymous().login(None, "admin", "a new admin password 1").await.unwrap();
+    last.stop();
+}
+
+/// `allot admin reset-password --data-dir DIR --password-stdin USER`, fed `password`.
+fn reset_password(dir: &Path, user: &str, password: &str) -> Output {
+    let mut command = allot();
+    command.args(["admin", "reset-password", "--password-stdin", "--data-dir"]).arg(dir).arg(user);
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    eprintln!("{command:?}: {}\n{}{}", output.status, stdout(&output), String::from_utf8_lossy(&output.stderr));
+    output
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_reset_password_sets_a_lost_password_offline_and_revokes_the_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&mut serve_in(dir.path()));
+    let password = one_time_password(&server, dir.path());
+    let admin_token = server.login(&password).await.access_token;
+    let admin = server.anonymous().with_token(&admin_token);
+    admin.create_org(&CreateOrg { id: "acme".into(), name: None }).await.unwrap();
+    let rita = crate::harness::person("rita", allot_api::Role::Reader, "reader password 123");
+    admin.create_user("acme", &rita).await.unwrap();
+    let reader = server.anonymous().login(Some("acme"), "rita", "reader password 123").await.unwrap();
+    server.stop();
+    drop(admin);
+
+    let refused = reset_password(dir.path(), "nobody", "a lost and found password");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no host administrator"), "{refused:?}");
+    assert!(!reset_password(dir.path(), "admin", "short").status.success(), "a weak password is refused");
+    assert!(reset_password(dir.path(), "admin", "a lost and found password").status.success());
+    assert!(!dir.path().join("admin-password").exists(), "the one-time password is gone with its file");
+    assert!(reset_password(dir.path(), "acme/rita", "rita's new password 1").status.success());
+
+    let mut server = Server::start(&mut serve_in(dir.path()));
+    let old = server.anonymous().with_token(&admin_token).orgs().await;
+    assert_eq!(old.map_err(|e| e.status()).unwrap_err(), Some(StatusCode::UNAUTHORIZED));
+    let old = server.anonymous().with_token(&reader.access_token).orgs().await;
+    assert_eq!(old.map_err(|e| e.status()).unwrap_err(), Some(StatusCode::UNAUTHORIZED), "rita's tokens went too");
+    server.admin("a lost and found password").await.orgs().await.unwrap();
+    server.anonymous().login(Some("acme"), "rita", "rita's new password 1").await.unwrap();
+    server.stop();
+}

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod admins;
 mod allocation;
 mod api_errors;
 mod auth;
@@ -21,5 +22,6 @@ mod outage;
 mod plans;
 mod processes;
 mod store_errors;
+mod throttle;
 mod uipath;
 mod vonage;

@@ -1092,3 +1092,17 @@ async fn a_write_on_another_process_is_refused_at_once_after_its_credential_was_
     assert_eq!(refused(write(robot_token.clone()).await), (401, ErrorCode::Unauthorized), "a deleted client");
     assert_eq!(processes.stored_revision().await, stored, "the refused writes changed nothing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_logins_are_counted_once_for_every_process_on_the_database() {
+    let processes = Processes::start(&[DEFAULTS, DEFAULTS]).await;
+    let wrong = [("grant_type", "password"), ("username", "admin"), ("password", "not the password!")];
+    for process in [0, 1, 0, 1, 0] {
+        assert_eq!(processes.token_refusal(process, &wrong).await.0, 400, "process {process}");
+    }
+    let right = [("grant_type", "password"), ("username", "admin"), ("password", ADMIN_PASSWORD)];
+    for process in [0, 1] {
+        let (status, body) = processes.token_refusal(process, &right).await;
+        assert_eq!(status, 429, "five failures over two processes lock the account here too: {body:#}");
+    }
+}

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::shapes::{AbpAnswer, AbpError, Authenticate};
 use crate::app::App;
-use crate::auth::oauth::login_person;
+use crate::auth::oauth::{WRONG_HOST_LOGIN, login_person};
 use crate::auth::{ClientAddr, LoginFailure};
 use crate::extract::parse_json;
 use crate::prefix::OrgPrefix;
@@ -48,8 +48,12 @@ pub async fn authenticate(
         login_person(&app, tenancy.as_deref(), &request.username_or_email_address, &request.password, addr).await;
     let person = match person {
         Ok(person) => person,
-        Err(LoginFailure::BadCredentials) => {
+        Err(LoginFailure::BadCredentials | LoginFailure::Refused(WRONG_HOST_LOGIN)) => {
             return failure(StatusCode::UNAUTHORIZED, "Login failed!", Some("Invalid user name or password".into()));
+        }
+        // TenancyName, not `organization`, is how ABP names it: its own words stay.
+        Err(LoginFailure::Refused(reason)) => {
+            return failure(StatusCode::UNAUTHORIZED, "Login failed!", Some(reason.into()));
         }
         Err(LoginFailure::Throttled(seconds)) => {
             let mut response = failure(

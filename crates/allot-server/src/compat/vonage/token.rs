@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
+use crate::auth::ClientAddr;
 use crate::auth::oauth::{OAuthFailure, authenticate_client, narrow_scopes};
 
 const TOKEN_TTL_SECS: u64 = 7200;
@@ -30,6 +31,7 @@ struct TokenAnswer {
 
 pub async fn token(
     State(app): State<App>,
+    addr: ClientAddr,
     form: Result<Form<TokenRequest>, FormRejection>,
 ) -> Result<Response, OAuthFailure> {
     let Form(request) = form.map_err(|e| OAuthFailure::new("invalid_request", e.body_text()))?;
@@ -39,7 +41,7 @@ pub async fn token(
     let scope = request.scope.as_deref().filter(|s| !s.trim().is_empty());
     let Some(scope) = scope else { return Err(OAuthFailure::new("invalid_scope", "You must specify a scope")) };
     let (id, secret) = (request.client_id.unwrap_or_default(), request.client_secret.unwrap_or_default());
-    let (org, granted) = authenticate_client(&app, &id, &secret).await?;
+    let (org, granted) = authenticate_client(&app, &id, &secret, addr).await?;
     let scopes = narrow_scopes(Some(scope), &granted)?;
     let issued = app
         .auth
