@@ -19,6 +19,7 @@ mod openapi;
 mod outage;
 mod plans;
 mod processes;
+mod slow_clients;
 mod store_errors;
 mod uipath;
 mod vonage;
