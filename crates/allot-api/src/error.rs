@@ -16,6 +16,8 @@ pub enum ErrorCode {
     InvalidId,
     UnsupportedMediaType,
     BodyTooLarge,
+    /// The body did not arrive within `limits.body_read_timeout_secs`.
+    RequestTimeout,
     TooManyItems,
     MethodNotAllowed,
     UnknownScope,
@@ -75,6 +77,7 @@ impl ErrorCode {
             InvalidId => "invalid_id",
             UnsupportedMediaType => "unsupported_media_type",
             BodyTooLarge => "body_too_large",
+            RequestTimeout => "request_timeout",
             TooManyItems => "too_many_items",
             MethodNotAllowed => "method_not_allowed",
             UnknownScope => "unknown_scope",

@@ -159,11 +159,30 @@ pub struct Limits {
     pub max_items: usize,
     /// Largest `limit` of a page.
     pub max_page: u32,
+    /// How long a client may take to send a request's headers, in seconds; hyper also
+    /// counts the wait for the first byte, so an idle connection is closed after this too.
+    pub header_read_timeout_secs: u64,
+    /// How long a client may take to send a request's whole body, in seconds (408 after).
+    pub body_read_timeout_secs: u64,
+    /// How long a connection may wait for its next request, in seconds.
+    pub idle_timeout_secs: u64,
+    /// Connections served at once. Past it the longest-idle connection is closed for the
+    /// new one; when every connection is busy with a request, the new one is answered 503.
+    /// Keep it below the process's open-file limit (`ulimit -n`, often 1024).
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024, max_items: 10_000, max_page: 1000 }
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_items: 10_000,
+            max_page: 1000,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
+            idle_timeout_secs: 5,
+            max_connections: 900,
+        }
     }
 }
 

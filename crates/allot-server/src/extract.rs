@@ -22,12 +22,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
-        if !is_json {
+        let JsonBytes(bytes) = JsonBytes::from_request(req, state).await?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// A body sent as JSON, not yet parsed: for the dialects, which parse their own shapes.
+pub struct JsonBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let sent_as_json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json);
+        if !sent_as_json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::UnsupportedMediaType,
@@ -41,8 +49,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
                 ApiError::bad_request(ErrorCode::InvalidBody, rejection.body_text())
             }
         })?;
-        parse_json(&bytes).map(Json)
+        Ok(JsonBytes(bytes))
     }
+}
+
+/// Whether a Content-Type names JSON: `application/json` or a structured-syntax suffix
+/// `application/<subtype>+json` (RFC 6839), with any parameters. Not `application/jsonx`,
+/// not `text/html+json`.
+pub fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let Some(subtype) = essence.strip_prefix("application/") else {
+        return false;
+    };
+    let is_token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b));
+    subtype == "json" || subtype.strip_suffix("+json").is_some_and(is_token)
 }
 
 /// Parses JSON, naming the path of a bad field in the message.
@@ -159,5 +179,35 @@ impl FromRequestParts<crate::App> for Host {
     async fn from_request_parts(parts: &mut Parts, app: &crate::App) -> Result<Self, ApiError> {
         let caller = Caller::from_request_parts(parts, app).await?;
         HostScope::authorize(app, caller).map(Host)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json;
+
+    #[test]
+    fn only_json_and_json_suffixes_are_json() {
+        for json in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/problem+json",
+            "application/vnd.newvoicemedia.v4+json; charset=UTF-8",
+        ] {
+            assert!(is_json(json), "{json}");
+        }
+        for other in [
+            "application/jsonx",
+            "text/html+json",
+            "text/json",
+            "application/+json",
+            "application/json-patch",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "",
+        ] {
+            assert!(!is_json(other), "{other}");
+        }
     }
 }

@@ -1,7 +1,6 @@
 //! allot's HTTP server: the native API, authentication, problem+json errors, OpenAPI,
 //! health and metrics.
 
-use std::net::SocketAddr;
 use std::path::Path;
 
 use allot_api::ErrorCode;
@@ -22,6 +21,7 @@ pub mod books;
 pub mod clock;
 pub mod compat;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -155,10 +155,9 @@ pub async fn serve(
         tokio::spawn(async move { housekeeping::run(&app, interval).await })
     });
     // Prefixes come off before routing, so this layer wraps the router rather than its routes.
+    let settings = connections::Settings::from(&app.config.limits);
     let service = tower::Layer::layer(&axum::middleware::from_fn(prefix::strip_org_prefix), router(app));
-    let service =
-        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(service);
-    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+    let served = connections::serve(listener, service, settings, shutdown).await;
     follower.abort();
     if let Some(housekeeper) = housekeeper {
         housekeeper.abort();

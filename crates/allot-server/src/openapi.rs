@@ -103,7 +103,16 @@ pub fn describe_requests(openapi: &mut utoipa::openapi::OpenApi) {
             respond(responses, "422", "`idempotency_key_reused`: the key was used with another method, path or body");
             if operation.request_body.is_some() {
                 respond(responses, "413", "`body_too_large` or `too_many_items`");
-                respond(responses, "415", "`unsupported_media_type`: the body is not `application/json`");
+                respond(
+                    responses,
+                    "408",
+                    "`request_timeout`: the body did not arrive within `limits.body_read_timeout_secs`",
+                );
+                respond(
+                    responses,
+                    "415",
+                    "`unsupported_media_type`: the body is not `application/json` (parameters allowed) or `application/<x>+json`",
+                );
             }
         }
         let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];

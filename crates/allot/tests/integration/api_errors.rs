@@ -130,3 +130,75 @@ async fn a_path_with_invalid_utf8_answers_problem_json() {
         assert_eq!(answer.code(), "not_found", "{path}");
     }
 }
+
+/// A raw request with this Content-Type: status, `allot-revision`, content type and body.
+pub async fn sent_as(
+    t: &crate::harness::TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: &str,
+) -> (u16, String, String, Value) {
+    let response = t
+        .http
+        .request(method, t.url(path))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let (revision, kind) = (header("allot-revision"), header("content-type"));
+    (status, revision, kind, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn json_look_alike_content_types_are_refused_415_and_change_nothing() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let body = r#"{"id": "acme"}"#;
+    let (_, before, _, _) = sent_as(&t, Method::GET, "/api/v1/orgs", &admin, "application/json", "").await;
+    for look_alike in ["application/jsonx", "text/html+json", "text/json", "application/+json", "text/plain"] {
+        let (status, revision, kind, answer) =
+            sent_as(&t, Method::POST, "/api/v1/orgs", &admin, look_alike, body).await;
+        assert_eq!((status, answer["code"].as_str()), (415, Some("unsupported_media_type")), "{look_alike}: {answer}");
+        assert_eq!(kind, "application/problem+json", "{look_alike}");
+        assert_eq!(revision, before, "{look_alike} moved the revision");
+    }
+    assert!(t.client(&admin).orgs().await.unwrap().organizations.is_empty(), "nothing was created");
+    // JSON with parameters, and a real +json suffix, are JSON.
+    let charset = sent_as(&t, Method::POST, "/api/v1/orgs", &admin, "application/json; charset=utf-8", body).await;
+    assert_eq!(charset.0, 201, "{}", charset.3);
+    let suffix = r#"{"id": "acme-2"}"#;
+    let vendor = sent_as(&t, Method::POST, "/api/v1/orgs", &admin, "application/vnd.allot+json", suffix).await;
+    assert_eq!(vendor.0, 201, "{}", vendor.3);
+}
+
+#[tokio::test]
+async fn percent_encoded_dot_ids_are_refused_and_change_nothing() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("RPADEVNU", 5)], &["ann"]).await;
+    let (_, before, _, _) = sent_as(&t, Method::GET, "/api/v1/orgs/acme", &boss, "application/json", "").await;
+    // Sent raw: a URL library would resolve these as dot segments before sending.
+    for id in ["%2E", "%2e%2E", ".%2e"] {
+        let mut stream = tokio::net::TcpStream::connect(t.addr).await.unwrap();
+        let request = format!(
+            "DELETE /api/v1/orgs/acme/users/{id} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {admin}\r\nConnection: close\r\n\r\n",
+            t.addr
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 404"), "{id}: {answer}");
+        let lower = answer.to_ascii_lowercase();
+        assert!(lower.contains("content-type: application/problem+json"), "{id}: {answer}");
+        assert!(lower.contains(&format!("allot-revision: {before}\r\n")), "{id} moved the revision: {answer}");
+    }
+    let native = t.client(&admin);
+    assert!(native.user("acme", "ann").await.is_ok(), "ann is still there");
+}

@@ -21,6 +21,7 @@ mod openapi;
 mod outage;
 mod plans;
 mod processes;
+mod slow_clients;
 mod store_errors;
 mod throttle;
 mod uipath;

@@ -423,3 +423,40 @@ async fn deleting_a_user_through_identity_revokes_their_tokens() {
     let refused = t.http.post(t.url("/identity_/connect/token")).form(&again).send().await.unwrap();
     assert_eq!(refused.json::<Value>().await.unwrap()["error"], "invalid_grant", "and so is the refresh token");
 }
+
+#[tokio::test]
+async fn bodies_not_sent_as_json_are_refused_415_and_change_nothing() {
+    let t = spawn_app().await;
+    let host = host_login(&t).await;
+    let boss = song_one(&t, &host).await;
+    let revision = |response: &reqwest::Response| response.headers()["allot-revision"].to_str().unwrap().to_owned();
+    let before = t.http.get(t.url("/healthz")).send().await.unwrap();
+    let before = revision(&before);
+    for content_type in ["text/plain", "application/jsonx", "text/html+json"] {
+        let response = t
+            .http
+            .put(t.url("/song-one/identity_/api/User/singer-99"))
+            .bearer_auth(&boss)
+            .header("content-type", content_type)
+            .body(r#"{"name": "singer-99"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "{content_type}");
+        assert_eq!(revision(&response), before, "{content_type} moved the revision");
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "unsupported_media_type", "{body}");
+        let login = t
+            .http
+            .post(t.url("/api/account/authenticate"))
+            .header("content-type", content_type)
+            .body(r#"{"TenancyName": "host", "UsernameOrEmailAddress": "admin", "Password": "x"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 415, "{content_type}");
+        let body: Value = login.json().await.unwrap();
+        assert_eq!(body["success"], false, "UiPath's failure shape: {body}");
+    }
+}

@@ -329,3 +329,33 @@ async fn none_cannot_take_away_what_a_group_gives() {
         before
     );
 }
+
+#[tokio::test]
+async fn a_patch_not_sent_as_json_is_refused_415_in_vonages_shape_and_changes_nothing() {
+    let t = spawn_app().await;
+    let s = seed(&t).await;
+    let path = format!("/useradmin/users/{U}/licenses");
+    let before = call(&t, Method::GET, &path, Some(&s.read), Some(V4), None).await;
+    let revision = |answer: &Answer| answer.headers["allot-revision"].to_str().unwrap().to_owned();
+    for (method, path) in [(Method::PATCH, path.clone()), (Method::POST, format!("{path}/validate"))] {
+        for content_type in ["text/plain", "application/jsonx", "text/html+json"] {
+            let response = t
+                .http
+                .request(method.clone(), t.url(&path))
+                .bearer_auth(&s.write)
+                .header("accept", V4)
+                .header("content-type", content_type)
+                .body(r#"{"licenseTypes": {"analytics": "none"}}"#)
+                .send()
+                .await
+                .unwrap();
+            let (status, headers) = (response.status(), response.headers().clone());
+            let refused = Answer { status, headers, body: response.json().await.unwrap_or(Value::Null) };
+            assert_eq!(refused.status, 415, "{method} {content_type}: {}", refused.body);
+            assert!(refused.body["message"].is_string() && refused.body.get("code").is_none(), "{}", refused.body);
+            assert_eq!(revision(&refused), revision(&before), "{method} {content_type} moved the revision");
+        }
+    }
+    let after = call(&t, Method::GET, &path, Some(&s.read), Some(V4), None).await;
+    assert_eq!(after.body, before.body, "the licenses did not change");
+}

@@ -5,7 +5,6 @@
 use allot_api::{CreateUser, UpdateUser, UserView};
 use allot_core::{Command, GroupId, UserId};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use rand::RngCore as _;
 use serde::Deserialize;
@@ -15,7 +14,7 @@ use super::{Account, PmGroup, PmUser, bad_body};
 use crate::api::{Created, NoContent};
 use crate::app::{App, Caller};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Path, Read, Write, parse_json};
+use crate::extract::{JsonBytes, Path, Read, Write, parse_json};
 use crate::service::OrgScope;
 
 /// `/identity_/api/Group/{id}`: GET names an organization, PUT a group.
@@ -78,7 +77,11 @@ fn members(app: &App, request: &GroupRequest) -> ApiResult<Vec<UserId>> {
 }
 
 /// Create a group, with members; its id is generated.
-pub async fn create_group(State(app): State<App>, caller: Caller, body: Bytes) -> ApiResult<Created<IdentityGroup>> {
+pub async fn create_group(
+    State(app): State<App>,
+    caller: Caller,
+    JsonBytes(body): JsonBytes,
+) -> ApiResult<Created<IdentityGroup>> {
     let request: GroupRequest = parse_json(&body)?;
     let account = Account::<PmGroup, Write>::authorize(&app, caller, &request.partition_global_id)?;
     let mut raw = [0u8; 8];
@@ -101,7 +104,7 @@ pub async fn update_group(
     State(app): State<App>,
     caller: Caller,
     Path(path): Path<IdPath>,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<Json<IdentityGroup>> {
     let request: GroupRequest = parse_json(&body)?;
     let account = Account::<PmGroup, Write>::authorize(&app, caller, &request.partition_global_id)?;
@@ -126,7 +129,7 @@ pub async fn user(account: Account<PmUser, Read>, Path(path): Path<UserPath>) ->
 pub async fn put_user(
     account: Account<PmUser, Write>,
     Path(path): Path<UserPath>,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<Json<IdentityUser>> {
     let request: UserRequest = parse_json(&body)?;
     let id = UserId::parse(&path.user).map_err(|e| bad_body(e.to_string()))?;

@@ -3,7 +3,6 @@
 use allot_api::GroupRule;
 use allot_core::{Command, DirectLicense, LicenseKey, ProductKind, UserId};
 use axum::Json;
-use axum::body::Bytes;
 use serde::Deserialize;
 
 use super::shapes::{
@@ -13,7 +12,7 @@ use super::shapes::{
 use super::{Account, PmLicense, bad_body};
 use crate::api::NoContent;
 use crate::error::ApiResult;
-use crate::extract::{Path, Read, Write, parse_json};
+use crate::extract::{JsonBytes, Path, Read, Write, parse_json};
 use crate::service::etag::IfMatch;
 use crate::service::{self, OrgScope};
 
@@ -44,7 +43,10 @@ fn user_ids(raw: &[String]) -> ApiResult<Vec<UserId>> {
 
 /// U: each listed user's direct bundles become exactly `userBundleCodes`, one unit per user
 /// and code (none with `useExternalLicense`). All or nothing.
-pub async fn set_users(account: Account<PmLicense, Write>, body: Bytes) -> ApiResult<Json<Vec<UserLicenseResult>>> {
+pub async fn set_users(
+    account: Account<PmLicense, Write>,
+    JsonBytes(body): JsonBytes,
+) -> ApiResult<Json<Vec<UserLicenseResult>>> {
     let request: UserLicenseRequest = parse_json(&body)?;
     let users = user_ids(&request.user_ids)?;
     let licenses = codes(&request.user_bundle_codes)?;
@@ -77,7 +79,7 @@ pub async fn inventory(account: Account<PmLicense, Read>) -> Json<Vec<CodeCount>
 }
 
 /// Removes the listed users' direct bundles.
-pub async fn remove_users(account: Account<PmLicense, Write>, body: Bytes) -> ApiResult<NoContent> {
+pub async fn remove_users(account: Account<PmLicense, Write>, JsonBytes(body): JsonBytes) -> ApiResult<NoContent> {
     let request: RemoveUsersRequest = parse_json(&body)?;
     let users = user_ids(&request.user_ids)?;
     account.app().check_items(users.len())?;
@@ -91,7 +93,7 @@ pub async fn remove_users(account: Account<PmLicense, Write>, body: Bytes) -> Ap
 pub async fn set_group(
     account: Account<PmLicense, Write>,
     Path(path): Path<GroupPath>,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<Json<GroupRuleResult>> {
     let request: GroupRuleRequest = parse_json(&body)?;
     let licenses = codes(&request.user_bundle_codes)?;

@@ -3,7 +3,6 @@
 //! token endpoint.
 
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,7 +12,8 @@ use super::shapes::{AbpAnswer, AbpError, Authenticate};
 use crate::app::App;
 use crate::auth::oauth::{WRONG_HOST_LOGIN, login_person};
 use crate::auth::{ClientAddr, LoginFailure};
-use crate::extract::parse_json;
+use crate::error::ApiError;
+use crate::extract::{JsonBytes, parse_json};
 use crate::prefix::OrgPrefix;
 
 /// ABP tokens last 30 minutes.
@@ -36,9 +36,13 @@ pub async fn authenticate(
     State(app): State<App>,
     prefix: Option<Extension<OrgPrefix>>,
     addr: ClientAddr,
-    body: Bytes,
+    body: Result<JsonBytes, ApiError>,
 ) -> Response {
-    let request: Authenticate = match parse_json(&body) {
+    let parsed = body.and_then(|JsonBytes(body)| parse_json(&body));
+    let request: Authenticate = match parsed {
+        Err(error) if error.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            return failure(error.status(), "Unsupported media type", Some(error.detail().to_owned()));
+        }
         Ok(request) => request,
         Err(error) => return failure(StatusCode::BAD_REQUEST, "Invalid request", Some(error.detail().to_owned())),
     };

@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 
 use allot_core::{LicenseKey, ProductKind, ServiceType, TenantId};
 use axum::Json;
-use axum::body::Bytes;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
@@ -17,7 +16,7 @@ use super::shapes::{
 use super::{Account, PmLicense, bad_body};
 use crate::api::NoContent;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Path, Read, Write, parse_json};
+use crate::extract::{JsonBytes, Path, Read, Write, parse_json};
 use crate::service::{HeldPool, OrgScope};
 use allot_api::ErrorCode;
 
@@ -79,7 +78,10 @@ fn quantities(products: &[CodeQuantity]) -> ApiResult<Vec<(LicenseKey, i64)>> {
 }
 
 /// O: allocate licenses to an organization (host admin).
-pub async fn set_org(account: Account<PmLicense, Write>, body: Bytes) -> ApiResult<Json<AccountLicense>> {
+pub async fn set_org(
+    account: Account<PmLicense, Write>,
+    JsonBytes(body): JsonBytes,
+) -> ApiResult<Json<AccountLicense>> {
     let host = account.host()?;
     let request: OrgLicenseRequest = parse_json(&body)?;
     let wanted = quantities(&request.product_quantities)?;
@@ -176,7 +178,7 @@ fn service_ids(path: &ServicePath) -> ApiResult<(TenantId, ServiceType)> {
 pub async fn set_service(
     account: Account<PmLicense, Write>,
     Path(path): Path<ServicePath>,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<Json<ServiceLicense>> {
     let request: ServiceLicenseRequest = parse_json(&body)?;
     let (tenant, service) = service_ids(&path)?;

@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use allot_core::state::Holdings;
 use allot_core::{Capability, Command, DirectLicense, LicenseKey, Plan, Product, UserId, ViolationCode};
 use axum::Json;
-use axum::body::Bytes;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Account, VonageError};
-use crate::extract::{Path, Read, Write};
+use crate::error::ApiError;
+use crate::extract::{JsonBytes, Path, Read, Write};
 use crate::service::{self, OrgScope};
 
 /// `/useradmin/users/{user}/licenses`: the organization is the token's.
@@ -227,8 +227,9 @@ pub async fn get(account: Account<Read>, Path(path): Path<UserPath>) -> Result<J
 pub async fn validate(
     account: Account<Write>,
     Path(path): Path<UserPath>,
-    body: Bytes,
+    body: Result<JsonBytes, ApiError>,
 ) -> Result<Json<Validations>, VonageError> {
+    let JsonBytes(body) = body?;
     let (user, changes) = requested_changes(&account, &path.user, &body)?;
     let outcome = account.validate(&commands(&account, &user, &changes));
     Ok(Json(Validations { change_validations: rows(&account, &changes, &outcome.plan) }))
@@ -238,8 +239,9 @@ pub async fn validate(
 pub async fn patch(
     account: Account<Write>,
     Path(path): Path<UserPath>,
-    body: Bytes,
+    body: Result<JsonBytes, ApiError>,
 ) -> Result<Json<LicenseTypes>, VonageError> {
+    let JsonBytes(body) = body?;
     let (user, changes) = requested_changes(&account, &path.user, &body)?;
     let outcome = account.try_change(&commands(&account, &user, &changes)).await?;
     if let Some(unknown) = outcome.plan.violations.iter().find(|v| v.code.is_unknown_target()) {
