@@ -946,10 +946,12 @@ async fn a_stored_plan_whose_state_changed_on_another_process_answers_plan_stale
     processes.check_books().await;
 }
 
-/// Which process creates and which writes at once in round `i` of three processes: every
+/// Which process creates and which writes at once in round `i` of `n` processes: every
 /// ordered pair in turn, the one that never follows among them.
-fn pair(i: usize) -> (usize, usize) {
-    [(0, 1), (1, 2), (2, 0), (1, 0), (2, 1), (0, 2)][i % 6]
+fn pair(i: usize, n: usize) -> (usize, usize) {
+    let pairs: Vec<(usize, usize)> =
+        (0..n).flat_map(|a| (0..n).filter(move |&b| b != a).map(move |b| (a, b))).collect();
+    pairs[i % pairs.len()]
 }
 
 /// `answer` succeeded; else the refusal, named, for the tally.
@@ -958,16 +960,27 @@ fn refusal<T>(what: &str, answer: allot_client::Result<T>) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn what_one_process_created_a_moment_ago_another_writes_to_at_once_200_times_each() {
-    // The middle process never follows by itself: only the database can tell it of what
-    // the others created.
-    let processes = Processes::start(&[DEFAULTS, NEVER_FOLLOWS, DEFAULTS]).await;
+async fn what_one_process_created_a_moment_ago_another_writes_to_at_once_200_times_each_on_two_processes() {
+    create_on_one_write_on_another(&[DEFAULTS, NEVER_FOLLOWS]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn what_one_process_created_a_moment_ago_another_writes_to_at_once_200_times_each_on_three_processes() {
+    create_on_one_write_on_another(&[DEFAULTS, NEVER_FOLLOWS, DEFAULTS]).await;
+}
+
+/// 200 rounds over `settings`' processes (one never following by itself: only the
+/// database can tell it of what the others created) of: create on one process, then at
+/// once write to it on another, for organizations, pools, users, groups, members and
+/// tenants. No write may be refused.
+async fn create_on_one_write_on_another(settings: &[Settings]) {
+    let processes = Processes::start(settings).await;
     let admin = processes.admin().await;
     let host = processes.client(0, &admin);
     host.set_host_pools(&pools(&[("ATTUNU", 1_000_000), ("UNATT", 1_000_000)])).await.unwrap();
     let mut refusals = Vec::new();
     for i in 0..200 {
-        let (creator, writer) = pair(i);
+        let (creator, writer) = pair(i, settings.len());
         let (create, write) = (processes.client(creator, &admin), processes.client(writer, &admin));
         let org = format!("o{i}");
         // An organization, then its pools.
