@@ -53,8 +53,10 @@ pub async fn judged_on_stored(app: &App, request: Request, next: Next) -> Respon
 /// A request that may change the books. Logins are not: judging one twice would count a
 /// wrong password twice.
 fn is_write(request: &Request) -> bool {
+    let path = request.uri().path();
     !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
-        && !request.uri().path().ends_with("/token")
+        && !path.ends_with("/token")
+        && !path.ends_with("/api/account/authenticate")
 }
 
 /// A refusal the books could have decided: what is missing (404), gone (410), in conflict
