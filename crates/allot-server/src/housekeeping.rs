@@ -1,5 +1,6 @@
 //! Housekeeping: purges what has expired and will never be accepted again (access and
-//! refresh tokens, stored plans, idempotency keys past their replay window) on a schedule,
+//! refresh tokens, stored plans, idempotency keys past their replay window, failed-login
+//! counters that hold nothing back any more) on a schedule,
 //! at most a batch of each kind per tick, so a backlog is worked off without long
 //! transactions. Every process runs it; on a shared PostgreSQL two may delete the same rows
 //! at once, which is harmless: a row is deleted, and counted, by whoever gets it.
@@ -19,10 +20,13 @@ pub enum Expired {
     RefreshToken,
     Plan,
     IdempotencyKey,
+    /// A failed-login counter whose window ended and whose delay is over.
+    LoginCounter,
 }
 
 impl Expired {
-    pub const ALL: [Expired; 4] = [Expired::AccessToken, Expired::RefreshToken, Expired::Plan, Expired::IdempotencyKey];
+    pub const ALL: [Expired; 5] =
+        [Expired::AccessToken, Expired::RefreshToken, Expired::Plan, Expired::IdempotencyKey, Expired::LoginCounter];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -30,6 +34,7 @@ impl Expired {
             Expired::RefreshToken => "refresh_token",
             Expired::Plan => "plan",
             Expired::IdempotencyKey => "idempotency_key",
+            Expired::LoginCounter => "login_counter",
         }
     }
 }
@@ -72,6 +77,11 @@ async fn purge(app: &App, kind: Expired, now: Timestamp) -> StoreResult<u64> {
         // A record is replayed while `created_at + ttl > now` (idempotency.rs).
         Expired::IdempotencyKey => {
             app.store.purge_idempotency(now.saturating_sub(millis(app.config.idempotency_ttl_secs)), batch).await
+        }
+        // A counter counts within `lockout_secs` of its window's start (auth/throttle.rs).
+        Expired::LoginCounter => {
+            let ended = now.saturating_sub(millis(app.config.auth.lockout_secs));
+            app.store.purge_login_counters(ended, now, batch).await
         }
     }
 }

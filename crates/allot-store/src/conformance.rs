@@ -638,6 +638,21 @@ fn counter(scope: CounterScope, addr: &str, max: u64, delay_after: u64) -> Login
 /// limit get through. A counter locked for the window, or waiting out its delay, refuses
 /// the whole reservation and counts on none of the others; success and a lifted lockout
 /// start the account again.
+/// Counters whose window ended and whose delay is over are purged; one still locking stays,
+/// and so does its lock.
+pub async fn failed_login_counters_that_hold_nothing_back_are_purged(store: impl Store) {
+    const WINDOW: i64 = 60_000;
+    let old = counter(CounterScope::Pair, "10.0.0.1", 3, u64::MAX);
+    let recent = counter(CounterScope::Pair, "10.0.0.2", 1, u64::MAX);
+    store.reserve_login(std::slice::from_ref(&old), NOW, WINDOW).await.unwrap().unwrap();
+    store.reserve_login(std::slice::from_ref(&recent), NOW + WINDOW, WINDOW).await.unwrap().unwrap();
+    let later = NOW + WINDOW + 1_000;
+    assert_eq!(store.purge_login_counters(later - WINDOW, later, 10).await.unwrap(), 1, "the ended window only");
+    assert_eq!(store.purge_login_counters(later - WINDOW, later, 10).await.unwrap(), 0);
+    let locked = store.reserve_login(std::slice::from_ref(&recent), later, WINDOW).await.unwrap();
+    assert_eq!(locked, Err(WINDOW - 1_000), "the counter still locking was kept");
+}
+
 pub async fn login_attempts_are_reserved_up_to_the_limit_and_refusals_count_nowhere(store: impl Store) {
     const WINDOW: i64 = 60_000;
     let here = counter(CounterScope::Pair, "10.0.0.1", 3, u64::MAX);
@@ -983,6 +998,7 @@ macro_rules! every_conformance_test {
             purging_idempotency_keys_removes_only_those_created_by_the_cutoff_at_most_the_batch_per_call,
             purges_running_at_once_delete_each_row_once,
             an_idempotency_key_is_claimed_by_one_request_at_a_time,
+            failed_login_counters_that_hold_nothing_back_are_purged,
         );
     };
 }

@@ -645,6 +645,25 @@ pub trait Store: Sql {
         async move { Ok(write_first(self, vec![purge]).await?.len() as u64) }
     }
 
+    /// Deletes up to `limit` failed-login counters that hold nothing back any more: their
+    /// window started at or before `ended` and their delay is over by `now`. Answers how many.
+    fn purge_login_counters(
+        &self,
+        ended: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<u64>> + Send {
+        let purge = statement(
+            "DELETE FROM login_throttle WHERE (scope, realm, username, addr) IN
+                 (SELECT scope, realm, username, addr FROM login_throttle
+                  WHERE window_start <= ?1 AND next_at <= ?2 LIMIT ?3)
+             RETURNING scope",
+            vec![ended.into(), now.into(), limit.into()],
+            Expect::Any,
+        );
+        async move { Ok(write_first(self, vec![purge]).await?.len() as u64) }
+    }
+
     /// Reserves a login attempt on every counter at once, before the password is checked:
     /// `Ok(Err(ms))` when one of them allows none for `ms` more milliseconds, and then
     /// none is counted. The reservation stays a failure until [`Store::login_succeeded`].
