@@ -19,14 +19,15 @@ pub const LICENSE_PATTERN: &str = r"^[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_-]{1,64})?$
 /// An `Idempotency-Key`: 1 to 255 visible ASCII characters, bare or in double quotes.
 pub const IDEMPOTENCY_KEY_PATTERN: &str = r#"^"?[!#-~]([!-~]{0,253}[!#-~])?"?$"#;
 
-macro_rules! string_schema {
-    ($(#[$doc:meta])* $name:ident, $description:expr, |$builder:ident| $build:expr) => {
+/// A marker type whose schema is `$kind`, described, then built on by `$build`.
+macro_rules! value_schema {
+    ($(#[$doc:meta])* $name:ident, $kind:expr, $description:expr, |$builder:ident| $build:expr) => {
         $(#[$doc])*
         pub struct $name;
 
         impl PartialSchema for $name {
             fn schema() -> RefOr<Schema> {
-                let $builder = ObjectBuilder::new().schema_type(Type::String).description(Some($description));
+                let $builder = ObjectBuilder::new().schema_type($kind).description(Some($description));
                 $build.into()
             }
         }
@@ -36,6 +37,12 @@ macro_rules! string_schema {
                 Cow::Borrowed(stringify!($name))
             }
         }
+    };
+}
+
+macro_rules! string_schema {
+    ($(#[$doc:meta])* $name:ident, $description:expr, |$builder:ident| $build:expr) => {
+        value_schema!($(#[$doc])* $name, Type::String, $description, |$builder| $build);
     };
 }
 
@@ -77,47 +84,25 @@ string_schema!(Name, "A display name: 1 to 200 characters, not only spaces.", |b
     .max_length(Some(200))
     .pattern(Some(r"\S")));
 
-/// A revision of the books: the ledger's position after a commit.
-pub struct Revision;
+value_schema!(
+    /// A revision of the books: the ledger's position after a commit. No `int64` format:
+    /// revisions are unsigned 64-bit numbers.
+    Revision,
+    Type::Integer,
+    "A revision of the books.",
+    |b| b.minimum(Some(0)).maximum(Some(u64::MAX))
+);
 
-impl PartialSchema for Revision {
-    fn schema() -> RefOr<Schema> {
-        // No `int64` format: revisions are unsigned 64-bit numbers.
-        ObjectBuilder::new()
-            .schema_type(Type::Integer)
-            .minimum(Some(0))
-            .maximum(Some(u64::MAX))
-            .description(Some("A revision of the books."))
-            .into()
-    }
-}
-
-impl ToSchema for Revision {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("Revision")
-    }
-}
-
-/// A number of units: what a pool holds.
-pub struct Quantity;
-
-impl PartialSchema for Quantity {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::Integer)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
-            .minimum(Some(0))
-            .maximum(Some(allot_core::MAX_QUANTITY))
-            .description(Some("A number of units, 0 to 10^12."))
-            .into()
-    }
-}
-
-impl ToSchema for Quantity {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("Quantity")
-    }
-}
+value_schema!(
+    /// A number of units: what a pool holds.
+    Quantity,
+    Type::Integer,
+    "A number of units, 0 to 10^12.",
+    |b| b
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(0))
+        .maximum(Some(allot_core::MAX_QUANTITY))
+);
 
 /// Reads a quantity: an integer, or a number without a fraction (`5.0`), which JSON Schema
 /// counts as the integer 5.
@@ -159,26 +144,12 @@ string_schema!(PlanId, "A stored plan's id, as its validation answered.", |b| b
     .pattern(Some("^pl_[0-9a-f]{32}$"))
     .examples(["pl_0123456789abcdef0123456789abcdef"]));
 
-/// A scope an API client may be granted.
-pub struct Scope;
-
-impl PartialSchema for Scope {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .enum_values(Some(crate::clients::SCOPES.iter().copied()))
-            .description(Some(
-                "`allot:read` and `allot:write` for the native API; `PM.*` for UiPath's, `users:*` for Vonage's.",
-            ))
-            .into()
-    }
-}
-
-impl ToSchema for Scope {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("Scope")
-    }
-}
+string_schema!(
+    /// A scope an API client may be granted.
+    Scope,
+    "`allot:read` and `allot:write` for the native API; `PM.*` for UiPath's, `users:*` for Vonage's.",
+    |b| b.enum_values(Some(crate::clients::SCOPES.iter().copied()))
+);
 
 string_schema!(Cursor, "A ledger position: `revision.seq`, the `next` of a previous page.", |b| b
     .pattern(Some(r"^[0-9]{1,19}\.[0-9]{1,9}$"))

@@ -732,6 +732,8 @@ async fn sigterm_finishes_the_requests_in_flight_refuses_new_connections_and_exi
     loop {
         match TcpStream::connect(&host_port) {
             Err(error) if error.kind() == std::io::ErrorKind::ConnectionRefused => break,
+            // A connection the kernel queued as the listener closed is reset: refused too.
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => break,
             Err(error) => panic!("connecting after SIGTERM: {error}"),
             Ok(_accepted_before_the_signal_was_handled) => {}
         }
