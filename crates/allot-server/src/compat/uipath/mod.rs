@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 
 use crate::app::{App, Caller};
 use crate::books::Outcome;
@@ -19,6 +19,7 @@ use crate::service::{Family, Need, OrgScope};
 use allot_api::ErrorCode;
 
 mod identity;
+pub mod ids;
 mod lease;
 mod login;
 mod lrm;
@@ -30,38 +31,13 @@ pub const DEFAULT_HOST_ID: &str = "feb0dd79-85b6-483b-b297-0e49a1aa5b7d";
 pub const HOST_ID: &str = "host";
 
 pub fn router() -> Router<App> {
-    let org_license = "/lrm/api/host/{host}/organization/{org}/license";
-    let service_license = "/lrm/api/account/{org}/service-license/{tenant}/{service}";
-    let mut router = Router::new()
+    Router::new()
         .route("/api/account/authenticate", post(login::authenticate))
         .route("/identity_/connect/token", post(crate::auth::oauth::token))
         .route("/identity_/.well-known/openid-configuration", get(login::openid_configuration))
-        .route(org_license, put(lrm::set_org).post(lrm::set_org))
-        .route(&format!("{org_license}/available"), get(lrm::org_available))
-        .route(&format!("{org_license}/remove"), axum::routing::delete(lrm::remove_org))
-        .route("/lrm/api/account/{org}/account-license", get(lrm::account_license))
-        .route("/lrm/api/account/{org}/available-account-licenses", get(lrm::available_account_licenses))
-        .route(
-            service_license,
-            put(lrm::set_service).post(lrm::set_service).get(lrm::get_service).delete(lrm::remove_service),
-        )
-        // One path, two meanings: GET lists an organization's groups, PUT updates one group.
-        .route("/identity_/api/Group/{id}", get(identity::groups).put(identity::update_group))
-        .route("/identity_/api/Group/{org}/{group}", get(identity::group).delete(identity::delete_group))
-        .route("/identity_/api/Group", post(identity::create_group))
-        .route("/identity_/api/User/{user}", get(identity::user).put(identity::put_user).delete(identity::delete_user));
-    for root in ["/lease_", "/la"] {
-        router = router
-            .route(
-                &format!("{root}/api/account/{{org}}/user-license"),
-                put(lease::set_users).post(lease::set_users).get(lease::inventory).delete(lease::remove_users),
-            )
-            .route(
-                &format!("{root}/api/account/{{org}}/user-license/group/{{group}}"),
-                put(lease::set_group).post(lease::set_group).get(lease::get_group).delete(lease::remove_group),
-            );
-    }
-    router
+        .merge(lrm::routes())
+        .merge(lease::routes())
+        .merge(identity::routes())
 }
 
 /// UiPath's scope families, as an [`Account`] names the one its route touches.
@@ -114,7 +90,8 @@ impl<F, A> Deref for Account<F, A> {
 impl<F: Touches, A: Needs> Account<F, A> {
     /// Authorizes `caller` on organization `org`, as the request names it.
     pub fn authorize(app: &App, caller: Caller, org: &str) -> ApiResult<Self> {
-        let scope = OrgScope::authorize(app, caller, org, Need::new(F::FAMILY, A::ACCESS))?.refusing(refused);
+        let id = ids::named_org(app, org);
+        let scope = OrgScope::authorize(app, caller, &id, Need::new(F::FAMILY, A::ACCESS))?.refusing(refused);
         Ok(Self { scope, named: org.to_owned(), touches: PhantomData })
     }
 }

@@ -2,23 +2,40 @@
 //! tenant's per service from the organization (T). Every PUT replaces its target's
 //! allocation: codes missing from the body go to 0.
 
+mod shapes;
+
 use std::collections::BTreeSet;
 
+use crate::app::App;
 use allot_core::{LicenseKey, ProductKind, ServiceType, TenantId};
-use axum::Json;
 use axum::http::StatusCode;
+use axum::routing::{delete, get, put};
+use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::shapes::{
-    AccountLicense, CodeCount, CodeQuantity, OrgAvailability, OrgLicenseRequest, ProductAvailability, ProductQuantity,
-    ServiceLicense, ServiceLicenseBody, ServiceLicenseRequest, ServiceProduct,
-};
+use super::shapes::{CodeCount, CodeQuantity};
 use super::{Account, PmLicense, bad_body};
 use crate::api::NoContent;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBytes, Path, Read, Write, parse_json};
 use crate::service::{HeldPool, OrgScope};
 use allot_api::ErrorCode;
+use shapes::{
+    AccountLicense, OrgAvailability, OrgLicenseRequest, ProductAvailability, ProductQuantity, ServiceLicense,
+    ServiceLicenseBody, ServiceLicenseRequest, ServiceProduct,
+};
+
+pub fn routes() -> Router<App> {
+    let org_license = "/lrm/api/host/{host}/organization/{org}/license";
+    let service_license = "/lrm/api/account/{org}/service-license/{tenant}/{service}";
+    Router::new()
+        .route(org_license, put(set_org).post(set_org))
+        .route(&format!("{org_license}/available"), get(org_available))
+        .route(&format!("{org_license}/remove"), delete(remove_org))
+        .route("/lrm/api/account/{org}/account-license", get(account_license))
+        .route("/lrm/api/account/{org}/available-account-licenses", get(available_account_licenses))
+        .route(service_license, put(set_service).post(set_service).get(get_service).delete(remove_service))
+}
 
 /// `.../service-license/{tenant}/{service}`: the organization comes with [`Account`].
 #[derive(Deserialize)]

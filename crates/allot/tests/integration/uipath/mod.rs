@@ -4,6 +4,11 @@ use allot_api::{CreateClient, CreateOrg, Role};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+mod identity;
+mod lease;
+mod lrm;
+mod shape;
+
 use crate::harness::{ADMIN_PASSWORD, Answer, TestApp, person, pools, spawn_app};
 
 const HOST: &str = "feb0dd79-85b6-483b-b297-0e49a1aa5b7d";

@@ -1,20 +1,40 @@
 //! License Accountant (`/lease_`, also `/la`): user bundles for users (U) and group rules (G).
 
+mod shapes;
+
+use crate::app::App;
 use allot_api::GroupRule;
 use allot_core::{Command, DirectLicense, LicenseKey, ProductKind, UserId};
-use axum::Json;
+use axum::routing::put;
+use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::shapes::{
-    CodeCount, GroupLicenses, GroupRuleRequest, GroupRuleResult, RemoveUsersRequest, UserLicenseRequest,
-    UserLicenseResult,
-};
+use super::shapes::CodeCount;
 use super::{Account, PmLicense, bad_body};
 use crate::api::NoContent;
 use crate::error::ApiResult;
 use crate::extract::{JsonBytes, Path, Read, Write, parse_json};
 use crate::service::etag::IfMatch;
 use crate::service::{self, OrgScope};
+use shapes::{
+    GroupLicenses, GroupRuleRequest, GroupRuleResult, RemoveUsersRequest, UserLicenseRequest, UserLicenseResult,
+};
+
+pub fn routes() -> Router<App> {
+    let mut router = Router::new();
+    for root in ["/lease_", "/la"] {
+        router = router
+            .route(
+                &format!("{root}/api/account/{{org}}/user-license"),
+                put(set_users).post(set_users).get(inventory).delete(remove_users),
+            )
+            .route(
+                &format!("{root}/api/account/{{org}}/user-license/group/{{group}}"),
+                put(set_group).post(set_group).get(get_group).delete(remove_group),
+            );
+    }
+    router
+}
 
 /// `.../user-license/group/{group}`: the organization comes with [`Account`].
 #[derive(Deserialize)]

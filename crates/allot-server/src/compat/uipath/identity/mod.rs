@@ -2,20 +2,32 @@
 //! `partitionGlobalId` is the organization id. User paths name no organization: it is the
 //! path's `/{org}` prefix, else the caller's own organization.
 
+mod shapes;
+
 use allot_api::{CreateUser, UpdateUser, UserView};
 use allot_core::{Command, GroupId, UserId};
-use axum::Json;
 use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use rand::RngCore as _;
 use serde::Deserialize;
 
-use super::shapes::{GroupRequest, IdentityGroup, IdentityUser, UserRequest};
 use super::{Account, PmGroup, PmUser, bad_body};
 use crate::api::{Created, NoContent};
 use crate::app::{App, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBytes, Path, Read, Write, parse_json};
 use crate::service::OrgScope;
+use shapes::{GroupRequest, IdentityGroup, IdentityUser, UserRequest};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        // One path, two meanings: GET lists an organization's groups, PUT updates one group.
+        .route("/identity_/api/Group/{id}", get(groups).put(update_group))
+        .route("/identity_/api/Group/{org}/{group}", get(group).delete(delete_group))
+        .route("/identity_/api/Group", post(create_group))
+        .route("/identity_/api/User/{user}", get(user).put(put_user).delete(delete_user))
+}
 
 /// `/identity_/api/Group/{id}`: GET names an organization, PUT a group.
 #[derive(Deserialize)]

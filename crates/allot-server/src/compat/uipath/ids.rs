@@ -1,0 +1,65 @@
+//! UiPath names an organization (its `accountId`, `partitionGlobalId`) by a UUID. allot's
+//! organizations have readable ids, so each also has a **global id**: a UUID derived from
+//! its key (RFC 9562 version 8, from SHA-256), the same on every process, stored nowhere.
+//! Paths and bodies may name an organization by either; answers give the global id where
+//! UiPath's definitions type the field as a UUID.
+
+use allot_core::OrgId;
+use sha2::{Digest, Sha256};
+
+use crate::app::App;
+
+/// The organization's global id.
+pub fn account_uuid(org: &OrgId) -> String {
+    let digest = Sha256::digest(format!("allot organization {}", org.key().as_str()).as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x80; // version 8
+    bytes[8] = (bytes[8] & 0x3f) | 0x80; // variant 0b10
+    let hex = crate::hex(&bytes);
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+/// Whether `text` is spelled as a UUID (8-4-4-4-12 hex digits).
+pub fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The organization id `named` stands for: the id of the organization whose global id it
+/// is, else `named` as given (so an unknown one answers 404 as usual).
+pub fn named_org(app: &App, named: &str) -> String {
+    if !is_uuid(named) {
+        return named.to_owned();
+    }
+    let books = app.books.read();
+    let found = books.orgs().find(|o| account_uuid(&o.id).eq_ignore_ascii_case(named));
+    found.map_or_else(|| named.to_owned(), |o| o.id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn global_ids_are_uuids_stable_and_distinct() {
+        let one = OrgId::parse("song-one").unwrap();
+        let same = OrgId::parse("Song_One").unwrap();
+        let two = OrgId::parse("song-two").unwrap();
+        let id = account_uuid(&one);
+        assert!(is_uuid(&id), "{id}");
+        assert_eq!(&id[14..15], "8", "version 8: {id}");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "RFC variant: {id}");
+        assert_eq!(id, account_uuid(&same), "one key, one id");
+        assert_ne!(id, account_uuid(&two));
+    }
+
+    #[test]
+    fn uuid_spelling() {
+        assert!(is_uuid("feb0dd79-85b6-483b-b297-0e49a1aa5b7d"));
+        assert!(!is_uuid("song-one"));
+        assert!(!is_uuid("feb0dd79-85b6-483b-b297-0e49a1aa5b7"));
+        assert!(!is_uuid("feb0dd79x85b6-483b-b297-0e49a1aa5b7d"));
+    }
+}

@@ -1,0 +1,1 @@
+//! The UiPath dialect's identity operations, against UiPath's definitions.

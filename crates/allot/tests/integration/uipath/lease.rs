@@ -1,0 +1,1 @@
+//! The UiPath dialect's lease operations, against UiPath's definitions.

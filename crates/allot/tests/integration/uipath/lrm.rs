@@ -1,0 +1,1 @@
+//! The UiPath dialect's lrm operations, against UiPath's definitions.
