@@ -142,7 +142,29 @@ pub struct Profile {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// A contact center's account of the user (the Vonage dialect's users).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_center: Option<ContactCenterView>,
     pub role: Role,
+}
+
+/// What Vonage's User Admin API records of a user: the role (a license, held while the
+/// user is active), archiving, and the agent configuration kept as sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactCenterView {
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso_external_id: Option<String>,
+    /// `Admin`, `Supervisor`, `Wallboard` or `Agent`.
+    pub role: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub act_as_agent: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub agent_configuration: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -237,17 +259,36 @@ mod tests {
             kind: ProductKind::Unit,
             service_type: Some(ServiceType::parse("orchestrator").unwrap()),
             capabilities: Vec::new(),
+            not_for: Vec::new(),
         };
         let levels = Product {
             code: code.clone(),
             name: "Analytics".into(),
             kind: ProductKind::User,
             service_type: None,
-            capabilities: vec![CapabilityInfo { code: Capability::parse("creator").unwrap(), name: "Creator".into() }],
+            capabilities: vec![CapabilityInfo {
+                code: Capability::parse("creator").unwrap(),
+                name: "Creator".into(),
+                overflow: Some(Capability::parse("viewer").unwrap()),
+            }],
+            not_for: vec![LicenseKey::parse("vccrole:agent").unwrap()],
         };
-        let plain = UserProfile { name: String::new(), email: None, role: allot_core::Role::Member };
-        let full =
-            UserProfile { name: "Ada".into(), email: Some("ada@example.com".into()), role: allot_core::Role::Admin };
+        let plain =
+            UserProfile { name: String::new(), email: None, contact_center: None, role: allot_core::Role::Member };
+        let agent = allot_core::ContactCenterProfile {
+            username: "ada".into(),
+            sso_external_id: Some("ada-sso".into()),
+            role: "Agent".into(),
+            archived: true,
+            act_as_agent: true,
+            agent_configuration: Some(serde_json::json!({"webrtc": true, "capacity": {"live": 5}})),
+        };
+        let full = UserProfile {
+            name: "Ada".into(),
+            email: Some("ada@example.com".into()),
+            contact_center: Some(Box::new(agent)),
+            role: allot_core::Role::Admin,
+        };
         let rule = Rule { licenses: vec![license.clone()], external: true };
         let grant = allot_core::Grant { quantity: 5, valid_from: Some(1), valid_until: Some(2) };
         let direct = Holding::new(None, Source::Direct, false);

@@ -26,6 +26,8 @@ pub enum ErrorCode {
     Unauthorized,
     Forbidden,
     TooManyAttempts,
+    /// The client sent more requests than its rate limit allows; retry after `Retry-After`.
+    RateLimited,
     // What it names.
     NotFound,
     Gone,
@@ -53,6 +55,8 @@ pub enum ErrorCode {
     WrongLicenseKind,
     WrongService,
     ConflictingCapabilities,
+    /// The user holds a license the product is refused to (Analytics for an Agent).
+    NotEligible,
     AlreadyExists,
     NotAMember,
     OrganizationNotEmpty,
@@ -85,6 +89,7 @@ impl ErrorCode {
             Unauthorized => "unauthorized",
             Forbidden => "forbidden",
             TooManyAttempts => "too_many_attempts",
+            RateLimited => "rate_limited",
             NotFound => "not_found",
             Gone => "gone",
             PreconditionFailed => "precondition_failed",
@@ -107,6 +112,7 @@ impl ErrorCode {
             WrongLicenseKind => "wrong_license_kind",
             WrongService => "wrong_service",
             ConflictingCapabilities => "conflicting_capabilities",
+            NotEligible => "not_eligible",
             AlreadyExists => "already_exists",
             NotAMember => "not_a_member",
             OrganizationNotEmpty => "organization_not_empty",
@@ -141,6 +147,7 @@ impl From<ViolationCode> for ErrorCode {
             ViolationCode::WrongLicenseKind => WrongLicenseKind,
             ViolationCode::WrongService => WrongService,
             ViolationCode::ConflictingCapabilities => ConflictingCapabilities,
+            ViolationCode::NotEligible => NotEligible,
             ViolationCode::AlreadyExists => AlreadyExists,
             ViolationCode::NotAMember => NotAMember,
             ViolationCode::OrganizationNotEmpty => OrganizationNotEmpty,
@@ -172,6 +179,7 @@ mod tests {
             ErrorCode::Unauthorized,
             ErrorCode::Forbidden,
             ErrorCode::TooManyAttempts,
+            ErrorCode::RateLimited,
             ErrorCode::NotFound,
             ErrorCode::Gone,
             ErrorCode::PreconditionFailed,
@@ -194,6 +202,7 @@ mod tests {
             ErrorCode::WrongLicenseKind,
             ErrorCode::WrongService,
             ErrorCode::ConflictingCapabilities,
+            ErrorCode::NotEligible,
             ErrorCode::AlreadyExists,
             ErrorCode::NotAMember,
             ErrorCode::OrganizationNotEmpty,
@@ -208,5 +217,6 @@ mod tests {
         }
         assert_eq!(ErrorCode::from(ViolationCode::LicenseLimitExceeded).as_str(), "license_limit_exceeded");
         assert_eq!(ErrorCode::from(ViolationCode::Internal).as_str(), ViolationCode::Internal.as_str());
+        assert_eq!(ErrorCode::from(ViolationCode::NotEligible).as_str(), ViolationCode::NotEligible.as_str());
     }
 }

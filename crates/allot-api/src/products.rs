@@ -10,6 +10,11 @@ pub struct CapabilityView {
     #[schema(value_type = crate::schema::ProductCode)]
     pub code: String,
     pub name: String,
+    /// The capability a holder allowing overflow draws from once this one's pool is used
+    /// up (Agent's overage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::ProductCode>)]
+    pub overflow: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -25,6 +30,11 @@ pub struct ProductView {
     pub service_type: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capabilities: Vec<CapabilityView>,
+    /// Eligibility: holders of any of these licenses (`code` or `code:capability`) may not
+    /// hold this product; refused as `not_eligible`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<crate::schema::License>)]
+    pub not_for: Vec<String>,
 }
 
 impl From<&Product> for ProductView {
@@ -37,8 +47,13 @@ impl From<&Product> for ProductView {
             capabilities: p
                 .capabilities
                 .iter()
-                .map(|c| CapabilityView { code: c.code.to_string(), name: c.name.clone() })
+                .map(|c| CapabilityView {
+                    code: c.code.to_string(),
+                    name: c.name.clone(),
+                    overflow: c.overflow.as_ref().map(ToString::to_string),
+                })
                 .collect(),
+            not_for: p.not_for.iter().map(ToString::to_string).collect(),
         }
     }
 }

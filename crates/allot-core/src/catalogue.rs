@@ -19,6 +19,10 @@ pub enum ProductKind {
 pub struct CapabilityInfo {
     pub code: Capability,
     pub name: String,
+    /// Where a holder that allows overflow draws from once this capability's pool is used
+    /// up: Agent's overage, up to that pool's quantity and no further.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overflow: Option<Capability>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,13 +36,30 @@ pub struct Product {
     /// Mutually exclusive levels; empty when the product is a single license.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capabilities: Vec<CapabilityInfo>,
+    /// Eligibility: holders of any of these licenses may not hold this product (Analytics
+    /// is refused to Agents), whichever of the two comes first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_for: Vec<LicenseKey>,
 }
 
 impl Product {
     pub fn capability(&self, wanted: &str) -> Option<&CapabilityInfo> {
         self.capabilities.iter().find(|c| c.code.as_str().eq_ignore_ascii_case(wanted))
     }
+
+    /// Whether a holder of `license` may hold this product.
+    pub fn allows_holder_of(&self, license: &LicenseKey) -> bool {
+        !self.not_for.contains(license)
+    }
 }
+
+/// The product whose capabilities are Vonage Contact Center's roles: each user holds one,
+/// and each is contracted per organization like any other license.
+pub const ROLE_PRODUCT: &str = "vccrole";
+/// The role whose pool overflows into [`AGENT_OVERAGE`] for callers that allow overages.
+pub const AGENT: &str = "agent";
+/// Agents beyond the contracted ones: the pool's quantity is the maximum overage.
+pub const AGENT_OVERAGE: &str = "agentoverage";
 
 /// Why a license key does not name a license of the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -106,8 +127,10 @@ impl Catalogue {
             codes.iter().filter_map(|(code, name)| simple(code, name, ProductKind::Unit, Some(service)))
         });
         let levels = [
-            with_capabilities("analytics", "Analytics", &[("creator", "Creator"), ("viewer", "Viewer")]),
+            with_capabilities("analytics", "Analytics", &[("creator", "Creator"), ("viewer", "Viewer")])
+                .and_then(|p| not_for(p, &[AGENT, AGENT_OVERAGE])),
             with_capabilities("krispnoisecancellation", "KrispNoiseCancellation", &[("enabled", "Enabled")]),
+            with_capabilities(ROLE_PRODUCT, "VCC role", ROLES).and_then(agent_overflows),
         ];
         users.chain(units).chain(levels.into_iter().flatten()).for_each(|p| catalogue.insert(p));
         catalogue
@@ -131,6 +154,15 @@ const USER_BUNDLES: &[(&str, &str)] = &[
     ("RPADEVCU", "RPA Developer - Multiuser"),
     ("RPADEVPROCU", "Automation Developer - Multiuser"),
     ("TSTDEVPRONU", "Test Developer Pro - Named User"),
+];
+
+/// Vonage Contact Center's roles, each a license (compat/vonage.md).
+const ROLES: &[(&str, &str)] = &[
+    ("admin", "Admin"),
+    ("supervisor", "Supervisor"),
+    ("wallboard", "Wallboard"),
+    (AGENT, "Agent"),
+    (AGENT_OVERAGE, "Agent (overage)"),
 ];
 
 const UNIT_CODES: &[(&str, &[(&str, &str)])] = &[
@@ -158,15 +190,33 @@ fn simple(code: &str, name: &str, kind: ProductKind, service: Option<&str>) -> O
         kind,
         service_type: service.map(ServiceType::parse).transpose().ok()?,
         capabilities: Vec::new(),
+        not_for: Vec::new(),
     })
 }
 
 fn with_capabilities(code: &str, name: &str, capabilities: &[(&str, &str)]) -> Option<Product> {
     let capabilities = capabilities
         .iter()
-        .map(|(c, n)| Some(CapabilityInfo { code: Capability::parse(c).ok()?, name: (*n).to_owned() }))
+        .map(|(c, n)| Some(CapabilityInfo { code: Capability::parse(c).ok()?, name: (*n).to_owned(), overflow: None }))
         .collect::<Option<Vec<_>>>()?;
     Some(Product { capabilities, ..simple(code, name, ProductKind::User, None)? })
+}
+
+/// The product, refused to holders of these roles.
+fn not_for(mut product: Product, roles: &[&str]) -> Option<Product> {
+    for role in roles {
+        let capability = Some(Capability::parse(role).ok()?);
+        product.not_for.push(LicenseKey { product: ProductCode::parse(ROLE_PRODUCT).ok()?, capability });
+    }
+    Some(product)
+}
+
+/// The role product, its Agent pool overflowing into the overage pool.
+fn agent_overflows(mut roles: Product) -> Option<Product> {
+    let overage = Capability::parse(AGENT_OVERAGE).ok()?;
+    let agent = roles.capabilities.iter_mut().find(|c| c.code.as_str() == AGENT)?;
+    agent.overflow = Some(overage);
+    Some(roles)
 }
 
 #[cfg(test)]
@@ -176,9 +226,14 @@ mod tests {
     #[test]
     fn default_catalogue_codes_are_valid() {
         let catalogue = Catalogue::default_products();
-        assert_eq!(catalogue.products().count(), USER_BUNDLES.len() + 10 + 2);
+        assert_eq!(catalogue.products().count(), USER_BUNDLES.len() + 10 + 3);
         assert_eq!(catalogue.get("unatt").map(|p| p.kind), Some(ProductKind::Unit));
         assert_eq!(catalogue.get("Analytics").map(|p| p.capabilities.len()), Some(2));
+        let roles = catalogue.get(ROLE_PRODUCT).unwrap();
+        assert_eq!(roles.capability(AGENT).unwrap().overflow.as_ref().map(Capability::as_str), Some(AGENT_OVERAGE));
+        let analytics = catalogue.get("analytics").unwrap();
+        assert!(!analytics.allows_holder_of(&LicenseKey::parse("vccrole:agent").unwrap()));
+        assert!(analytics.allows_holder_of(&LicenseKey::parse("vccrole:wallboard").unwrap()));
     }
 
     #[test]

@@ -106,11 +106,15 @@ pub enum Command {
         licenses: Vec<DirectLicense>,
     },
     /// One product of the user: hold it directly as `license`, or (`None`) hold none of it.
+    /// With `overflow`, a capability whose pool is used up is drawn from its overflow
+    /// capability instead (an Agent beyond the contract, within the maximum overage).
     SetUserLicense {
         org: OrgId,
         user: UserId,
         product: ProductCode,
         license: Option<DirectLicense>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        overflow: bool,
     },
     SetGroupRule {
         org: OrgId,

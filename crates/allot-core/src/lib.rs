@@ -7,6 +7,7 @@ pub mod command;
 pub mod ids;
 pub mod ledger;
 pub mod planner;
+pub mod profile;
 pub mod state;
 pub mod violation;
 
@@ -18,6 +19,7 @@ pub use ids::{
 };
 pub use ledger::{Actor, LedgerEntry};
 pub use planner::{MAX_QUANTITY, Plan, PoolDelta, plan};
+pub use profile::ContactCenterProfile;
 pub use state::{CheckOutcome, CheckReason, Grant, Holding, Pool, Role, Rule, Source, State, UserProfile, Via};
 pub use violation::{Violation, ViolationCode};
 

@@ -57,6 +57,7 @@ pub fn plan(state: &mut State, commands: &[Command], now: Timestamp) -> Plan {
         planner.run(command);
     }
     planner.reconcile_groups();
+    planner.check_eligibility();
     planner.check_pools();
     planner.finish()
 }
@@ -438,7 +439,7 @@ impl Planner<'_> {
                     self.set_holding(&org, user, &product, Some(holding));
                 }
             }
-            Command::SetUserLicense { org, user, product, license } => {
+            Command::SetUserLicense { org, user, product, license, overflow } => {
                 let Some(org) = self.org(org) else { return };
                 if !self.user_exists(&org, user) {
                     return;
@@ -449,7 +450,8 @@ impl Planner<'_> {
                         self.set_holding(&org, user, &key, None);
                     }
                     Some(license) => {
-                        let Some(wanted) = self.direct_set(&org, user, std::slice::from_ref(license)) else { return };
+                        let license = if *overflow { self.overflowed(&org, user, license) } else { license.clone() };
+                        let Some(wanted) = self.direct_set(&org, user, std::slice::from_ref(&license)) else { return };
                         for (product, holding) in wanted {
                             self.set_holding(&org, user, &product, Some(holding));
                         }
@@ -704,6 +706,10 @@ impl Planner<'_> {
                 .map(|(_, user, group, external)| (user.clone(), group.clone(), external))
                 .collect();
             for (user, group, external) in waiting {
+                // A rule cannot give a product to a holder it is refused to: they stay waiting.
+                if !self.eligible_for(&org_key, &user, &license) {
+                    continue;
+                }
                 if !external {
                     if free == 0 {
                         continue;
@@ -718,6 +724,67 @@ impl Planner<'_> {
                     before: None,
                     after: Some(holding),
                 });
+            }
+        }
+    }
+
+    /// `license` as asked, or its capability's overflow when that capability's pool has no
+    /// unit left for the user (who does not hold it already) and the product names one.
+    fn overflowed(&self, org: &OrgId, user: &UserId, license: &DirectLicense) -> DirectLicense {
+        let Ok((key, product)) = self.state.catalogue().resolve(&license.license) else { return license.clone() };
+        let info = key.capability.as_ref().and_then(|c| product.capability(c.as_str()));
+        let Some(overflow) = info.and_then(|i| i.overflow.clone()) else { return license.clone() };
+        let held = self.holdings(org, user).get(&key.product).map(|h| h.capability.clone());
+        let Some(o) = self.state.org(org.as_str()) else { return license.clone() };
+        let full = o.pool(&key).available() <= 0;
+        let overflow_key = LicenseKey { product: key.product.clone(), capability: Some(overflow) };
+        // A user already drawing from either pool keeps its place.
+        if !full || license.external || held == Some(key.capability.clone()) {
+            return license.clone();
+        }
+        DirectLicense { license: overflow_key, ..license.clone() }
+    }
+
+    /// Whether `user` may hold `license`: no holding of theirs is one the product is refused
+    /// to, nor does any product they hold refuse holders of `license`.
+    fn eligible_for(&self, org: &OrgKey, user: &UserId, license: &LicenseKey) -> bool {
+        let catalogue = self.state.catalogue();
+        let Some(found) = self.state.org(org.as_str()).and_then(|o| o.users.get(user)) else { return true };
+        let Some(product) = catalogue.get(license.product.as_str()) else { return true };
+        found.holdings.iter().all(|(held_product, holding)| {
+            let held = holding.license(held_product);
+            product.allows_holder_of(&held)
+                && catalogue.get(held_product.as_str()).is_none_or(|p| p.allows_holder_of(license))
+        })
+    }
+
+    /// Eligibility: every user whose holdings the plan changed holds nothing a product they
+    /// hold is refused to, however the two came together (a product given, a role changed).
+    fn check_eligibility(&mut self) {
+        let touched: BTreeSet<(OrgId, UserId)> = self
+            .changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::HoldingSet { org, user, after: Some(_), .. } => Some((org.clone(), user.clone())),
+                _ => None,
+            })
+            .collect();
+        for (org, user) in touched {
+            let Some(found) = self.state.org(org.as_str()).and_then(|o| o.users.get(&user)) else { continue };
+            let catalogue = self.state.catalogue();
+            let mut refused = Vec::new();
+            for (product, holding) in found.holdings.iter() {
+                let Some(info) = catalogue.get(product.as_str()) else { continue };
+                for (other_product, other) in found.holdings.iter() {
+                    let other = other.license(other_product);
+                    if !info.allows_holder_of(&other) {
+                        refused.push((holding.license(product), info.name.clone(), other));
+                    }
+                }
+            }
+            for (license, name, other) in refused {
+                let message = format!("{name} (`{license}`) is not available to holders of `{other}`: user `{user}`");
+                self.violate(Violation::new(Code::NotEligible, message).license(&license).user(&user));
             }
         }
     }

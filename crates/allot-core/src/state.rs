@@ -73,6 +73,9 @@ pub struct UserProfile {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// A contact center's account of the user (compat/vonage), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_center: Option<Box<crate::profile::ContactCenterProfile>>,
     #[serde(default)]
     pub role: Role,
 }

@@ -30,6 +30,8 @@ pub enum ViolationCode {
     WrongService,
     /// Two capabilities of one product for one user or rule.
     ConflictingCapabilities,
+    /// The user holds a license the product is refused to (Analytics for an Agent).
+    NotEligible,
     AlreadyExists,
     NotAMember,
     OrganizationNotEmpty,
@@ -54,6 +56,7 @@ impl ViolationCode {
             Self::WrongLicenseKind => "wrong_license_kind",
             Self::WrongService => "wrong_service",
             Self::ConflictingCapabilities => "conflicting_capabilities",
+            Self::NotEligible => "not_eligible",
             Self::AlreadyExists => "already_exists",
             Self::NotAMember => "not_a_member",
             Self::OrganizationNotEmpty => "organization_not_empty",

@@ -42,14 +42,22 @@ impl HostScope {
         let capabilities = body
             .capabilities
             .iter()
-            .map(|c| Ok(CapabilityInfo { code: Capability::parse(&c.code).map_err(invalid)?, name: c.name.clone() }))
+            .map(|c| {
+                Ok(CapabilityInfo {
+                    code: Capability::parse(&c.code).map_err(invalid)?,
+                    name: c.name.clone(),
+                    overflow: c.overflow.as_deref().map(Capability::parse).transpose().map_err(invalid)?,
+                })
+            })
             .collect::<ApiResult<Vec<_>>>()?;
+        let not_for = body.not_for.iter().map(|l| LicenseKey::parse(l)).collect::<Result<Vec<_>, _>>();
         let product = Product {
             code: ProductCode::parse(&body.code).map_err(invalid)?,
             name: body.name.clone(),
             kind,
             service_type: body.service_type.as_deref().map(ServiceType::parse).transpose().map_err(invalid)?,
             capabilities,
+            not_for: not_for.map_err(invalid)?,
         };
         let view = ProductView::from(&product);
         self.app().change(self.caller(), &[Command::AddProduct { product }]).await?;

@@ -65,6 +65,7 @@ impl OrgScope {
         let profile = UserProfile {
             name: body.name.unwrap_or_else(|| body.id.clone()),
             email: body.email,
+            contact_center: None,
             role: body.role.unwrap_or_default().into(),
         };
         let command = Command::CreateUser { org: self.org().clone(), user: user.clone(), profile };
@@ -83,6 +84,7 @@ impl OrgScope {
         let profile = UserProfile {
             name: body.name.unwrap_or(current.name),
             email: body.email.or(current.email),
+            contact_center: current.contact_center,
             role: body.role.map_or(current.role, Into::into),
         };
         self.change(&[Command::UpdateUser { org: self.org().clone(), user: user.clone(), profile }]).await?;

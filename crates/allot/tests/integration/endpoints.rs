@@ -192,6 +192,7 @@ async fn host_pools_and_the_catalogue() {
         kind: ProductKind::Unit,
         service_type: Some("tenant".into()),
         capabilities: vec![],
+        not_for: vec![],
     };
     host.create_product(&robot).await.unwrap();
     assert_eq!(refused(host.create_product(&robot).await).1, ErrorCode::AlreadyExists);

@@ -153,6 +153,7 @@ fn commands(org: &OrgScope, user: &UserId, changes: &Changes) -> Vec<Command> {
                 .capability
                 .clone()
                 .map(|c| DirectLicense::of(LicenseKey { product: w.product.code.clone(), capability: Some(c) }, false)),
+            overflow: false,
         })
         .collect()
 }
