@@ -30,6 +30,7 @@ pub struct AppInner {
     pub config: Config,
     pub clock: Clock,
     pub metrics: Metrics,
+    pub rate_limiter: crate::rate_limit::Limiter,
     pub in_flight: crate::idempotency::InFlight,
 }
 
@@ -54,6 +55,7 @@ impl App {
             config,
             clock,
             metrics: Metrics::default(),
+            rate_limiter: Default::default(),
             in_flight: Default::default(),
         })))
     }

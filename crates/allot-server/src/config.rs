@@ -37,6 +37,8 @@ pub struct Config {
     pub housekeeping_batch: u32,
     pub auth: AuthConfig,
     pub limits: Limits,
+    /// Requests per client and surface (`native`, `uipath`, `vonage`).
+    pub rate_limits: crate::rate_limit::RateLimits,
 }
 
 impl Default for Config {
@@ -56,6 +58,7 @@ impl Default for Config {
             housekeeping_batch: 1000,
             auth: AuthConfig::default(),
             limits: Limits::default(),
+            rate_limits: Default::default(),
         }
     }
 }
@@ -77,6 +80,7 @@ impl fmt::Debug for Config {
             .field("housekeeping_batch", &self.housekeeping_batch)
             .field("auth", &self.auth)
             .field("limits", &self.limits)
+            .field("rate_limits", &self.rate_limits)
             .finish()
     }
 }

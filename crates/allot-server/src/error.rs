@@ -65,6 +65,14 @@ impl ApiError {
         }
     }
 
+    /// The client's rate limit (`rate_limits`) is used up for now.
+    pub fn rate_limited(detail: impl Into<String>, retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, detail)
+        }
+    }
+
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self { retry_after: Some(1), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable, detail) }
     }

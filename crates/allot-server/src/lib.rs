@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod prefix;
+pub mod rate_limit;
 pub mod service;
 pub mod start;
 pub mod stored;

@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use crate::housekeeping::Expired;
+use crate::rate_limit::Surface;
 
 const BUCKETS: [f64; 14] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
@@ -25,6 +26,7 @@ struct Series {
 pub struct Metrics {
     series: RwLock<HashMap<Key, Arc<Series>>>,
     purged: [AtomicU64; Expired::ALL.len()],
+    rate_limited: [AtomicU64; Surface::ALL.len()],
 }
 
 impl Metrics {
@@ -46,6 +48,11 @@ impl Metrics {
     /// Counts `count` rows of `kind` that housekeeping purged.
     pub fn purged(&self, kind: Expired, count: u64) {
         self.purged[kind as usize].fetch_add(count, Ordering::Relaxed);
+    }
+
+    /// Counts a request refused by `surface`'s rate limit.
+    pub fn rate_limited(&self, surface: Surface) {
+        self.rate_limited[surface as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition.
@@ -87,6 +94,13 @@ impl Metrics {
         for kind in Expired::ALL {
             let count = self.purged[kind as usize].load(Ordering::Relaxed);
             let _ = writeln!(out, "allot_purged_total{{kind=\"{}\"}} {count}", kind.label());
+        }
+        let _ =
+            writeln!(out, "# HELP allot_rate_limited_total Requests refused 429 by a client's rate limit, by surface.");
+        let _ = writeln!(out, "# TYPE allot_rate_limited_total counter");
+        for surface in Surface::ALL {
+            let count = self.rate_limited[surface as usize].load(Ordering::Relaxed);
+            let _ = writeln!(out, "allot_rate_limited_total{{surface=\"{}\"}} {count}", surface.label());
         }
         out
     }

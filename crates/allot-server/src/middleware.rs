@@ -1,6 +1,6 @@
 //! One middleware for every request: a request id, a tracing span, metrics by route
-//! template, and the revision the answer was given at; within it, `?min_revision=` and then
-//! `Idempotency-Key`. One layer, not three: axum clones a route's layers for every request,
+//! template, and the revision the answer was given at; within it, the client's rate limit,
+//! `?min_revision=` and then `Idempotency-Key`. One layer, not three: axum clones a route's layers for every request,
 //! and with two layers fewer the check went from 0.60 to 0.64-0.70 of the minimal server's
 //! rate (docs/BENCHMARKS.md).
 
@@ -45,6 +45,10 @@ pub async fn observe(State(app): State<App>, mut request: Request, next: Next) -
         tracing::info_span!("request", %method, %route, request_id = %request_id, principal = tracing::field::Empty);
     let started = Instant::now();
     let served = async {
+        // Before anything else, and once: a refused write judged again is one request.
+        if let Some(limited) = crate::rate_limit::refused(&app, &route, &request) {
+            return limited;
+        }
         match fresh_enough(&app, &mut request).await {
             Ok(()) => crate::idempotency::idempotent(&app, request, next).await,
             Err(refused) => refused.into_response(),

@@ -6,6 +6,7 @@
 pub mod access;
 mod admins;
 mod clients;
+mod contact_center;
 pub mod etag;
 mod groups;
 mod history;
@@ -20,6 +21,7 @@ mod users;
 
 pub use access::{Access, Family, Need};
 pub use admins::{BOOTSTRAP_ADMIN, forget_bootstrap_password};
+pub use contact_center::UserRecord;
 pub use orgs::organizations;
 pub use pools::HeldPool;
 pub use products::{capability_products, products, spelled};

@@ -65,9 +65,17 @@ fn held(holdings: &Holdings, product: &Product) -> Option<Capability> {
     holdings.get(&product.code)?.capability.clone()
 }
 
+/// The products `licenseTypes` speaks of: those with capabilities, but the role, which
+/// the user object carries (`userAccountConfiguration.role`).
+fn license_products(org: &OrgScope) -> Vec<Product> {
+    let mut products = service::capability_products(org.app());
+    products.retain(|p| p.code.as_str() != allot_core::catalogue::ROLE_PRODUCT);
+    products
+}
+
 fn license_types(org: &OrgScope, user: &UserId) -> LicenseTypes {
     let holdings = org.holdings(user);
-    let license_types = service::capability_products(org.app())
+    let license_types = license_products(org)
         .iter()
         .map(|p| {
             let value = held(&holdings, p).map_or_else(|| "none".to_owned(), |c| c.as_str().to_ascii_lowercase());
@@ -192,6 +200,7 @@ fn rows(org: &OrgScope, changes: &Changes, plan: &Plan) -> Vec<ChangeValidation>
                 ViolationCode::LicenseLimitExceeded => "License limit exceeded".to_owned(),
                 ViolationCode::NotPurchased => "License not contracted".to_owned(),
                 ViolationCode::Expired => "License expired".to_owned(),
+                ViolationCode::NotEligible => "License not available for the user's role".to_owned(),
                 _ => v.message.clone(),
             })
             .collect();
@@ -213,7 +222,7 @@ fn rows(org: &OrgScope, changes: &Changes, plan: &Plan) -> Vec<ChangeValidation>
 fn requested_changes(org: &OrgScope, raw: &str, body: &[u8]) -> Result<(UserId, Changes), VonageError> {
     let user = user(org, raw)?;
     let holdings = org.holdings(&user);
-    let changes = changes(&holdings, wanted(&service::capability_products(org.app()), body)?);
+    let changes = changes(&holdings, wanted(&license_products(org), body)?);
     refuse_inherited(&holdings, &changes)?;
     Ok((user, changes))
 }

@@ -20,11 +20,15 @@ use crate::extract::Needs;
 use crate::service::{Denied, Family, Need, OrgScope};
 
 mod licenses;
+mod shapes;
 mod token;
+mod users;
 
 pub fn router() -> Router<App> {
     Router::new()
         .route("/Auth/connect/token", post(token::token))
+        .route("/useradmin/users", get(users::list).post(users::create))
+        .route("/useradmin/users/{user}", get(users::get).patch(users::update))
         .route("/useradmin/users/{user}/licenses", get(licenses::get).patch(licenses::patch))
         .route("/useradmin/users/{user}/licenses/validate", post(licenses::validate).patch(licenses::validate))
 }
@@ -82,6 +86,14 @@ impl IntoResponse for VonageError {
         }
         response
     }
+}
+
+/// Vonage's fair use answer: 429, `{"message"}`, and when to come back.
+pub fn too_many_requests(retry_after: u64) -> Response {
+    let mut response =
+        VonageError::new(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests: fair usage limit reached").into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
+    response
 }
 
 /// The API version an `Accept` header asks for: it must be 4.

@@ -1,4 +1,9 @@
-//! The Vonage Contact Center dialect, as compat/vonage.md describes it.
+//! The Vonage Contact Center dialect, as compat/vonage.md describes it: user licenses
+//! here; users, role licenses and fair use in the modules below.
+
+mod fair_use;
+mod roles;
+mod users;
 
 use allot_api::{CreateClient, CreateOrg};
 use reqwest::Method;
@@ -358,4 +363,50 @@ async fn a_patch_not_sent_as_json_is_refused_415_in_vonages_shape_and_changes_no
     }
     let after = call(&t, Method::GET, &path, Some(&s.read), Some(V4), None).await;
     assert_eq!(after.body, before.body, "the licenses did not change");
+}
+
+/// A contact center account: organization `vcc` with `contracted` licenses (roles are
+/// `vccrole:<role>`), and tokens of an API client with Vonage's scopes.
+pub(crate) struct Center {
+    admin: String,
+    write: String,
+    read: String,
+}
+
+async fn center(t: &TestApp, contracted: &[(&str, i64)]) -> Center {
+    let admin = t.admin().await;
+    let native = t.client(&admin);
+    native.create_org(&CreateOrg { id: "vcc".into(), name: None }).await.unwrap();
+    let host: Vec<_> = contracted.iter().map(|(code, _)| (*code, 1000)).collect();
+    native.set_host_pools(&pools(&host)).await.unwrap();
+    native.set_org_pools("vcc", &pools(contracted)).await.unwrap();
+    let scopes = vec!["users:read".into(), "users:write".into()];
+    let client = native.create_client("vcc", &CreateClient { name: "vcc".into(), scopes }).await.unwrap();
+    let (id, secret) = (client.client_id.as_str(), client.client_secret.as_str());
+    let write = token(t, id, secret, "users:write").await.expect(200);
+    let read = token(t, id, secret, "users:read").await.expect(200);
+    Center {
+        admin,
+        write: write["access_token"].as_str().unwrap().to_owned(),
+        read: read["access_token"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// A Create user body with the required fields only.
+fn new_user(username: &str, role: &str) -> Value {
+    json!({"username": username, "name": username, "email": format!("{username}@example.com"),
+           "userAccountConfiguration": {"role": role}})
+}
+
+async fn create_user(t: &TestApp, token: &str, query: &str, body: &Value) -> Answer {
+    call(t, Method::POST, &format!("/useradmin/users{query}"), Some(token), Some(V4), Some(&body.to_string())).await
+}
+
+async fn patch_user(t: &TestApp, token: &str, user: &str, query: &str, body: &Value) -> Answer {
+    let path = format!("/useradmin/users/{user}{query}");
+    call(t, Method::PATCH, &path, Some(token), Some(V4), Some(&body.to_string())).await
+}
+
+async fn get_user(t: &TestApp, token: &str, user: &str) -> Answer {
+    call(t, Method::GET, &format!("/useradmin/users/{user}"), Some(token), Some(V4), None).await
 }
