@@ -1,10 +1,12 @@
 //! A per-client rate limit on each API, as Vonage's fair use limit answers: a token bucket
 //! per client (its bearer token, or its address when it sends none) and surface, refilled
 //! at `per_second` up to `burst`. Past it: 429 with `Retry-After`, in the surface's shape,
-//! counted in `/metrics`. Per process: N processes allow N times the rate.
+//! counted in `/metrics`. Judged in `middleware::observe`, once per request (a refused write
+//! judged again on caught-up books is not counted twice). Per process: N processes behind
+//! a load balancer allow up to N times the rate.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -65,6 +67,18 @@ impl Surface {
         }
     }
 
+    /// The API a route template belongs to; `None` for health, metrics, the documentation
+    /// and paths that match no route, which are no client's API.
+    pub fn of(route: &str) -> Option<Surface> {
+        let mut segments = route.trim_start_matches('/').split('/');
+        match (segments.next()?, segments.next()) {
+            ("useradmin" | "Auth", _) => Some(Surface::Vonage),
+            ("oauth", _) | ("api", Some("v1")) => Some(Surface::Native),
+            ("lrm" | "lease_" | "la" | "identity_" | "api", _) => Some(Surface::Uipath),
+            _ => None,
+        }
+    }
+
     fn limit(self, limits: &RateLimits) -> RateLimit {
         match self {
             Surface::Native => limits.native,
@@ -94,9 +108,7 @@ impl Limiter {
     /// Takes one request from `client`'s bucket: `None` when it may go ahead, else the
     /// seconds until it may.
     pub fn take(&self, surface: Surface, limit: RateLimit, client: &[u8], now: Instant) -> Option<u64> {
-        let mut hasher = self.hasher.build_hasher();
-        client.hash(&mut hasher);
-        let key = (surface, hasher.finish());
+        let key = (surface, self.hasher.hash_one(client));
         let (rate, burst) = (f64::from(limit.per_second), f64::from(limit.burst.max(1)));
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= PRUNE_AT {
@@ -120,20 +132,6 @@ fn client(request: &Request) -> Vec<u8> {
         let addr = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         addr.map(|ip| ip.to_string().into_bytes()).unwrap_or_default()
     })
-}
-
-impl Surface {
-    /// The API a route template belongs to; `None` for health, metrics, the documentation
-    /// and paths that match no route, which are no client's API.
-    pub fn of(route: &str) -> Option<Surface> {
-        let mut segments = route.trim_start_matches('/').split('/');
-        match (segments.next()?, segments.next()) {
-            ("useradmin" | "Auth", _) => Some(Surface::Vonage),
-            ("oauth", _) | ("api", Some("v1")) => Some(Surface::Native),
-            ("lrm" | "lease_" | "la" | "identity_" | "api", _) => Some(Surface::Uipath),
-            _ => None,
-        }
-    }
 }
 
 /// The answer to a request past its client's limit on its route's surface, if it is.
