@@ -127,10 +127,24 @@ pub async fn loads_what_was_committed(store: impl Store) {
         kind: ProductKind::Unit,
         service_type: Some(ServiceType::parse("orchestrator").unwrap()),
         capabilities: Vec::new(),
+        not_for: vec![license("vccrole:agent")],
     };
     let (g, tenant) = (GroupId::parse("g").unwrap(), TenantId::parse("t").unwrap());
     let ending = DirectLicense { valid_until: Some(NOW + 1000), ..DirectLicense::of(license("ATTUNU"), false) };
-    let admin = UserProfile { name: "Bea".into(), email: Some("bea@example.com".into()), role: Role::Admin };
+    // A contact center account rides in the profile's JSON, on both stores.
+    let account = allot_core::ContactCenterProfile {
+        username: "bea".into(),
+        role: "Supervisor".into(),
+        archived: true,
+        agent_configuration: Some(serde_json::json!({"capacity": {"live": 3}})),
+        ..Default::default()
+    };
+    let admin = UserProfile {
+        name: "Bea".into(),
+        email: Some("bea@example.com".into()),
+        contact_center: Some(Box::new(account)),
+        role: Role::Admin,
+    };
     apply(
         &store,
         &mut state,

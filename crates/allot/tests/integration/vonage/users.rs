@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{V4, call, center, create_user, get_user, new_user, patch_user};
-use crate::harness::spawn_app;
+use crate::harness::{spawn_app, spawn_in};
 
 /// The Create user page's "All parameters" example.
 fn all_parameters() -> Value {
@@ -210,4 +210,20 @@ async fn get_users_pages_by_limit_and_filters_active_archived_or_all() {
         assert_eq!(list(bad).await.status, 400, "{bad}");
     }
     assert_eq!(list("?limit=5000").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_user_reads_back_as_written_after_a_restart() {
+    let t = spawn_app().await;
+    let c = center(&t, &[("vccrole:supervisor", 5)]).await;
+    let created = create_user(&t, &c.write, "", &all_parameters()).await.expect(201);
+    let id = created["userId"].as_str().unwrap().to_owned();
+    let archived = patch_user(&t, &c.write, &id, "", &json!({"active": false})).await.expect(200);
+    let (dir, config) = t.stop().await;
+    let t = spawn_in(dir, config).await;
+    assert_eq!(
+        get_user(&t, &c.read, &id).await.expect(200),
+        archived,
+        "the profile is stored, not only held in memory"
+    );
 }
