@@ -245,9 +245,13 @@ mod tests {
             service_type: None,
             capabilities: vec![CapabilityInfo { code: Capability::parse("creator").unwrap(), name: "Creator".into() }],
         };
-        let plain = UserProfile { name: String::new(), email: None, role: allot_core::Role::Member };
-        let full =
-            UserProfile { name: "Ada".into(), email: Some("ada@example.com".into()), role: allot_core::Role::Admin };
+        let plain = UserProfile { name: String::new(), email: None, role: allot_core::Role::Member, directory: None };
+        let full = UserProfile {
+            name: "Ada".into(),
+            email: Some("ada@example.com".into()),
+            role: allot_core::Role::Admin,
+            directory: None,
+        };
         let rule = Rule { licenses: vec![license.clone()], external: true };
         let grant = allot_core::Grant { quantity: 5, valid_from: Some(1), valid_until: Some(2) };
         let direct = Holding::new(None, Source::Direct, false);

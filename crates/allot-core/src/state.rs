@@ -75,6 +75,40 @@ pub struct UserProfile {
     pub email: Option<String>,
     #[serde(default)]
     pub role: Role,
+    /// What a directory (UiPath's identity API) records beyond these; rarely set, so out of
+    /// line, as a million users are held in memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<Box<DirectoryProfile>>,
+}
+
+/// A user's directory entry: the fields of UiPath's identity API that allot stores and answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DirectoryProfile {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub surname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Inactive users cannot log in.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub inactive: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub bypass_basic_auth_restriction: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub invitation_accepted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy_id: Option<i64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl UserProfile {
+    /// Whether the user may log in: not deactivated in the directory.
+    pub fn is_active(&self) -> bool {
+        !self.directory.as_ref().is_some_and(|d| d.inactive)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -130,7 +130,19 @@ pub async fn loads_what_was_committed(store: impl Store) {
     };
     let (g, tenant) = (GroupId::parse("g").unwrap(), TenantId::parse("t").unwrap());
     let ending = DirectLicense { valid_until: Some(NOW + 1000), ..DirectLicense::of(license("ATTUNU"), false) };
-    let admin = UserProfile { name: "Bea".into(), email: Some("bea@example.com".into()), role: Role::Admin };
+    // With a directory entry, which both stores keep in the profile's JSON.
+    let directory = allot_core::DirectoryProfile {
+        surname: Some("Bear".into()),
+        inactive: true,
+        attributes: [("team".to_owned(), "blue".to_owned())].into(),
+        ..Default::default()
+    };
+    let admin = UserProfile {
+        name: "Bea".into(),
+        email: Some("bea@example.com".into()),
+        role: Role::Admin,
+        directory: Some(Box::new(directory)),
+    };
     apply(
         &store,
         &mut state,

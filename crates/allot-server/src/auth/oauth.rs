@@ -142,6 +142,9 @@ pub const WRONG_HOST_LOGIN: &str = "the username or password is wrong; organizat
 pub const MEMBER_LOGIN: &str = "members hold licenses but cannot sign in; an organization admin may give the user \
      the reader or admin role";
 
+/// A login of a user deactivated in the directory (UiPath's `isActive: false`).
+pub const INACTIVE_LOGIN: &str = "the user is not active; an organization admin may activate them";
+
 /// A person who passed a password login, with the scopes their role carries.
 pub struct Person {
     pub subject: Subject,
@@ -182,9 +185,14 @@ pub async fn login_person(
     let role = {
         let state = app.books.read();
         let org = state.org(org).ok_or(LoginFailure::BadCredentials)?;
-        allot_core::UserId::parse(username).ok().and_then(|id| org.users.get(&id)).map(|u| u.profile.role)
+        let user = allot_core::UserId::parse(username).ok().and_then(|id| org.users.get(&id));
+        user.map(|u| (u.profile.role, u.profile.is_active()))
     };
-    let scopes = match role {
+    // The password was right, so saying why the login fails leaks nothing.
+    if role.is_some_and(|(_, active)| !active) {
+        return Err(LoginFailure::Refused(INACTIVE_LOGIN));
+    }
+    let scopes = match role.map(|(role, _)| role) {
         Some(Role::Admin) => vec![WRITE.to_owned()],
         Some(Role::Reader) => vec![READ.to_owned()],
         // The password was right: saying why it does not do is no leak.

@@ -9,7 +9,7 @@ use allot_store::{SideWrite, Store, Subject};
 
 use super::OrgScope;
 use crate::api::invalid_id;
-use crate::auth::password;
+use crate::auth::{ClientAddr, LoginFailure, password};
 use crate::error::{ApiError, ApiResult};
 use allot_api::ErrorCode;
 
@@ -55,17 +55,14 @@ impl OrgScope {
         let user = UserId::parse(&body.id).map_err(invalid_id)?;
         // Hash first; the hash is written with the user, in one transaction: both or neither.
         let side = match &body.password {
-            Some(password) => {
-                password::check_strength(password)?;
-                let hash = self.app().auth.passwords.hash(password).await?;
-                vec![SideWrite::Password { realm: self.org().key().to_string(), username: user.to_string(), hash }]
-            }
+            Some(password) => vec![self.password_write(&user, password).await?],
             None => Vec::new(),
         };
         let profile = UserProfile {
             name: body.name.unwrap_or_else(|| body.id.clone()),
             email: body.email,
             role: body.role.unwrap_or_default().into(),
+            directory: None,
         };
         let command = Command::CreateUser { org: self.org().clone(), user: user.clone(), profile };
         self.change_with(&[command], side).await?;
@@ -84,6 +81,7 @@ impl OrgScope {
             name: body.name.unwrap_or(current.name),
             email: body.email.or(current.email),
             role: body.role.map_or(current.role, Into::into),
+            directory: current.directory,
         };
         self.change(&[Command::UpdateUser { org: self.org().clone(), user: user.clone(), profile }]).await?;
         self.user(user.as_str())
@@ -107,6 +105,28 @@ impl OrgScope {
         self.app().store.set_password_hash(self.org().key().as_str(), user.as_str(), &hash).await?;
         self.forget(&user);
         Ok(())
+    }
+
+    /// The write that gives `user` the password `password`, once it is found strong enough:
+    /// to commit with the change that creates the user.
+    pub async fn password_write(&self, user: &UserId, password: &str) -> ApiResult<SideWrite> {
+        password::check_strength(password)?;
+        let hash = self.app().auth.passwords.hash(password).await?;
+        Ok(SideWrite::Password { realm: self.org().key().to_string(), username: user.to_string(), hash })
+    }
+
+    /// Whether `password` is `user`'s password, checked (and throttled) like a login.
+    pub async fn is_password(&self, user: &str, password: &str, addr: ClientAddr) -> ApiResult<bool> {
+        let user = self.user_id(user)?;
+        let (app, realm) = (self.app(), self.org().key());
+        match app.auth.check_password(&app.store, realm.as_str(), user.as_str(), password, addr.0, app.clock.now()).await {
+            Ok(()) => Ok(true),
+            Err(LoginFailure::BadCredentials | LoginFailure::Refused(_)) => Ok(false),
+            Err(LoginFailure::Throttled(seconds)) => {
+                Err(ApiError::too_many(format!("too many failed attempts; try again in {seconds} seconds"), seconds))
+            }
+            Err(LoginFailure::Error(error)) => Err(error),
+        }
     }
 
     /// This process's token cache follows a revocation the store made.
