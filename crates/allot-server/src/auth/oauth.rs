@@ -293,6 +293,68 @@ pub async fn token(
     headers: HeaderMap,
     form: Result<Form<TokenRequest>, FormRejection>,
 ) -> Result<Response, OAuthFailure> {
+    grant(&app, addr, prefix, &headers, form, Login::Person).await
+}
+
+/// UiPath's `/identity_/connect/token`: as [`token`], except that its password grant
+/// requires `client_id` and `client_secret` (its definitions do), naming an API client of
+/// the user's organization.
+pub async fn identity_token(
+    State(app): State<App>,
+    addr: ClientAddr,
+    prefix: Option<axum::Extension<crate::prefix::OrgPrefix>>,
+    headers: HeaderMap,
+    form: Result<Form<TokenRequest>, FormRejection>,
+) -> Result<Response, OAuthFailure> {
+    grant(&app, addr, prefix, &headers, form, Login::PersonThroughClient).await
+}
+
+/// Who a password grant needs to hear from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Login {
+    /// The person alone.
+    Person,
+    /// The person, through an API client of their organization.
+    PersonThroughClient,
+}
+
+/// A client's id and secret: HTTP Basic, else the form's fields, both required.
+fn client_credentials(headers: &HeaderMap, request: &TokenRequest) -> Result<(String, String), OAuthFailure> {
+    match basic_credentials(headers) {
+        Some(pair) => Ok(pair),
+        None => Ok((
+            required(&request.client_id, "client_id")?.to_owned(),
+            required(&request.client_secret, "client_secret")?.to_owned(),
+        )),
+    }
+}
+
+/// The organization a password grant through `client` logs in to: the client's own. One
+/// the request names otherwise (its path or `organization`) must be the same.
+async fn client_org(
+    app: &App,
+    headers: &HeaderMap,
+    request: &TokenRequest,
+    addr: ClientAddr,
+) -> Result<String, OAuthFailure> {
+    let (id, secret) = client_credentials(headers, request)?;
+    let (org, _) = authenticate_client(app, &id, &secret, addr).await?;
+    match request.organization.as_deref().filter(|o| !o.is_empty()) {
+        Some(named) if OrgKey::of(named) != org => {
+            Err(OAuthFailure::new("invalid_client", "the client belongs to another organization than the user"))
+        }
+        _ => Ok(org.as_str().to_owned()),
+    }
+}
+
+async fn grant(
+    app: &App,
+    addr: ClientAddr,
+    prefix: Option<axum::Extension<crate::prefix::OrgPrefix>>,
+    headers: &HeaderMap,
+    form: Result<Form<TokenRequest>, FormRejection>,
+    login: Login,
+) -> Result<Response, OAuthFailure> {
     let Form(mut request) = form.map_err(|e| OAuthFailure::new("invalid_request", e.body_text()))?;
     // `/{org}/identity_/connect/token` names the organization in the path.
     if request.organization.is_none() {
@@ -304,21 +366,18 @@ pub async fn token(
         Some("password") => {
             let username = required(&request.username, "username")?;
             let password = required(&request.password, "password")?;
-            let person = login_person(&app, request.organization.as_deref(), username, password, addr)
+            if login == Login::PersonThroughClient {
+                request.organization = Some(client_org(app, headers, &request, ClientAddr(addr.0)).await?);
+            }
+            let person = login_person(app, request.organization.as_deref(), username, password, addr)
                 .await
                 .map_err(OAuthFailure::login)?;
             let issued = app.auth.issue(&app.store, person.subject, person.scopes, ttl, true, now).await?;
             Ok(token_answer(issued))
         }
         Some("client_credentials") => {
-            let (id, secret) = match basic_credentials(&headers) {
-                Some(pair) => pair,
-                None => (
-                    required(&request.client_id, "client_id")?.to_owned(),
-                    required(&request.client_secret, "client_secret")?.to_owned(),
-                ),
-            };
-            let (org, granted) = authenticate_client(&app, &id, &secret, addr).await?;
+            let (id, secret) = client_credentials(headers, &request)?;
+            let (org, granted) = authenticate_client(app, &id, &secret, addr).await?;
             let scopes = narrow_scopes(request.scope.as_deref(), &granted)?;
             let subject = Subject::Client { client_id: id, org };
             let issued = app.auth.issue(&app.store, subject, scopes, ttl, false, now).await?;

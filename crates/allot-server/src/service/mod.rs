@@ -20,6 +20,7 @@ mod users;
 
 pub use access::{Access, Family, Need};
 pub use admins::{BOOTSTRAP_ADMIN, forget_bootstrap_password};
+pub use history::{Lifetime, Lifetimes};
 pub use orgs::organizations;
 pub use pools::HeldPool;
 pub use products::{capability_products, products, spelled};

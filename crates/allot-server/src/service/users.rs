@@ -96,6 +96,16 @@ impl OrgScope {
         Ok(())
     }
 
+    /// Deletes users all or nothing, as [`OrgScope::delete_user`] deletes one.
+    pub async fn delete_users(&self, users: &[UserId]) -> ApiResult<()> {
+        let org = self.org();
+        let commands: Vec<Command> =
+            users.iter().map(|user| Command::DeleteUser { org: org.clone(), user: user.clone() }).collect();
+        self.change(&commands).await?;
+        users.iter().for_each(|user| self.forget(user));
+        Ok(())
+    }
+
     /// Sets a user's password, so a reader or admin can log in; the store revokes whatever
     /// tokens the old one gave, refresh tokens included, with it.
     pub async fn set_password(&self, user: &str, password: &str) -> ApiResult<()> {
@@ -119,7 +129,11 @@ impl OrgScope {
     pub async fn is_password(&self, user: &str, password: &str, addr: ClientAddr) -> ApiResult<bool> {
         let user = self.user_id(user)?;
         let (app, realm) = (self.app(), self.org().key());
-        match app.auth.check_password(&app.store, realm.as_str(), user.as_str(), password, addr.0, app.clock.now()).await {
+        match app
+            .auth
+            .check_password(&app.store, realm.as_str(), user.as_str(), password, addr.0, app.clock.now())
+            .await
+        {
             Ok(()) => Ok(true),
             Err(LoginFailure::BadCredentials | LoginFailure::Refused(_)) => Ok(false),
             Err(LoginFailure::Throttled(seconds)) => {
