@@ -20,6 +20,7 @@ use crate::app::{App, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::prefix::OrgPrefix;
 use crate::service::OrgScope;
+use allot_api::ErrorCode;
 use shapes::{IdentityError, IdentityResult};
 
 pub fn routes() -> Router<App> {
@@ -93,7 +94,10 @@ fn failure(code: &str, description: &str) -> Response {
 impl IntoResponse for Failed {
     fn into_response(self) -> Response {
         match self {
-            Self::Api(error) if error.status() == StatusCode::BAD_REQUEST => {
+            // A weak password is UiPath's 400 too (ASP.NET Identity's `PasswordTooShort`).
+            Self::Api(error)
+                if error.status() == StatusCode::BAD_REQUEST || error.code() == ErrorCode::WeakPassword =>
+            {
                 failure(error.code().as_str(), error.detail())
             }
             Self::Api(error) => error.into_response(),
