@@ -15,7 +15,7 @@ use crate::api::NoContent;
 use crate::app::{App, Caller};
 use crate::auth::{ClientAddr, password};
 use crate::compat::uipath::{Account, PmUser, bad_body};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBytes, Path, Read, Write, parse_json};
 use crate::prefix::OrgPrefix;
 use crate::service::{Access, Family, Need};
@@ -180,7 +180,8 @@ pub async fn update(
     account
         .change_current(move |books| {
             let found = books.org(org.as_str()).and_then(|o| o.users.get(&target));
-            let Some(found) = found else { return Ok(Vec::new()) };
+            let gone = || ApiError::not_found(format!("user `{target}` does not exist in organization `{org}`"));
+            let found = found.ok_or_else(gone)?;
             let (org, user) = (&org, &target);
             let profile = updated(found.profile.clone(), &request);
             let mut commands = vec![Command::UpdateUser { org: org.clone(), user: user.clone(), profile }];
