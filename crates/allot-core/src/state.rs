@@ -71,8 +71,9 @@ pub enum Role {
 pub struct UserProfile {
     #[serde(default)]
     pub name: String,
+    /// A boxed `str`, 8 bytes smaller than a `String`: the room the directory's pointer takes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    pub email: Option<Box<str>>,
     #[serde(default)]
     pub role: Role,
     /// What a directory (UiPath's identity API) records beyond these; rarely set, so out of

@@ -17,7 +17,7 @@ fn view(id: &UserId, user: &allot_core::state::User) -> UserView {
     UserView {
         id: id.to_string(),
         name: user.profile.name.clone(),
-        email: user.profile.email.clone(),
+        email: user.profile.email.as_deref().map(str::to_owned),
         role: user.profile.role.into(),
         groups: user.groups.keys().map(ToString::to_string).collect(),
     }
@@ -60,7 +60,7 @@ impl OrgScope {
         };
         let profile = UserProfile {
             name: body.name.unwrap_or_else(|| body.id.clone()),
-            email: body.email,
+            email: body.email.map(Into::into),
             role: body.role.unwrap_or_default().into(),
             directory: None,
         };
@@ -79,7 +79,7 @@ impl OrgScope {
         let current = current.unwrap_or_default();
         let profile = UserProfile {
             name: body.name.unwrap_or(current.name),
-            email: body.email.or(current.email),
+            email: body.email.map(Into::into).or(current.email),
             role: body.role.map_or(current.role, Into::into),
             directory: current.directory,
         };

@@ -61,7 +61,7 @@ fn new_profile(id: &UserId, user: NewUser) -> ApiResult<UserProfile> {
         legacy_id: user.legacy_id,
         attributes: Default::default(),
     };
-    Ok(UserProfile { name, email: user.email, role: Default::default(), directory: boxed(directory) })
+    Ok(UserProfile { name, email: user.email.map(Into::into), role: Default::default(), directory: boxed(directory) })
 }
 
 /// Creates users (with their passwords) all or nothing, each joining `groups`. A user's
@@ -144,7 +144,9 @@ fn updated(mut profile: UserProfile, request: &UpdateUser) -> UserProfile {
     if let Some(name) = &request.name {
         profile.name = name.clone();
     }
-    set(&request.email, &mut profile.email);
+    if let Some(email) = &request.email {
+        profile.email = Some(email.as_str().into());
+    }
     let mut directory = profile.directory.take().map(|d| *d).unwrap_or_default();
     set(&request.surname, &mut directory.surname);
     set(&request.display_name, &mut directory.display_name);

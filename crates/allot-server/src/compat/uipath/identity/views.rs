@@ -60,7 +60,7 @@ fn member(id: &UserId, user: &User, lifetimes: &Lifetimes) -> DirectoryUser {
         source: Some("local"),
         identifier: Some(id.to_string()),
         name: Some(user_name(id, profile)),
-        email: profile.email.clone(),
+        email: profile.email.as_deref().map(str::to_owned),
         display_name: Some(display_name(profile)),
         first_name: Some(profile.name.clone()),
         last_name: directory.and_then(|d| d.surname.clone()),
@@ -81,7 +81,7 @@ pub fn user_dto(org: &OrgId, id: &UserId, user: &User, lifetimes: &Lifetimes) ->
     UserDto {
         id: id.to_string(),
         user_name: Some(user_name(id, profile)),
-        email: profile.email.clone(),
+        email: profile.email.as_deref().map(str::to_owned),
         // allot sends no confirmation mails, so no address is confirmed.
         email_confirmed: false,
         name: Some(profile.name.clone()),
