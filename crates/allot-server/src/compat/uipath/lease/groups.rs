@@ -1,0 +1,214 @@
+//! `user-license/group...`: G (group rules), their reads, and releasing members.
+
+use std::collections::BTreeSet;
+
+use allot_api::GroupRule;
+use allot_core::{Command, GroupId, UserId};
+use axum::Json;
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use super::page::PageParams;
+use super::shapes::{
+    ExplicitAllocation, GroupAllocation, GroupIds, GroupLicenses, GroupRuleRequest, GroupRuleResult, MemberAllocation,
+    Paged, UserIds,
+};
+use super::{codes, user_bundles, user_ids, views};
+use crate::compat::uipath::{Account, PmLicense, bad_body};
+use crate::error::ApiResult;
+use crate::extract::{JsonBytes, Path, Query, Read, Write, parse_json};
+use crate::service::etag::IfMatch;
+
+/// `.../user-license/group/{group}`: the organization comes with [`Account`].
+#[derive(Deserialize)]
+pub struct GroupPath {
+    group: String,
+}
+
+/// `.../user-license/group/{group}/user/{user}`.
+#[derive(Deserialize)]
+pub struct MemberPath {
+    group: String,
+    user: String,
+}
+
+/// G: the group's rule becomes `userBundleCodes` (none: an empty rule). Members inherit
+/// first come, first served; those beyond the pools wait. 409 only for a code the
+/// organization lacks.
+pub async fn set_group(
+    account: Account<PmLicense, Write>,
+    Path(path): Path<GroupPath>,
+    JsonBytes(body): JsonBytes,
+) -> ApiResult<Json<GroupRuleResult>> {
+    let request: GroupRuleRequest = parse_json(&body)?;
+    let licenses = codes(request.user_bundle_codes.as_deref().unwrap_or_default())?;
+    account.app().check_items(licenses.len())?;
+    let group = account.path_group(&path.group)?;
+    account.require_license()?;
+    let rule = GroupRule {
+        licenses: licenses.iter().map(ToString::to_string).collect(),
+        use_external_license: request.use_external_license.unwrap_or(false),
+    };
+    let rule = account.set_group_rule(group.as_str(), &rule, &IfMatch::default()).await?.1;
+    Ok(Json(GroupRuleResult {
+        group_id: group.to_string(),
+        organization_id: account.org().to_string(),
+        use_external_license: rule.use_external_license,
+        user_bundle_codes: rule.licenses,
+    }))
+}
+
+/// The bundles a group rule may use, the ones it does, and whether they are external.
+pub async fn get_group(
+    account: Account<PmLicense, Read>,
+    Path(path): Path<GroupPath>,
+) -> ApiResult<Json<GroupLicenses>> {
+    let group = account.path_group(&path.group)?;
+    let rule = account.group_rule(group.as_str())?.1;
+    Ok(Json(GroupLicenses {
+        available_user_bundles: user_bundles(&account),
+        allocated_user_bundles: rule.licenses,
+        use_external_license: rule.use_external_license,
+    }))
+}
+
+/// Empties a group's rule: members lose what they inherited from it. 200, no body.
+pub async fn remove_group(account: Account<PmLicense, Write>, Path(path): Path<GroupPath>) -> ApiResult<StatusCode> {
+    let group = account.path_group(&path.group)?;
+    let empty = GroupRule { licenses: Vec::new(), use_external_license: false };
+    account.set_group_rule(group.as_str(), &empty, &IfMatch::default()).await?;
+    Ok(StatusCode::OK)
+}
+
+/// All group rules at once, as one `GroupRuleAllocationDto`: the organization's bundles,
+/// every code some rule allocates, and whether all those rules are external.
+pub async fn all_rules(account: Account<PmLicense, Read>) -> ApiResult<Json<GroupLicenses>> {
+    let available_user_bundles = user_bundles(&account);
+    let (allocated_user_bundles, use_external_license) = account.read_org(|org, _| {
+        let allocating: Vec<_> = org.groups.values().filter(|g| !g.rule.licenses.is_empty()).collect();
+        let codes: BTreeSet<String> =
+            allocating.iter().flat_map(|g| g.rule.licenses.iter().map(ToString::to_string)).collect();
+        (codes.into_iter().collect(), !allocating.is_empty() && allocating.iter().all(|g| g.rule.external))
+    })?;
+    Ok(Json(GroupLicenses { available_user_bundles, allocated_user_bundles, use_external_license }))
+}
+
+/// A page of the groups whose rule allocates something, by id (the default) or name.
+pub async fn page(
+    account: Account<PmLicense, Read>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> ApiResult<Json<Paged<GroupAllocation>>> {
+    let params = PageParams::parse(account.app(), pairs, &["id", "name"], true)?;
+    let (total_count, results) = account.read_org(|org, _| {
+        let ruled = org.groups.values().filter(|g| {
+            let codes: Vec<String> = g.rule.licenses.iter().map(ToString::to_string).collect();
+            !codes.is_empty() && params.keeps(codes.iter().map(String::as_str))
+        });
+        let (total, page) = if params.sorts_by("name") {
+            params.sorted(ruled, |g| g.name.to_lowercase())
+        } else {
+            params.in_order(ruled)
+        };
+        (total, page.into_iter().map(|g| views::group_allocation(org, g)).collect())
+    })?;
+    Ok(Json(Paged { total_count, results }))
+}
+
+/// The allocations of the listed groups; unknown ones are left out.
+pub async fn allocations_of(
+    account: Account<PmLicense, Read>,
+    JsonBytes(body): JsonBytes,
+) -> ApiResult<Json<Vec<GroupAllocation>>> {
+    let request: GroupIds = parse_json(&body)?;
+    let raw = request.group_ids.unwrap_or_default();
+    if raw.is_empty() {
+        return Err(bad_body("groupIds: name at least one group"));
+    }
+    account.app().check_items(raw.len())?;
+    let wanted: Vec<GroupId> = raw.iter().filter_map(|g| GroupId::parse(g).ok()).collect();
+    let found = account.read_org(|org, _| {
+        wanted.iter().filter_map(|g| org.groups.get(g)).map(|g| views::group_allocation(org, g)).collect()
+    })?;
+    Ok(Json(found))
+}
+
+/// A group's rule, in the shape UiPath answers for it.
+pub async fn allocation(
+    account: Account<PmLicense, Read>,
+    Path(path): Path<GroupPath>,
+) -> ApiResult<Json<ExplicitAllocation>> {
+    let group = account.path_group(&path.group)?;
+    let found = account.read_org(|org, _| org.groups.get(&group).map(views::group_as_explicit))?;
+    found.map(Json).ok_or_else(|| account.missing("group", &path.group))
+}
+
+/// The distinct codes of all group rules, in code order.
+pub async fn rule_codes(account: Account<PmLicense, Read>) -> ApiResult<Json<Vec<String>>> {
+    let codes = account.read_org(|org, _| {
+        let all = org.groups.values().flat_map(|g| g.rule.licenses.iter().map(ToString::to_string));
+        all.collect::<BTreeSet<_>>().into_iter().collect()
+    })?;
+    Ok(Json(codes))
+}
+
+/// A page of a group's members, in order of joining (the default) or by name, with what
+/// each holds through the group.
+pub async fn members(
+    account: Account<PmLicense, Read>,
+    Path(path): Path<GroupPath>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> ApiResult<Json<Paged<MemberAllocation>>> {
+    let group = account.path_group(&path.group)?;
+    let params = PageParams::parse(account.app(), pairs, &["name", "id"], false)?;
+    let (total_count, results) = account.read_org(|org, _| {
+        let Some(found) = org.groups.get(&group) else { return (0, vec![]) };
+        let members = found.members.values().filter_map(|id| org.users.get_key_value(id));
+        let (total, page) = if params.sorts_by("name") {
+            params.sorted(members, |(_, u)| u.profile.name.to_lowercase())
+        } else if params.sorts_by("id") {
+            params.sorted(members, |(id, _)| (*id).clone())
+        } else {
+            params.in_order(members)
+        };
+        (total, page.into_iter().map(|(id, u)| views::member(id, u, &group)).collect())
+    })?;
+    Ok(Json(Paged { total_count, results }))
+}
+
+/// UiPath's identity calls this as users leave a group; in allot a member's inheritance
+/// ends with its membership, so releasing it is the leaving. Non-members are ignored.
+pub async fn release_members(
+    account: Account<PmLicense, Write>,
+    Path(path): Path<GroupPath>,
+    JsonBytes(body): JsonBytes,
+) -> ApiResult<StatusCode> {
+    let request: UserIds = parse_json(&body)?;
+    let users = user_ids(request.user_ids.as_deref())?;
+    account.app().check_items(users.len())?;
+    let group = account.path_group(&path.group)?;
+    release(&account, &group, &users).await
+}
+
+/// One user released from a group, as [`release_members`] does.
+pub async fn release_member(account: Account<PmLicense, Write>, Path(path): Path<MemberPath>) -> ApiResult<StatusCode> {
+    let group = account.path_group(&path.group)?;
+    let user = account.path_user(&path.user)?;
+    release(&account, &group, &[user]).await
+}
+
+async fn release(account: &Account<PmLicense, Write>, group: &GroupId, users: &[UserId]) -> ApiResult<StatusCode> {
+    let members = account.read_org(|org, _| {
+        let members = org.groups.get(group).map(|g| g.members.values().cloned().collect::<BTreeSet<_>>());
+        members.unwrap_or_default()
+    })?;
+    let leave = users.iter().filter(|u| members.contains(*u)).map(|user| Command::RemoveMember {
+        org: account.org().clone(),
+        group: group.clone(),
+        user: user.clone(),
+    });
+    let commands: Vec<Command> = leave.collect();
+    if !commands.is_empty() {
+        account.change(&commands).await?;
+    }
+    Ok(StatusCode::OK)
+}

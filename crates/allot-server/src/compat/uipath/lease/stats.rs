@@ -1,0 +1,129 @@
+//! `stats/...`: usage over time and now, read from the ledger (the history service). A
+//! "client" is a tenant: the service instances that consume a tenant's units.
+
+use std::collections::BTreeMap;
+
+use allot_core::{LicenseKey, Pool, Scope, ServiceType, TenantId, Timestamp};
+use axum::Json;
+
+use super::shapes::{ClientTimeline, InUse, OrganizationTimeline, OrganizationUsageRequest, UsageRequest};
+use crate::compat::uipath::{Account, PmLicense, bad_body, ids};
+use crate::error::ApiResult;
+use crate::extract::{JsonBytes, Read, parse_json};
+
+const DAY: Timestamp = 86_400_000;
+
+/// `timePeriod`: how many days back the timeline reaches, today included (default 30).
+fn days(period: Option<i32>) -> ApiResult<i64> {
+    match period.unwrap_or(0) {
+        0 => Ok(30),
+        n @ 1..=366 => Ok(i64::from(n)),
+        n => Err(bad_body(format!("timePeriod: {n} days is not between 1 and 366"))),
+    }
+}
+
+/// Each day's allocated count, as it stood at the day's end (now, for today), keyed by
+/// its UTC date: `history` is a pool after every revision that moved it, oldest first.
+fn daily(history: &[(u64, Timestamp, Pool)], now: Timestamp, days: i64) -> BTreeMap<String, f64> {
+    let today = now - now.rem_euclid(DAY);
+    (0..days)
+        .map(|back| {
+            let start = today - back * DAY;
+            let end = (start + DAY).min(now + 1);
+            let last = history.iter().take_while(|(_, at, _)| *at < end).last();
+            let date = time::OffsetDateTime::from_unix_timestamp(start / 1000).map(|t| t.date().to_string());
+            (date.unwrap_or_default(), last.map_or(0.0, |(_, _, pool)| pool.allocated as f64))
+        })
+        .collect()
+}
+
+/// A tenant's pool now.
+type TenantPool = (TenantId, ServiceType, LicenseKey, Pool);
+
+/// The pools of the tenants `clientIds` names (all tenants when it names none); unknown
+/// ids are left out.
+fn tenant_pools(account: &Account<PmLicense, Read>, clients: Option<&[String]>) -> ApiResult<Vec<TenantPool>> {
+    let clients = clients.unwrap_or_default();
+    account.app().check_items(clients.len())?;
+    account.read_org(|org, _| {
+        let named = |id: &TenantId| clients.is_empty() || clients.iter().any(|c| c.eq_ignore_ascii_case(id.as_str()));
+        let mut pools = Vec::new();
+        for tenant in org.tenants.values().filter(|t| named(&t.id)) {
+            let held = tenant.pools.iter().filter(|(_, p)| !p.is_empty());
+            pools.extend(
+                held.map(|((service, license), pool)| (tenant.id.clone(), service.clone(), license.clone(), *pool)),
+            );
+        }
+        pools
+    })
+}
+
+/// Each named tenant's products, each with its daily allocated count.
+pub async fn timeline(
+    account: Account<PmLicense, Read>,
+    JsonBytes(body): JsonBytes,
+) -> ApiResult<Json<Vec<ClientTimeline>>> {
+    let request: UsageRequest = parse_json(&body)?;
+    let days = days(request.time_period)?;
+    let pools = tenant_pools(&account, request.client_ids.as_deref())?;
+    let org = account.org().clone();
+    let scopes: Vec<(Scope, LicenseKey)> = pools
+        .iter()
+        .map(|(tenant, service, license, _)| {
+            (Scope::Tenant { org: org.clone(), tenant: tenant.clone(), service: service.clone() }, license.clone())
+        })
+        .collect();
+    let histories = account.pool_histories(&scopes).await?;
+    let now = account.app().clock.now();
+    let answer = pools
+        .iter()
+        .zip(histories)
+        .map(|((tenant, _, license, _), history)| ClientTimeline {
+            client_id: tenant.to_string(),
+            product_code: license.to_string(),
+            product_usage: daily(&history, now, days),
+        })
+        .collect();
+    Ok(Json(answer))
+}
+
+/// The organization's products, each with its daily allocated count.
+pub async fn organization_timeline(
+    account: Account<PmLicense, Read>,
+    JsonBytes(body): JsonBytes,
+) -> ApiResult<Json<Vec<OrganizationTimeline>>> {
+    let request: OrganizationUsageRequest = parse_json(&body)?;
+    let days = days(request.time_period)?;
+    let licenses: Vec<LicenseKey> = account.held_pools().into_iter().map(|p| p.license).collect();
+    let scope = Scope::Org { org: account.org().clone() };
+    let scopes: Vec<(Scope, LicenseKey)> = licenses.iter().map(|l| (scope.clone(), l.clone())).collect();
+    let histories = account.pool_histories(&scopes).await?;
+    let (now, organization_id) = (account.app().clock.now(), ids::account_uuid(account.org()));
+    let answer = licenses
+        .iter()
+        .zip(histories)
+        .map(|(license, history)| OrganizationTimeline {
+            organization_id: organization_id.clone(),
+            product_code: license.to_string(),
+            product_usage: daily(&history, now, days),
+        })
+        .collect();
+    Ok(Json(answer))
+}
+
+/// Each named tenant's products in use now: allocated of total.
+pub async fn used(account: Account<PmLicense, Read>, JsonBytes(body): JsonBytes) -> ApiResult<Json<Vec<InUse>>> {
+    let request: UsageRequest = parse_json(&body)?;
+    days(request.time_period)?;
+    let pools = tenant_pools(&account, request.client_ids.as_deref())?;
+    let answer = pools
+        .into_iter()
+        .map(|(tenant, _, license, pool)| InUse {
+            client_id: tenant.to_string(),
+            product_code: license.to_string(),
+            used: pool.allocated as f64,
+            total: pool.grant.quantity as f64,
+        })
+        .collect();
+    Ok(Json(answer))
+}
