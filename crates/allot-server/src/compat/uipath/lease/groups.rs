@@ -13,8 +13,8 @@ use super::shapes::{
     ExplicitAllocation, GroupAllocation, GroupIds, GroupLicenses, GroupRuleRequest, GroupRuleResult, MemberAllocation,
     Paged, UserIds,
 };
-use super::{codes, user_bundles, user_ids, views};
-use crate::compat::uipath::{Account, PmLicense, bad_body};
+use super::{codes, listed, user_bundles, views};
+use crate::compat::uipath::{Account, PmLicense};
 use crate::error::ApiResult;
 use crate::extract::{JsonBytes, Path, Query, Read, Write, parse_json};
 use crate::service::etag::IfMatch;
@@ -121,9 +121,6 @@ pub async fn allocations_of(
 ) -> ApiResult<Json<Vec<GroupAllocation>>> {
     let request: GroupIds = parse_json(&body)?;
     let raw = request.group_ids.unwrap_or_default();
-    if raw.is_empty() {
-        return Err(bad_body("groupIds: name at least one group"));
-    }
     account.app().check_items(raw.len())?;
     let wanted: Vec<GroupId> = raw.iter().filter_map(|g| GroupId::parse(g).ok()).collect();
     let found = account.read_org(|org, _| {
@@ -183,7 +180,7 @@ pub async fn release_members(
     JsonBytes(body): JsonBytes,
 ) -> ApiResult<StatusCode> {
     let request: UserIds = parse_json(&body)?;
-    let users = user_ids(request.user_ids.as_deref())?;
+    let users = listed(request.user_ids.as_deref())?;
     account.app().check_items(users.len())?;
     let group = account.path_group(&path.group)?;
     release(&account, &group, &users).await

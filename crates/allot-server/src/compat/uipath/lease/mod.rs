@@ -68,11 +68,15 @@ fn user_bundles(org: &OrgScope) -> Vec<CodeCount> {
         .collect()
 }
 
-/// `userIds`, at least one, each spelled as an id.
+/// `userIds` for an allocation: at least one, each spelled as an id.
 fn user_ids(raw: Option<&[String]>) -> ApiResult<Vec<UserId>> {
-    let raw = raw.unwrap_or_default();
-    if raw.is_empty() {
+    if raw.is_none_or(<[String]>::is_empty) {
         return Err(bad_body("userIds: name at least one user"));
     }
-    raw.iter().map(|id| UserId::parse(id).map_err(|e| bad_body(e.to_string()))).collect()
+    listed(raw)
+}
+
+/// `userIds` for a read or a removal: none (or null) names nobody, and answers nothing.
+fn listed(raw: Option<&[String]>) -> ApiResult<Vec<UserId>> {
+    raw.unwrap_or_default().iter().map(|id| UserId::parse(id).map_err(|e| bad_body(e.to_string()))).collect()
 }

@@ -14,7 +14,7 @@ use super::shapes::{
     Deallocation, EditableUserBundles, ExplicitAllocation, LicenseAllocation, LicenseInheritance, LicenseState, Paged,
     UserIds, UserLicenseRequest, UserLicenseResult,
 };
-use super::{codes, user_bundles, user_ids, views};
+use super::{codes, listed, user_bundles, user_ids, views};
 use crate::app::{App, Caller};
 use crate::compat::uipath::shapes::CodeCount;
 use crate::compat::uipath::{Account, PmLicense, ids};
@@ -88,7 +88,7 @@ pub async fn post_users(
     }
     let account = Account::<PmLicense, Read>::authorize(&app, caller, &path.org)?;
     let request: UserIds = parse_json(&body)?;
-    let wanted = user_ids(request.user_ids.as_deref())?;
+    let wanted = listed(request.user_ids.as_deref())?;
     account.app().check_items(wanted.len())?;
     let found = account.read_org(|org, _| {
         let held = wanted.iter().filter_map(|id| org.users.get_key_value(id)).filter(|(_, u)| views::has_direct(u));
@@ -103,7 +103,7 @@ pub async fn remove_users(
     JsonBytes(body): JsonBytes,
 ) -> ApiResult<Json<Deallocation>> {
     let request: UserIds = parse_json(&body)?;
-    let users = user_ids(request.user_ids.as_deref())?;
+    let users = listed(request.user_ids.as_deref())?;
     account.app().check_items(users.len())?;
     let (known, failed): (Vec<UserId>, Vec<UserId>) =
         users.into_iter().partition(|u| account.user_id(u.as_str()).is_ok());
@@ -167,7 +167,7 @@ pub async fn allocations_of(
     JsonBytes(body): JsonBytes,
 ) -> ApiResult<Json<Vec<LicenseAllocation>>> {
     let request: UserIds = parse_json(&body)?;
-    let wanted = user_ids(request.user_ids.as_deref())?;
+    let wanted = listed(request.user_ids.as_deref())?;
     account.app().check_items(wanted.len())?;
     let found = account.read_org(|org, _| {
         let mut found = Vec::new();
