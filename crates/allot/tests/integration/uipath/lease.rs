@@ -248,6 +248,8 @@ async fn post_without_user_bundle_codes_reads_explicit_allocations_and_never_all
     assert_eq!((read[0]["useExternalLicense"].clone(), read[0]["orphan"].clone()), (json!(false), json!(false)));
     let nobody = o.call(Method::POST, LA, "{}").await.expect(200);
     assert_eq!(nobody, json!([]));
+    let null_codes = json!({"userIds": [ADA], "userBundleCodes": null}).to_string();
+    assert_ne!(o.call(Method::POST, LA, &null_codes).await.status, 200, "null codes are no allocation");
     assert_eq!(o.t.get(&o.boss, LA).await.expect(200), before, "a read allocates nothing");
 
     // A reader may read this way, and may not allocate the seed's way.
@@ -490,7 +492,11 @@ async fn stats_come_from_the_ledger_for_tenants_and_the_organization() {
     assert_shape(&org, &array(product_organization_usage_timeline_dto()));
     let attunu = org.as_array().unwrap().iter().find(|r| r["productCode"] == "ATTUNU").unwrap();
     let days = attunu["productUsage"].as_object().unwrap();
-    assert_eq!((days.len(), days.values().last().cloned()), (3, Some(json!(2.0))), "today two are allocated: {days:?}");
+    assert_eq!(
+        (days.len(), days.values().next_back().cloned()),
+        (3, Some(json!(2.0))),
+        "today two are allocated: {days:?}"
+    );
     let defaults = o.call(Method::POST, &format!("{stats}/organization/timeline"), "{}").await.expect(200);
     assert_shape(&defaults, &array(product_organization_usage_timeline_dto()));
 

@@ -82,7 +82,8 @@ pub async fn post_users(
     JsonBytes(body): JsonBytes,
 ) -> ApiResult<Response> {
     let value: Value = parse_json(&body)?;
-    if ["userBundleCodes", "licenseCodes"].iter().any(|k| value.get(k).is_some()) {
+    // A null list names no codes: such a body is no allocation (and, as a read, is refused).
+    if ["userBundleCodes", "licenseCodes"].iter().any(|k| value.get(k).is_some_and(|v| !v.is_null())) {
         let account = Account::<PmLicense, Write>::authorize(&app, caller, &path.org)?;
         return set_users(account, JsonBytes(body)).await.map(IntoResponse::into_response);
     }
