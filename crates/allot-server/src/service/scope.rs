@@ -195,10 +195,9 @@ impl OrgScope {
 
     /// Reads this organization's books under one lock, for a surface that formats its own
     /// views of them (a page of a million users, read in place rather than copied).
-    pub fn read_org<T>(&self, read: impl FnOnce(&Org, &State) -> T) -> ApiResult<T> {
+    pub fn read_org<T>(&self, read: impl FnOnce(&Org) -> T) -> ApiResult<T> {
         let books = self.app.books.read();
-        let org = books.org(self.org.as_str()).ok_or_else(|| self.gone())?;
-        Ok(read(org, &books))
+        books.org(self.org.as_str()).map(read).ok_or_else(|| self.gone())
     }
 
     /// `user` of this organization, or 404.

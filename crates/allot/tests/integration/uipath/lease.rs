@@ -429,6 +429,9 @@ async fn group_page_is_its_own_route_and_pages_group_allocations() {
     let allocation = o.t.get(&o.boss, &format!("{LA}/group/{DEVS}/allocation")).await.expect(200);
     assert_shape(&allocation, &user_explicit_allocation_dto());
     assert_eq!(sorted(&allocation["userBundleLicenses"]), ["ATTUNU", "RPADEVNU"]);
+    for path in ["nope", "nope/allocation", "nope/user"] {
+        assert_eq!(o.t.get(&o.boss, &format!("{LA}/group/{path}")).await.status, 404, "{path}");
+    }
 }
 
 #[tokio::test]
@@ -486,6 +489,7 @@ async fn stats_come_from_the_ledger_for_tenants_and_the_organization() {
     assert_eq!((timeline[0]["clientId"].as_str(), timeline[0]["productCode"].as_str()), (Some("prod"), Some("UNATT")));
     assert_eq!(timeline[0]["productUsage"].as_object().unwrap().len(), 7, "one value a day");
     let every = o.call(Method::POST, &format!("{stats}/timeline"), "{}").await.expect(200);
+    assert_shape(&every, &array(product_usage_timeline_dto()));
     assert_eq!(every[0]["productUsage"].as_object().unwrap().len(), 30, "30 days unless told");
 
     let org = o.call(Method::POST, &format!("{stats}/organization/timeline"), r#"{"timePeriod": 3}"#).await.expect(200);

@@ -1,7 +1,5 @@
 //! `user-license/group...`: G (group rules), their reads, and releasing members.
 
-use std::collections::BTreeSet;
-
 use allot_api::GroupRule;
 use allot_core::{Command, GroupId, UserId};
 use axum::Json;
@@ -13,7 +11,7 @@ use super::shapes::{
     ExplicitAllocation, GroupAllocation, GroupIds, GroupLicenses, GroupRuleRequest, GroupRuleResult, MemberAllocation,
     Paged, UserIds,
 };
-use super::{codes, listed, user_bundles, views};
+use super::{codes, listed, reads, user_bundles, views};
 use crate::compat::uipath::{Account, PmLicense};
 use crate::error::ApiResult;
 use crate::extract::{JsonBytes, Path, Query, Read, Write, parse_json};
@@ -84,12 +82,7 @@ pub async fn remove_group(account: Account<PmLicense, Write>, Path(path): Path<G
 /// every code some rule allocates, and whether all those rules are external.
 pub async fn all_rules(account: Account<PmLicense, Read>) -> ApiResult<Json<GroupLicenses>> {
     let available_user_bundles = user_bundles(&account);
-    let (allocated_user_bundles, use_external_license) = account.read_org(|org, _| {
-        let allocating: Vec<_> = org.groups.values().filter(|g| !g.rule.licenses.is_empty()).collect();
-        let codes: BTreeSet<String> =
-            allocating.iter().flat_map(|g| g.rule.licenses.iter().map(ToString::to_string)).collect();
-        (codes.into_iter().collect(), !allocating.is_empty() && allocating.iter().all(|g| g.rule.external))
-    })?;
+    let (allocated_user_bundles, use_external_license) = account.read_org(reads::all_rules)?;
     Ok(Json(GroupLicenses { available_user_bundles, allocated_user_bundles, use_external_license }))
 }
 
@@ -99,19 +92,7 @@ pub async fn page(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> ApiResult<Json<Paged<GroupAllocation>>> {
     let params = PageParams::parse(account.app(), pairs, &["id", "name"], true)?;
-    let (total_count, results) = account.read_org(|org, _| {
-        let ruled = org.groups.values().filter(|g| {
-            let codes: Vec<String> = g.rule.licenses.iter().map(ToString::to_string).collect();
-            !codes.is_empty() && params.keeps(codes.iter().map(String::as_str))
-        });
-        let (total, page) = if params.sorts_by("name") {
-            params.sorted(ruled, |g| g.name.to_lowercase())
-        } else {
-            params.in_order(ruled)
-        };
-        (total, page.into_iter().map(|g| views::group_allocation(org, g)).collect())
-    })?;
-    Ok(Json(Paged { total_count, results }))
+    account.read_org(|org| reads::group_page(org, &params)).map(Json)
 }
 
 /// The allocations of the listed groups; unknown ones are left out.
@@ -123,10 +104,7 @@ pub async fn allocations_of(
     let raw = request.group_ids.unwrap_or_default();
     account.app().check_items(raw.len())?;
     let wanted: Vec<GroupId> = raw.iter().filter_map(|g| GroupId::parse(g).ok()).collect();
-    let found = account.read_org(|org, _| {
-        wanted.iter().filter_map(|g| org.groups.get(g)).map(|g| views::group_allocation(org, g)).collect()
-    })?;
-    Ok(Json(found))
+    account.read_org(|org| reads::groups_of(org, &wanted)).map(Json)
 }
 
 /// A group's rule, in the shape UiPath answers for it.
@@ -135,17 +113,13 @@ pub async fn allocation(
     Path(path): Path<GroupPath>,
 ) -> ApiResult<Json<ExplicitAllocation>> {
     let group = account.path_group(&path.group)?;
-    let found = account.read_org(|org, _| org.groups.get(&group).map(views::group_as_explicit))?;
+    let found = account.read_org(|org| org.groups.get(&group).map(views::group_as_explicit))?;
     found.map(Json).ok_or_else(|| account.missing("group", &path.group))
 }
 
 /// The distinct codes of all group rules, in code order.
 pub async fn rule_codes(account: Account<PmLicense, Read>) -> ApiResult<Json<Vec<String>>> {
-    let codes = account.read_org(|org, _| {
-        let all = org.groups.values().flat_map(|g| g.rule.licenses.iter().map(ToString::to_string));
-        all.collect::<BTreeSet<_>>().into_iter().collect()
-    })?;
-    Ok(Json(codes))
+    account.read_org(reads::rule_codes).map(Json)
 }
 
 /// A page of a group's members, in order of joining (the default) or by name, with what
@@ -157,19 +131,7 @@ pub async fn members(
 ) -> ApiResult<Json<Paged<MemberAllocation>>> {
     let group = account.path_group(&path.group)?;
     let params = PageParams::parse(account.app(), pairs, &["name", "id"], false)?;
-    let (total_count, results) = account.read_org(|org, _| {
-        let Some(found) = org.groups.get(&group) else { return (0, vec![]) };
-        let members = found.members.values().filter_map(|id| org.users.get_key_value(id));
-        let (total, page) = if params.sorts_by("name") {
-            params.sorted(members, |(_, u)| u.profile.name.to_lowercase())
-        } else if params.sorts_by("id") {
-            params.sorted(members, |(id, _)| (*id).clone())
-        } else {
-            params.in_order(members)
-        };
-        (total, page.into_iter().map(|(id, u)| views::member(id, u, &group)).collect())
-    })?;
-    Ok(Json(Paged { total_count, results }))
+    account.read_org(|org| reads::member_page(org, &group, &params)).map(Json)
 }
 
 /// UiPath's identity calls this as users leave a group; in allot a member's inheritance
@@ -194,10 +156,7 @@ pub async fn release_member(account: Account<PmLicense, Write>, Path(path): Path
 }
 
 async fn release(account: &Account<PmLicense, Write>, group: &GroupId, users: &[UserId]) -> ApiResult<StatusCode> {
-    let members = account.read_org(|org, _| {
-        let members = org.groups.get(group).map(|g| g.members.values().cloned().collect::<BTreeSet<_>>());
-        members.unwrap_or_default()
-    })?;
+    let members = account.read_org(|org| reads::members_of(org, group))?;
     let leave = users.iter().filter(|u| members.contains(*u)).map(|user| Command::RemoveMember {
         org: account.org().clone(),
         group: group.clone(),

@@ -3,6 +3,7 @@
 
 mod groups;
 mod page;
+mod reads;
 mod shapes;
 mod stats;
 mod status;

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use allot_core::{LicenseKey, Pool, Scope, ServiceType, TenantId, Timestamp};
+use allot_core::{LicenseKey, Pool, Scope, Timestamp};
 use axum::Json;
 
+use super::reads::{self, TenantPool};
 use super::shapes::{ClientTimeline, InUse, OrganizationTimeline, OrganizationUsageRequest, UsageRequest};
 use crate::compat::uipath::{Account, PmLicense, bad_body, ids};
 use crate::error::ApiResult;
@@ -37,25 +38,11 @@ fn daily(history: &[(u64, Timestamp, Pool)], now: Timestamp, days: i64) -> BTree
         .collect()
 }
 
-/// A tenant's pool now.
-type TenantPool = (TenantId, ServiceType, LicenseKey, Pool);
-
-/// The pools of the tenants `clientIds` names (all tenants when it names none); unknown
-/// ids are left out.
+/// The pools of the tenants `clientIds` names (all tenants when it names none).
 fn tenant_pools(account: &Account<PmLicense, Read>, clients: Option<&[String]>) -> ApiResult<Vec<TenantPool>> {
     let clients = clients.unwrap_or_default();
     account.app().check_items(clients.len())?;
-    account.read_org(|org, _| {
-        let named = |id: &TenantId| clients.is_empty() || clients.iter().any(|c| c.eq_ignore_ascii_case(id.as_str()));
-        let mut pools = Vec::new();
-        for tenant in org.tenants.values().filter(|t| named(&t.id)) {
-            let held = tenant.pools.iter().filter(|(_, p)| !p.is_empty());
-            pools.extend(
-                held.map(|((service, license), pool)| (tenant.id.clone(), service.clone(), license.clone(), *pool)),
-            );
-        }
-        pools
-    })
+    account.read_org(|org| reads::tenant_pools(org, clients))
 }
 
 /// Each named tenant's products, each with its daily allocated count.

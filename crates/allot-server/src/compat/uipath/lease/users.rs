@@ -14,7 +14,7 @@ use super::shapes::{
     Deallocation, EditableUserBundles, ExplicitAllocation, LicenseAllocation, LicenseInheritance, LicenseState, Paged,
     UserIds, UserLicenseRequest, UserLicenseResult,
 };
-use super::{codes, listed, user_bundles, user_ids, views};
+use super::{codes, listed, reads, user_bundles, user_ids, views};
 use crate::app::{App, Caller};
 use crate::compat::uipath::shapes::CodeCount;
 use crate::compat::uipath::{Account, PmLicense, ids};
@@ -91,10 +91,7 @@ pub async fn post_users(
     let request: UserIds = parse_json(&body)?;
     let wanted = listed(request.user_ids.as_deref())?;
     account.app().check_items(wanted.len())?;
-    let found = account.read_org(|org, _| {
-        let held = wanted.iter().filter_map(|id| org.users.get_key_value(id)).filter(|(_, u)| views::has_direct(u));
-        held.map(|(id, u)| views::explicit(id, u)).collect::<Vec<_>>()
-    })?;
+    let found = account.read_org(|org| reads::explicit_of(org, &wanted))?;
     Ok(Json(found).into_response())
 }
 
@@ -132,10 +129,7 @@ pub async fn remove_current_user(account: Account<PmLicense, Write>) -> ApiResul
 
 /// Every user with an explicit allocation (the definitions give this read no paging).
 pub async fn explicit_users(account: Account<PmLicense, Read>) -> ApiResult<Json<Vec<ExplicitAllocation>>> {
-    let all = account.read_org(|org, _| {
-        let held = org.users.iter().filter(|(_, u)| views::has_direct(u));
-        held.map(|(id, u)| views::explicit(id, u)).collect()
-    })?;
+    let all = account.read_org(reads::all_explicit)?;
     Ok(Json(all))
 }
 
@@ -145,20 +139,7 @@ pub async fn explicit_page(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> ApiResult<Json<Paged<ExplicitAllocation>>> {
     let params = PageParams::parse(account.app(), pairs, &["id", "name", "email"], true)?;
-    let (total_count, results) = account.read_org(|org, _| {
-        let codes = |u: &allot_core::state::User| views::codes_from(u, &allot_core::Source::Direct);
-        let held =
-            org.users.iter().filter(|(_, u)| views::has_direct(u) && params.keeps(codes(u).iter().map(String::as_str)));
-        let (total, page) = if params.sorts_by("name") {
-            params.sorted(held, |(_, u)| u.profile.name.to_lowercase())
-        } else if params.sorts_by("email") {
-            params.sorted(held, |(_, u)| u.profile.email.clone().unwrap_or_default().to_lowercase())
-        } else {
-            params.in_order(held)
-        };
-        (total, page.into_iter().map(|(id, u)| views::explicit(id, u)).collect())
-    })?;
-    Ok(Json(Paged { total_count, results }))
+    account.read_org(|org| reads::explicit_page(org, &params)).map(Json)
 }
 
 /// What each listed user holds, one entry for its direct bundles and one for those it
@@ -170,26 +151,7 @@ pub async fn allocations_of(
     let request: UserIds = parse_json(&body)?;
     let wanted = listed(request.user_ids.as_deref())?;
     account.app().check_items(wanted.len())?;
-    let found = account.read_org(|org, _| {
-        let mut found = Vec::new();
-        for (id, user) in wanted.iter().filter_map(|id| org.users.get_key_value(id)) {
-            let (direct, inherited): (Vec<_>, Vec<_>) =
-                user.holdings.iter().partition(|(_, h)| h.source == allot_core::Source::Direct);
-            for (held, from_group) in [(direct, false), (inherited, true)] {
-                if held.is_empty() {
-                    continue;
-                }
-                found.push(LicenseAllocation {
-                    user_id: id.to_string(),
-                    use_external_license: held.iter().all(|(_, h)| h.external),
-                    user_bundle_codes: held.iter().map(|(p, h)| h.license(p).to_string()).collect(),
-                    inherited_from_group: from_group,
-                });
-            }
-        }
-        found
-    })?;
-    Ok(Json(found))
+    account.read_org(|org| reads::allocations_of(org, &wanted)).map(Json)
 }
 
 /// One user's explicit allocation (empty if it holds nothing directly).
@@ -198,7 +160,7 @@ pub async fn allocation(
     Path(path): Path<UserPath>,
 ) -> ApiResult<Json<ExplicitAllocation>> {
     let user = account.path_user(&path.user)?;
-    let found = account.read_org(|org, _| org.users.get(&user).map(|u| views::explicit(&user, u)))?;
+    let found = account.read_org(|org| org.users.get(&user).map(|u| views::explicit(&user, u)))?;
     found.map(Json).ok_or_else(|| account.missing("user", &path.user))
 }
 
@@ -209,7 +171,7 @@ pub async fn editable(
 ) -> ApiResult<Json<EditableUserBundles>> {
     let user = account.path_user(&path.user)?;
     let available_user_bundles = user_bundles(&account);
-    let found = account.read_org(|org, _| {
+    let found = account.read_org(|org| {
         org.users.get(&user).map(|u| {
             let direct = views::explicit(&user, u);
             EditableUserBundles {
@@ -230,7 +192,7 @@ pub async fn inheritance(
     Path(path): Path<UserPath>,
 ) -> ApiResult<Json<LicenseInheritance>> {
     let user = account.path_user(&path.user)?;
-    let found = account.read_org(|org, _| {
+    let found = account.read_org(|org| {
         org.users.get(&user).map(|u| LicenseInheritance {
             currently_used_license: views::inherited(u),
             all_group_license_allocation_rules: views::rules(org, u),
@@ -241,20 +203,13 @@ pub async fn inheritance(
 
 /// The distinct codes users hold directly, in code order.
 pub async fn explicit_codes(account: Account<PmLicense, Read>) -> ApiResult<Json<Vec<String>>> {
-    let codes = account.read_org(|org, _| {
-        let direct = org.users.values().flat_map(|u| views::codes_from(u, &allot_core::Source::Direct));
-        direct.collect::<std::collections::BTreeSet<_>>().into_iter().collect()
-    })?;
-    Ok(Json(codes))
+    account.read_org(reads::explicit_codes).map(Json)
 }
 
 /// GetAcquiredLicenses: what a user holds, as UiPath's license token.
 pub async fn acquired(account: Account<PmLicense, Read>, Path(path): Path<UserPath>) -> ApiResult<Json<LicenseState>> {
     let user = account.path_user(&path.user)?;
-    let codes = account.read_org(|org, _| {
-        let held = org.users.get(&user).map(|u| u.holdings.iter().map(|(p, h)| h.license(p).to_string()).collect());
-        held.unwrap_or_else(Vec::<String>::new)
-    })?;
+    let codes = account.read_org(|org| reads::held_codes(org, &user))?;
     let account_id = ids::account_uuid(account.org());
     let now = account.app().clock.now() / 1000;
     // UiPath's token is an unsecured JWT (`alg: none`) of the user's bundles, valid two
