@@ -130,3 +130,44 @@ impl<K: Ord, T> Ord for Ranked<K, T> {
         self.key.cmp(&other.key)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(top: usize, skip: usize, descending: bool) -> PageParams {
+        PageParams { top, skip, sort_by: None, descending, codes: vec![] }
+    }
+
+    #[test]
+    fn a_sorted_page_is_the_full_sort_cut_to_the_page() {
+        let items: Vec<u32> = (0..200).map(|i| (i * 7919) % 211).collect();
+        for (top, skip, descending) in [(10, 0, false), (10, 5, true), (3, 198, false), (0, 0, true), (50, 300, false)]
+        {
+            let mut all = items.clone();
+            all.sort_unstable();
+            if descending {
+                all.reverse();
+            }
+            let expected: Vec<u32> = all.into_iter().skip(skip).take(top).collect();
+            let (total, page) = params(top, skip, descending).sorted(items.iter().copied(), |i| *i);
+            assert_eq!((total, page), (items.len(), expected), "top {top} skip {skip} descending {descending}");
+        }
+    }
+
+    #[test]
+    fn a_page_in_order_counts_everything_and_keeps_its_window() {
+        assert_eq!(params(2, 1, false).in_order(1..=5), (5, vec![2, 3]));
+        assert_eq!(params(2, 1, true).in_order(1..=5), (5, vec![4, 3]));
+        assert_eq!(params(9, 9, false).in_order(1..=5), (5, vec![]));
+    }
+
+    #[test]
+    fn the_code_filter_keeps_items_holding_any_named_code() {
+        let mut filtered = params(1, 0, false);
+        assert!(filtered.keeps(["X"].into_iter()), "no filter keeps all");
+        filtered.codes = vec!["attunu".into(), "TSTNU".into()];
+        assert!(filtered.keeps(["RPADEVNU", "ATTUNU"].into_iter()));
+        assert!(!filtered.keeps(["RPADEVNU"].into_iter()));
+    }
+}

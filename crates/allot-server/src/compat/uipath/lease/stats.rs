@@ -114,3 +114,29 @@ pub async fn used(account: Account<PmLicense, Read>, JsonBytes(body): JsonBytes)
         .collect();
     Ok(Json(answer))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use allot_core::Grant;
+
+    fn pool(allocated: i64) -> Pool {
+        Pool { grant: Grant::quantity(10), allocated }
+    }
+
+    #[test]
+    fn each_day_shows_the_count_at_its_end() {
+        // 2026-12-02T12:00:00Z, and changes two days ago, yesterday evening and this morning.
+        let now: Timestamp = 1_796_212_800_000;
+        let today = now - now.rem_euclid(DAY);
+        let history = [
+            (1, today - 2 * DAY + 1, pool(1)),
+            (2, today - 1, pool(3)),
+            (3, today + 1, pool(2)),
+            (4, now + 5, pool(9)),
+        ];
+        let days = daily(&history, now, 4);
+        let values: Vec<(&str, f64)> = days.iter().map(|(d, v)| (d.as_str(), *v)).collect();
+        assert_eq!(values, [("2026-11-29", 0.0), ("2026-11-30", 1.0), ("2026-12-01", 3.0), ("2026-12-02", 2.0)]);
+    }
+}
