@@ -110,6 +110,22 @@ impl UserProfile {
     pub fn is_active(&self) -> bool {
         !self.directory.as_ref().is_some_and(|d| d.inactive)
     }
+
+    /// The directory's surname, if one is set.
+    pub fn surname(&self) -> Option<&str> {
+        self.directory.as_deref().and_then(|d| d.surname.as_deref())
+    }
+
+    /// The display name: the one set, else name and surname, as a directory shows a user.
+    pub fn display_name(&self) -> String {
+        if let Some(set) = self.directory.as_deref().and_then(|d| d.display_name.clone()) {
+            return set;
+        }
+        match self.surname() {
+            Some(surname) => format!("{} {surname}", self.name).trim().to_owned(),
+            None => self.name.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@
 use allot_api::{HeldLicense, Holder, Holders, LedgerEntryView, LedgerPage, LedgerParams, Usage, UsagePoint, rfc3339};
 use std::collections::HashMap;
 
-use allot_core::{Catalogue, Change, GroupId, LedgerEntry, LicenseKey, Scope, State, Timestamp, UserId};
+use allot_core::{Catalogue, Change, GroupId, LedgerEntry, LicenseKey, Pool, Scope, State, Timestamp, UserId};
 use allot_store::{LedgerQuery, Store};
 
 use super::OrgScope;
@@ -178,24 +178,36 @@ impl OrgScope {
         let (from, until) = (from.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX));
         let license = resolve(&self.app().books.read(), license, "license")?;
         let scope = Scope::Org { org: self.org().clone() };
+        let history = self.pool_histories(&[(scope, license.clone())]).await?.pop().unwrap_or_default();
+        let points = history
+            .into_iter()
+            .filter(|(_, at, _)| (from..=until).contains(at))
+            .map(|(revision, at, pool)| UsagePoint {
+                revision,
+                at: rfc3339(at),
+                quantity: pool.grant.quantity,
+                allocated: pool.allocated,
+            })
+            .collect();
+        Ok(Usage { license: license.to_string(), points })
+    }
+
+    /// Each of `pools` (of this organization) after every revision that moved it, as
+    /// `(revision, at, pool)`, oldest first: the ledger replayed once for all of them.
+    pub async fn pool_histories(&self, pools: &[(Scope, LicenseKey)]) -> ApiResult<Vec<Vec<(u64, Timestamp, Pool)>>> {
         let entries = ledger(self.app()).await?;
         let mut books = State::new(Catalogue::default_products());
-        let mut points = Vec::new();
+        let mut histories = vec![Vec::new(); pools.len()];
         for revision in entries.chunk_by(|a, b| a.revision == b.revision) {
             let changes: Vec<Change> = revision.iter().map(|e| e.change.clone()).collect();
             books.apply_all(revision[0].revision, &changes).map_err(ApiError::internal)?;
-            let at = revision[0].at;
             let ours = |c: &Change| c.org().is_some_and(|o| o.key() == self.org().key());
-            if changes.iter().any(|c| ours(c) && touches(c, &license)) && (from..=until).contains(&at) {
-                let pool = books.pool(&scope, &license);
-                points.push(UsagePoint {
-                    revision: revision[0].revision,
-                    at: rfc3339(at),
-                    quantity: pool.grant.quantity,
-                    allocated: pool.allocated,
-                });
+            for ((scope, license), history) in pools.iter().zip(histories.iter_mut()) {
+                if changes.iter().any(|c| ours(c) && touches(c, license)) {
+                    history.push((revision[0].revision, revision[0].at, books.pool(scope, license)));
+                }
             }
         }
-        Ok(Usage { license: license.to_string(), points })
+        Ok(histories)
     }
 }

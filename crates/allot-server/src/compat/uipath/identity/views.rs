@@ -16,18 +16,6 @@ fn dates(lifetime: Option<&Lifetime>) -> (String, Option<String>) {
     (rfc3339(created), modified.map(rfc3339))
 }
 
-/// The display name: the one set, else name and surname, as UiPath shows a user.
-fn display_name(profile: &UserProfile) -> String {
-    let directory = profile.directory.as_deref();
-    if let Some(set) = directory.and_then(|d| d.display_name.clone()) {
-        return set;
-    }
-    match directory.and_then(|d| d.surname.as_deref()) {
-        Some(surname) => format!("{} {surname}", profile.name).trim().to_owned(),
-        None => profile.name.clone(),
-    }
-}
-
 /// The user's name for logging in: the directory's, else the id (allot's login name).
 fn user_name(id: &UserId, profile: &UserProfile) -> String {
     profile.directory.as_deref().and_then(|d| d.user_name.clone()).unwrap_or_else(|| id.to_string())
@@ -61,9 +49,9 @@ fn member(id: &UserId, user: &User, lifetimes: &Lifetimes) -> DirectoryUser {
         identifier: Some(id.to_string()),
         name: Some(user_name(id, profile)),
         email: profile.email.as_deref().map(str::to_owned),
-        display_name: Some(display_name(profile)),
+        display_name: Some(profile.display_name()),
         first_name: Some(profile.name.clone()),
-        last_name: directory.and_then(|d| d.surname.clone()),
+        last_name: profile.surname().map(str::to_owned),
         job_title: None,
         company_name: None,
         city: None,
@@ -85,8 +73,8 @@ pub fn user_dto(org: &OrgId, id: &UserId, user: &User, lifetimes: &Lifetimes) ->
         // allot sends no confirmation mails, so no address is confirmed.
         email_confirmed: false,
         name: Some(profile.name.clone()),
-        surname: directory.and_then(|d| d.surname.clone()),
-        display_name: Some(display_name(profile)),
+        surname: profile.surname().map(str::to_owned),
+        display_name: Some(profile.display_name()),
         creation_time,
         last_modification_time,
         // Logins are not in the ledger.
