@@ -2,16 +2,26 @@
 //! organizations have readable ids, so each also has a **global id**: a UUID derived from
 //! its key (RFC 9562 version 8, from SHA-256), the same on every process, stored nowhere.
 //! Paths and bodies may name an organization by either; answers give the global id where
-//! UiPath's definitions type the field as a UUID.
+//! UiPath's definitions type the field as a UUID. A tenant's global id, derived alike from its
+//! organization's key and its id, names both, as UiPath's tenant ids do.
 
-use allot_core::OrgId;
+use allot_core::{OrgId, TenantId};
 use sha2::{Digest, Sha256};
 
 use crate::app::App;
 
 /// The organization's global id.
 pub fn account_uuid(org: &OrgId) -> String {
-    let digest = Sha256::digest(format!("allot organization {}", org.key().as_str()).as_bytes());
+    global_id(&format!("allot organization {}", org.key().as_str()))
+}
+
+/// The tenant's global id (tenant ids are unique only within their organization).
+pub fn tenant_uuid(org: &OrgId, tenant: &TenantId) -> String {
+    global_id(&format!("allot tenant {} {}", org.key().as_str(), tenant.as_str()))
+}
+
+fn global_id(name: &str) -> String {
+    let digest = Sha256::digest(name.as_bytes());
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     bytes[6] = (bytes[6] & 0x0f) | 0x80; // version 8
@@ -38,6 +48,17 @@ pub fn named_org(app: &App, named: &str) -> String {
     found.map_or_else(|| named.to_owned(), |o| o.id.to_string())
 }
 
+/// The organization and tenant whose tenant global id `named` is, if any.
+pub fn named_tenant(app: &App, named: &str) -> Option<(OrgId, TenantId)> {
+    if !is_uuid(named) {
+        return None;
+    }
+    let books = app.books.read();
+    let mut tenants = books.orgs().flat_map(|o| o.tenants.keys().map(move |t| (&o.id, t)));
+    let found = tenants.find(|(org, tenant)| tenant_uuid(org, tenant).eq_ignore_ascii_case(named));
+    found.map(|(org, tenant)| (org.clone(), tenant.clone()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,6 +74,11 @@ mod tests {
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "RFC variant: {id}");
         assert_eq!(id, account_uuid(&same), "one key, one id");
         assert_ne!(id, account_uuid(&two));
+        let prod = TenantId::parse("prod").unwrap();
+        let tenant = tenant_uuid(&one, &prod);
+        assert!(is_uuid(&tenant) && tenant != id, "{tenant}");
+        assert_eq!(tenant, tenant_uuid(&same, &prod));
+        assert_ne!(tenant, tenant_uuid(&two, &prod), "one tenant id in two organizations, two global ids");
     }
 
     #[test]
