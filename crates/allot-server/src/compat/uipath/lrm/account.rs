@@ -35,7 +35,7 @@ fn availability(pools: &[HeldPool]) -> Vec<ProductAvailability> {
             code: p.license.to_string(),
             kind: kind(p),
             available_quantity: p.pool.available(),
-            consumed_quantity: p.pool.allocated as f64,
+            consumed_quantity: p.pool.allocated,
             total_quantity: p.pool.grant.quantity,
         })
         .collect()

@@ -176,12 +176,12 @@ fn tally(pool: &HeldPool, tenant: &TenantId, services: &[HeldService], org_pools
         allocated: pool.pool.grant.quantity,
         // allot reserves nothing, and a deleted tenant's units go back to the organization.
         reserved: 0,
-        available: org.available() as f64,
-        used: pool.pool.allocated as f64,
-        allocated_across_other_tenants: granted(true) as f64,
-        consumed_by_deleted_tenants: 0.0,
-        total_units: org.grant.quantity as f64,
-        consumed_at_organization_level: (org.allocated - granted(false)).max(0) as f64,
+        available: org.available(),
+        used: pool.pool.allocated,
+        allocated_across_other_tenants: granted(true),
+        consumed_by_deleted_tenants: 0,
+        total_units: org.grant.quantity,
+        consumed_at_organization_level: (org.allocated - granted(false)).max(0),
     }
 }
 

@@ -1,5 +1,6 @@
 //! UiPath's shapes for the License Resource Manager (camelCase, as its definitions spell
-//! them). Dates are Unix seconds; lists allot has nothing for are answered empty.
+//! them). Dates are Unix seconds; lists allot has nothing for are answered empty. Fields the
+//! definitions type as doubles hold whole counts, written as .NET writes a whole double: `1`.
 
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Serialize, Serializer};
@@ -81,7 +82,7 @@ pub struct ProductAvailability {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub available_quantity: i64,
-    pub consumed_quantity: f64,
+    pub consumed_quantity: i64,
     pub total_quantity: i64,
 }
 
@@ -176,12 +177,12 @@ pub struct TenantServiceProduct {
     pub quantity: i64,
     pub allocated: i64,
     pub reserved: i64,
-    pub available: f64,
-    pub used: f64,
-    pub allocated_across_other_tenants: f64,
-    pub consumed_by_deleted_tenants: f64,
-    pub total_units: f64,
-    pub consumed_at_organization_level: f64,
+    pub available: i64,
+    pub used: i64,
+    pub allocated_across_other_tenants: i64,
+    pub consumed_by_deleted_tenants: i64,
+    pub total_units: i64,
+    pub consumed_at_organization_level: i64,
 }
 
 /// The definitions' `TenantServiceLicenseDto`.
