@@ -51,7 +51,8 @@ impl Window {
         self.until.map_or(NO_END, |ms| ms.div_euclid(1000))
     }
 
-    /// `ACTIVE` inside the window, `EXPIRED` after it, `INACTIVE` before it starts.
+    /// `ACTIVE` inside the window, `INACTIVE` before it starts, `EXPIRED` after it (until the
+    /// books' expiry sweep ends the grants, books.rs).
     pub fn status(self, now: Timestamp) -> &'static str {
         match (self.from, self.until) {
             (Some(from), _) if now < from => "INACTIVE",
