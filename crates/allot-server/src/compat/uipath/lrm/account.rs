@@ -52,7 +52,7 @@ pub async fn set_org(
 ) -> ApiResult<Json<AccountLicense>> {
     let host = account.host()?;
     let request: OrgLicenseRequest = parse_json(&body)?;
-    let wanted = quantities(request.product_quantities.as_deref())?;
+    let wanted = quantities("productQuantities", request.product_quantities.as_deref())?;
     if host.held_pools().is_empty() {
         return Err(no_host_license());
     }

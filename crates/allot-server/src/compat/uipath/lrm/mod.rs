@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use allot_core::LicenseKey;
 use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{get, put};
+use axum::routing::{delete, get, put};
 
 use super::bad_body;
 use super::shapes::CodeQuantity;
@@ -36,7 +36,7 @@ fn routes_under(root: &str) -> Router<App> {
     Router::new()
         .route(&org_license, put(account::set_org).post(account::set_org))
         .route(&format!("{org_license}/available"), get(account::org_available))
-        .route(&format!("{org_license}/remove"), axum::routing::delete(account::remove_org))
+        .route(&format!("{org_license}/remove"), delete(account::remove_org))
         .route(&format!("{host}/available-products"), get(account::host_available))
         .route(&format!("{account}/account-license"), get(account::account_licenses))
         .route(&format!("{account}/account-license/available"), get(account::available_services))
@@ -53,15 +53,15 @@ fn routes_under(root: &str) -> Router<App> {
 }
 
 /// A body's codes and quantities, checked for shape: 400 for a missing or bad code, a
-/// negative quantity, or a code named twice. No list is an empty one.
-fn quantities(products: Option<&[CodeQuantity]>) -> ApiResult<Vec<(LicenseKey, i64)>> {
+/// negative quantity, or a code named twice. No list is an empty one; `field` names it.
+fn quantities(field: &str, products: Option<&[CodeQuantity]>) -> ApiResult<Vec<(LicenseKey, i64)>> {
     let mut seen = BTreeSet::new();
     products
         .unwrap_or_default()
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let code = p.code.as_deref().ok_or_else(|| bad_body(format!("products[{i}].code is required")))?;
+            let code = p.code.as_deref().ok_or_else(|| bad_body(format!("{field}[{i}].code is required")))?;
             let license = LicenseKey::parse(code).map_err(|e| bad_body(e.to_string()))?;
             if p.quantity < 0 {
                 return Err(bad_body(format!("quantity of `{code}` is negative")));

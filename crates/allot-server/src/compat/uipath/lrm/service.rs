@@ -72,7 +72,7 @@ pub async fn set(
 ) -> ApiResult<Json<ServiceLicense>> {
     let request: ServiceLicenseRequest = parse_json(&body)?;
     let service = ServiceType::parse(&path.service).map_err(|e| bad_body(e.to_string()))?;
-    let wanted = quantities(request.products.as_deref())?;
+    let wanted = quantities("products", request.products.as_deref())?;
     account.require_license()?;
     let tenant = tenant_to_write(&account, &path.scope)?;
     let name = request.tenant_name.unwrap_or_else(|| path.scope.clone());
