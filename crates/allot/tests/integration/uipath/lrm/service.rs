@@ -252,3 +252,33 @@ async fn a_tenants_available_service_licenses() {
     t.put(&boss, "/lrm/api/account/song-one/service-license/empty/orchestrator", json!({})).await.expect(200);
     assert_eq!(t.get(&boss, "/lrm/api/account/song-one/available-service-licenses/empty").await.status, 404);
 }
+
+#[tokio::test]
+async fn another_organizations_admin_finds_none_of_its_licenses() {
+    let t = spawn_app().await;
+    let (host, boss) = licensed(&t).await;
+    tenants(&t, &boss).await;
+    let native = t.client(&host);
+    native.create_org(&CreateOrg { id: "other".into(), name: None }).await.unwrap();
+    native.create_user("other", &person("eve", Role::Admin, "eve's long password")).await.unwrap();
+    let eve = t.login(Some("other"), "eve", "eve's long password").await;
+    let account = "/lrm/api/account/song-one";
+    for path in [
+        "account-license/available",
+        "tenantAllocations",
+        "service-license/prod",
+        "service-license/prod/orchestrator/products",
+        "service-license/prod/orchestrator/status",
+        "service-licenses/prod",
+        "available-service-licenses/prod",
+    ] {
+        let path = format!("{account}/{path}");
+        assert_eq!(t.get(&eve, &path).await.status, 404, "{path}");
+        assert_eq!(t.get(&boss, &path).await.status, 200, "song-one's own admin reads {path}");
+    }
+    for path in ["service-license/prod", "service-license/prod/orchestrator"] {
+        assert_eq!(text(&t, Method::DELETE, &format!("{account}/{path}"), &eve).await.0, 404, "{path}");
+    }
+    assert_eq!(t.get(&eve, &format!("{account}/service-license")).await.expect(200), json!([]), "as an unknown one");
+    assert_eq!(t.org_pool(&host, "song-one", "UNATT").await, (10, 5), "nothing was taken back");
+}
