@@ -22,6 +22,6 @@ pub use access::{Access, Family, Need};
 pub use admins::{BOOTSTRAP_ADMIN, forget_bootstrap_password};
 pub use history::{Lifetime, Lifetimes};
 pub use orgs::organizations;
-pub use pools::HeldPool;
+pub use pools::{HeldPool, HeldService};
 pub use products::{capability_products, products, spelled};
 pub use scope::{Denied, HostScope, OrgScope, Refusal, authorized, authorized_home, check};

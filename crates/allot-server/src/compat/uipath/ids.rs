@@ -2,16 +2,18 @@
 //! organizations have readable ids, so each also has a **global id**: a UUID derived from
 //! its key (RFC 9562 version 8, from SHA-256), the same on every process, stored nowhere.
 //! Paths and bodies may name an organization by either; answers give the global id where
-//! UiPath's definitions type the field as a UUID. Groups made natively have such ids too.
+//! UiPath's definitions type the field as a UUID. Groups made natively have such ids too. A
+//! tenant's global id, derived alike from its organization's key and its id, names both, as
+//! UiPath's tenant ids do.
 
-use allot_core::{GroupId, OrgId};
+use allot_core::{GroupId, OrgId, TenantId};
 use sha2::{Digest, Sha256};
 
 use crate::app::App;
 
 /// The organization's global id.
 pub fn account_uuid(org: &OrgId) -> String {
-    derived_uuid(&format!("allot organization {}", org.key().as_str()))
+    global_id(&format!("allot organization {}", org.key().as_str()))
 }
 
 /// A group's global id: its id when that is a UUID (groups made through the identity API),
@@ -20,7 +22,7 @@ pub fn group_uuid(org: &OrgId, group: &GroupId) -> String {
     if is_uuid(group.as_str()) {
         return group.as_str().to_owned();
     }
-    derived_uuid(&format!("allot group {} {}", org.key().as_str(), group.as_str()))
+    global_id(&format!("allot group {} {}", org.key().as_str(), group.as_str()))
 }
 
 /// The id of the group of `org` that `named` stands for: its id or its global id; else
@@ -35,8 +37,13 @@ pub fn named_group(app: &App, org: &OrgId, named: &str) -> String {
     found.map_or_else(|| named.to_owned(), ToString::to_string)
 }
 
+/// The tenant's global id (tenant ids are unique only within their organization).
+pub fn tenant_uuid(org: &OrgId, tenant: &TenantId) -> String {
+    global_id(&format!("allot tenant {} {}", org.key().as_str(), tenant.as_str()))
+}
+
 /// An RFC 9562 version 8 UUID from SHA-256 of `name`.
-fn derived_uuid(name: &str) -> String {
+fn global_id(name: &str) -> String {
     let digest = Sha256::digest(name.as_bytes());
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
@@ -64,6 +71,17 @@ pub fn named_org(app: &App, named: &str) -> String {
     found.map_or_else(|| named.to_owned(), |o| o.id.to_string())
 }
 
+/// The organization and tenant whose tenant global id `named` is, if any.
+pub fn named_tenant(app: &App, named: &str) -> Option<(OrgId, TenantId)> {
+    if !is_uuid(named) {
+        return None;
+    }
+    let books = app.books.read();
+    let mut tenants = books.orgs().flat_map(|o| o.tenants.keys().map(move |t| (&o.id, t)));
+    let found = tenants.find(|(org, tenant)| tenant_uuid(org, tenant).eq_ignore_ascii_case(named));
+    found.map(|(org, tenant)| (org.clone(), tenant.clone()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +97,11 @@ mod tests {
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "RFC variant: {id}");
         assert_eq!(id, account_uuid(&same), "one key, one id");
         assert_ne!(id, account_uuid(&two));
+        let prod = TenantId::parse("prod").unwrap();
+        let tenant = tenant_uuid(&one, &prod);
+        assert!(is_uuid(&tenant) && tenant != id, "{tenant}");
+        assert_eq!(tenant, tenant_uuid(&same, &prod));
+        assert_ne!(tenant, tenant_uuid(&two, &prod), "one tenant id in two organizations, two global ids");
     }
 
     #[test]
