@@ -142,24 +142,46 @@ pub struct Profile {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// A contact center's account of the user (the Vonage dialect's users).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_center: Option<ContactCenterView>,
     pub role: Role,
+    /// What a directory records beyond these (UiPath's identity API, Vonage's users).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<DirectoryView>,
 }
 
-/// What Vonage's User Admin API records of a user: the role (a license, held while the
-/// user is active), archiving, and the agent configuration kept as sent.
+/// A user's directory entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryView {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Inactive (archived) users cannot log in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inactive: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bypass_basic_auth_restriction: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invitation_accepted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub attributes: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_center: Option<ContactCenterView>,
+}
+
+/// What Vonage's User Admin API records of a user beyond the directory: the role (a
+/// license, held while the user is active) and the agent configuration kept as sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactCenterView {
-    pub username: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sso_external_id: Option<String>,
     /// `Admin`, `Supervisor`, `Wallboard` or `Agent`.
     pub role: String,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub archived: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub act_as_agent: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -273,21 +295,29 @@ mod tests {
             }],
             not_for: vec![LicenseKey::parse("vccrole:agent").unwrap()],
         };
-        let plain =
-            UserProfile { name: String::new(), email: None, contact_center: None, role: allot_core::Role::Member };
+        let plain = UserProfile { name: String::new(), email: None, role: allot_core::Role::Member, directory: None };
         let agent = allot_core::ContactCenterProfile {
-            username: "ada".into(),
             sso_external_id: Some("ada-sso".into()),
             role: "Agent".into(),
-            archived: true,
             act_as_agent: true,
             agent_configuration: Some(serde_json::json!({"webrtc": true, "capacity": {"live": 5}})),
+        };
+        let directory = allot_core::DirectoryProfile {
+            user_name: Some("ada".into()),
+            surname: Some("Lovelace".into()),
+            display_name: Some("Ada L.".into()),
+            inactive: true,
+            bypass_basic_auth_restriction: true,
+            invitation_accepted: true,
+            legacy_id: Some(7),
+            attributes: [("team".to_owned(), "blue".to_owned())].into(),
+            contact_center: Some(Box::new(agent)),
         };
         let full = UserProfile {
             name: "Ada".into(),
             email: Some("ada@example.com".into()),
-            contact_center: Some(Box::new(agent)),
             role: allot_core::Role::Admin,
+            directory: Some(Box::new(directory)),
         };
         let rule = Rule { licenses: vec![license.clone()], external: true };
         let grant = allot_core::Grant { quantity: 5, valid_from: Some(1), valid_until: Some(2) };

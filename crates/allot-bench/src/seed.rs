@@ -116,7 +116,7 @@ fn user(org: &OrgId, n: usize, users: usize, commands: &mut Vec<Command>) -> Res
     let (given, family) = (GIVEN[hash % GIVEN.len()], FAMILY[(hash / GIVEN.len()) % FAMILY.len()]);
     let profile = UserProfile {
         name: format!("{given} {family}"),
-        email: Some(format!("{}.{}.{n}@example.com", given.to_lowercase(), family.to_lowercase())),
+        email: Some(format!("{}.{}.{n}@example.com", given.to_lowercase(), family.to_lowercase()).into()),
         ..UserProfile::default()
     };
     commands.push(Command::CreateUser { org: org.clone(), user: user.clone(), profile });

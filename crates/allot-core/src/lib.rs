@@ -20,7 +20,9 @@ pub use ids::{
 pub use ledger::{Actor, LedgerEntry};
 pub use planner::{MAX_QUANTITY, Plan, PoolDelta, plan};
 pub use profile::ContactCenterProfile;
-pub use state::{CheckOutcome, CheckReason, Grant, Holding, Pool, Role, Rule, Source, State, UserProfile, Via};
+pub use state::{
+    CheckOutcome, CheckReason, DirectoryProfile, Grant, Holding, Pool, Role, Rule, Source, State, UserProfile, Via,
+};
 pub use violation::{Violation, ViolationCode};
 
 #[cfg(test)]

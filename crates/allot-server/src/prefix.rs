@@ -12,10 +12,23 @@ use axum::response::Response;
 pub struct OrgPrefix(pub String);
 
 /// First segments that belong to allot itself; anything else before a dialect root is a prefix.
-const ROOTS: &[&str] =
-    &["api", "oauth", "lrm", "lease_", "la", "identity_", "docs", "healthz", "readyz", "metrics", "useradmin", "Auth"];
+const ROOTS: &[&str] = &[
+    "api",
+    "oauth",
+    "lrm",
+    "license_",
+    "lease_",
+    "la",
+    "identity_",
+    "docs",
+    "healthz",
+    "readyz",
+    "metrics",
+    "useradmin",
+    "Auth",
+];
 /// Second segments that mark a prefixed dialect path.
-const DIALECT_ROOTS: &[&str] = &["lrm", "lease_", "la", "identity_"];
+const DIALECT_ROOTS: &[&str] = &["lrm", "license_", "lease_", "la", "identity_"];
 
 pub async fn strip_org_prefix(mut request: Request, next: Next) -> Response {
     if let Some((org, rest)) = split(request.uri().path()) {
@@ -61,7 +74,12 @@ mod tests {
             split("/org/tenant/api/account/authenticate"),
             Some(("org".into(), "/api/account/authenticate".into()))
         );
+        assert_eq!(
+            split("/song-one/license_/api/account/x/account-license"),
+            Some(("song-one".into(), "/license_/api/account/x/account-license".into()))
+        );
         assert_eq!(split("/lease_/api/account/x/user-license"), None);
+        assert_eq!(split("/license_/api/account/x/account-license"), None);
         assert_eq!(split("/api/v1/orgs/lrm"), None);
         assert_eq!(split("/anything/else"), None);
     }

@@ -131,19 +131,24 @@ pub async fn loads_what_was_committed(store: impl Store) {
     };
     let (g, tenant) = (GroupId::parse("g").unwrap(), TenantId::parse("t").unwrap());
     let ending = DirectLicense { valid_until: Some(NOW + 1000), ..DirectLicense::of(license("ATTUNU"), false) };
-    // A contact center account rides in the profile's JSON, on both stores.
-    let account = allot_core::ContactCenterProfile {
-        username: "bea".into(),
-        role: "Supervisor".into(),
-        archived: true,
-        agent_configuration: Some(serde_json::json!({"capacity": {"live": 3}})),
+    // With a directory entry, which both stores keep in the profile's JSON.
+    let directory = allot_core::DirectoryProfile {
+        surname: Some("Bear".into()),
+        inactive: true,
+        attributes: [("team".to_owned(), "blue".to_owned())].into(),
+        // A contact center account rides in the directory entry, on both stores.
+        contact_center: Some(Box::new(allot_core::ContactCenterProfile {
+            role: "Supervisor".into(),
+            agent_configuration: Some(serde_json::json!({"capacity": {"live": 3}})),
+            ..Default::default()
+        })),
         ..Default::default()
     };
     let admin = UserProfile {
         name: "Bea".into(),
         email: Some("bea@example.com".into()),
-        contact_center: Some(Box::new(account)),
         role: Role::Admin,
+        directory: Some(Box::new(directory)),
     };
     apply(
         &store,

@@ -142,6 +142,9 @@ pub const WRONG_HOST_LOGIN: &str = "the username or password is wrong; organizat
 pub const MEMBER_LOGIN: &str = "members hold licenses but cannot sign in; an organization admin may give the user \
      the reader or admin role";
 
+/// A login of a user deactivated in the directory (UiPath's `isActive: false`).
+pub const INACTIVE_LOGIN: &str = "the user is not active; an organization admin may activate them";
+
 /// A person who passed a password login, with the scopes their role carries.
 pub struct Person {
     pub subject: Subject,
@@ -182,9 +185,14 @@ pub async fn login_person(
     let role = {
         let state = app.books.read();
         let org = state.org(org).ok_or(LoginFailure::BadCredentials)?;
-        allot_core::UserId::parse(username).ok().and_then(|id| org.users.get(&id)).map(|u| u.profile.role)
+        let user = allot_core::UserId::parse(username).ok().and_then(|id| org.users.get(&id));
+        user.map(|u| (u.profile.role, u.profile.is_active()))
     };
-    let scopes = match role {
+    // The password was right, so saying why the login fails leaks nothing.
+    if role.is_some_and(|(_, active)| !active) {
+        return Err(LoginFailure::Refused(INACTIVE_LOGIN));
+    }
+    let scopes = match role.map(|(role, _)| role) {
         Some(Role::Admin) => vec![WRITE.to_owned()],
         Some(Role::Reader) => vec![READ.to_owned()],
         // The password was right: saying why it does not do is no leak.
@@ -285,6 +293,68 @@ pub async fn token(
     headers: HeaderMap,
     form: Result<Form<TokenRequest>, FormRejection>,
 ) -> Result<Response, OAuthFailure> {
+    grant(&app, addr, prefix, &headers, form, Login::Person).await
+}
+
+/// UiPath's `/identity_/connect/token`: as [`token`], except that its password grant
+/// requires `client_id` and `client_secret` (its definitions do), naming an API client of
+/// the user's organization.
+pub async fn identity_token(
+    State(app): State<App>,
+    addr: ClientAddr,
+    prefix: Option<axum::Extension<crate::prefix::OrgPrefix>>,
+    headers: HeaderMap,
+    form: Result<Form<TokenRequest>, FormRejection>,
+) -> Result<Response, OAuthFailure> {
+    grant(&app, addr, prefix, &headers, form, Login::PersonThroughClient).await
+}
+
+/// Who a password grant needs to hear from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Login {
+    /// The person alone.
+    Person,
+    /// The person, through an API client of their organization.
+    PersonThroughClient,
+}
+
+/// A client's id and secret: HTTP Basic, else the form's fields, both required.
+fn client_credentials(headers: &HeaderMap, request: &TokenRequest) -> Result<(String, String), OAuthFailure> {
+    match basic_credentials(headers) {
+        Some(pair) => Ok(pair),
+        None => Ok((
+            required(&request.client_id, "client_id")?.to_owned(),
+            required(&request.client_secret, "client_secret")?.to_owned(),
+        )),
+    }
+}
+
+/// The organization a password grant through `client` logs in to: the client's own. One
+/// the request names otherwise (its path or `organization`) must be the same.
+async fn client_org(
+    app: &App,
+    headers: &HeaderMap,
+    request: &TokenRequest,
+    addr: ClientAddr,
+) -> Result<String, OAuthFailure> {
+    let (id, secret) = client_credentials(headers, request)?;
+    let (org, _) = authenticate_client(app, &id, &secret, addr).await?;
+    match request.organization.as_deref().filter(|o| !o.is_empty()) {
+        Some(named) if OrgKey::of(named) != org => {
+            Err(OAuthFailure::new("invalid_client", "the client belongs to another organization than the user"))
+        }
+        _ => Ok(org.as_str().to_owned()),
+    }
+}
+
+async fn grant(
+    app: &App,
+    addr: ClientAddr,
+    prefix: Option<axum::Extension<crate::prefix::OrgPrefix>>,
+    headers: &HeaderMap,
+    form: Result<Form<TokenRequest>, FormRejection>,
+    login: Login,
+) -> Result<Response, OAuthFailure> {
     let Form(mut request) = form.map_err(|e| OAuthFailure::new("invalid_request", e.body_text()))?;
     // `/{org}/identity_/connect/token` names the organization in the path.
     if request.organization.is_none() {
@@ -296,21 +366,18 @@ pub async fn token(
         Some("password") => {
             let username = required(&request.username, "username")?;
             let password = required(&request.password, "password")?;
-            let person = login_person(&app, request.organization.as_deref(), username, password, addr)
+            if login == Login::PersonThroughClient {
+                request.organization = Some(client_org(app, headers, &request, ClientAddr(addr.0)).await?);
+            }
+            let person = login_person(app, request.organization.as_deref(), username, password, addr)
                 .await
                 .map_err(OAuthFailure::login)?;
             let issued = app.auth.issue(&app.store, person.subject, person.scopes, ttl, true, now).await?;
             Ok(token_answer(issued))
         }
         Some("client_credentials") => {
-            let (id, secret) = match basic_credentials(&headers) {
-                Some(pair) => pair,
-                None => (
-                    required(&request.client_id, "client_id")?.to_owned(),
-                    required(&request.client_secret, "client_secret")?.to_owned(),
-                ),
-            };
-            let (org, granted) = authenticate_client(&app, &id, &secret, addr).await?;
+            let (id, secret) = client_credentials(headers, &request)?;
+            let (org, granted) = authenticate_client(app, &id, &secret, addr).await?;
             let scopes = narrow_scopes(request.scope.as_deref(), &granted)?;
             let subject = Subject::Client { client_id: id, org };
             let issued = app.auth.issue(&app.store, subject, scopes, ttl, false, now).await?;

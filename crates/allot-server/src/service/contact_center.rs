@@ -52,7 +52,7 @@ impl OrgScope {
     }
 
     /// Applies `commands` (a user's creation or change with its licenses) unless another
-    /// user of the organization has `username`: judged on the books the change is planned
+    /// user of the organization has `username` as its directory's user name: judged on the books the change is planned
     /// on, so two requests cannot both take one. Answers the plan either way, for the
     /// surface to answer a refusal in its own shapes.
     pub async fn change_user_named(&self, commands: &[Command], user: &UserId, username: &str) -> ApiResult<Outcome> {
@@ -60,8 +60,7 @@ impl OrgScope {
         let unique: crate::books::Precondition = Box::new(move |books, _| {
             let taken = books.org(org.as_str()).is_some_and(|o| {
                 o.users.iter().any(|(id, u)| {
-                    *id != user
-                        && u.profile.contact_center.as_ref().is_some_and(|c| c.username.eq_ignore_ascii_case(&username))
+                    *id != user && u.profile.user_name().is_some_and(|taken| taken.eq_ignore_ascii_case(&username))
                 })
             });
             if taken {

@@ -3,6 +3,7 @@
 //! conditional on one.
 
 use allot_api::{PoolList, PoolRow, SetPools};
+use allot_core::state::Tenant;
 use allot_core::{Command, Grant, LicenseKey, Pool, ProductKind, ServiceType, State, TenantId};
 
 use super::etag::{IfMatch, Resource, Tagged};
@@ -14,20 +15,52 @@ use crate::books::Outcome;
 use crate::error::{ApiError, ApiResult};
 use allot_api::ErrorCode;
 
-/// A pool with something in it, and the kind of its product (none if not in the catalogue).
+/// A pool with something in it, the kind of its product and the service its units belong to
+/// (none if not in the catalogue).
 #[derive(Debug, Clone)]
 pub struct HeldPool {
     pub license: LicenseKey,
     pub pool: Pool,
     pub kind: Option<ProductKind>,
+    pub service: Option<ServiceType>,
+}
+
+/// What the organization granted one service of a tenant: its pools with something in them.
+#[derive(Debug, Clone)]
+pub struct HeldService {
+    pub tenant: TenantId,
+    pub service: ServiceType,
+    pub pools: Vec<HeldPool>,
 }
 
 fn held<'a>(books: &State, pools: impl Iterator<Item = (&'a LicenseKey, &'a Pool)>) -> Vec<HeldPool> {
-    let kind = |license: &LicenseKey| books.catalogue().get(license.product.as_str()).map(|p| p.kind);
+    let product = |license: &LicenseKey| books.catalogue().get(license.product.as_str());
     pools
         .filter(|(_, p)| !p.is_empty())
-        .map(|(license, pool)| HeldPool { license: license.clone(), pool: *pool, kind: kind(license) })
+        .map(|(license, pool)| HeldPool {
+            license: license.clone(),
+            pool: *pool,
+            kind: product(license).map(|p| p.kind),
+            service: product(license).and_then(|p| p.service_type.clone()),
+        })
         .collect()
+}
+
+/// A tenant's pools of one service with something in them.
+fn held_of_service(books: &State, tenant: &Tenant, service: &ServiceType) -> Vec<HeldPool> {
+    held(books, tenant.pools.iter().filter(|((s, _), _)| s == service).map(|((_, l), p)| (l, p)))
+}
+
+fn same_license(a: &LicenseKey, b: &LicenseKey) -> bool {
+    let capability = |l: &LicenseKey| l.capability.as_ref().map(|c| c.as_str().to_ascii_lowercase());
+    a.product.as_str().eq_ignore_ascii_case(b.product.as_str()) && capability(a) == capability(b)
+}
+
+/// `quantity` of `license`, in the validity window its held pool already has: a replacement
+/// by quantities (UiPath's) changes no dates set natively.
+fn keeping_window(held: &[HeldPool], license: &LicenseKey, quantity: i64) -> Grant {
+    let window = held.iter().find(|h| same_license(&h.license, license)).map(|h| h.pool.grant).unwrap_or_default();
+    Grant { quantity, ..window }
 }
 
 /// The licenses of `held` not named in `wanted`, by product: a replacing write sets them to
@@ -76,6 +109,12 @@ impl HostScope {
         Tagged(Resource::HostPools.etag(&books), list)
     }
 
+    /// The host's pools with something in them.
+    pub fn held_pools(&self) -> Vec<HeldPool> {
+        let books = self.app().books.read();
+        held(&books, books.host_pools().iter())
+    }
+
     /// Records what the host bought; pools not listed stay as they are.
     pub async fn set_pools(&self, body: &SetPools, if_match: &IfMatch) -> ApiResult<Tagged<PoolList>> {
         let grants = grants(self.app(), body)?;
@@ -118,15 +157,41 @@ impl OrgScope {
         books.org(self.org().as_str()).is_some_and(|o| o.pools.values().any(|p| !p.is_empty()))
     }
 
+    /// Whether the host holds anything to grant (UiPath answers 404 without a host license).
+    pub fn host_has_license(&self) -> bool {
+        let books = self.app().books.read();
+        books.host_pools().values().any(|p| !p.is_empty())
+    }
+
     /// A tenant's pools of one service with something in them; `None` for no such tenant.
     pub fn held_service_pools(&self, tenant: &TenantId, service: &ServiceType) -> Option<Vec<HeldPool>> {
         let books = self.app().books.read();
         let t = books.org(self.org().as_str())?.tenants.get(tenant)?;
-        Some(held(&books, t.pools.iter().filter(|((s, _), _)| s == service).map(|((_, l), p)| (l, p))))
+        Some(held_of_service(&books, t, service))
+    }
+
+    /// Every service of every tenant (or of `tenant` only) that holds something, by tenant
+    /// then service.
+    pub fn held_services(&self, tenant: Option<&TenantId>) -> Vec<HeldService> {
+        let books = self.app().books.read();
+        let Some(org) = books.org(self.org().as_str()) else { return Vec::new() };
+        let tenants = org.tenants.values().filter(|t| tenant.is_none_or(|id| *id == t.id));
+        let mut services = Vec::new();
+        for t in tenants {
+            let mut types: Vec<&ServiceType> = t.pools.keys().map(|(s, _)| s).collect();
+            types.dedup();
+            for service in types {
+                let pools = held_of_service(&books, t, service);
+                if !pools.is_empty() {
+                    services.push(HeldService { tenant: t.id.clone(), service: service.clone(), pools });
+                }
+            }
+        }
+        services
     }
 
     /// Replaces what the host granted the organization (host admin), product by product:
-    /// those held and not in `wanted` go to 0.
+    /// those held and not in `wanted` go to 0; those held keep their validity window.
     pub async fn replace_pools(&self, wanted: Vec<(LicenseKey, i64)>) -> ApiResult<Outcome> {
         self.caller().require_host_admin()?;
         let org = self.org().clone();
@@ -135,14 +200,18 @@ impl OrgScope {
             let pool = |license, grant| Command::SetOrgPool { org: org.clone(), license, grant };
             let mut commands: Vec<Command> =
                 dropped(&held, &wanted).into_iter().map(|license| pool(license, Grant::default())).collect();
-            commands.extend(wanted.iter().map(|(license, quantity)| pool(license.clone(), Grant::quantity(*quantity))));
+            commands.extend(
+                wanted
+                    .iter()
+                    .map(|(license, quantity)| pool(license.clone(), keeping_window(&held, license, *quantity))),
+            );
             Ok(commands)
         })
         .await
     }
 
-    /// Replaces what the organization granted one service of a tenant, product by product;
-    /// a tenant not known yet is created, named `name`.
+    /// Replaces what the organization granted one service of a tenant, product by product
+    /// (those held keep their validity window); a tenant not known yet is created, named `name`.
     pub async fn replace_service_pools(
         &self,
         tenant: &TenantId,
@@ -154,7 +223,7 @@ impl OrgScope {
         self.change_current(move |books| {
             let mut commands = Vec::new();
             let held = match books.org(org.as_str()).and_then(|o| o.tenants.get(&tenant)) {
-                Some(t) => held(books, t.pools.iter().filter(|((s, _), _)| *s == service).map(|((_, l), p)| (l, p))),
+                Some(t) => held_of_service(books, t, &service),
                 None => {
                     commands.push(Command::CreateTenant {
                         org: org.clone(),
@@ -164,36 +233,41 @@ impl OrgScope {
                     Vec::new()
                 }
             };
-            let pool = |license: LicenseKey, quantity: i64| Command::SetTenantPool {
+            let pool = |license: LicenseKey, grant: Grant| Command::SetTenantPool {
                 org: org.clone(),
                 tenant: tenant.clone(),
                 service: service.clone(),
                 license,
-                grant: Grant::quantity(quantity),
+                grant,
             };
-            commands.extend(dropped(&held, &wanted).into_iter().map(|license| pool(license, 0)));
-            commands.extend(wanted.iter().map(|(license, quantity)| pool(license.clone(), *quantity)));
+            commands.extend(dropped(&held, &wanted).into_iter().map(|license| pool(license, Grant::default())));
+            commands.extend(
+                wanted
+                    .iter()
+                    .map(|(license, quantity)| pool(license.clone(), keeping_window(&held, license, *quantity))),
+            );
             Ok(commands)
         })
         .await
     }
 
-    /// Takes everything the organization granted one service of a tenant back; 404 for no
-    /// such tenant.
-    pub async fn clear_service_pools(&self, tenant: &TenantId, service: &ServiceType) -> ApiResult<Outcome> {
-        let (org, tenant, service) = (self.org().clone(), tenant.clone(), service.clone());
+    /// Takes everything the organization granted one service of a tenant (every service, for
+    /// `None`) back; 404 for no such tenant.
+    pub async fn clear_service_pools(&self, tenant: &TenantId, service: Option<&ServiceType>) -> ApiResult<Outcome> {
+        let (org, tenant, service) = (self.org().clone(), tenant.clone(), service.cloned());
         self.change_current(move |books| {
             let Some(t) = books.org(org.as_str()).and_then(|o| o.tenants.get(&tenant)) else {
                 return Err(ApiError::not_found(format!("tenant `{tenant}` does not exist")));
             };
-            let zero = |license: &LicenseKey| Command::SetTenantPool {
+            let zero = |service: &ServiceType, license: &LicenseKey| Command::SetTenantPool {
                 org: org.clone(),
                 tenant: tenant.clone(),
                 service: service.clone(),
                 license: license.clone(),
                 grant: Grant::default(),
             };
-            Ok(t.pools.iter().filter(|((s, _), p)| *s == service && !p.is_empty()).map(|((_, l), _)| zero(l)).collect())
+            let named = |s: &ServiceType| service.as_ref().is_none_or(|wanted| wanted == s);
+            Ok(t.pools.iter().filter(|((s, _), p)| named(s) && !p.is_empty()).map(|((s, l), _)| zero(s, l)).collect())
         })
         .await
     }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use allot_api::{CheckAnswer, ErrorCode};
+use allot_core::state::Org;
 use allot_core::{Command, GroupId, OrgId, OrgKey, State, TenantId, UserId};
 use allot_store::{SideWrite, StoreError};
 
@@ -190,6 +191,13 @@ impl OrgScope {
 
     fn settle(&self, outcome: Outcome) -> ApiResult<Outcome> {
         if outcome.plan.is_possible() { Ok(outcome) } else { Err((self.refusal)(&outcome)) }
+    }
+
+    /// Reads this organization's books under one lock, for a surface that formats its own
+    /// views of them (a page of a million users, read in place rather than copied).
+    pub fn read_org<T>(&self, read: impl FnOnce(&Org) -> T) -> ApiResult<T> {
+        let books = self.app.books.read();
+        books.org(self.org.as_str()).map(read).ok_or_else(|| self.gone())
     }
 
     /// `user` of this organization, or 404.

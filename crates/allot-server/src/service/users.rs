@@ -9,7 +9,7 @@ use allot_store::{SideWrite, Store, Subject};
 
 use super::OrgScope;
 use crate::api::invalid_id;
-use crate::auth::password;
+use crate::auth::{ClientAddr, LoginFailure, password};
 use crate::error::{ApiError, ApiResult};
 use allot_api::ErrorCode;
 
@@ -17,7 +17,7 @@ fn view(id: &UserId, user: &allot_core::state::User) -> UserView {
     UserView {
         id: id.to_string(),
         name: user.profile.name.clone(),
-        email: user.profile.email.clone(),
+        email: user.profile.email.as_deref().map(str::to_owned),
         role: user.profile.role.into(),
         groups: user.groups.keys().map(ToString::to_string).collect(),
     }
@@ -55,18 +55,14 @@ impl OrgScope {
         let user = UserId::parse(&body.id).map_err(invalid_id)?;
         // Hash first; the hash is written with the user, in one transaction: both or neither.
         let side = match &body.password {
-            Some(password) => {
-                password::check_strength(password)?;
-                let hash = self.app().auth.passwords.hash(password).await?;
-                vec![SideWrite::Password { realm: self.org().key().to_string(), username: user.to_string(), hash }]
-            }
+            Some(password) => vec![self.password_write(&user, password).await?],
             None => Vec::new(),
         };
         let profile = UserProfile {
             name: body.name.unwrap_or_else(|| body.id.clone()),
-            email: body.email,
-            contact_center: None,
+            email: body.email.map(Into::into),
             role: body.role.unwrap_or_default().into(),
+            directory: None,
         };
         let command = Command::CreateUser { org: self.org().clone(), user: user.clone(), profile };
         self.change_with(&[command], side).await?;
@@ -83,9 +79,9 @@ impl OrgScope {
         let current = current.unwrap_or_default();
         let profile = UserProfile {
             name: body.name.unwrap_or(current.name),
-            email: body.email.or(current.email),
-            contact_center: current.contact_center,
+            email: body.email.map(Into::into).or(current.email),
             role: body.role.map_or(current.role, Into::into),
+            directory: current.directory,
         };
         self.change(&[Command::UpdateUser { org: self.org().clone(), user: user.clone(), profile }]).await?;
         self.user(user.as_str())
@@ -100,6 +96,16 @@ impl OrgScope {
         Ok(())
     }
 
+    /// Deletes users all or nothing, as [`OrgScope::delete_user`] deletes one.
+    pub async fn delete_users(&self, users: &[UserId]) -> ApiResult<()> {
+        let org = self.org();
+        let commands: Vec<Command> =
+            users.iter().map(|user| Command::DeleteUser { org: org.clone(), user: user.clone() }).collect();
+        self.change(&commands).await?;
+        users.iter().for_each(|user| self.forget(user));
+        Ok(())
+    }
+
     /// Sets a user's password, so a reader or admin can log in; the store revokes whatever
     /// tokens the old one gave, refresh tokens included, with it.
     pub async fn set_password(&self, user: &str, password: &str) -> ApiResult<()> {
@@ -109,6 +115,32 @@ impl OrgScope {
         self.app().store.set_password_hash(self.org().key().as_str(), user.as_str(), &hash).await?;
         self.forget(&user);
         Ok(())
+    }
+
+    /// The write that gives `user` the password `password`, once it is found strong enough:
+    /// to commit with the change that creates the user.
+    pub async fn password_write(&self, user: &UserId, password: &str) -> ApiResult<SideWrite> {
+        password::check_strength(password)?;
+        let hash = self.app().auth.passwords.hash(password).await?;
+        Ok(SideWrite::Password { realm: self.org().key().to_string(), username: user.to_string(), hash })
+    }
+
+    /// Whether `password` is `user`'s password, checked (and throttled) like a login.
+    pub async fn is_password(&self, user: &str, password: &str, addr: ClientAddr) -> ApiResult<bool> {
+        let user = self.user_id(user)?;
+        let (app, realm) = (self.app(), self.org().key());
+        match app
+            .auth
+            .check_password(&app.store, realm.as_str(), user.as_str(), password, addr.0, app.clock.now())
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(LoginFailure::BadCredentials | LoginFailure::Refused(_)) => Ok(false),
+            Err(LoginFailure::Throttled(seconds)) => {
+                Err(ApiError::too_many(format!("too many failed attempts; try again in {seconds} seconds"), seconds))
+            }
+            Err(LoginFailure::Error(error)) => Err(error),
+        }
     }
 
     /// This process's token cache follows a revocation the store made.

@@ -33,7 +33,7 @@ pub const HOST_ID: &str = "host";
 pub fn router() -> Router<App> {
     Router::new()
         .route("/api/account/authenticate", post(login::authenticate))
-        .route("/identity_/connect/token", post(crate::auth::oauth::token))
+        .route("/identity_/connect/token", post(crate::auth::oauth::identity_token))
         .route("/identity_/.well-known/openid-configuration", get(login::openid_configuration))
         .merge(lrm::routes())
         .merge(lease::routes())
@@ -126,9 +126,10 @@ impl<F, A> Account<F, A> {
         }
     }
 
-    /// The group a path names, or 404.
+    /// The group a path names (by its id or global id), or 404.
     pub fn path_group(&self, group: &str) -> ApiResult<GroupId> {
-        self.group_id(group).map_err(|_| self.missing_here("group", group))
+        let id = ids::named_group(self.app(), self.org(), group);
+        self.group_id(&id).map_err(|_| self.missing_here("group", group))
     }
 
     /// The user a path names, or 404.

@@ -10,11 +10,14 @@ pub struct CodeCount {
     pub total: i64,
 }
 
+/// A code and a quantity asked for (the definitions' `ProductQuantityDto`, `ProductRequested`):
+/// neither is required; a missing quantity is 0.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CodeQuantity {
-    pub code: String,
-    pub quantity: i64,
+    pub code: Option<String>,
+    #[serde(default)]
+    pub quantity: i32,
 }
 
 #[derive(Debug, Deserialize)]

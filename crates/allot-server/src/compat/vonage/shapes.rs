@@ -119,15 +119,14 @@ pub fn role_name(license: &LicenseKey) -> Option<&'static str> {
 
 impl From<&UserRecord> for UserAnswer {
     fn from(user: &UserRecord) -> Self {
-        let account = user.profile.contact_center.as_deref();
-        let active = !account.is_some_and(|a| a.archived);
+        let account = user.profile.contact_center();
         let role = held_role(&user.holdings).or_else(|| account.map(|a| a.role.clone()).filter(|r| !r.is_empty()));
         UserAnswer {
             user_id: user.id.to_string(),
-            username: account.map_or_else(|| user.id.to_string(), |a| a.username.clone()),
+            username: user.profile.user_name().map_or_else(|| user.id.to_string(), str::to_owned),
             name: user.profile.name.clone(),
-            email: user.profile.email.clone(),
-            active,
+            email: user.profile.email.as_deref().map(str::to_owned),
+            active: user.profile.is_active(),
             locked: false,
             sso_external_id: account.and_then(|a| a.sso_external_id.clone()),
             user_account_configuration: AccountAnswer {

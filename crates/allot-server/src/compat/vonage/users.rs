@@ -2,7 +2,9 @@
 //! dialect parses Vonage's user object and answers it; the planner decides what a role
 //! change may do (licenses left, overage, eligibility) and the service applies it whole.
 
-use allot_core::{Command, ContactCenterProfile, DirectLicense, Plan, Role, UserId, UserProfile, ViolationCode};
+use allot_core::{
+    Command, ContactCenterProfile, DirectLicense, DirectoryProfile, Plan, Role, UserId, UserProfile, ViolationCode,
+};
 use axum::Json;
 use axum::extract::RawQuery;
 use axum::http::StatusCode;
@@ -133,8 +135,8 @@ pub async fn list(account: Account<Read>, RawQuery(query): RawQuery) -> Result<J
     let params = params(&query);
     let include = param(&params, "include").unwrap_or("Active").to_ascii_lowercase();
     let keep: fn(&UserProfile) -> bool = match include.as_str() {
-        "active" => |p| !p.contact_center.as_ref().is_some_and(|c| c.archived),
-        "archived" => |p| p.contact_center.as_ref().is_some_and(|c| c.archived),
+        "active" => UserProfile::is_active,
+        "archived" => |p| !p.is_active(),
         "all" => |_| true,
         _ => {
             return Err(bad_request(format!(
@@ -172,15 +174,19 @@ pub async fn create(
     let role = shapes::role(&required(configuration.role, "userAccountConfiguration.role")?)?;
     let archived = body.active == Some(false);
     let contact_center = ContactCenterProfile {
-        username: username.clone(),
         sso_external_id: body.sso_external_id,
         role: role.to_owned(),
-        archived,
         act_as_agent: configuration.act_as_agent.unwrap_or(false),
         agent_configuration: configuration.agent_configuration.map(Value::Object),
     };
+    let directory = DirectoryProfile {
+        user_name: Some(username.clone()),
+        inactive: archived,
+        contact_center: Some(Box::new(contact_center)),
+        ..DirectoryProfile::default()
+    };
     let profile =
-        UserProfile { name, email: Some(email), contact_center: Some(Box::new(contact_center)), role: Role::Member };
+        UserProfile { name, email: Some(email.into()), role: Role::Member, directory: Some(Box::new(directory)) };
     let user =
         UserId::parse(&new_guid()).map_err(|e| VonageError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let mut commands = vec![Command::CreateUser { org: account.org().clone(), user: user.clone(), profile }];
@@ -208,29 +214,26 @@ pub async fn update(
     let body = body(&bytes)?;
     let held = UserAnswer::from(&found).user_account_configuration.role;
     let mut profile = found.profile.clone();
-    let mut cc = profile.contact_center.take().map_or_else(
-        || ContactCenterProfile {
-            username: found.id.to_string(),
-            role: held.clone().unwrap_or_default(),
-            ..Default::default()
-        },
-        |b| *b,
+    let mut directory = profile.directory.take().map_or_else(DirectoryProfile::default, |d| *d);
+    let mut cc = directory.contact_center.take().map_or_else(
+        || ContactCenterProfile { role: held.clone().unwrap_or_default(), ..ContactCenterProfile::default() },
+        |c| *c,
     );
-    let was_active = !cc.archived;
+    let was_active = !directory.inactive;
     if let Some(name) = body.name {
         profile.name = required(Some(name), "name")?;
     }
     if let Some(email) = body.email {
-        profile.email = Some(required(Some(email), "email")?);
+        profile.email = Some(required(Some(email), "email")?.into());
     }
     if let Some(username) = body.username {
-        cc.username = required(Some(username), "username")?;
+        directory.user_name = Some(required(Some(username), "username")?);
     }
     if let Some(sso) = body.sso_external_id {
         cc.sso_external_id = Some(sso).filter(|s| !s.is_empty());
     }
     if let Some(active) = body.active {
-        cc.archived = !active;
+        directory.inactive = !active;
     }
     if let Some(configuration) = body.user_account_configuration {
         if let Some(role) = configuration.role {
@@ -249,8 +252,11 @@ pub async fn update(
             cc.agent_configuration = Some(Value::Object(merged));
         }
     }
-    let (now_active, role, username) = (!cc.archived, cc.role.clone(), cc.username.clone());
-    profile.contact_center = Some(Box::new(cc));
+    let now_active = !directory.inactive;
+    let role = cc.role.clone();
+    let username = directory.user_name.clone().unwrap_or_else(|| found.id.to_string());
+    directory.contact_center = Some(Box::new(cc));
+    profile.directory = Some(Box::new(directory));
     let mut commands = vec![Command::UpdateUser { org: account.org().clone(), user: found.id.clone(), profile }];
     if was_active && !now_active {
         commands.push(Command::SetDirectLicenses {

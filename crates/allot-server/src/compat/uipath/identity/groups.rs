@@ -1,0 +1,160 @@
+//! Groups: read (with members), created, their members added and removed, deleted.
+//! Members join through the native API's commands, so they inherit the group's rule first
+//! come, first served.
+
+use allot_core::{Command, GroupId, UserId};
+use axum::Extension;
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+
+use super::shapes::{CreateGroup, DeleteGroups, GroupDto, GroupPaging, UpdateGroup};
+use super::views::group_dto;
+use super::{body_org, new_uuid, read_org};
+use crate::api::{Created, NoContent};
+use crate::app::{App, Caller};
+use crate::compat::uipath::{Account, PmGroup, bad_body};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBytes, Path, Query, Read, Write, parse_json};
+use crate::prefix::OrgPrefix;
+use allot_api::ErrorCode;
+
+/// `/identity_/api/Group/{id}`: GET and DELETE name an organization, PUT a group.
+#[derive(Deserialize)]
+pub struct IdPath {
+    id: String,
+}
+
+/// `/identity_/api/Group/{org}/{group}`: the organization comes with [`Account`].
+#[derive(Deserialize)]
+pub struct GroupPath {
+    group: String,
+}
+
+/// The most groups or users a page holds, as the definitions bound `top`.
+pub const MAX_TOP: u32 = 1000;
+
+/// The organization's groups, all of them unless `top` and `skip` ask for a page.
+pub async fn list(
+    State(app): State<App>,
+    caller: Caller,
+    Path(path): Path<IdPath>,
+    Query(paging): Query<GroupPaging>,
+) -> ApiResult<Json<Vec<GroupDto>>> {
+    let account = Account::<PmGroup, Read>::authorize(&app, caller, &path.id)?;
+    if paging.top.is_some_and(|top| top > MAX_TOP) {
+        return Err(ApiError::bad_request(ErrorCode::InvalidQuery, format!("top: at most {MAX_TOP}")));
+    }
+    let lifetimes = account.lifetimes(None).await?;
+    let (skip, top) = (paging.skip.unwrap_or(0) as usize, paging.top.map_or(usize::MAX, |top| top as usize));
+    read_org(&account, |org| {
+        Ok(Json(org.groups.values().skip(skip).take(top).map(|g| group_dto(org, g, &lifetimes, false)).collect()))
+    })
+}
+
+/// One group, with its members in order of joining.
+pub async fn one(account: Account<PmGroup, Read>, Path(path): Path<GroupPath>) -> ApiResult<Json<GroupDto>> {
+    let group = account.path_group(&path.group)?;
+    answer(&account, &group).await.map(Json)
+}
+
+async fn answer<A: Sync>(account: &Account<PmGroup, A>, group: &GroupId) -> ApiResult<GroupDto> {
+    let lifetimes = account.lifetimes(None).await?;
+    read_org(account, |org| {
+        let found = org.groups.get(group).ok_or_else(|| account.missing("group", group.as_str()))?;
+        Ok(group_dto(org, found, &lifetimes, true))
+    })
+}
+
+fn user_ids(ids: Option<&Vec<String>>) -> ApiResult<Vec<UserId>> {
+    ids.into_iter().flatten().map(|id| UserId::parse(id).map_err(|e| bad_body(e.to_string()))).collect()
+}
+
+/// Create a group with members; its id is the one given, else a new UUID.
+pub async fn create(
+    State(app): State<App>,
+    caller: Caller,
+    prefix: Option<Extension<OrgPrefix>>,
+    JsonBytes(body): JsonBytes,
+) -> ApiResult<Created<GroupDto>> {
+    let request: CreateGroup = parse_json(&body)?;
+    let org = body_org(&caller, prefix.as_deref(), request.partition_global_id.as_deref())?;
+    let account = Account::<PmGroup, Write>::authorize(&app, caller, &org)?;
+    let id = request.id.unwrap_or_else(new_uuid);
+    let group = GroupId::parse(&id).map_err(|e| bad_body(format!("id: {e}")))?;
+    let name = request.name.filter(|n| !n.trim().is_empty()).ok_or_else(|| bad_body("name: give the group a name"))?;
+    let members = user_ids(request.directory_user_member_ids.as_ref())?;
+    app.check_items(members.len())?;
+    let org = account.org();
+    let mut commands = vec![Command::CreateGroup { org: org.clone(), group: group.clone(), name }];
+    commands.extend(members.into_iter().map(|user| Command::AddMember {
+        org: org.clone(),
+        group: group.clone(),
+        user,
+    }));
+    account.change(&commands).await?;
+    answer(&account, &group).await.map(Created)
+}
+
+/// Add and remove members (removing one who is not a member changes nothing). allot
+/// keeps a group's name: a different `name` is refused.
+pub async fn update(
+    State(app): State<App>,
+    caller: Caller,
+    prefix: Option<Extension<OrgPrefix>>,
+    Path(path): Path<IdPath>,
+    JsonBytes(body): JsonBytes,
+) -> ApiResult<Json<GroupDto>> {
+    let request: UpdateGroup = parse_json(&body)?;
+    let org = body_org(&caller, prefix.as_deref(), request.partition_global_id.as_deref())?;
+    let account = Account::<PmGroup, Write>::authorize(&app, caller, &org)?;
+    let group = account.path_group(&path.id)?;
+    let current = account.group(group.as_str())?.name;
+    if request.name.as_ref().is_some_and(|name| *name != current) {
+        return Err(bad_body(format!("name: allot does not rename groups; this one is `{current}`")));
+    }
+    let (join, leave) = (user_ids(request.to_add.as_ref())?, user_ids(request.to_remove.as_ref())?);
+    app.check_items(join.len() + leave.len())?;
+    let (org, target) = (account.org().clone(), group.clone());
+    account
+        .change_current(move |books| {
+            let members = books.org(org.as_str()).and_then(|o| o.groups.get(&target)).map(|g| &g.members);
+            let is_member = |user: &UserId| members.is_some_and(|m| m.values().any(|u| u == user));
+            let (org, group) = (&org, &target);
+            let leaving = leave.iter().filter(|user| is_member(user)).cloned();
+            let mut commands: Vec<Command> =
+                leaving.map(|user| Command::RemoveMember { org: org.clone(), group: group.clone(), user }).collect();
+            commands.extend(join.iter().map(|user| Command::AddMember {
+                org: org.clone(),
+                group: group.clone(),
+                user: user.clone(),
+            }));
+            Ok(commands)
+        })
+        .await?;
+    answer(&account, &group).await.map(Json)
+}
+
+/// Delete one group: its members lose what they inherited from it.
+pub async fn delete(account: Account<PmGroup, Write>, Path(path): Path<GroupPath>) -> ApiResult<NoContent> {
+    let group = account.path_group(&path.group)?;
+    account.delete_group(group.as_str()).await.map(|()| NoContent)
+}
+
+/// Delete several groups, all or nothing: one unknown id and none is deleted.
+pub async fn delete_many(
+    State(app): State<App>,
+    caller: Caller,
+    Path(path): Path<IdPath>,
+    JsonBytes(body): JsonBytes,
+) -> ApiResult<NoContent> {
+    let request: DeleteGroups = parse_json(&body)?;
+    let account = Account::<PmGroup, Write>::authorize(&app, caller, &path.id)?;
+    let named = request.group_ids.unwrap_or_default();
+    app.check_items(named.len())?;
+    let groups: Vec<GroupId> = named.iter().map(|group| account.path_group(group)).collect::<ApiResult<_>>()?;
+    let org = account.org();
+    let commands: Vec<Command> =
+        groups.into_iter().map(|group| Command::DeleteGroup { org: org.clone(), group }).collect();
+    account.change(&commands).await.map(|_| NoContent)
+}
