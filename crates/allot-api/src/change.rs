@@ -145,7 +145,7 @@ pub struct Profile {
     pub role: Role,
     /// What a directory records beyond these (UiPath's identity API, Vonage's users).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub directory: Option<DirectoryView>,
+    pub directory: Option<Box<DirectoryView>>,
 }
 
 /// A user's directory entry.

@@ -227,3 +227,19 @@ async fn a_user_reads_back_as_written_after_a_restart() {
         "the profile is stored, not only held in memory"
     );
 }
+
+#[tokio::test]
+async fn a_user_made_with_the_native_api_is_answered_with_its_id_as_username_and_the_role_it_holds() {
+    let t = spawn_app().await;
+    let c = center(&t, &[("vccrole:wallboard", 2)]).await;
+    let native = t.client(&c.admin);
+    native.create_user("vcc", &crate::harness::member("bob")).await.unwrap();
+    native.set_user_licenses("vcc", "bob", &crate::harness::licenses(&["vccrole:wallboard"])).await.unwrap();
+    let bob = get_user(&t, &c.read, "bob").await.expect(200);
+    assert_eq!((bob["username"].clone(), bob["active"].clone()), (json!("bob"), json!(true)));
+    assert_eq!(bob["userAccountConfiguration"]["role"], "Wallboard");
+    let renamed = patch_user(&t, &c.write, "bob", "", &json!({"username": "bobby"})).await.expect(200);
+    assert_eq!(renamed["username"], "bobby");
+    assert_eq!(renamed["userAccountConfiguration"]["role"], "Wallboard", "the role license stays");
+    assert_eq!(t.org_pool(&c.admin, "vcc", "vccrole:wallboard").await, (2, 1));
+}
