@@ -74,7 +74,7 @@ fn path_parameter_schema(name: &str) -> Option<&'static str> {
 /// What the server checks before any route runs, stated on each native operation: typed
 /// path parameters, the `Idempotency-Key` of every write, `If-Match`, and the answers any
 /// request may get (400 for a malformed query, 401/403 without the right token, 404 for
-/// ids that do not exist, 413/415 for a body too large or not JSON).
+/// ids that do not exist, 413/415 for a body too large or not JSON, 429 past a rate limit).
 pub fn describe_requests(openapi: &mut utoipa::openapi::OpenApi) {
     add_value_schemas(openapi);
     closed_variants(openapi, "PlanChange");
@@ -169,6 +169,11 @@ pub fn describe_requests(openapi: &mut utoipa::openapi::OpenApi) {
                 "`revision_not_found`: see `min_revision`"
             };
             respond(responses, "404", not_found);
+            respond(
+                responses,
+                "429",
+                "`rate_limited`: past the client's `rate_limits.native` (off by default); see `Retry-After`",
+            );
         }
     }
 }

@@ -50,6 +50,19 @@ impl HostScope {
                 })
             })
             .collect::<ApiResult<Vec<_>>>()?;
+        // An overflow is another level of the same product: where its holders go next.
+        for capability in &capabilities {
+            let Some(overflow) = &capability.overflow else { continue };
+            if *overflow == capability.code || !capabilities.iter().any(|c| c.code == *overflow) {
+                return Err(ApiError::bad_request(
+                    ErrorCode::InvalidBody,
+                    format!(
+                        "capabilities: the overflow of `{}` must be another capability of the product",
+                        capability.code
+                    ),
+                ));
+            }
+        }
         let not_for = body.not_for.iter().map(|l| LicenseKey::parse(l)).collect::<Result<Vec<_>, _>>();
         let product = Product {
             code: ProductCode::parse(&body.code).map_err(invalid)?,

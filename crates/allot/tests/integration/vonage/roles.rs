@@ -165,3 +165,36 @@ async fn a_role_change_that_fails_changes_nothing() {
     assert_eq!(t.org_pool(&c.admin, "vcc", "vccrole:supervisor").await, (1, 1));
     assert_eq!(t.org_pool(&c.admin, "vcc", "vccrole:agent").await, (1, 1));
 }
+
+#[tokio::test]
+async fn a_product_the_host_adds_may_be_refused_to_a_role_and_the_native_api_refuses_it_as_not_eligible() {
+    use allot_api::{CapabilityView, ErrorCode, ProductKind, ProductView};
+    let t = spawn_app().await;
+    let c = center(&t, &[("vccrole:agent", 2)]).await;
+    let host = t.client(&c.admin);
+    let level = |code: &str, overflow: Option<&str>| CapabilityView {
+        code: code.into(),
+        name: code.into(),
+        overflow: overflow.map(Into::into),
+    };
+    let mut coaching = ProductView {
+        code: "coaching".into(),
+        name: "Coaching".into(),
+        kind: ProductKind::User,
+        service_type: None,
+        capabilities: vec![level("basic", Some("basic"))],
+        not_for: vec!["vccrole:agent".into()],
+    };
+    let refused = host.create_product(&coaching).await.unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::InvalidBody), "an overflow must be another level");
+    coaching.capabilities = vec![level("basic", None)];
+    host.create_product(&coaching).await.unwrap();
+    host.set_host_pools(&crate::harness::pools(&[("coaching:basic", 5)])).await.unwrap();
+    host.set_org_pools("vcc", &crate::harness::pools(&[("coaching:basic", 5)])).await.unwrap();
+    let agent = create_user(&t, &c.write, "", &new_user("agent", "Agent")).await.expect(201);
+    let agent = agent["userId"].as_str().unwrap();
+    let both = crate::harness::licenses(&["vccrole:agent", "coaching:basic"]);
+    let refused = host.set_user_licenses("vcc", agent, &both).await.unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::NotEligible));
+    assert_eq!(t.org_pool(&c.admin, "vcc", "coaching:basic").await, (5, 0));
+}
