@@ -2,7 +2,8 @@
 //! break: revocations reach every process, `?min_revision=` catches up with another
 //! process's write within its wait, expiry is swept once however many processes sweep, the
 //! waiting line has one order everywhere, a process planning on stale state loses the race
-//! and plans again, and Idempotency-Key and stored plans work across processes.
+//! and plans again, Idempotency-Key and stored plans work across processes, and role
+//! licenses stop at the contract and the maximum overage whichever process is asked.
 //!
 //! These tests start their own processes (some with settings of their own) on a scratch
 //! database of the PostgreSQL server `ALLOT_TEST_POSTGRES_URL` names, whatever
@@ -1118,4 +1119,49 @@ async fn failed_logins_are_counted_once_for_every_process_on_the_database() {
         let (status, body) = processes.token_refusal(process, &right).await;
         assert_eq!(status, 429, "five failures over two processes lock the account here too: {body:#}");
     }
+}
+
+/// Vonage creates of Agents from three processes at once, `allowOverages=true`: the
+/// contracted Agent licenses and then the maximum overage go to exactly as many creates,
+/// whichever process each came to; the others get 409 and create nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agents_created_at_once_on_three_processes_stop_exactly_at_the_contract_and_the_maximum_overage() {
+    let processes = Processes::start(&[DEFAULTS, NEVER_FOLLOWS, DEFAULTS]).await;
+    let admin = processes.admin().await;
+    processes.org(&admin, &[("vccrole:agent", 2), ("vccrole:agentoverage", 3)], &[]).await;
+    let scopes = vec!["users:write".to_owned()];
+    let client = processes.client(0, &admin);
+    let api = client.create_client("acme", &CreateClient { name: "vcc".into(), scopes }).await.unwrap();
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", api.client_id.as_str()),
+        ("client_secret", api.client_secret.as_str()),
+        ("scope", "users:write"),
+    ];
+    let url = format!("{}/Auth/connect/token", processes.addresses[0]);
+    let issued: Value = processes.http.post(url).form(&form).send().await.unwrap().json().await.unwrap();
+    let token = issued["access_token"].as_str().unwrap().to_owned();
+    let start = Arc::new(Barrier::new(60));
+    let creates: Vec<_> = (0..60)
+        .map(|i| {
+            let url = format!("{}/useradmin/users?allowOverages=true", processes.addresses[i % 3]);
+            let body = serde_json::json!({"username": format!("agent{i}"), "name": "A", "email": "a@example.com",
+                                          "userAccountConfiguration": {"role": "Agent"}});
+            let (http, token, start) = (processes.http.clone(), token.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                let sent = http.post(url).bearer_auth(token).header("accept", "application/vnd.newvoicemedia.v4+json");
+                sent.json(&body).send().await.unwrap().status().as_u16()
+            })
+        })
+        .collect();
+    let mut tally = BTreeMap::<u16, usize>::new();
+    for create in creates {
+        *tally.entry(create.await.unwrap()).or_default() += 1;
+    }
+    assert_eq!(tally, BTreeMap::from([(201, 5), (409, 55)]), "two contracted, three over, no more");
+    let pools = client.org_pools("acme").await.unwrap();
+    assert_eq!((pool_of(&pools, "vccrole:agent"), pool_of(&pools, "vccrole:agentoverage")), ((2, 2), (3, 3)));
+    assert_eq!(processes.users(0, &admin).await.unwrap().users.len(), 5, "a refused create creates no user");
+    processes.check_books().await;
 }
