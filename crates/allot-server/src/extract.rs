@@ -53,11 +53,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
     }
 }
 
-/// Whether a Content-Type names JSON: `application/json` or a structured-syntax suffix
-/// `application/<subtype>+json` (RFC 6839), with any parameters. Not `application/jsonx`,
-/// not `text/html+json`.
+/// Whether a Content-Type names JSON: `application/json`, a structured-syntax suffix
+/// `application/<subtype>+json` (RFC 6839), or `text/json` (which .NET clients send, and
+/// UiPath's definitions list), with any parameters. Not `application/jsonx`, not
+/// `text/html+json`. None of these is a type a cross-site form can send without a preflight.
 pub fn is_json(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if essence == "text/json" {
+        return true;
+    }
     let Some(subtype) = essence.strip_prefix("application/") else {
         return false;
     };
@@ -194,13 +198,14 @@ mod tests {
             "Application/JSON",
             "application/problem+json",
             "application/vnd.newvoicemedia.v4+json; charset=UTF-8",
+            "text/json; charset=utf-8",
         ] {
             assert!(is_json(json), "{json}");
         }
         for other in [
             "application/jsonx",
             "text/html+json",
-            "text/json",
+            "text/jsonx",
             "application/+json",
             "application/json-patch",
             "text/plain",
