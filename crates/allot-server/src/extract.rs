@@ -152,15 +152,32 @@ impl<A> Deref for Org<A> {
     }
 }
 
+/// A route's path parameters, by name, for the extractors that pick what they need.
+pub struct PathParams(Vec<(String, String)>);
+
+impl PathParams {
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, value)| value.clone())
+    }
+}
+
+impl FromRequestParts<crate::App> for PathParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &crate::App) -> Result<Self, ApiError> {
+        let params = RawPathParams::from_request_parts(parts, app)
+            .await
+            .map_err(|rejection| ApiError::not_found(rejection.body_text()))?;
+        Ok(Self(params.iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect()))
+    }
+}
+
 impl<A: Needs> FromRequestParts<crate::App> for Org<A> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &crate::App) -> Result<Self, ApiError> {
         let caller = Caller::from_request_parts(parts, app).await?;
-        let params = RawPathParams::from_request_parts(parts, app)
-            .await
-            .map_err(|rejection| ApiError::not_found(rejection.body_text()))?;
-        let org = params.iter().find(|(name, _)| *name == "org").map(|(_, value)| value.to_owned());
+        let org = PathParams::from_request_parts(parts, app).await?.get("org");
         let org = org.ok_or_else(|| ApiError::internal("a route with Org<_> has no {org}"))?;
         Ok(Org(OrgScope::authorize(app, caller, &org, Need::native(A::ACCESS))?, PhantomData))
     }
