@@ -72,6 +72,14 @@ pub enum ChangeView {
         group: String,
         name: String,
     },
+    GroupRenamed {
+        #[schema(value_type = crate::schema::OrgId)]
+        org: String,
+        #[schema(value_type = crate::schema::GroupId)]
+        group: String,
+        before: String,
+        after: String,
+    },
     TenantCreated {
         #[schema(value_type = crate::schema::OrgId)]
         org: String,
@@ -334,6 +342,12 @@ mod tests {
             Change::UserUpdated { org: org.clone(), user: user.clone(), before: plain, after: full.clone() },
             Change::UserDeleted { org: org.clone(), user: user.clone(), profile: full },
             Change::GroupCreated { org: org.clone(), group: group.clone(), name: "Developers".into() },
+            Change::GroupRenamed {
+                org: org.clone(),
+                group: group.clone(),
+                before: "Developers".into(),
+                after: "Builders".into(),
+            },
             Change::GroupDeleted { org: org.clone(), group: group.clone(), name: "Developers".into() },
             Change::TenantCreated { org: org.clone(), tenant: tenant.clone(), name: "Production".into() },
             Change::TenantDeleted { org: org.clone(), tenant: tenant.clone(), name: "Production".into() },
@@ -374,6 +388,7 @@ mod tests {
                 | Change::UserDeleted { .. }
                 | Change::GroupCreated { .. }
                 | Change::GroupDeleted { .. }
+                | Change::GroupRenamed { .. }
                 | Change::TenantCreated { .. }
                 | Change::TenantDeleted { .. }
                 | Change::MemberAdded { .. }
@@ -390,7 +405,7 @@ mod tests {
     fn every_change_the_core_writes_reads_back_as_a_change_view_and_writes_out_the_same() {
         let changes = every_change();
         let kinds: std::collections::BTreeSet<&str> = changes.iter().map(Change::kind).collect();
-        assert_eq!(kinds.len(), 17, "every variant is sampled");
+        assert_eq!(kinds.len(), 18, "every variant is sampled");
         for change in changes {
             let written = serde_json::to_value(&change).unwrap();
             let view: ChangeView = serde_json::from_value(written.clone())

@@ -38,6 +38,7 @@ pub enum Change {
     UserDeleted { org: OrgId, user: UserId, profile: UserProfile },
     GroupCreated { org: OrgId, group: GroupId, name: String },
     GroupDeleted { org: OrgId, group: GroupId, name: String },
+    GroupRenamed { org: OrgId, group: GroupId, before: String, after: String },
     TenantCreated { org: OrgId, tenant: TenantId, name: String },
     TenantDeleted { org: OrgId, tenant: TenantId, name: String },
     MemberAdded { org: OrgId, group: GroupId, user: UserId, seq: u64 },
@@ -61,6 +62,7 @@ impl Change {
             Change::UserDeleted { .. } => "user_deleted",
             Change::GroupCreated { .. } => "group_created",
             Change::GroupDeleted { .. } => "group_deleted",
+            Change::GroupRenamed { .. } => "group_renamed",
             Change::TenantCreated { .. } => "tenant_created",
             Change::TenantDeleted { .. } => "tenant_deleted",
             Change::MemberAdded { .. } => "member_added",
@@ -86,6 +88,9 @@ impl Change {
             }
             Change::GroupCreated { org, group, name } => Change::GroupDeleted { org, group, name },
             Change::GroupDeleted { org, group, name } => Change::GroupCreated { org, group, name },
+            Change::GroupRenamed { org, group, before, after } => {
+                Change::GroupRenamed { org, group, before: after, after: before }
+            }
             Change::TenantCreated { org, tenant, name } => Change::TenantDeleted { org, tenant, name },
             Change::TenantDeleted { org, tenant, name } => Change::TenantCreated { org, tenant, name },
             Change::MemberAdded { org, group, user, seq } => Change::MemberRemoved { org, group, user, seq },
@@ -115,6 +120,7 @@ impl Change {
             | Change::UserDeleted { org, .. }
             | Change::GroupCreated { org, .. }
             | Change::GroupDeleted { org, .. }
+            | Change::GroupRenamed { org, .. }
             | Change::TenantCreated { org, .. }
             | Change::TenantDeleted { org, .. }
             | Change::MemberAdded { org, .. }

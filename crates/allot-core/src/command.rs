@@ -68,6 +68,11 @@ pub enum Command {
         org: OrgId,
         group: GroupId,
     },
+    RenameGroup {
+        org: OrgId,
+        group: GroupId,
+        name: String,
+    },
     AddMember {
         org: OrgId,
         group: GroupId,

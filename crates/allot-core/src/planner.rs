@@ -336,6 +336,17 @@ impl Planner<'_> {
                     self.emit(Change::GroupCreated { org, group: group.clone(), name: name.clone() });
                 }
             }
+            Command::RenameGroup { org, group, name } => {
+                let Some(org) = self.org(org) else { return };
+                if !self.group_exists(&org, group) {
+                    return;
+                }
+                let before = self.state.org(org.as_str()).and_then(|o| o.groups.get(group)).map(|g| g.name.clone());
+                let before = before.unwrap_or_default();
+                if before != *name {
+                    self.emit(Change::GroupRenamed { org, group: group.clone(), before, after: name.clone() });
+                }
+            }
             Command::DeleteGroup { org, group } => {
                 let Some(org) = self.org(org) else { return };
                 if !self.group_exists(&org, group) {

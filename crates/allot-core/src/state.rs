@@ -603,6 +603,12 @@ impl State {
                     Group { id: group.clone(), name: name.clone(), rule: Rule::default(), members: BTreeMap::new() };
                 o.groups.insert(group.clone(), created);
             }
+            Change::GroupRenamed { org, group, before, after } => {
+                let o = self.org_mut(org)?;
+                let g = o.groups.get_mut(group).ok_or_else(|| missing("group", group))?;
+                expect_eq(&g.name, before, "group name")?;
+                g.name = after.clone();
+            }
             Change::GroupDeleted { org, group, .. } => {
                 let o = self.org_mut(org)?;
                 o.groups.remove(group).ok_or_else(|| missing("group", group))?;

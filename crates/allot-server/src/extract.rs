@@ -53,11 +53,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
     }
 }
 
-/// Whether a Content-Type names JSON: `application/json` or a structured-syntax suffix
-/// `application/<subtype>+json` (RFC 6839), with any parameters. Not `application/jsonx`,
-/// not `text/html+json`.
+/// Whether a Content-Type names JSON: `application/json`, a structured-syntax suffix
+/// `application/<subtype>+json` (RFC 6839), or `text/json` (which .NET clients send, and
+/// UiPath's definitions list), with any parameters. Not `application/jsonx`, not
+/// `text/html+json`. None of these is a type a cross-site form can send without a preflight.
 pub fn is_json(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if essence == "text/json" {
+        return true;
+    }
     let Some(subtype) = essence.strip_prefix("application/") else {
         return false;
     };
@@ -148,15 +152,32 @@ impl<A> Deref for Org<A> {
     }
 }
 
+/// A route's path parameters, by name, for the extractors that pick what they need.
+pub struct PathParams(Vec<(String, String)>);
+
+impl PathParams {
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, value)| value.clone())
+    }
+}
+
+impl FromRequestParts<crate::App> for PathParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &crate::App) -> Result<Self, ApiError> {
+        let params = RawPathParams::from_request_parts(parts, app)
+            .await
+            .map_err(|rejection| ApiError::not_found(rejection.body_text()))?;
+        Ok(Self(params.iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect()))
+    }
+}
+
 impl<A: Needs> FromRequestParts<crate::App> for Org<A> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &crate::App) -> Result<Self, ApiError> {
         let caller = Caller::from_request_parts(parts, app).await?;
-        let params = RawPathParams::from_request_parts(parts, app)
-            .await
-            .map_err(|rejection| ApiError::not_found(rejection.body_text()))?;
-        let org = params.iter().find(|(name, _)| *name == "org").map(|(_, value)| value.to_owned());
+        let org = PathParams::from_request_parts(parts, app).await?.get("org");
         let org = org.ok_or_else(|| ApiError::internal("a route with Org<_> has no {org}"))?;
         Ok(Org(OrgScope::authorize(app, caller, &org, Need::native(A::ACCESS))?, PhantomData))
     }
@@ -194,13 +215,14 @@ mod tests {
             "Application/JSON",
             "application/problem+json",
             "application/vnd.newvoicemedia.v4+json; charset=UTF-8",
+            "text/json; charset=utf-8",
         ] {
             assert!(is_json(json), "{json}");
         }
         for other in [
             "application/jsonx",
             "text/html+json",
-            "text/json",
+            "text/jsonx",
             "application/+json",
             "application/json-patch",
             "text/plain",

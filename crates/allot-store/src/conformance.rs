@@ -160,6 +160,7 @@ pub async fn loads_what_was_committed(store: impl Store) {
             Command::RenameOrg { org: org(), name: "Acme Renamed".into() },
             Command::UpdateUser { org: org(), user: UserId::parse("b").unwrap(), profile: admin },
             Command::CreateGroup { org: org(), group: g.clone(), name: "G".into() },
+            Command::RenameGroup { org: org(), group: g.clone(), name: "G Renamed".into() },
             Command::AddMember { org: org(), group: g.clone(), user: UserId::parse("d").unwrap() },
             Command::AddMember { org: org(), group: g.clone(), user: UserId::parse("c").unwrap() },
             Command::SetGroupRule {

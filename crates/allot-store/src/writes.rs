@@ -149,6 +149,11 @@ fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<(
             ],
             new("groups_pkey", "group", group),
         )),
+        Change::GroupRenamed { org, group, after, .. } => out.push(statement(
+            "UPDATE groups SET name = ?3 WHERE org_key = ?1 AND group_id = ?2",
+            vec![key(org), group.as_str().into(), after.as_str().into()],
+            One("group"),
+        )),
         Change::GroupDeleted { org, group, .. } => out.push(statement(
             "DELETE FROM groups WHERE org_key = ?1 AND group_id = ?2",
             vec![key(org), group.as_str().into()],

@@ -87,6 +87,35 @@ impl OrgScope {
         self.members(group)
     }
 
+    /// One change to a group, all or nothing: renamed (when `name` is given), `leave`
+    /// leave (those who are not members change nothing), then `join` join in order.
+    pub async fn edit_group(
+        &self,
+        group: &str,
+        name: Option<String>,
+        join: Vec<UserId>,
+        leave: Vec<UserId>,
+    ) -> ApiResult<()> {
+        let (org, group_id) = (self.org().clone(), self.group_id(group)?);
+        self.change_current(move |books| {
+            let members = books.org(org.as_str()).and_then(|o| o.groups.get(&group_id)).map(|g| &g.members);
+            let is_member = |user: &UserId| members.is_some_and(|m| m.values().any(|u| u == user));
+            let (org, group) = (&org, &group_id);
+            let renamed = name.iter().map(|name| Command::RenameGroup {
+                org: org.clone(),
+                group: group.clone(),
+                name: name.clone(),
+            });
+            let leaving = leave.iter().filter(|user| is_member(user)).cloned();
+            let leaving = leaving.map(|user| Command::RemoveMember { org: org.clone(), group: group.clone(), user });
+            let joining =
+                join.iter().cloned().map(|user| Command::AddMember { org: org.clone(), group: group.clone(), user });
+            Ok(renamed.chain(leaving).chain(joining).collect())
+        })
+        .await?;
+        Ok(())
+    }
+
     pub async fn remove_member(&self, group: &str, user: &str) -> ApiResult<()> {
         let (group, user) = (self.group_id(group)?, self.user_id(user)?);
         self.change(&[Command::RemoveMember { org: self.org().clone(), group, user }]).await.map(drop)

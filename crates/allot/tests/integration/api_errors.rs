@@ -161,7 +161,7 @@ async fn json_look_alike_content_types_are_refused_415_and_change_nothing() {
     let admin = t.admin().await;
     let body = r#"{"id": "acme"}"#;
     let (_, before, _, _) = sent_as(&t, Method::GET, "/api/v1/orgs", &admin, "application/json", "").await;
-    for look_alike in ["application/jsonx", "text/html+json", "text/json", "application/+json", "text/plain"] {
+    for look_alike in ["application/jsonx", "text/html+json", "text/jsonx", "application/+json", "text/plain"] {
         let (status, revision, kind, answer) =
             sent_as(&t, Method::POST, "/api/v1/orgs", &admin, look_alike, body).await;
         assert_eq!((status, answer["code"].as_str()), (415, Some("unsupported_media_type")), "{look_alike}: {answer}");
@@ -175,6 +175,8 @@ async fn json_look_alike_content_types_are_refused_415_and_change_nothing() {
     let suffix = r#"{"id": "acme-2"}"#;
     let vendor = sent_as(&t, Method::POST, "/api/v1/orgs", &admin, "application/vnd.allot+json", suffix).await;
     assert_eq!(vendor.0, 201, "{}", vendor.3);
+    let dotnet = sent_as(&t, Method::POST, "/api/v1/orgs", &admin, "text/json", r#"{"id": "acme-3"}"#).await;
+    assert_eq!(dotnet.0, 201, "text/json, as .NET clients send it: {}", dotnet.3);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::ops::Deref;
 
 use allot_core::{GroupId, Plan, UserId, ViolationCode};
 use axum::Router;
-use axum::extract::{FromRequestParts, RawPathParams};
+use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use crate::app::{App, Caller};
 use crate::books::Outcome;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Needs;
+use crate::extract::{Needs, PathParams};
 use crate::prefix::OrgPrefix;
 use crate::service::{Family, Need, OrgScope};
 use allot_api::ErrorCode;
@@ -101,10 +101,8 @@ impl<F: Touches, A: Needs> FromRequestParts<App> for Account<F, A> {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
         let caller = Caller::from_request_parts(parts, app).await?;
-        let params = RawPathParams::from_request_parts(parts, app)
-            .await
-            .map_err(|rejection| ApiError::not_found(rejection.body_text()))?;
-        let param = |name: &str| params.iter().find(|(n, _)| *n == name).map(|(_, value)| value.to_owned());
+        let params = PathParams::from_request_parts(parts, app).await?;
+        let param = |name: &str| params.get(name);
         if let Some(host) = param("host") {
             check_host(&host)?;
         }

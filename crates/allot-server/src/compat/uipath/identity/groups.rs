@@ -96,8 +96,8 @@ pub async fn create(
     answer(&account, &group).await.map(Created)
 }
 
-/// Add and remove members (removing one who is not a member changes nothing). allot
-/// keeps a group's name: a different `name` is refused.
+/// Rename (`name`), and add and remove members (removing one who is not a member changes
+/// nothing), in one change.
 pub async fn update(
     State(app): State<App>,
     caller: Caller,
@@ -109,29 +109,13 @@ pub async fn update(
     let org = body_org(&caller, prefix.as_deref(), request.partition_global_id.as_deref())?;
     let account = Account::<PmGroup, Write>::authorize(&app, caller, &org)?;
     let group = account.path_group(&path.id)?;
-    let current = account.group(group.as_str())?.name;
-    if request.name.as_ref().is_some_and(|name| *name != current) {
-        return Err(bad_body(format!("name: allot does not rename groups; this one is `{current}`")));
+    let name = request.name.map(|n| n.trim().to_owned());
+    if name.as_ref().is_some_and(String::is_empty) {
+        return Err(bad_body("name: give the group a name"));
     }
     let (join, leave) = (user_ids(request.to_add.as_ref())?, user_ids(request.to_remove.as_ref())?);
     app.check_items(join.len() + leave.len())?;
-    let (org, target) = (account.org().clone(), group.clone());
-    account
-        .change_current(move |books| {
-            let members = books.org(org.as_str()).and_then(|o| o.groups.get(&target)).map(|g| &g.members);
-            let is_member = |user: &UserId| members.is_some_and(|m| m.values().any(|u| u == user));
-            let (org, group) = (&org, &target);
-            let leaving = leave.iter().filter(|user| is_member(user)).cloned();
-            let mut commands: Vec<Command> =
-                leaving.map(|user| Command::RemoveMember { org: org.clone(), group: group.clone(), user }).collect();
-            commands.extend(join.iter().map(|user| Command::AddMember {
-                org: org.clone(),
-                group: group.clone(),
-                user: user.clone(),
-            }));
-            Ok(commands)
-        })
-        .await?;
+    account.edit_group(group.as_str(), name, join, leave).await?;
     answer(&account, &group).await.map(Json)
 }
 

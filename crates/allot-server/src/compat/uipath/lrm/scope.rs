@@ -4,14 +4,14 @@
 //! the caller's own organization.
 
 use allot_core::TenantId;
-use axum::extract::{FromRequestParts, RawPathParams};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::app::{App, Caller};
 use crate::compat::uipath::ids::named_tenant;
 use crate::compat::uipath::{Account, PmLicense, bad_body};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Needs;
+use crate::extract::{Needs, PathParams};
 use crate::prefix::OrgPrefix;
 use crate::service::OrgScope;
 
@@ -27,10 +27,8 @@ impl<A: Needs> FromRequestParts<App> for Scoped<A> {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
         let caller = Caller::from_request_parts(parts, app).await?;
-        let params = RawPathParams::from_request_parts(parts, app)
-            .await
-            .map_err(|rejection| ApiError::not_found(rejection.body_text()))?;
-        let param = |name: &str| params.iter().find(|(n, _)| *n == name).map(|(_, value)| value.to_owned());
+        let params = PathParams::from_request_parts(parts, app).await?;
+        let param = |name: &str| params.get(name);
         let scope = param("scope").ok_or_else(|| ApiError::internal("a route with Scoped<_> has no {scope}"))?;
         let org = match param("org") {
             Some(org) => org,

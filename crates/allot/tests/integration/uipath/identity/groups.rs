@@ -100,7 +100,15 @@ async fn updating_a_group_adds_and_removes_members_who_inherit_first_come_first_
     assert!(t.check(&boss, "song-one", BOB, "ATTUNU").await.allowed, "the waiting member is granted");
 
     let team = format!("/song-one/identity_/api/Group/{TEAM}");
-    assert_eq!(t.put(&boss, &team, json!({"name": "Other"})).await.status, 400, "allot keeps group names");
+    let renamed = t.put(&boss, &team, json!({"name": "Builders"})).await.expect(200);
+    assert_eq!((&renamed["name"], &renamed["displayName"]), (&json!("Builders"), &json!("Builders")));
+    assert_eq!(t.get(&boss, &format!("/api/v1/orgs/song-one/groups/{TEAM}")).await.expect(200)["name"], "Builders");
+    let ledger = t.get(&boss, "/api/v1/orgs/song-one/ledger?limit=1000").await.expect(200);
+    let renames: Vec<&Value> =
+        ledger["entries"].as_array().unwrap().iter().filter(|e| e["change"]["type"] == "group_renamed").collect();
+    assert_eq!(renames.len(), 1, "one rename in the ledger: {renames:?}");
+    assert_eq!((&renames[0]["change"]["before"], &renames[0]["change"]["after"]), (&json!("Team"), &json!("Builders")));
+    assert_eq!(t.put(&boss, &team, json!({"name": " "})).await.status, 400, "a group keeps a name");
     let replace = t.put(&boss, &team, json!({"directoryUserMemberIDs": [ADA]})).await;
     assert_eq!(replace.status, 400, "the update adds and removes; it does not replace");
     assert_eq!(t.put(&boss, &team, json!({"directoryUserIDsToAdd": ["ghost"]})).await.status, 404);
