@@ -177,11 +177,37 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// A UUID's usual spelling (8-4-4-4-12 lower-case hex digits) of its 16 bytes.
+pub fn uuid_text(bytes: &[u8; 16]) -> String {
+    let hex = hex(bytes);
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+/// A random (version 4) UUID: the id of a user or group a vendor's API makes without one,
+/// as the vendors' are.
+pub fn random_uuid() -> String {
+    use rand::RngCore as _;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    uuid_text(&bytes)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn hex_is_lower_case_two_digits_per_byte() {
         assert_eq!(super::hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
         assert_eq!(super::hex(&[]), "");
+    }
+
+    #[test]
+    fn random_uuids_are_version_4_and_differ() {
+        let id = super::random_uuid();
+        assert!(crate::compat::uipath::ids::is_uuid(&id), "{id}");
+        assert_eq!(&id[14..15], "4", "{id}");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
+        assert_ne!(id, super::random_uuid());
     }
 }

@@ -49,8 +49,7 @@ fn global_id(name: &str) -> String {
     bytes.copy_from_slice(&digest[..16]);
     bytes[6] = (bytes[6] & 0x0f) | 0x80; // version 8
     bytes[8] = (bytes[8] & 0x3f) | 0x80; // variant 0b10
-    let hex = crate::hex(&bytes);
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    crate::uuid_text(&bytes)
 }
 
 /// Whether `text` is spelled as a UUID (8-4-4-4-12 hex digits).

@@ -8,7 +8,6 @@ use allot_core::{
 use axum::Json;
 use axum::extract::RawQuery;
 use axum::http::StatusCode;
-use rand::RngCore as _;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -64,16 +63,6 @@ fn body(bytes: &[u8]) -> Result<UserBody, VonageError> {
 /// The user a path names, or Vonage's 404.
 fn record(org: &OrgScope, raw: &str) -> Result<UserRecord, VonageError> {
     org.user_record(raw).map_err(|_| VonageError::new(StatusCode::NOT_FOUND, format!("User '{raw}' not found")))
-}
-
-/// A new user id: a random GUID (version 4), as Vonage's ids are.
-fn new_guid() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = crate::hex(&bytes);
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
 /// Draws `role`'s license for the user, from the overage pool past the contract if allowed.
@@ -187,8 +176,8 @@ pub async fn create(
     };
     let profile =
         UserProfile { name, email: Some(email.into()), role: Role::Member, directory: Some(Box::new(directory)) };
-    let user =
-        UserId::parse(&new_guid()).map_err(|e| VonageError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let user = UserId::parse(&crate::random_uuid())
+        .map_err(|e| VonageError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let mut commands = vec![Command::CreateUser { org: account.org().clone(), user: user.clone(), profile }];
     if !archived {
         commands.extend(hold_role(&account, &user, role, allow_overages));

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::shapes::{CreateGroup, DeleteGroups, GroupDto, GroupPaging, UpdateGroup};
 use super::views::group_dto;
-use super::{body_org, new_uuid, read_org};
+use super::{body_org, read_org};
 use crate::api::{Created, NoContent};
 use crate::app::{App, Caller};
 use crate::compat::uipath::{Account, PmGroup, bad_body};
@@ -80,7 +80,7 @@ pub async fn create(
     let request: CreateGroup = parse_json(&body)?;
     let org = body_org(&caller, prefix.as_deref(), request.partition_global_id.as_deref())?;
     let account = Account::<PmGroup, Write>::authorize(&app, caller, &org)?;
-    let id = request.id.unwrap_or_else(new_uuid);
+    let id = request.id.unwrap_or_else(crate::random_uuid);
     let group = GroupId::parse(&id).map_err(|e| bad_body(format!("id: {e}")))?;
     let name = request.name.filter(|n| !n.trim().is_empty()).ok_or_else(|| bad_body("name: give the group a name"))?;
     let members = user_ids(request.directory_user_member_ids.as_ref())?;

@@ -14,7 +14,6 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use rand::RngCore as _;
 
 use crate::app::{App, Caller};
 use crate::error::{ApiError, ApiResult};
@@ -50,16 +49,6 @@ fn body_org(caller: &Caller, prefix: Option<&OrgPrefix>, named: Option<&str>) ->
 fn read_org<T>(scope: &OrgScope, read: impl FnOnce(&Org) -> ApiResult<T>) -> ApiResult<T> {
     let books = scope.app().books.read();
     books.org(scope.org().as_str()).map_or_else(|| Err(scope.gone()), read)
-}
-
-/// A random (version 4) UUID: the id of a user or group made without one, as UiPath's are.
-fn new_uuid() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = crate::hex(&bytes);
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
 /// How the user operations answer: an IdentityResult, with `succeeded: false` and the
@@ -111,18 +100,4 @@ pub type Identity = Result<Json<IdentityResult>, Failed>;
 
 fn succeeded() -> Identity {
     Ok(Json(IdentityResult::success()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn new_ids_are_version_4_uuids() {
-        let id = new_uuid();
-        assert!(crate::compat::uipath::ids::is_uuid(&id), "{id}");
-        assert_eq!(&id[14..15], "4", "{id}");
-        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
-        assert_ne!(id, new_uuid());
-    }
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::shapes::{ChangePassword, CreateUser, CreateUsers, DeleteUsers, NewUser, UpdateUser, UserDto};
 use super::views::user_dto;
-use super::{Failed, Identity, body_org, new_uuid, read_org, succeeded};
+use super::{Failed, Identity, body_org, read_org, succeeded};
 use crate::api::NoContent;
 use crate::app::{App, Caller};
 use crate::auth::{ClientAddr, password};
@@ -78,7 +78,7 @@ async fn create_users(
     let org = account.org();
     let (mut commands, mut side) = (Vec::new(), Vec::new());
     for (user, password) in users {
-        let id = user.id.clone().unwrap_or_else(new_uuid);
+        let id = user.id.clone().unwrap_or_else(crate::random_uuid);
         let id = UserId::parse(&id).map_err(|e| bad_body(format!("id: {e}")))?;
         if let Some(password) = password {
             side.push(account.password_write(&id, &password).await?);
