@@ -54,7 +54,9 @@ impl HostScope {
         for capability in &capabilities {
             let Some(overflow) = &capability.overflow else { continue };
             if *overflow == capability.code || !capabilities.iter().any(|c| c.code == *overflow) {
-                return Err(ApiError::bad_request(
+                // Well-formed but impossible, as a wrong kind is: 422, not 400.
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
                     ErrorCode::InvalidBody,
                     format!(
                         "capabilities: the overflow of `{}` must be another capability of the product",

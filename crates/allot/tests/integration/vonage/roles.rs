@@ -187,6 +187,7 @@ async fn a_product_the_host_adds_may_be_refused_to_a_role_and_the_native_api_ref
     };
     let refused = host.create_product(&coaching).await.unwrap_err();
     assert_eq!(refused.code(), Some(ErrorCode::InvalidBody), "an overflow must be another level");
+    assert_eq!(refused.status().map(|s| s.as_u16()), Some(422), "well-formed, so not a 400");
     coaching.capabilities = vec![level("basic", None)];
     host.create_product(&coaching).await.unwrap();
     host.set_host_pools(&crate::harness::pools(&[("coaching:basic", 5)])).await.unwrap();
