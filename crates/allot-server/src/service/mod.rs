@@ -10,6 +10,7 @@ pub mod etag;
 mod groups;
 mod history;
 mod licenses;
+mod lifetimes;
 mod orgs;
 mod plans;
 mod pools;
@@ -20,7 +21,7 @@ mod users;
 
 pub use access::{Access, Family, Need};
 pub use admins::{BOOTSTRAP_ADMIN, forget_bootstrap_password};
-pub use history::{Lifetime, Lifetimes};
+pub use lifetimes::{Lifetime, Lifetimes};
 pub use orgs::organizations;
 pub use pools::{HeldPool, HeldService};
 pub use products::{capability_products, products, spelled};
