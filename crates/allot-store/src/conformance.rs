@@ -1,7 +1,7 @@
 //! What every Store must do, written once against the trait. Each test takes a fresh
 //! store; the SQLite instantiation is at the bottom.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use allot_core::{
     Actor, Change, Command, DirectLicense, Grant, GroupId, Holding, LedgerEntry, LicenseKey, OrgId, OrgKey, Product,
@@ -10,8 +10,8 @@ use allot_core::{
 
 use crate::sql::{Expect, FromRow, Statement, Value, row_struct};
 use crate::{
-    ApiClient, Commit, CounterScope, IdempotencyKey, IdempotencyRecord, LedgerQuery, LoginCounter, Outage, Refusal,
-    SideWrite, Store, StoreError, StoreResult, StoredAnswer, Subject, TokenKind, TokenRecord,
+    ApiClient, Commit, CounterScope, IdempotencyKey, IdempotencyRecord, LedgerQuery, Lifetime, LoginCounter, Outage,
+    Refusal, SideWrite, Store, StoreError, StoreResult, StoredAnswer, Subject, TokenKind, TokenRecord,
 };
 
 const NOW: i64 = 1_700_000_000_000;
@@ -269,15 +269,21 @@ pub async fn the_schema_refuses_an_over_allocation(store: impl Store) {
 /// Plans `batches` one after another on `state` and answers their commits, as the
 /// server's committer groups them; `state` ends with all of them applied.
 fn group(state: &mut State, batches: &[Vec<Command>]) -> Vec<Commit> {
+    let dated: Vec<_> = batches.iter().map(|commands| (NOW, commands.clone())).collect();
+    group_at(state, &dated)
+}
+
+/// A group of commits, each planned and committed at its own time.
+fn group_at(state: &mut State, batches: &[(i64, Vec<Command>)]) -> Vec<Commit> {
     let mut commits = Vec::new();
-    for commands in batches {
-        let plan = allot_core::plan(state, commands, NOW);
+    for (at, commands) in batches {
+        let plan = allot_core::plan(state, commands, *at);
         assert!(plan.is_possible(), "{:?}", plan.violations);
         let revision = state.revision() + 1;
         let actor = Actor { name: "test".into(), request_id: format!("req-{revision}") };
-        let entries = LedgerEntry::for_plan(revision, NOW, &actor, &plan.changes);
+        let entries = LedgerEntry::for_plan(revision, *at, &actor, &plan.changes);
         state.apply_all(revision, &plan.changes).unwrap();
-        commits.push(Commit { revision, at: NOW, entries, idempotency: None, side: vec![] });
+        commits.push(Commit { revision, at: *at, entries, idempotency: None, side: vec![] });
     }
     commits
 }
@@ -739,6 +745,170 @@ pub async fn broken_sql_is_a_failure_not_an_outage(store: impl Store) {
     assert!(!matches!(failed, Err(StoreError::Unavailable { reason: Outage::Unreachable, .. })));
 }
 
+fn user(id: &str) -> UserId {
+    UserId::parse(id).unwrap()
+}
+
+fn group_id(id: &str) -> GroupId {
+    GroupId::parse(id).unwrap()
+}
+
+fn dated(created: i64, modified: Option<i64>) -> Lifetime {
+    Lifetime { created, modified }
+}
+
+/// The dates of `users` and `groups`, as the store answers them.
+async fn lifetimes_of(
+    store: &impl Store,
+    users: &[&str],
+    groups: &[&str],
+) -> (HashMap<UserId, Lifetime>, HashMap<GroupId, Lifetime>) {
+    let users: Vec<UserId> = users.iter().map(|id| user(id)).collect();
+    let groups: Vec<GroupId> = groups.iter().map(|id| group_id(id)).collect();
+    let org = org().key();
+    (store.user_lifetimes(&org, &users).await.unwrap(), store.group_lifetimes(&org, &groups).await.unwrap())
+}
+
+/// A user is modified by a profile update or a membership change, a group by a rule or
+/// membership change, each at the time of its last one; changes in the revision that made
+/// a row are part of its making. Holdings modify nothing; only asked ids are answered.
+pub async fn users_and_groups_are_dated_by_the_changes_that_made_and_modified_them(store: impl Store) {
+    let mut state = State::default();
+    let (org, g) = (org(), group_id("g"));
+    let profile = UserProfile { name: "Bea".into(), ..UserProfile::default() };
+    let member = |user: &str| Command::AddMember { org: org.clone(), group: g.clone(), user: self::user(user) };
+    let rule = Rule { licenses: vec![license("ATTUNU")], external: false };
+    let batches = vec![
+        (NOW, setup()),
+        (NOW + 1, vec![Command::CreateGroup { org: org.clone(), group: g.clone(), name: "G".into() }, member("a")]),
+        (NOW + 2, vec![Command::UpdateUser { org: org.clone(), user: user("b"), profile: profile.clone() }]),
+        (NOW + 3, vec![hold("c", &["ATTUNU"])]),
+        (NOW + 4, vec![member("d")]),
+        (NOW + 5, vec![Command::SetGroupRule { org: org.clone(), group: g.clone(), rule }]),
+    ];
+    for commit in group_at(&mut state, &batches) {
+        store.commit(commit).await.unwrap();
+    }
+    let (users, groups) = lifetimes_of(&store, &["a", "b", "c", "d", "nobody"], &["g", "none"]).await;
+    let expected_users = [
+        (user("a"), dated(NOW, Some(NOW + 1))),
+        (user("b"), dated(NOW, Some(NOW + 2))),
+        (user("c"), dated(NOW, None)),
+        (user("d"), dated(NOW, Some(NOW + 4))),
+    ];
+    assert_eq!(users, HashMap::from(expected_users));
+    assert_eq!(groups, HashMap::from([(g.clone(), dated(NOW + 1, Some(NOW + 5)))]));
+    let (only_b, none) = lifetimes_of(&store, &["b"], &[]).await;
+    assert_eq!((only_b.len(), none.len()), (1, 0));
+
+    // In one group of commits: a membership's date waits for the end of the group, yet a
+    // later profile update wins over it, and a user made and joined at once is not modified.
+    let e = Command::CreateUser { org: org.clone(), user: user("e"), profile: UserProfile::default() };
+    let leave = Command::RemoveMember { org: org.clone(), group: g.clone(), user: user("a") };
+    let batches = vec![
+        (NOW + 10, vec![leave]),
+        (NOW + 11, vec![Command::UpdateUser { org: org.clone(), user: user("a"), profile }]),
+        (NOW + 12, vec![e, member("e")]),
+    ];
+    store.commit_all(&group_at(&mut state, &batches)).await.unwrap();
+    let (users, groups) = lifetimes_of(&store, &["a", "e"], &["g"]).await;
+    assert_eq!(users, HashMap::from([(user("a"), dated(NOW, Some(NOW + 11))), (user("e"), dated(NOW + 12, None))]));
+    assert_eq!(groups[&g], dated(NOW + 1, Some(NOW + 12)));
+
+    // A rename modifies the group.
+    let renamed = Command::RenameGroup { org: org.clone(), group: g.clone(), name: "G2".into() };
+    store.commit_all(&group_at(&mut state, &[(NOW + 20, vec![renamed])])).await.unwrap();
+    let (_, groups) = lifetimes_of(&store, &[], &["g"]).await;
+    assert_eq!(groups[&g], dated(NOW + 1, Some(NOW + 20)));
+}
+
+/// Many more ids than one query binds are answered whole.
+pub async fn lifetimes_of_many_ids_are_read_in_chunks(store: impl Store) {
+    let mut state = State::default();
+    let mut commands = setup();
+    let many: Vec<UserId> = (0..2500).map(|n| user(&format!("u{n}"))).collect();
+    commands.extend(many.iter().map(|id| Command::CreateUser {
+        org: org(),
+        user: id.clone(),
+        profile: UserProfile::default(),
+    }));
+    apply(&store, &mut state, &commands).await;
+    let found = store.user_lifetimes(&org().key(), &many).await.unwrap();
+    assert_eq!(found.len(), many.len());
+    assert!(found.values().all(|l| *l == dated(NOW, None)));
+}
+
+/// Migration 7 dates the rows of a database made before it from its ledger: the last
+/// entry that made each id, and the last one after that revision that modified it.
+/// `v6` is a store whose schema is at version 6; `migrate` brings it to the latest.
+pub async fn migration_7_dates_users_and_groups_from_the_ledger(v6: impl Store, migrate: impl AsyncFnOnce()) {
+    let (org, g, profile) = (org(), group_id("g"), UserProfile::default());
+    let created = |id: &str| Change::UserCreated { org: org.clone(), user: user(id), profile: profile.clone() };
+    let updated = |id: &str| Change::UserUpdated {
+        org: org.clone(),
+        user: user(id),
+        before: profile.clone(),
+        after: profile.clone(),
+    };
+    let joined = |id: &str| Change::MemberAdded { org: org.clone(), group: g.clone(), user: user(id), seq: 1 };
+    let history: Vec<(i64, Vec<Change>)> = vec![
+        (1000, vec![created("a"), Change::GroupCreated { org: org.clone(), group: g.clone(), name: "G".into() }]),
+        (2000, vec![created("b")]),
+        (3000, vec![updated("b")]),
+        (
+            4000,
+            vec![Change::RuleSet {
+                org: org.clone(),
+                group: g.clone(),
+                before: Rule::default(),
+                after: Rule::default(),
+            }],
+        ),
+        (5000, vec![created("d"), joined("d")]),
+        (6000, vec![updated("d")]),
+        (7000, vec![Change::UserDeleted { org: org.clone(), user: user("d"), profile: profile.clone() }]),
+        (8000, vec![created("d")]),
+        (9000, vec![created("u")]),
+    ];
+    let raw = |sql: &'static str, params: Vec<Value>| Statement::Single { sql, params, expect: Expect::Any };
+    let mut statements = vec![
+        raw("INSERT INTO orgs (org_key, org_id, name) VALUES ('acme', 'acme', 'Acme')", vec![]),
+        raw("INSERT INTO users (org_key, user_id, profile) VALUES ('acme', 'a', '{}'), ('acme', 'b', '{}')", vec![]),
+        raw(
+            "INSERT INTO users (org_key, user_id, profile) VALUES ('acme', 'd', '{}'), ('acme', 'orphan', '{}')",
+            vec![],
+        ),
+        raw(
+            "INSERT INTO groups (org_key, group_id, name, licenses, external) VALUES ('acme', 'g', 'G', '', false)",
+            vec![],
+        ),
+    ];
+    for (revision, (at, changes)) in (1u64..).zip(history) {
+        for (seq, change) in (0u32..).zip(changes) {
+            let entry =
+                LedgerEntry { revision, seq, at, actor: "test".into(), request_id: format!("req-{revision}"), change };
+            statements.push(raw(
+                "INSERT INTO ledger (revision, seq, at, actor, request_id, org_key, user_id, license, kind, delta, change)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                crate::writes::ledger_row(&entry).unwrap(),
+            ));
+        }
+    }
+    v6.write(statements).await.unwrap();
+    migrate().await;
+
+    let (users, groups) = lifetimes_of(&v6, &["a", "b", "d", "orphan"], &["g"]).await;
+    let expected = [
+        (user("a"), dated(1000, None)),
+        (user("b"), dated(2000, Some(3000))),
+        (user("d"), dated(8000, None)),
+        // A row the ledger never made (it always does) keeps the column's default.
+        (user("orphan"), dated(0, None)),
+    ];
+    assert_eq!(users, HashMap::from(expected));
+    assert_eq!(groups, HashMap::from([(g, dated(1000, Some(5000)))]));
+}
+
 /// Migration 4 turns the JSON of version 3's holdings, group rules and token subjects
 /// into columns: rows written by the old serialization read back the same. `v3` is a
 /// store whose schema is at version 3; `migrate` brings it to the latest.
@@ -1019,6 +1189,8 @@ macro_rules! every_conformance_test {
             purges_running_at_once_delete_each_row_once,
             an_idempotency_key_is_claimed_by_one_request_at_a_time,
             failed_login_counters_that_hold_nothing_back_are_purged,
+            users_and_groups_are_dated_by_the_changes_that_made_and_modified_them,
+            lifetimes_of_many_ids_are_read_in_chunks,
         );
     };
 }
@@ -1040,6 +1212,15 @@ mod sqlite {
         let path = dir.path().join("allot.db");
         let v3 = SqliteStore::open_at(&path, 3).unwrap();
         super::migration_4_turns_json_rows_into_columns(v3, async || drop(SqliteStore::open(&path).unwrap())).await;
+    }
+
+    #[tokio::test]
+    async fn migration_7_dates_users_and_groups_from_the_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("allot.db");
+        let v6 = SqliteStore::open_at(&path, 6).unwrap();
+        let migrate = async || drop(SqliteStore::open(&path).unwrap());
+        super::migration_7_dates_users_and_groups_from_the_ledger(v6, migrate).await;
     }
 }
 
@@ -1065,5 +1246,15 @@ mod postgres {
         v3.migrate_up_to(3).await.unwrap();
         let migrate = async || drop(PgStore::open(&url).await.unwrap());
         super::migration_4_turns_json_rows_into_columns(v3.clone(), migrate).await;
+    }
+
+    #[tokio::test]
+    async fn migration_7_dates_users_and_groups_from_the_ledger() {
+        let url = std::env::var("ALLOT_TEST_POSTGRES_URL").expect("ALLOT_TEST_POSTGRES_URL is not set");
+        let url = crate::postgres::scratch_database(&url).await.unwrap();
+        let v6 = PgStore::connect(&url).unwrap();
+        v6.migrate_up_to(6).await.unwrap();
+        let migrate = async || drop(PgStore::open(&url).await.unwrap());
+        super::migration_7_dates_users_and_groups_from_the_ledger(v6.clone(), migrate).await;
     }
 }

@@ -198,6 +198,14 @@ pub struct LedgerQuery {
     pub limit: u32,
 }
 
+/// When a user or group was made, and when it was last modified since (none if never),
+/// in Unix milliseconds: the times of the ledger entries that did it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetime {
+    pub created: Timestamp,
+    pub modified: Option<Timestamp>,
+}
+
 /// Who a token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]

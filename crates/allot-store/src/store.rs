@@ -2,17 +2,18 @@
 //! statements, and how its rows (read by column name) become the model. A backend
 //! implements only [`Sql`] and says `impl Store for ItsStore {}`.
 
+use std::collections::HashMap;
 use std::future::Future;
 
 use allot_core::ledger::Replay;
 use allot_core::state::Inconsistent;
-use allot_core::{Catalogue, LedgerEntry, OrgKey, State, Timestamp};
+use allot_core::{Catalogue, GroupId, LedgerEntry, OrgKey, State, Timestamp, UserId};
 
 use crate::rows::{self, Loader, TABLES, Table};
 use crate::sql::{Expect, FromRow, Row, Sink, Sql, Statement, Value, from_json, row_struct, statement, to_json};
 use crate::writes::{commit_statements, password_statement, revoke_statement, subject_columns};
 use crate::{
-    ApiClient, Commit, IdempotencyKey, IdempotencyRecord, LedgerCheck, LedgerQuery, LoginCounter, StoreError,
+    ApiClient, Commit, IdempotencyKey, IdempotencyRecord, LedgerCheck, LedgerQuery, Lifetime, LoginCounter, StoreError,
     StoreResult, StoredAnswer, StoredPlan, Subject, TokenKind, TokenRecord,
 };
 
@@ -66,6 +67,7 @@ row_struct! {
     }
 }
 row_struct! { struct PasswordRow { password_hash: String } }
+row_struct! { struct LifetimeRow { id: String, created_at: Timestamp, modified_at: Option<Timestamp> } }
 row_struct! { struct UsernameRow { username: String } }
 row_struct! { struct CounterRow { failures: u64, window_start: Timestamp, next_at: Timestamp } }
 
@@ -203,6 +205,41 @@ fn ledger_query(query: &LedgerQuery) -> (String, Vec<Value>) {
     (sql, params)
 }
 
+/// Ids per query of [`lifetimes`]: SQLite binds at most 32,766 parameters, PostgreSQL 65,535.
+const IDS_PER_QUERY: usize = 1000;
+
+/// The dates of `ids` in `table` (whose id column is `column`) of organization `org`, read
+/// in one snapshot; ids without a row are left out.
+async fn lifetimes<S: Sql + ?Sized, Id: Clone + Eq + std::hash::Hash>(
+    sql: &S,
+    (table, column): (&str, &str),
+    org: &OrgKey,
+    ids: &[Id],
+    as_str: fn(&Id) -> &str,
+) -> StoreResult<HashMap<Id, Lifetime>> {
+    let queries: Vec<_> = ids
+        .chunks(IDS_PER_QUERY)
+        .map(|chunk| {
+            let marks: Vec<String> = (2..chunk.len() + 2).map(|n| format!("?{n}")).collect();
+            let query = format!(
+                "SELECT {column} AS id, created_at, modified_at FROM {table} WHERE org_key = ?1 AND {column} IN ({})",
+                marks.join(", ")
+            );
+            let params = std::iter::once(Value::from(org.as_str())).chain(chunk.iter().map(|id| as_str(id).into()));
+            (query, params.collect())
+        })
+        .collect();
+    if queries.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut found = HashMap::new();
+    for row in sql.read(queries).await?.into_iter().flatten() {
+        let row = LifetimeRow::from_row(row)?;
+        found.insert(row.id, Lifetime { created: row.created_at, modified: row.modified_at });
+    }
+    Ok(ids.iter().filter_map(|id| found.get(as_str(id)).map(|dates| (id.clone(), *dates))).collect())
+}
+
 async fn read_one<S: Sql + ?Sized>(sql: &S, query: String, params: Vec<Value>) -> StoreResult<Vec<Row>> {
     Ok(sql.read(vec![(query, params)]).await?.pop().unwrap_or_default())
 }
@@ -258,6 +295,25 @@ pub trait Store: Sql {
             let (sql, params) = ledger_query(&query);
             read_one(self, sql, params).await?.into_iter().map(ledger_entry).collect()
         }
+    }
+
+    /// When each of `users` of `org` was made and last modified, as the store keeps them
+    /// with every change (see `Dates` in writes.rs); users it does not have are left out.
+    fn user_lifetimes(
+        &self,
+        org: &OrgKey,
+        users: &[UserId],
+    ) -> impl Future<Output = StoreResult<HashMap<UserId, Lifetime>>> + Send {
+        async move { lifetimes(self, ("users", "user_id"), org, users, UserId::as_str).await }
+    }
+
+    /// When each of `groups` of `org` was made and last modified; see [`Store::user_lifetimes`].
+    fn group_lifetimes(
+        &self,
+        org: &OrgKey,
+        groups: &[GroupId],
+    ) -> impl Future<Output = StoreResult<HashMap<GroupId, Lifetime>>> + Send {
+        async move { lifetimes(self, ("groups", "group_id"), org, groups, GroupId::as_str).await }
     }
 
     /// The latest committed revision.

@@ -2,9 +2,9 @@
 //! its net change, and the hot rows (holdings, pools, ledger entries) in batches, so that a
 //! group of a hundred allocations is a handful of statements, not hundreds.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use allot_core::{Change, Holding, LedgerEntry, OrgId, OrgKey, ProductCode, Rule, UserId};
+use allot_core::{Change, Holding, LedgerEntry, OrgId, OrgKey, ProductCode, Rule, Timestamp, UserId};
 
 use crate::rows::{PoolWrite, holding_columns, pool_writes, rule_licenses};
 use crate::sql::{Expect, Statement, Value, key, statement, to_json};
@@ -20,6 +20,7 @@ type Row = Vec<Value>;
 /// - pools go once each, from their net change, so that the schema's constraints judge
 ///   the transaction's end state: at the end, and before an organization's deletion, which
 ///   deletes its pool rows itself;
+/// - then the users' and groups' dates of membership changes (see [`Dates`]), once each;
 /// - then the idempotency keys, the side writes (credentials: not ledger events, but all or
 ///   nothing with their change) and the ledger entries.
 pub fn commit_statements(commits: &[Commit]) -> StoreResult<Vec<Statement>> {
@@ -38,9 +39,12 @@ pub fn commit_statements(commits: &[Commit]) -> StoreResult<Vec<Statement>> {
     )];
     let mut holdings = HoldingWrites::default();
     let mut pool_changes: Vec<&Change> = Vec::new();
+    let mut dates = Dates::default();
     let mut ledger = Vec::new();
     for commit in commits {
-        for change in commit.changes() {
+        dates.made.clear();
+        for entry in &commit.entries {
+            let change = &entry.change;
             match change {
                 Change::UserDeleted { .. } => holdings.flush(&mut out),
                 Change::OrgDeleted { .. } => {
@@ -54,14 +58,14 @@ pub fn commit_statements(commits: &[Commit]) -> StoreResult<Vec<Statement>> {
                 Change::PoolSet { .. } => pool_changes.push(change),
                 _ => {}
             }
-            change_statements(change, &mut out)?;
-        }
-        for entry in &commit.entries {
+            let modified = dates.follow(change, entry.at);
+            change_statements(change, entry.at, modified, &mut out)?;
             ledger.push(ledger_row(entry)?);
         }
     }
     holdings.flush(&mut out);
     pool_statements(pool_writes(pool_changes.into_iter()), &mut out);
+    dates.flush(&mut out);
     for commit in commits {
         if let Some(key) = &commit.idempotency {
             out.push(idempotency_statement(key, commit));
@@ -78,8 +82,14 @@ fn new(constraint: &'static str, what: &'static str, id: impl ToString) -> Expec
     Expect::New { constraint, what, id: id.to_string() }
 }
 
-/// The statements that write one change's rows, but for holdings and pools.
-fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<()> {
+/// The statements that write one change's rows, but for holdings and pools. `at` is the
+/// change's time, `modified` the modification time its row takes (see [`Dates::follow`]).
+fn change_statements(
+    change: &Change,
+    at: Timestamp,
+    modified: Option<Timestamp>,
+    out: &mut Vec<Statement>,
+) -> StoreResult<()> {
     use Expect::{Any, One};
     match change {
         Change::ProductAdded { product } => out.push(statement(
@@ -116,13 +126,13 @@ fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<(
             out.push(statement("DELETE FROM orgs WHERE org_key = ?1", vec![key(org)], One("organization")));
         }
         Change::UserCreated { org, user, profile } => out.push(statement(
-            "INSERT INTO users (org_key, user_id, profile) VALUES (?1, ?2, ?3)",
-            vec![key(org), user.as_str().into(), to_json(profile)?.into()],
+            "INSERT INTO users (org_key, user_id, profile, created_at) VALUES (?1, ?2, ?3, ?4)",
+            vec![key(org), user.as_str().into(), to_json(profile)?.into(), at.into()],
             new("users_pkey", "user", user),
         )),
         Change::UserUpdated { org, user, after, .. } => out.push(statement(
-            "UPDATE users SET profile = ?3 WHERE org_key = ?1 AND user_id = ?2",
-            vec![key(org), user.as_str().into(), to_json(after)?.into()],
+            "UPDATE users SET profile = ?3, modified_at = ?4 WHERE org_key = ?1 AND user_id = ?2",
+            vec![key(org), user.as_str().into(), to_json(after)?.into(), modified.into()],
             One("user"),
         )),
         Change::UserDeleted { org, user, .. } => {
@@ -139,19 +149,21 @@ fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<(
             ));
         }
         Change::GroupCreated { org, group, name } => out.push(statement(
-            "INSERT INTO groups (org_key, group_id, name, licenses, external) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO groups (org_key, group_id, name, licenses, external, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             vec![
                 key(org),
                 group.as_str().into(),
                 name.as_str().into(),
                 rule_licenses(&Rule::default()).into(),
                 false.into(),
+                at.into(),
             ],
             new("groups_pkey", "group", group),
         )),
         Change::GroupRenamed { org, group, after, .. } => out.push(statement(
-            "UPDATE groups SET name = ?3 WHERE org_key = ?1 AND group_id = ?2",
-            vec![key(org), group.as_str().into(), after.as_str().into()],
+            "UPDATE groups SET name = ?3, modified_at = ?4 WHERE org_key = ?1 AND group_id = ?2",
+            vec![key(org), group.as_str().into(), after.as_str().into(), modified.into()],
             One("group"),
         )),
         Change::GroupDeleted { org, group, .. } => out.push(statement(
@@ -180,7 +192,7 @@ fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<(
             One("group member"),
         )),
         Change::RuleSet { org, group, before, after } => out.push(statement(
-            "UPDATE groups SET licenses = ?5, external = ?6
+            "UPDATE groups SET licenses = ?5, external = ?6, modified_at = ?7
              WHERE org_key = ?1 AND group_id = ?2 AND licenses = ?3 AND external = ?4",
             vec![
                 key(org),
@@ -189,6 +201,7 @@ fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<(
                 before.external.into(),
                 rule_licenses(after).into(),
                 after.external.into(),
+                modified.into(),
             ],
             One("group rule"),
         )),
@@ -198,6 +211,103 @@ fn change_statements(change: &Change, out: &mut Vec<Statement>) -> StoreResult<(
     }
     Ok(())
 }
+
+/// A user's or a group's row: (organization key, id).
+type Dated = (String, String);
+
+/// The `created_at` and `modified_at` of users and groups, kept with the changes that
+/// date them. A user is modified by a profile update or a change of its memberships; a
+/// group by a change of its name, its rule or its members.
+/// Holdings modify neither: they are licenses, not the directory. A change in the
+/// revision that made the row is part of the making: a user created with its groups has
+/// never been modified.
+///
+/// Profile, name and rule updates set `modified_at` on the statement they run anyway; a
+/// membership change writes a members row only, so its dates wait here and go once per
+/// user and group, as a batch, at the end of the group of commits.
+#[derive(Default)]
+struct Dates {
+    /// What the commit being written made.
+    made: HashSet<(bool, Dated)>,
+    users: HashMap<Dated, Timestamp>,
+    groups: HashMap<Dated, Timestamp>,
+}
+
+impl Dates {
+    /// Follows one change, in order; answers the `modified_at` the change's own statement
+    /// sets, if it sets one: `at`, or none for a row this commit made (whose column is
+    /// still NULL).
+    fn follow(&mut self, change: &Change, at: Timestamp) -> Option<Timestamp> {
+        let row = |org: &OrgId, id: &str| (org.key().as_str().to_owned(), id.to_owned());
+        let modified = |made: &HashSet<(bool, Dated)>, user: bool, row: &Dated| {
+            (!made.contains(&(user, row.clone()))).then_some(at)
+        };
+        match change {
+            Change::UserCreated { org, user, .. } | Change::UserDeleted { org, user, .. } => {
+                let row = row(org, user.as_str());
+                // A later statement than any waiting date: the row is new, or gone.
+                self.users.remove(&row);
+                self.made.insert((true, row));
+                None
+            }
+            Change::GroupCreated { org, group, .. } | Change::GroupDeleted { org, group, .. } => {
+                let row = row(org, group.as_str());
+                self.groups.remove(&row);
+                self.made.insert((false, row));
+                None
+            }
+            Change::UserUpdated { org, user, .. } => {
+                let row = row(org, user.as_str());
+                // This statement's date is later than the one waiting: it replaces it.
+                self.users.remove(&row);
+                modified(&self.made, true, &row)
+            }
+            Change::RuleSet { org, group, .. } | Change::GroupRenamed { org, group, .. } => {
+                let row = row(org, group.as_str());
+                self.groups.remove(&row);
+                modified(&self.made, false, &row)
+            }
+            Change::MemberAdded { org, group, user, .. } | Change::MemberRemoved { org, group, user, .. } => {
+                let (user, group) = (row(org, user.as_str()), row(org, group.as_str()));
+                if let Some(at) = modified(&self.made, true, &user) {
+                    self.users.insert(user, at);
+                }
+                if let Some(at) = modified(&self.made, false, &group) {
+                    self.groups.insert(group, at);
+                }
+                None
+            }
+            Change::OrgDeleted { org, .. } => {
+                let gone = org.key().as_str().to_owned();
+                self.users.retain(|(org, _), _| *org != gone);
+                self.groups.retain(|(org, _), _| *org != gone);
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// The waiting dates' statements. A row deleted since is no longer waiting.
+    fn flush(self, out: &mut Vec<Statement>) {
+        let of = |dates: HashMap<Dated, Timestamp>| -> Vec<Row> {
+            dates.into_iter().map(|((org, id), at)| vec![org.into(), id.into(), at.into()]).collect()
+        };
+        out.extend(rows(USERS_MODIFIED, of(self.users), Expect::Any));
+        out.extend(rows(GROUPS_MODIFIED, of(self.groups), Expect::Any));
+    }
+}
+
+const USERS_MODIFIED: Batched = Batched {
+    each: "UPDATE users SET modified_at = ?3 WHERE org_key = ?1 AND user_id = ?2",
+    all: "UPDATE users u SET modified_at = d.m FROM unnest($1::text[], $2::text[], $3::bigint[]) AS d(o, i, m)
+          WHERE u.org_key = d.o AND u.user_id = d.i",
+};
+
+const GROUPS_MODIFIED: Batched = Batched {
+    each: "UPDATE groups SET modified_at = ?3 WHERE org_key = ?1 AND group_id = ?2",
+    all: "UPDATE groups g SET modified_at = d.m FROM unnest($1::text[], $2::text[], $3::bigint[]) AS d(o, i, m)
+          WHERE g.org_key = d.o AND g.group_id = d.i",
+};
 
 /// Holding writes waiting to go as batches. Their keys are distinct, so the batches may
 /// run in any order; a key written again sends the batches first.
@@ -371,7 +481,7 @@ fn idempotency_statement(key: &IdempotencyKey, commit: &Commit) -> Statement {
     )
 }
 
-fn ledger_row(entry: &LedgerEntry) -> StoreResult<Row> {
+pub(crate) fn ledger_row(entry: &LedgerEntry) -> StoreResult<Row> {
     let change = &entry.change;
     Ok(vec![
         entry.revision.into(),

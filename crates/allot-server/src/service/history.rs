@@ -3,9 +3,8 @@
 //! to that moment, so it cannot disagree with it.
 
 use allot_api::{HeldLicense, Holder, Holders, LedgerEntryView, LedgerPage, LedgerParams, Usage, UsagePoint, rfc3339};
-use std::collections::HashMap;
 
-use allot_core::{Catalogue, Change, GroupId, LedgerEntry, LicenseKey, Pool, Scope, State, Timestamp, UserId};
+use allot_core::{Catalogue, Change, LedgerEntry, LicenseKey, Pool, Scope, State, Timestamp};
 use allot_store::{LedgerQuery, Store};
 
 use super::OrgScope;
@@ -50,69 +49,7 @@ fn cursor(raw: &str) -> ApiResult<(u64, u32)> {
     Ok((revision.parse().map_err(|_| bad())?, seq.parse().map_err(|_| bad())?))
 }
 
-/// When something was made, and when it last changed since (none if never).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Lifetime {
-    pub created: Timestamp,
-    pub modified: Option<Timestamp>,
-    /// The revision that made it: what else that revision did is part of the making.
-    revision: u64,
-}
-
-/// The organization's users and groups as the ledger dates them.
-#[derive(Debug, Default)]
-pub struct Lifetimes {
-    pub users: HashMap<UserId, Lifetime>,
-    pub groups: HashMap<GroupId, Lifetime>,
-}
-
-impl Lifetimes {
-    fn created<K: Eq + std::hash::Hash>(map: &mut HashMap<K, Lifetime>, key: K, entry: &LedgerEntry) {
-        map.insert(key, Lifetime { created: entry.at, modified: None, revision: entry.revision });
-    }
-
-    fn modified<K: Eq + std::hash::Hash>(map: &mut HashMap<K, Lifetime>, key: &K, entry: &LedgerEntry) {
-        if let Some(lifetime) = map.get_mut(key).filter(|l| l.revision < entry.revision) {
-            lifetime.modified = Some(entry.at);
-        }
-    }
-
-    /// Follows one entry: a user changes with their profile and memberships, a group with
-    /// its members and its rule; holdings change neither.
-    fn follow(&mut self, entry: &LedgerEntry) {
-        match &entry.change {
-            Change::UserCreated { user, .. } => Self::created(&mut self.users, user.clone(), entry),
-            Change::UserUpdated { user, .. } => Self::modified(&mut self.users, user, entry),
-            Change::UserDeleted { user, .. } => drop(self.users.remove(user)),
-            Change::GroupCreated { group, .. } => Self::created(&mut self.groups, group.clone(), entry),
-            Change::GroupDeleted { group, .. } => drop(self.groups.remove(group)),
-            Change::RuleSet { group, .. } => Self::modified(&mut self.groups, group, entry),
-            Change::MemberAdded { group, user, .. } | Change::MemberRemoved { group, user, .. } => {
-                Self::modified(&mut self.users, user, entry);
-                Self::modified(&mut self.groups, group, entry);
-            }
-            _ => {}
-        }
-    }
-}
-
 impl OrgScope {
-    /// When the organization's users and groups were made and last changed, from its
-    /// ledger (only `user`'s entries, when given).
-    pub async fn lifetimes(&self, user: Option<&UserId>) -> ApiResult<Lifetimes> {
-        let query = LedgerQuery {
-            org: Some(self.org().key()),
-            user: user.map(ToString::to_string),
-            limit: u32::MAX,
-            ..LedgerQuery::default()
-        };
-        let mut lifetimes = Lifetimes::default();
-        for entry in self.app().store.ledger(query).await? {
-            lifetimes.follow(&entry);
-        }
-        Ok(lifetimes)
-    }
-
     /// The organization's ledger, oldest first, a page at a time.
     pub async fn ledger(&self, params: LedgerParams) -> ApiResult<LedgerPage> {
         let limit = self.app().page_limit(params.limit)?;

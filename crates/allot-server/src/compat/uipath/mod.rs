@@ -23,6 +23,7 @@ pub mod ids;
 mod lease;
 mod login;
 mod lrm;
+mod paging;
 mod shapes;
 
 /// The documented default host account id, always accepted for the host.

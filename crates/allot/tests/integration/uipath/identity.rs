@@ -4,6 +4,7 @@
 //! helpers are here; the tests, by resource, below.
 
 mod groups;
+mod lifetimes;
 mod token;
 mod users;
 

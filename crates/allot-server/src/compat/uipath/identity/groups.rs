@@ -45,10 +45,13 @@ pub async fn list(
     if paging.top.is_some_and(|top| top > MAX_TOP) {
         return Err(ApiError::bad_request(ErrorCode::InvalidQuery, format!("top: at most {MAX_TOP}")));
     }
-    let lifetimes = account.lifetimes(None).await?;
     let (skip, top) = (paging.skip.unwrap_or(0) as usize, paging.top.map_or(usize::MAX, |top| top as usize));
+    let ids: Vec<GroupId> = read_org(&account, |org| Ok(org.groups.keys().skip(skip).take(top).cloned().collect()))?;
+    let lifetimes = account.lifetimes(&[], &ids).await?;
+    // The page as the books stand now: a group deleted since is left out.
     read_org(&account, |org| {
-        Ok(Json(org.groups.values().skip(skip).take(top).map(|g| group_dto(org, g, &lifetimes, false)).collect()))
+        let groups = ids.iter().filter_map(|id| org.groups.get(id));
+        Ok(Json(groups.map(|g| group_dto(org, g, &lifetimes, false)).collect()))
     })
 }
 
@@ -58,8 +61,13 @@ pub async fn one(account: Account<PmGroup, Read>, Path(path): Path<GroupPath>) -
     answer(&account, &group).await.map(Json)
 }
 
+/// The group with its members, dated: theirs and its own dates only.
 async fn answer<A: Sync>(account: &Account<PmGroup, A>, group: &GroupId) -> ApiResult<GroupDto> {
-    let lifetimes = account.lifetimes(None).await?;
+    let members: Vec<UserId> = read_org(account, |org| {
+        let found = org.groups.get(group).ok_or_else(|| account.missing("group", group.as_str()))?;
+        Ok(found.members.values().cloned().collect())
+    })?;
+    let lifetimes = account.lifetimes(&members, std::slice::from_ref(group)).await?;
     read_org(account, |org| {
         let found = org.groups.get(group).ok_or_else(|| account.missing("group", group.as_str()))?;
         Ok(group_dto(org, found, &lifetimes, true))

@@ -128,7 +128,7 @@ pub async fn create_many(
 
 pub async fn one(account: Account<PmUser, Read>, Path(path): Path<UserPath>) -> ApiResult<Json<UserDto>> {
     let user = account.path_user(&path.user)?;
-    let lifetimes = account.lifetimes(Some(&user)).await?;
+    let lifetimes = account.lifetimes(std::slice::from_ref(&user), &[]).await?;
     read_org(&account, |org| {
         let found = org.users.get(&user).ok_or_else(|| account.missing("user", user.as_str()))?;
         Ok(Json(user_dto(&org.id, &user, found, &lifetimes)))

@@ -1,4 +1,4 @@
-//! The books and the ledger's dates, as UiPath's identity DTOs answer them.
+//! The books and the store's dates, as UiPath's identity DTOs answer them.
 
 use allot_api::rfc3339;
 use allot_core::state::{Group, Org, User};
@@ -8,7 +8,7 @@ use super::shapes::{DirectoryUser, GroupDto, GroupType, UserDto};
 use crate::compat::uipath::ids::group_uuid;
 use crate::service::{Lifetime, Lifetimes};
 
-/// The dates of something the ledger does not know (it always does: it is never purged).
+/// The dates of something the store has no row for (deleted since the books were read).
 const UNDATED: (Timestamp, Option<Timestamp>) = (0, None);
 
 fn dates(lifetime: Option<&Lifetime>) -> (String, Option<String>) {
@@ -17,8 +17,12 @@ fn dates(lifetime: Option<&Lifetime>) -> (String, Option<String>) {
 }
 
 /// The user's name for logging in: the directory's, else the id (allot's login name).
+pub fn login_name<'a>(id: &'a UserId, profile: &'a UserProfile) -> &'a str {
+    profile.directory.as_deref().and_then(|d| d.user_name.as_deref()).unwrap_or(id.as_str())
+}
+
 fn user_name(id: &UserId, profile: &UserProfile) -> String {
-    profile.directory.as_deref().and_then(|d| d.user_name.clone()).unwrap_or_else(|| id.to_string())
+    login_name(id, profile).to_owned()
 }
 
 pub fn group_dto(org: &Org, group: &Group, lifetimes: &Lifetimes, with_members: bool) -> GroupDto {
