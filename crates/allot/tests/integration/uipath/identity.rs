@@ -13,7 +13,9 @@ use allot_core::OrgId;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::shape::{Bool, DateTime, Int, Shape, Str, Uuid, array, assert_shape, map, nullable, object, one_of};
+use super::shape::{
+    Bool, DateTime, Int, Shape, Str, Uuid, array, assert_shape, map, nullable, object, object_with_optional, one_of,
+};
 use super::{ORG_ADMIN_PASSWORD, app_client, grant_org, host_buys, host_login, identity_login, song_one};
 use crate::harness::{TestApp, person, spawn_app};
 

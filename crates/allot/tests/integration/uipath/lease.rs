@@ -249,7 +249,8 @@ async fn post_without_user_bundle_codes_reads_explicit_allocations_and_never_all
     let nobody = o.call(Method::POST, LA, "{}").await.expect(200);
     assert_eq!(nobody, json!([]));
     let null_codes = json!({"userIds": [ADA], "userBundleCodes": null}).to_string();
-    assert_ne!(o.call(Method::POST, LA, &null_codes).await.status, 200, "null codes are no allocation");
+    let refused = o.call(Method::POST, LA, &null_codes).await;
+    assert_eq!(refused.status, 400, "null codes are no allocation, and a read names no codes: {:#}", refused.body);
     assert_eq!(o.t.get(&o.boss, LA).await.expect(200), before, "a read allocates nothing");
 
     // A reader may read this way, and may not allocate the seed's way.
@@ -451,11 +452,11 @@ async fn group_members_are_paged_and_released_from_the_group() {
 
     let released =
         o.call(Method::DELETE, &format!("{LA}/group/{DEVS}/user"), &json!({"userIds": [BEN, CAL]}).to_string()).await;
-    assert_eq!(released.status, 200);
+    assert_eq!((released.status.as_u16(), &released.body), (200, &Value::Null), "200 and no body");
     assert_eq!(o.allocated("RPADEVNU").await, 1, "Ben left and released his unit");
     o.call(Method::DELETE, &format!("{LA}/group/{DEVS}/user"), "{}").await.expect(200);
     let one = o.t.delete(&o.boss, &format!("{LA}/group/{DEVS}/user/{ADA}")).await;
-    assert_eq!(one.status, 200);
+    assert_eq!((one.status.as_u16(), &one.body), (200, &Value::Null), "200 and no body");
     assert_eq!(o.allocated("RPADEVNU").await, 0);
     let members = o.t.get(&o.boss, &format!("{LA}/group/{DEVS}/user")).await.expect(200);
     assert_eq!(members["totalCount"], 0);
@@ -505,6 +506,7 @@ async fn stats_come_from_the_ledger_for_tenants_and_the_organization() {
     );
     let defaults = o.call(Method::POST, &format!("{stats}/organization/timeline"), "{}").await.expect(200);
     assert_shape(&defaults, &array(product_organization_usage_timeline_dto()));
+    assert_eq!(defaults.as_array().unwrap().len(), org.as_array().unwrap().len(), "every pool, 30 days");
 
     let used = o
         .call(Method::POST, &format!("{stats}/used"), &json!({"clientIds": ["prod"], "timePeriod": 1}).to_string())
@@ -512,7 +514,9 @@ async fn stats_come_from_the_ledger_for_tenants_and_the_organization() {
     let used = used.expect(200);
     assert_shape(&used, &array(product_in_use_dto()));
     assert_eq!(used, json!([{"clientId": "prod", "productCode": "UNATT", "used": 0.0, "total": 2.0}]));
-    assert_shape(&o.call(Method::POST, &format!("{stats}/used"), "{}").await.expect(200), &array(product_in_use_dto()));
+    let all_tenants = o.call(Method::POST, &format!("{stats}/used"), "{}").await.expect(200);
+    assert_shape(&all_tenants, &array(product_in_use_dto()));
+    assert_eq!(all_tenants, used, "every tenant: there is one");
     assert_eq!(o.call(Method::POST, &format!("{stats}/used"), r#"{"timePeriod": -1}"#).await.status, 400);
 
     // The organization's global id names it as well, on every root.
@@ -521,4 +525,19 @@ async fn stats_come_from_the_ledger_for_tenants_and_the_organization() {
         let path = format!("{root}/api/account/{uuid}/user-license/users");
         assert_eq!(o.t.get(&o.boss, &path).await.expect(200).as_array().unwrap().len(), 2, "{path}");
     }
+}
+
+#[tokio::test]
+async fn posting_user_bundle_codes_allocates_with_every_field_or_only_the_required_ones() {
+    let o = licensed().await;
+    let every = json!({"userIds": [ADA, BEN], "userBundleCodes": ["RPADEVNU"], "useExternalLicense": false, "licenseCodes": ["RPADEVNU"]});
+    let answer = o.call(Method::POST, LA, &every.to_string()).await.expect(200);
+    assert_shape(&answer, &array(user_license_dto()));
+    assert_eq!(answer.as_array().unwrap().len(), 2);
+    assert_eq!(o.allocated("RPADEVNU").await, 2, "one unit each");
+    let required = json!({"userIds": [CAL], "userBundleCodes": ["ATTUNU"]});
+    let answer = o.call(Method::POST, LA, &required.to_string()).await.expect(200);
+    assert_shape(&answer, &array(user_license_dto()));
+    assert_eq!((answer[0]["userId"].as_str(), answer[0]["useExternalLicense"].as_bool()), (Some(CAL), Some(false)));
+    assert_eq!(o.allocated("ATTUNU").await, 1);
 }

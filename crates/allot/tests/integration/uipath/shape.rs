@@ -203,7 +203,12 @@ fn shapes_catch_extra_missing_and_mistyped_fields() {
         "$.type: expected one of",
         "$.members[0].n: expected an integer",
         "$.extra: not a documented field",
+        "$.at: expected an RFC 3339 date-time",
+        "$.ratio: expected a number",
+        "$.on: expected a boolean",
+        "$.counts.a: expected an integer",
     ] {
         assert!(said.contains(expected), "{expected} in {said}");
     }
+    assert_eq!(problems.len(), 9, "one problem each, no more: {said}");
 }

@@ -93,6 +93,7 @@ async fn updating_a_group_adds_and_removes_members_who_inherit_first_come_first_
 
     // Only the required fields (none): nothing changes. Then Ada leaves and Bob moves up.
     let same = t.put(&boss, &format!("/song-one/identity_/api/Group/{TEAM}"), json!({})).await.expect(200);
+    assert_shape(&same, &group_dto());
     assert_eq!(same["members"], updated["members"]);
     let leave = json!({"directoryUserIDsToRemove": [ADA]});
     let after = t.put(&boss, &format!("/song-one/identity_/api/Group/{TEAM}"), leave).await.expect(200);
@@ -121,15 +122,23 @@ async fn deleting_groups_one_or_in_bulk_answers_204_all_or_nothing() {
         let body = json!({"partitionGlobalId": "song-one", "id": id, "name": name});
         t.post(&boss, "/identity_/api/Group", body).await.expect(201);
     }
-    t.delete(&boss, &format!("/identity_/api/Group/{}/{TEAM}", partition())).await.expect(204);
+    assert_eq!(
+        t.delete(&boss, &format!("/identity_/api/Group/{}/{TEAM}", partition())).await.expect(204),
+        Value::Null,
+        "no body"
+    );
     assert_eq!(t.get(&boss, &format!("/identity_/api/Group/song-one/{TEAM}")).await.status, 404);
 
     let path = format!("/identity_/api/Group/{}", partition());
     let with_unknown = json!({"groupIDs": [ADA, TEAM]});
     assert_eq!(t.send(Method::DELETE, &path, Some(&boss), Some(with_unknown)).await.status, 404);
     assert_eq!(t.get(&boss, &path).await.expect(200).as_array().unwrap().len(), 2, "nothing was deleted");
-    t.send(Method::DELETE, &path, Some(&boss), Some(json!({"groupIDs": [ADA, BOB]}))).await.expect(204);
+    assert_eq!(
+        t.send(Method::DELETE, &path, Some(&boss), Some(json!({"groupIDs": [ADA, BOB]}))).await.expect(204),
+        Value::Null,
+        "no body"
+    );
     assert_eq!(t.get(&boss, &path).await.expect(200), json!([]));
     // Only the required fields (none): nothing to delete.
-    t.send(Method::DELETE, &path, Some(&boss), Some(json!({}))).await.expect(204);
+    assert_eq!(t.send(Method::DELETE, &path, Some(&boss), Some(json!({}))).await.expect(204), Value::Null, "no body");
 }

@@ -162,7 +162,9 @@ async fn changing_a_password_needs_the_current_one() {
     let app = app_client(&t, &host, "song-one").await;
     identity_login(&t, "song-one", &app, ADA, STRONGER).await;
     // Only the required fields (none): there is no new password to set.
-    assert_eq!(t.post(&boss, &path, json!({})).await.status, 400);
+    let nothing = t.post(&boss, &path, json!({})).await.expect(400);
+    assert_shape(&nothing, &identity_result());
+    assert_eq!(nothing["succeeded"], false, "{nothing:#}");
 }
 
 #[tokio::test]
@@ -190,14 +192,26 @@ async fn listing_users_pages_searches_and_sorts() {
 async fn deleting_users_one_or_in_bulk_answers_204_all_or_nothing() {
     let (t, _, boss) = setup().await;
     ada_and_bob(&t, &boss).await;
-    t.delete(&boss, &format!("/song-one/identity_/api/User/{ADA}")).await.expect(204);
+    assert_eq!(
+        t.delete(&boss, &format!("/song-one/identity_/api/User/{ADA}")).await.expect(204),
+        Value::Null,
+        "no body"
+    );
     assert_eq!(t.get(&boss, &format!("/song-one/identity_/api/User/{ADA}")).await.status, 404);
     let with_unknown = json!({"partitionGlobalId": partition(), "userIds": [BOB, ADA]});
     assert_eq!(t.send(Method::DELETE, "/identity_/api/User", Some(&boss), Some(with_unknown)).await.status, 404);
     t.get(&boss, &format!("/song-one/identity_/api/User/{BOB}")).await.expect(200);
     let both = json!({"partitionGlobalId": partition(), "userIds": [BOB, "singer-77"]});
-    t.send(Method::DELETE, "/identity_/api/User", Some(&boss), Some(both)).await.expect(204);
+    assert_eq!(
+        t.send(Method::DELETE, "/identity_/api/User", Some(&boss), Some(both)).await.expect(204),
+        Value::Null,
+        "no body"
+    );
     assert_eq!(t.get(&boss, "/song-one/identity_/api/User/singer-77").await.status, 404);
     // Only the required fields (none): nothing to delete.
-    t.send(Method::DELETE, "/song-one/identity_/api/User", Some(&boss), Some(json!({}))).await.expect(204);
+    assert_eq!(
+        t.send(Method::DELETE, "/song-one/identity_/api/User", Some(&boss), Some(json!({}))).await.expect(204),
+        Value::Null,
+        "no body"
+    );
 }

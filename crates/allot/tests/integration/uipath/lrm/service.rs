@@ -191,12 +191,16 @@ async fn a_service_license_without_the_account_id_finds_the_tenants_organization
         (&host, format!("/lrm/api/service-license/{global}/orchestrator")),
         (&boss, "/license_/api/service-license/prod/orchestrator".to_owned()),
         (&host, "/song-one/license_/api/service-license/prod/orchestrator".to_owned()),
+        // Every documented field: `commandSource` too.
+        (&boss, "/license_/api/service-license/prod/orchestrator?commandSource=Test".to_owned()),
     ] {
         let license = t.get(token, &path).await.expect(200);
         assert_shape(&license, &service_license_dto());
         assert_eq!(license, put, "{path}");
     }
     assert_eq!(t.get(&host, "/lrm/api/service-license/prod/orchestrator").await.status, 400, "which organization?");
+    let unknown_source = t.get(&boss, "/lrm/api/service-license/prod/orchestrator?commandSource=Cron").await;
+    assert_eq!(unknown_source.status, 400, "commandSource is one of Ui, Job, Test");
     assert_eq!(t.get(&boss, "/lrm/api/service-license/prod/aicenter").await.status, 410);
 
     // Another organization's admin finds nothing by the global id.
