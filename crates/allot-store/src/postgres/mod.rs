@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/postgres/0004_columns.sql")),
     (5, include_str!("../../migrations/postgres/0005_login_throttle.sql")),
     (6, include_str!("../../migrations/postgres/0006_expiry_indexes.sql")),
+    (8, include_str!("../../migrations/postgres/0008_checkpoints.sql")),
 ];
 
 /// How long a request may wait for the database before it answers 503.

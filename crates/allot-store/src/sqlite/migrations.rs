@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/sqlite/0004_columns.sql")),
     (5, include_str!("../../migrations/sqlite/0005_login_throttle.sql")),
     (6, include_str!("../../migrations/sqlite/0006_expiry_indexes.sql")),
+    (8, include_str!("../../migrations/sqlite/0008_checkpoints.sql")),
 ];
 
 /// Applies every migration the database lacks, each in its own transaction. Answers the
