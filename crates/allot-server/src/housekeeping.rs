@@ -57,7 +57,7 @@ pub async fn write_checkpoints(app: &App) -> u32 {
     let orgs: Vec<_> = app.books.read().orgs().map(|o| o.id.key()).collect();
     let mut written = 0;
     for org in orgs {
-        match crate::checkpoints::write(&app.store, &org).await {
+        match crate::checkpoints::write(&app.store, &org, crate::checkpoints::EVERY).await {
             Ok(count) => written += count,
             Err(error) => tracing::warn!(%error, %org, "cannot write checkpoints"),
         }
