@@ -59,7 +59,13 @@ pub async fn write<S: Store>(store: &S, org: &OrgKey, every: u64) -> StoreResult
         entries += changes.iter().filter(|c| c.org().is_some_and(|o| o.key() == *org)).count() as u64;
         if entries >= next {
             next = entries + every;
-            due.push(Checkpoint { org: org.clone(), revision, at, entries, changes: org_snapshot(state, org.as_str()) });
+            due.push(Checkpoint {
+                org: org.clone(),
+                revision,
+                at,
+                entries,
+                changes: org_snapshot(state, org.as_str()),
+            });
         }
     };
     replay_org(Catalogue::default_products(), &host, start, &own, each).map_err(not_replayable)?;
@@ -116,7 +122,9 @@ mod tests {
             Step::Pool { org: o, quantity } => {
                 Command::SetOrgPool { org: org(*o), license: license("ATTUNU"), grant: Grant::quantity(*quantity) }
             }
-            Step::HostPool { quantity } => Command::SetHostPool { license: license("ATTUNU"), grant: Grant::quantity(*quantity) },
+            Step::HostPool { quantity } => {
+                Command::SetHostPool { license: license("ATTUNU"), grant: Grant::quantity(*quantity) }
+            }
         }
     }
 

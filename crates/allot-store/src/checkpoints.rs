@@ -86,7 +86,10 @@ impl CheckpointCheck {
 
     pub(crate) fn push(&mut self, entry: LedgerEntry) -> StoreResult<()> {
         if self.pending.as_ref().is_some_and(|(revision, ..)| *revision > entry.revision) {
-            return Err(StoreError::Corrupt(format!("the ledger does not replay: revision {} out of order", entry.revision)));
+            return Err(StoreError::Corrupt(format!(
+                "the ledger does not replay: revision {} out of order",
+                entry.revision
+            )));
         }
         if self.pending.as_ref().is_some_and(|(revision, ..)| *revision != entry.revision) {
             self.apply(Some(entry.revision))?;

@@ -1027,7 +1027,11 @@ pub async fn checkpoints_are_read_back_and_one_that_disagrees_with_the_ledger_is
     let check = store.check_ledger().await.unwrap();
     assert_eq!(check.checkpoints, 2);
     assert_eq!(check.differences.len(), 1, "{:?}", check.differences);
-    assert!(check.differences[0].starts_with(&format!("checkpoint {key} @{first}: its books differ")), "{:?}", check.differences);
+    assert!(
+        check.differences[0].starts_with(&format!("checkpoint {key} @{first}: its books differ")),
+        "{:?}",
+        check.differences
+    );
 }
 
 macro_rules! every_conformance_test {

@@ -11,8 +11,8 @@ use crate::rows::{self, Loader, TABLES, Table};
 use crate::sql::{Expect, FromRow, Row, Sink, Sql, Statement, Value, from_json, row_struct, statement, to_json};
 use crate::writes::{commit_statements, password_statement, revoke_statement, subject_columns};
 use crate::{
-    ApiClient, Checkpoint, Commit, IdempotencyKey, IdempotencyRecord, LedgerCheck, LedgerQuery, LoginCounter, StoreError,
-    StoreResult, StoredAnswer, StoredPlan, Subject, TokenKind, TokenRecord,
+    ApiClient, Checkpoint, Commit, IdempotencyKey, IdempotencyRecord, LedgerCheck, LedgerQuery, LoginCounter,
+    StoreError, StoreResult, StoredAnswer, StoredPlan, Subject, TokenKind, TokenRecord,
 };
 
 row_struct! {
@@ -266,8 +266,11 @@ pub trait Store: Sql {
             // Checkpoints first: one written after the ledger's snapshot would be a revision
             // the check has not read. The ledger and the balances are one snapshot.
             let (sql, params) = checkpoints::all_query();
-            let stored: Vec<Checkpoint> =
-                read_one(self, sql, params).await?.into_iter().map(checkpoints::checkpoint).collect::<StoreResult<_>>()?;
+            let stored: Vec<Checkpoint> = read_one(self, sql, params)
+                .await?
+                .into_iter()
+                .map(checkpoints::checkpoint)
+                .collect::<StoreResult<_>>()?;
             let checked = stored.len() as u64;
             let mut queries = vec![ledger_query(&LedgerQuery { limit: u32::MAX, ..LedgerQuery::default() })];
             queries.extend(rows::load_queries());

@@ -290,7 +290,10 @@ async fn main() -> Result<()> {
             for difference in &check.differences {
                 println!("  differs: {difference}");
             }
-            anyhow::ensure!(check.differences.is_empty(), "the stored balances or checkpoints disagree with the ledger");
+            anyhow::ensure!(
+                check.differences.is_empty(),
+                "the stored balances or checkpoints disagree with the ledger"
+            );
             println!("balances equal the ledger's replay, and so do the checkpoints");
             Ok(())
         }
