@@ -11,6 +11,7 @@ use clap::{Parser, ValueEnum};
 
 mod allocations;
 mod check;
+mod history;
 mod load;
 mod seed;
 mod servers;
@@ -57,6 +58,8 @@ enum Scenario {
     Postgres,
     Bulk,
     Scale,
+    /// The past at scale: `holders?as_of=`, `usage` and memory at 10^6 ledger entries.
+    History,
     /// Not a scenario: the check's baseline server, which the check starts.
     #[value(hide = true)]
     MinimalServer,
@@ -122,6 +125,9 @@ async fn run_scenarios(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<table::
     }
     if runs(Scenario::Scale) {
         check::scale(cli, http, rows).await?;
+    }
+    if runs(Scenario::History) {
+        history::history(cli, http, rows).await?;
     }
     Ok(())
 }

@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::Catalogue;
-use crate::change::Change;
-use crate::ids::Timestamp;
-use crate::state::{Inconsistent, State};
+use crate::change::{Change, Scope};
+use crate::ids::{LicenseKey, Timestamp};
+use crate::state::{Grant, Inconsistent, Pool, Rule, State};
 
 /// Who made a change and on whose request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,4 +90,101 @@ impl Replay {
         self.state.apply_all(self.revision, &self.batch)?;
         Ok(self.state)
     }
+}
+
+/// The changes that recreate organization `org` as `state` holds it, on a state with the
+/// same catalogue and host pools: what a checkpoint stores. In a fixed order (each map's
+/// own), so two equal organizations give equal snapshots and a check can compare them.
+pub fn org_snapshot(state: &State, org: &str) -> Vec<Change> {
+    let Some(o) = state.org(org) else { return Vec::new() };
+    let id = &o.id;
+    let mut changes = vec![Change::OrgCreated { org: id.clone(), name: o.name.clone() }];
+    for (user, u) in &o.users {
+        changes.push(Change::UserCreated { org: id.clone(), user: user.clone(), profile: u.profile.clone() });
+    }
+    for (group, g) in &o.groups {
+        changes.push(Change::GroupCreated { org: id.clone(), group: group.clone(), name: g.name.clone() });
+        if g.rule != Rule::default() {
+            let (before, after) = (Rule::default(), g.rule.clone());
+            changes.push(Change::RuleSet { org: id.clone(), group: group.clone(), before, after });
+        }
+        for (seq, user) in &g.members {
+            changes.push(Change::MemberAdded { org: id.clone(), group: group.clone(), user: user.clone(), seq: *seq });
+        }
+    }
+    let grant = |scope: Scope, license: &LicenseKey, pool: &Pool| {
+        (pool.grant != Grant::default()).then(|| Change::PoolSet {
+            scope,
+            license: license.clone(),
+            before: Grant::default(),
+            after: pool.grant,
+        })
+    };
+    for (license, pool) in &o.pools {
+        changes.extend(grant(Scope::Org { org: id.clone() }, license, pool));
+    }
+    for (tenant, t) in &o.tenants {
+        changes.push(Change::TenantCreated { org: id.clone(), tenant: tenant.clone(), name: t.name.clone() });
+        for ((service, license), pool) in &t.pools {
+            let scope = Scope::Tenant { org: id.clone(), tenant: tenant.clone(), service: service.clone() };
+            changes.extend(grant(scope, license, pool));
+        }
+    }
+    for (user, u) in &o.users {
+        for (product, holding) in u.holdings.iter() {
+            changes.push(Change::HoldingSet {
+                org: id.clone(),
+                user: user.clone(),
+                product: product.clone(),
+                before: None,
+                after: Some(holding.clone()),
+            });
+        }
+    }
+    changes
+}
+
+/// Replays one organization's past: the host's own entries (`host`: the catalogue, host
+/// pools) and the organization's (`own`), each in order, from `checkpoint` (its revision and
+/// [`org_snapshot`]) when there is one, else from the start. Only `own` entries after the
+/// checkpoint's revision may be given; host entries at or before it are replayed first, as
+/// the checkpoint was made on them. Calls `each` after every revision after the checkpoint
+/// with the revision, when it was committed, the state and the revision's changes. The
+/// organization ends as a full replay leaves it; other organizations are absent.
+pub fn replay_org(
+    catalogue: Catalogue,
+    host: &[LedgerEntry],
+    checkpoint: Option<(u64, &[Change])>,
+    own: &[LedgerEntry],
+    mut each: impl FnMut(u64, Timestamp, &State, &[Change]),
+) -> Result<State, Inconsistent> {
+    let base = checkpoint.map_or(0, |(revision, _)| revision);
+    let mut state = State::new(catalogue);
+    let split = host.partition_point(|e| e.revision <= base);
+    let mut batch: Vec<Change> = host[..split].iter().map(|e| e.change.clone()).collect();
+    batch.extend(checkpoint.into_iter().flat_map(|(_, changes)| changes.iter().cloned()));
+    state.apply_all(base, &batch)?;
+    let (mut host, mut own) = (host[split..].iter().peekable(), own.iter().peekable());
+    let mut current: Option<(u64, Timestamp)> = None;
+    batch.clear();
+    loop {
+        let next = match (host.peek(), own.peek()) {
+            (Some(h), Some(o)) if (h.revision, h.seq) <= (o.revision, o.seq) => host.next(),
+            (Some(_), Some(_)) | (None, Some(_)) => own.next(),
+            (Some(_), None) => host.next(),
+            (None, None) => None,
+        };
+        if let Some((revision, at)) = current.filter(|(r, _)| next.is_none_or(|e| e.revision != *r)) {
+            state.apply_all(revision, &batch)?;
+            each(revision, at, &state, &batch);
+            batch.clear();
+        }
+        let Some(entry) = next else { break };
+        if entry.revision <= base || current.is_some_and(|(r, _)| entry.revision < r) {
+            return Err(Inconsistent(format!("ledger revision {} is out of order", entry.revision)));
+        }
+        current = Some((entry.revision, entry.at));
+        batch.push(entry.change.clone());
+    }
+    Ok(state)
 }

@@ -47,7 +47,22 @@ pub async fn run(app: &App, interval: Duration) {
     loop {
         ticker.tick().await;
         tick(app).await;
+        write_checkpoints(app).await;
     }
+}
+
+/// Writes the checkpoints each organization lacks (`checkpoints.rs`): here, off the commit
+/// path, so a commit never waits for one. Answers how many it wrote.
+pub async fn write_checkpoints(app: &App) -> u32 {
+    let orgs: Vec<_> = app.books.read().orgs().map(|o| o.id.key()).collect();
+    let mut written = 0;
+    for org in orgs {
+        match crate::checkpoints::write(&app.store, &org, crate::checkpoints::EVERY).await {
+            Ok(count) => written += count,
+            Err(error) => tracing::warn!(%error, %org, "cannot write checkpoints"),
+        }
+    }
+    written
 }
 
 /// Purges at most `housekeeping_batch` rows of each kind expired by the clock's now, and

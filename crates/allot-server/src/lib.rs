@@ -18,6 +18,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod books;
+pub mod checkpoints;
 pub mod clock;
 pub mod compat;
 pub mod config;

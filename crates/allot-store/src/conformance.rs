@@ -1159,6 +1159,51 @@ macro_rules! conformance {
     )*};
 }
 
+/// A checkpoint is read back at or after its revision, the organization's past is read from
+/// it through `org_ledger`, and the ledger check compares every checkpoint with the replay:
+/// one that disagrees with the ledger is reported, by organization and revision.
+pub async fn checkpoints_are_read_back_and_one_that_disagrees_with_the_ledger_is_reported(store: impl Store) {
+    let mut state = State::default();
+    let mut written = apply(&store, &mut state, &setup()).await;
+    written.extend(apply(&store, &mut state, &[hold("a", &["ATTUNU"])]).await);
+    let first = state.revision();
+    written.extend(apply(&store, &mut state, &[hold("b", &["ATTUNU"])]).await);
+    let key = org().key();
+    let ours = |upto: u64| written.iter().filter(|e| e.revision <= upto && e.change.org().is_some()).count() as u64;
+    let good = crate::Checkpoint {
+        org: key.clone(),
+        revision: state.revision(),
+        at: NOW,
+        entries: ours(state.revision()),
+        changes: allot_core::ledger::org_snapshot(&state, key.as_str()),
+    };
+    store.save_checkpoint(&good).await.unwrap();
+    store.save_checkpoint(&good).await.unwrap();
+    assert_eq!(store.checkpoint(&key, state.revision()).await.unwrap(), Some(good.clone()));
+    assert_eq!(store.checkpoint(&key, first).await.unwrap(), None, "none at or before an earlier revision");
+    let check = store.check_ledger().await.unwrap();
+    assert_eq!((check.checkpoints, check.differences), (1, Vec::<String>::new()));
+
+    // The host's own entries (its pool) and the organization's after revision 1.
+    let (host, own) = store.org_ledger(&key, 1, state.revision()).await.unwrap();
+    assert!(host.iter().all(|e| e.change.org().is_none()) && !host.is_empty());
+    assert_eq!(own, written.iter().filter(|e| e.revision > 1 && e.change.org().is_some()).cloned().collect::<Vec<_>>());
+    assert_eq!(store.revision_at(NOW).await.unwrap(), state.revision());
+    assert_eq!(store.revision_at(NOW - 1).await.unwrap(), 0);
+
+    // The books at the last revision, stored as if they stood at the one before: b's holding is too early.
+    let wrong = crate::Checkpoint { revision: first, entries: ours(first), ..good };
+    store.save_checkpoint(&wrong).await.unwrap();
+    let check = store.check_ledger().await.unwrap();
+    assert_eq!(check.checkpoints, 2);
+    assert_eq!(check.differences.len(), 1, "{:?}", check.differences);
+    assert!(
+        check.differences[0].starts_with(&format!("checkpoint {key} @{first}: its books differ")),
+        "{:?}",
+        check.differences
+    );
+}
+
 macro_rules! every_conformance_test {
     ($fresh:expr) => {
         conformance!(
@@ -1175,6 +1220,7 @@ macro_rules! every_conformance_test {
             the_ledger_pages_filters_and_replays_to_the_stored_balances,
             refresh_tokens_can_be_taken_once,
             the_ledger_is_append_only,
+            checkpoints_are_read_back_and_one_that_disagrees_with_the_ledger_is_reported,
             the_schema_checks_allocated_within_quantity,
             rows_decode_by_column_name_in_any_order,
             conditional_writes_compare_the_stored_columns,

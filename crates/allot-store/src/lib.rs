@@ -10,6 +10,7 @@ use allot_core::{Change, LedgerEntry, OrgKey, Timestamp};
 use serde::{Deserialize, Serialize};
 
 mod backend;
+mod checkpoints;
 pub mod postgres;
 mod rows;
 pub mod sql;
@@ -18,6 +19,7 @@ mod store;
 mod writes;
 
 pub use backend::Backend;
+pub use checkpoints::Checkpoint;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use store::Store;
@@ -257,6 +259,8 @@ pub struct ApiClient {
 pub struct LedgerCheck {
     pub revision: u64,
     pub entries: u64,
+    /// Checkpoints compared with the replay.
+    pub checkpoints: u64,
     /// Human-readable differences between the replay and the stored balances; empty when they agree.
     pub differences: Vec<String>,
 }

@@ -5,16 +5,15 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use allot_core::ledger::Replay;
-use allot_core::state::Inconsistent;
-use allot_core::{Catalogue, GroupId, LedgerEntry, OrgKey, State, Timestamp, UserId};
+use allot_core::{GroupId, LedgerEntry, OrgKey, State, Timestamp, UserId};
 
+use crate::checkpoints::{self, CheckpointCheck};
 use crate::rows::{self, Loader, TABLES, Table};
 use crate::sql::{Expect, FromRow, Row, Sink, Sql, Statement, Value, from_json, row_struct, statement, to_json};
 use crate::writes::{commit_statements, password_statement, revoke_statement, subject_columns};
 use crate::{
-    ApiClient, Commit, IdempotencyKey, IdempotencyRecord, LedgerCheck, LedgerQuery, Lifetime, LoginCounter, StoreError,
-    StoreResult, StoredAnswer, StoredPlan, Subject, TokenKind, TokenRecord,
+    ApiClient, Checkpoint, Commit, IdempotencyKey, IdempotencyRecord, LedgerCheck, LedgerQuery, Lifetime, LoginCounter,
+    StoreError, StoreResult, StoredAnswer, StoredPlan, Subject, TokenKind, TokenRecord,
 };
 
 row_struct! {
@@ -98,6 +97,7 @@ fn wait_for(counter: &LoginCounter, row: &CounterRow, now: Timestamp, window_ms:
     locked.max(row.next_at - now).max(0)
 }
 row_struct! { struct ExistsRow { found: bool } }
+row_struct! { struct RevisionOnly { revision: u64 } }
 
 impl LedgerRow {
     fn entry(self) -> StoreResult<LedgerEntry> {
@@ -148,10 +148,10 @@ fn token(row: Row) -> StoreResult<TokenRecord> {
     Ok(TokenRecord { hash: r.hash, kind, subject, scopes: scopes(&r.scopes), expires_at: r.expires_at })
 }
 
-/// The whole ledger, replayed as it is read, then the rows: what a ledger check compares,
-/// from one snapshot.
+/// The whole ledger, replayed as it is read (checking each checkpoint as it passes it), then
+/// the rows: what a ledger check compares, from one snapshot.
 struct LedgerAndRows {
-    replay: Replay,
+    replay: CheckpointCheck,
     entries: u64,
     rows: Loader,
 }
@@ -160,18 +160,12 @@ impl Sink for LedgerAndRows {
     fn take(&mut self, query: usize, row: Row) -> StoreResult<()> {
         match query.checked_sub(1) {
             None => {
-                let entry = ledger_entry(row)?;
                 self.entries += 1;
-                self.replay.push(entry.revision, entry.change).map_err(not_replayable)
+                self.replay.push(ledger_entry(row)?)
             }
             Some(table) => self.rows.take(table, row),
         }
     }
-}
-
-/// The ledger itself is broken (out of order, or a change that does not apply).
-fn not_replayable(error: Inconsistent) -> StoreError {
-    StoreError::Corrupt(format!("the ledger does not replay: {error}"))
 }
 
 fn ledger_query(query: &LedgerQuery) -> (String, Vec<Value>) {
@@ -321,22 +315,81 @@ pub trait Store: Sql {
         async move { rows::revision(read_one(self, Table::Revision.query(), Vec::new()).await?) }
     }
 
-    /// Recomputes every balance from the ledger and compares it with the stored balances.
+    /// Recomputes every balance from the ledger and compares it with the stored balances,
+    /// and every checkpoint with the organization the replay holds at its revision.
     fn check_ledger(&self) -> impl Future<Output = StoreResult<LedgerCheck>> + Send {
         async move {
-            // One snapshot, so the ledger and the balances are the same moment.
+            // Checkpoints first: one written after the ledger's snapshot would be a revision
+            // the check has not read. The ledger and the balances are one snapshot.
+            let (sql, params) = checkpoints::all_query();
+            let stored: Vec<Checkpoint> = read_one(self, sql, params)
+                .await?
+                .into_iter()
+                .map(checkpoints::checkpoint)
+                .collect::<StoreResult<_>>()?;
+            let checked = stored.len() as u64;
             let mut queries = vec![ledger_query(&LedgerQuery { limit: u32::MAX, ..LedgerQuery::default() })];
             queries.extend(rows::load_queries());
             debug_assert_eq!(queries.len(), TABLES.len() + 1);
-            let sink = LedgerAndRows {
-                replay: Replay::new(Catalogue::default_products()),
-                entries: 0,
-                rows: Loader::default(),
-            };
-            let LedgerAndRows { replay, entries, rows } = self.scan(queries, sink).await?;
+            let sink = LedgerAndRows { replay: CheckpointCheck::new(stored), entries: 0, rows: Loader::default() };
+            let LedgerAndRows { mut replay, entries, rows } = self.scan(queries, sink).await?;
             let stored = rows.finish()?;
-            let replayed = replay.finish().map_err(not_replayable)?;
-            Ok(LedgerCheck { revision: stored.revision(), entries, differences: rows::differences(&replayed, &stored) })
+            replay.apply(None)?;
+            let mut differences = rows::differences(replay.state(), &stored);
+            differences.append(&mut replay.differences);
+            Ok(LedgerCheck { revision: stored.revision(), entries, checkpoints: checked, differences })
+        }
+    }
+
+    /// The latest checkpoint of `org` at or before revision `upto`.
+    fn checkpoint(&self, org: &OrgKey, upto: u64) -> impl Future<Output = StoreResult<Option<Checkpoint>>> + Send {
+        let (sql, params) = checkpoints::latest_query(org, upto);
+        async move { read_one(self, sql, params).await?.into_iter().next().map(checkpoints::checkpoint).transpose() }
+    }
+
+    /// Stores a checkpoint; one already stored for its organization and revision stays.
+    fn save_checkpoint(&self, checkpoint: &Checkpoint) -> impl Future<Output = StoreResult<()>> + Send {
+        let insert = checkpoints::insert_params(checkpoint).map(|p| statement(checkpoints::INSERT, p, Expect::Any));
+        async move { self.write(vec![insert?]).await.map(drop) }
+    }
+
+    /// What the past of `org` up to revision `upto` is replayed from, in one snapshot: the
+    /// host's own entries (the catalogue, host pools) up to `upto`, and the organization's
+    /// entries after revision `after` up to `upto`, each oldest first. Both are read
+    /// through `ledger_by_org` (org_key, revision, seq).
+    fn org_ledger(
+        &self,
+        org: &OrgKey,
+        after: u64,
+        upto: u64,
+    ) -> impl Future<Output = StoreResult<(Vec<LedgerEntry>, Vec<LedgerEntry>)>> + Send {
+        let host = format!(
+            "SELECT {} FROM ledger WHERE org_key IS NULL AND revision <= ?1 ORDER BY revision, seq",
+            LedgerRow::COLUMNS
+        );
+        let own = ledger_query(&LedgerQuery {
+            org: Some(org.clone()),
+            from_revision: Some(after + 1),
+            to_revision: Some(upto),
+            limit: u32::MAX,
+            ..LedgerQuery::default()
+        });
+        async move {
+            let mut read = self.read(vec![(host, vec![upto.into()]), own]).await?.into_iter();
+            let mut entries = || -> StoreResult<Vec<LedgerEntry>> {
+                read.next().unwrap_or_default().into_iter().map(ledger_entry).collect()
+            };
+            Ok((entries()?, entries()?))
+        }
+    }
+
+    /// The last revision committed at or before `at` (0 when none was). Commits are dated
+    /// by the committer's clock, in revision order, so the latest moment's last revision is it.
+    fn revision_at(&self, at: Timestamp) -> impl Future<Output = StoreResult<u64>> + Send {
+        let sql = "SELECT revision FROM ledger WHERE at <= ?1 ORDER BY at DESC, revision DESC LIMIT 1".to_owned();
+        async move {
+            let rows = read_one(self, sql, vec![at.into()]).await?;
+            Ok(rows.into_iter().next().map(RevisionOnly::from_row).transpose()?.map_or(0, |r| r.revision))
         }
     }
 

@@ -283,12 +283,18 @@ async fn main() -> Result<()> {
             let config = load_config(&common, None)?;
             let store = allot_server::open_store(&config).await.map_err(anyhow::Error::msg)?;
             let check = allot_store::Store::check_ledger(&store).await?;
-            println!("revision {}: {} ledger entries replayed", check.revision, check.entries);
+            println!(
+                "revision {}: {} ledger entries replayed, {} checkpoints compared",
+                check.revision, check.entries, check.checkpoints
+            );
             for difference in &check.differences {
                 println!("  differs: {difference}");
             }
-            anyhow::ensure!(check.differences.is_empty(), "the stored balances disagree with the ledger");
-            println!("balances equal the ledger's replay");
+            anyhow::ensure!(
+                check.differences.is_empty(),
+                "the stored balances or checkpoints disagree with the ledger"
+            );
+            println!("balances equal the ledger's replay, and so do the checkpoints");
             Ok(())
         }
         Commands::Admin { command: AdminCommand::ResetPassword { common, password_stdin, user } } => {

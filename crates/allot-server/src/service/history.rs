@@ -1,23 +1,21 @@
 //! The ledger and the past, answered from it: who held a license at a moment, what a user
-//! held, and a license's counts over time. Each answer of the past replays the ledger up
-//! to that moment, so it cannot disagree with it.
+//! held, and a license's counts over time. Each answer of the past replays the
+//! organization's ledger up to that moment from its last checkpoint before it
+//! (`checkpoints.rs`), so it cannot disagree with the ledger, and costs the organization's
+//! size, not the ledger's. The present is answered from memory.
 
 use allot_api::{HeldLicense, Holder, Holders, LedgerEntryView, LedgerPage, LedgerParams, Usage, UsagePoint, rfc3339};
 
-use allot_core::{Catalogue, Change, LedgerEntry, LicenseKey, Pool, Scope, State, Timestamp};
+use allot_core::{Change, LicenseKey, Pool, Scope, State, Timestamp};
 use allot_store::{LedgerQuery, Store};
+
+use crate::checkpoints;
 
 use super::OrgScope;
 use crate::api::license_key;
-use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use allot_api::ErrorCode;
 use axum::http::StatusCode;
-
-/// Every ledger entry, oldest first.
-async fn ledger(app: &App) -> ApiResult<Vec<LedgerEntry>> {
-    Ok(app.store.ledger(LedgerQuery { limit: u32::MAX, ..LedgerQuery::default() }).await?)
-}
 
 /// A license named in a query, as the catalogue spells it.
 fn resolve(books: &State, raw: &str, field: &str) -> ApiResult<LicenseKey> {
@@ -79,20 +77,24 @@ impl OrgScope {
         Ok(LedgerPage { entries: entries.into_iter().map(LedgerEntryView::from).collect(), next })
     }
 
-    /// The books as they stood at `as_of`: the ledger replayed up to the last revision
-    /// committed at or before it.
+    /// The organization's books as they stood at `as_of`: after the last revision
+    /// committed at or before it. Other organizations are absent.
     pub async fn books_at(&self, as_of: Timestamp) -> ApiResult<State> {
-        let entries = ledger(self.app()).await?;
-        let last = entries.iter().filter(|e| e.at <= as_of).map(|e| e.revision).max().unwrap_or(0);
-        let upto: Vec<&LedgerEntry> = entries.iter().take_while(|e| e.revision <= last).collect();
-        allot_core::ledger::replay(Catalogue::default_products(), upto).map_err(ApiError::internal)
+        let store = &self.app().store;
+        let revision = store.revision_at(as_of).await?;
+        Ok(checkpoints::replay(store, &self.org().key(), revision, revision, true, |_, _, _, _| {}).await?)
     }
 
-    /// Who held `license` at `as_of` (now when absent).
+    /// Who held `license` at `as_of` (now when absent: from memory).
     pub async fn holders(&self, license: &str, as_of: Option<Timestamp>) -> ApiResult<Holders> {
-        let as_of = as_of.unwrap_or_else(|| self.app().clock.now());
-        let books = self.books_at(as_of).await?;
-        let license = resolve(&books, license, "license")?;
+        match as_of {
+            Some(as_of) => self.holders_in(&self.books_at(as_of).await?, license, as_of),
+            None => self.holders_in(&self.app().books.read(), license, self.app().clock.now()),
+        }
+    }
+
+    fn holders_in(&self, books: &State, license: &str, as_of: Timestamp) -> ApiResult<Holders> {
+        let license = resolve(books, license, "license")?;
         let holders = books
             .org(self.org().as_str())
             .map(|o| {
@@ -109,42 +111,48 @@ impl OrgScope {
         Ok(Holders { license: license.to_string(), as_of: rfc3339(as_of), revision: books.revision(), holders })
     }
 
-    /// A license's counts over time: the organization's pool after every change to it
-    /// between `from` and `until`.
+    /// A license's counts over time (of this organization's changes: the host's own
+    /// entries are replayed with them but move no pool of its): the organization's pool after every change to it
+    /// between `from` and `until`, folded from the books as they stood before `from`.
     pub async fn usage(&self, license: &str, from: Option<Timestamp>, until: Option<Timestamp>) -> ApiResult<Usage> {
-        let (from, until) = (from.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX));
         let license = resolve(&self.app().books.read(), license, "license")?;
+        let store = &self.app().store;
+        let start = match from {
+            Some(from) => store.revision_at(from.saturating_sub(1)).await?,
+            None => 0,
+        };
+        let end = match until {
+            Some(until) => store.revision_at(until).await?,
+            None => store.revision().await?,
+        };
         let scope = Scope::Org { org: self.org().clone() };
-        let history = self.pool_histories(&[(scope, license.clone())]).await?.pop().unwrap_or_default();
-        let points = history
-            .into_iter()
-            .filter(|(_, at, _)| (from..=until).contains(at))
-            .map(|(revision, at, pool)| UsagePoint {
-                revision,
-                at: rfc3339(at),
-                quantity: pool.grant.quantity,
-                allocated: pool.allocated,
-            })
-            .collect();
+        let mut points = Vec::new();
+        let each = |revision: u64, at: Timestamp, books: &State, changes: &[Change]| {
+            if changes.iter().any(|c| c.org().is_some() && touches(c, &license)) {
+                let pool = books.pool(&scope, &license);
+                let (quantity, allocated) = (pool.grant.quantity, pool.allocated);
+                points.push(UsagePoint { revision, at: rfc3339(at), quantity, allocated });
+            }
+        };
+        if end > start {
+            checkpoints::replay(store, &self.org().key(), start, end, true, each).await?;
+        }
         Ok(Usage { license: license.to_string(), points })
     }
 
     /// Each of `pools` (of this organization) after every revision that moved it, as
     /// `(revision, at, pool)`, oldest first: the ledger replayed once for all of them.
     pub async fn pool_histories(&self, pools: &[(Scope, LicenseKey)]) -> ApiResult<Vec<Vec<(u64, Timestamp, Pool)>>> {
-        let entries = ledger(self.app()).await?;
-        let mut books = State::new(Catalogue::default_products());
+        let store = &self.app().store;
         let mut histories = vec![Vec::new(); pools.len()];
-        for revision in entries.chunk_by(|a, b| a.revision == b.revision) {
-            let changes: Vec<Change> = revision.iter().map(|e| e.change.clone()).collect();
-            books.apply_all(revision[0].revision, &changes).map_err(ApiError::internal)?;
-            let ours = |c: &Change| c.org().is_some_and(|o| o.key() == self.org().key());
+        let each = |revision: u64, at: Timestamp, books: &State, changes: &[Change]| {
             for ((scope, license), history) in pools.iter().zip(histories.iter_mut()) {
-                if changes.iter().any(|c| ours(c) && touches(c, license)) {
-                    history.push((revision[0].revision, revision[0].at, books.pool(scope, license)));
+                if changes.iter().any(|c| c.org().is_some() && touches(c, license)) {
+                    history.push((revision, at, books.pool(scope, license)));
                 }
             }
-        }
+        };
+        checkpoints::replay(store, &self.org().key(), 0, store.revision().await?, false, each).await?;
         Ok(histories)
     }
 }

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/postgres/0005_login_throttle.sql")),
     (6, include_str!("../../migrations/postgres/0006_expiry_indexes.sql")),
     (7, include_str!("../../migrations/postgres/0007_lifetimes.sql")),
+    (8, include_str!("../../migrations/postgres/0008_checkpoints.sql")),
 ];
 
 /// How long a request may wait for the database before it answers 503.

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/sqlite/0005_login_throttle.sql")),
     (6, include_str!("../../migrations/sqlite/0006_expiry_indexes.sql")),
     (7, include_str!("../../migrations/sqlite/0007_lifetimes.sql")),
+    (8, include_str!("../../migrations/sqlite/0008_checkpoints.sql")),
 ];
 
 /// Applies every migration the database lacks, each in its own transaction. Answers the

@@ -88,9 +88,9 @@ mod tests {
     fn naive(items: &[(u8, u32)], w: Window) -> (usize, Vec<(u8, u32)>) {
         let mut all = items.to_vec();
         if w.descending {
-            all.sort_by(|a, b| b.0.cmp(&a.0));
+            all.sort_by_key(|item| std::cmp::Reverse(item.0));
         } else {
-            all.sort_by(|a, b| a.0.cmp(&b.0));
+            all.sort_by_key(|item| item.0);
         }
         (items.len(), all.into_iter().skip(w.skip).take(w.top).collect())
     }
