@@ -11,6 +11,7 @@ use clap::{Parser, ValueEnum};
 
 mod allocations;
 mod check;
+mod loaded;
 mod load;
 mod seed;
 mod servers;
@@ -53,6 +54,8 @@ pub struct Cli {
 enum Scenario {
     All,
     Check,
+    /// The check while a loop validates and applies 10,000-user changes, against idle.
+    CheckLoaded,
     Sqlite,
     Postgres,
     Bulk,
@@ -110,6 +113,9 @@ async fn run_scenarios(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<table::
     let runs = |scenario: Scenario| cli.scenario == Scenario::All || cli.scenario == scenario;
     if runs(Scenario::Check) {
         check::check(cli, http, rows).await?;
+    }
+    if runs(Scenario::CheckLoaded) {
+        loaded::loaded(cli, http, rows).await?;
     }
     if runs(Scenario::Sqlite) {
         allocations::sqlite(cli, http, rows).await?;
