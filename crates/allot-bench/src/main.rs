@@ -11,8 +11,8 @@ use clap::{Parser, ValueEnum};
 
 mod allocations;
 mod check;
-mod loaded;
 mod load;
+mod loaded;
 mod seed;
 mod servers;
 mod system;

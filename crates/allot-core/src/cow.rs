@@ -196,15 +196,13 @@ impl<K: Ord + Clone, V: Clone, const RUN: usize> CowMap<K, V, RUN> {
         };
         let first = self.runs.get(run).map(|entries| &entries[at..]).unwrap_or_default();
         let rest = self.runs.get(run + 1..).unwrap_or_default();
-        first
-            .iter()
-            .chain(rest.iter().flat_map(|entries| entries.iter()))
-            .map(|(k, v)| (k, v))
-            .take_while(move |(k, _)| match &end {
+        first.iter().chain(rest.iter().flat_map(|entries| entries.iter())).map(|(k, v)| (k, v)).take_while(
+            move |(k, _)| match &end {
                 Bound::Included(end) => *k <= end,
                 Bound::Excluded(end) => *k < end,
                 Bound::Unbounded => true,
-            })
+            },
+        )
     }
 }
 

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::Catalogue;
-use crate::cow::CowMap;
 use crate::change::{Change, Scope};
+use crate::cow::CowMap;
 use crate::ids::{
     Capability, GroupId, LicenseKey, OrgId, OrgKey, ProductCode, ServiceType, TenantId, Timestamp, UserId,
 };

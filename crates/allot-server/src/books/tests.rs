@@ -46,9 +46,11 @@ async fn books(dir: &tempfile::TempDir, users: usize) -> Books {
         Command::CreateOrg { org: org(), name: "Acme".into() },
         Command::SetOrgPool { org: org(), license: license(), grant },
     ];
-    setup.extend(
-        (0..users).map(|n| Command::CreateUser { org: org(), user: user(n), profile: allot_core::UserProfile::default() }),
-    );
+    setup.extend((0..users).map(|n| Command::CreateUser {
+        org: org(),
+        user: user(n),
+        profile: allot_core::UserProfile::default(),
+    }));
     let outcome = books.apply(&setup, &actor(), NOW).await.unwrap();
     assert!(outcome.applied, "{:?}", outcome.plan.violations);
     books
