@@ -13,6 +13,7 @@ mod allocations;
 mod check;
 mod history;
 mod load;
+mod loaded;
 mod seed;
 mod servers;
 mod system;
@@ -54,6 +55,8 @@ pub struct Cli {
 enum Scenario {
     All,
     Check,
+    /// The check while a loop validates and applies 10,000-user changes, against idle.
+    CheckLoaded,
     Sqlite,
     Postgres,
     Bulk,
@@ -113,6 +116,9 @@ async fn run_scenarios(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<table::
     let runs = |scenario: Scenario| cli.scenario == Scenario::All || cli.scenario == scenario;
     if runs(Scenario::Check) {
         check::check(cli, http, rows).await?;
+    }
+    if runs(Scenario::CheckLoaded) {
+        loaded::loaded(cli, http, rows).await?;
     }
     if runs(Scenario::Sqlite) {
         allocations::sqlite(cli, http, rows).await?;

@@ -4,6 +4,7 @@
 pub mod catalogue;
 pub mod change;
 pub mod command;
+pub mod cow;
 pub mod ids;
 pub mod ledger;
 pub mod planner;

@@ -75,10 +75,17 @@ struct Planner<'s> {
     dirty_licenses: BTreeSet<(OrgKey, LicenseKey)>,
 }
 
+/// A planner dropped before it finished (a panic while planning unwinds through it) takes
+/// its changes back, so the state it planned on is left as it was, never half planned.
+impl Drop for Planner<'_> {
+    fn drop(&mut self) {
+        self.state.revert(&self.changes);
+    }
+}
+
 impl Planner<'_> {
-    fn finish(self) -> Plan {
-        let pools = self
-            .pools_before
+    fn finish(mut self) -> Plan {
+        let pools = std::mem::take(&mut self.pools_before)
             .into_iter()
             .filter_map(|((scope, license), before)| {
                 let after = self.state.pool(&scope, &license);
@@ -86,7 +93,9 @@ impl Planner<'_> {
             })
             .collect();
         self.state.revert(&self.changes);
-        Plan { base_revision: self.base_revision, changes: self.changes, pools, violations: self.violations }
+        let changes = std::mem::take(&mut self.changes);
+        let violations = std::mem::take(&mut self.violations);
+        Plan { base_revision: self.base_revision, changes, pools, violations }
     }
 
     fn violate(&mut self, violation: Violation) {
@@ -881,5 +890,44 @@ fn touched_pools(change: &Change) -> Vec<(Scope, LicenseKey)> {
             .map(|h| (Scope::Org { org: org.clone() }, h.license(product)))
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod unwinding {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+    use crate::ids::OrgId;
+
+    /// A panic in the middle of a plan, after it changed the state, unwinds through the
+    /// planner: the state is the one planned on, not a half-planned one.
+    #[test]
+    fn a_panic_while_planning_leaves_the_state_as_it_was() {
+        let org = OrgId::parse("song-one").unwrap();
+        let mut state = State::default();
+        let created = plan(&mut state, &[Command::CreateOrg { org: org.clone(), name: "Song".into() }], 0);
+        state.apply_all(1, &created.changes).unwrap();
+        let before = format!("{state:?}");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut planner = Planner {
+                base_revision: state.revision(),
+                state: &mut state,
+                now: 0,
+                changes: Vec::new(),
+                violations: Vec::new(),
+                pools_before: BTreeMap::new(),
+                dirty_users: BTreeSet::new(),
+                dirty_licenses: BTreeSet::new(),
+            };
+            for n in 0..100 {
+                let user = UserId::parse(&format!("u{n}")).unwrap();
+                planner.run(&Command::CreateUser { org: org.clone(), user, profile: Default::default() });
+            }
+            assert_eq!(planner.changes.len(), 100, "the plan changed the state before the panic");
+            panic!("a bug in the planner");
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(format!("{state:?}"), before);
     }
 }

@@ -2,12 +2,15 @@
 //! what the planner plans against. It changes only by [`Change`] events, the same events
 //! the ledger stores, so the state is always a replay of the ledger.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::Catalogue;
 use crate::change::{Change, Scope};
+use crate::cow::CowMap;
 use crate::ids::{
     Capability, GroupId, LicenseKey, OrgId, OrgKey, ProductCode, ServiceType, TenantId, Timestamp, UserId,
 };
@@ -339,8 +342,9 @@ pub struct Tenant {
 pub struct Org {
     pub id: OrgId,
     pub name: String,
-    pub users: BTreeMap<UserId, User>,
-    pub groups: BTreeMap<GroupId, Group>,
+    pub users: CowMap<UserId, User>,
+    /// Short runs: a group holds its members, so a run is costly to copy.
+    pub groups: CowMap<GroupId, Group, 8>,
     pub tenants: BTreeMap<TenantId, Tenant>,
     pub pools: BTreeMap<LicenseKey, Pool>,
 }
@@ -379,12 +383,13 @@ pub struct State {
     revision: u64,
     catalogue: Catalogue,
     host_pools: BTreeMap<LicenseKey, Pool>,
-    orgs: HashMap<OrgKey, Org>,
+    /// Shared with copies of the state until changed (see [`CowMap`]).
+    orgs: HashMap<OrgKey, Arc<Org>>,
     next_member_seq: u64,
     /// Holdings with an end, by when they end: what expiry has to look at, and no more.
-    ending: BTreeSet<(Timestamp, OrgKey, UserId, ProductCode)>,
+    ending: CowMap<(Timestamp, OrgKey, UserId, ProductCode), ()>,
     /// Pool grants with an end, by when they end.
-    ending_pools: BTreeSet<(Timestamp, Scope, LicenseKey)>,
+    ending_pools: CowMap<(Timestamp, Scope, LicenseKey), ()>,
 }
 
 impl Default for State {
@@ -401,8 +406,8 @@ impl State {
             host_pools: BTreeMap::new(),
             orgs: HashMap::new(),
             next_member_seq: 1,
-            ending: BTreeSet::new(),
-            ending_pools: BTreeSet::new(),
+            ending: CowMap::new(),
+            ending_pools: CowMap::new(),
         }
     }
 
@@ -415,11 +420,11 @@ impl State {
     }
 
     pub fn org(&self, id: &str) -> Option<&Org> {
-        self.orgs.get(&OrgKey::of(id))
+        self.orgs.get(&OrgKey::of(id)).map(|org| &**org)
     }
 
     pub fn orgs(&self) -> impl Iterator<Item = &Org> {
-        self.orgs.values()
+        self.orgs.values().map(|org| &**org)
     }
 
     pub fn host_pools(&self) -> &BTreeMap<LicenseKey, Pool> {
@@ -485,15 +490,15 @@ impl State {
 
     /// When the next holding or pool grant ends, if any does.
     pub fn next_ending(&self) -> Option<Timestamp> {
-        let holding = self.ending.first().map(|(until, ..)| *until);
-        let pool = self.ending_pools.first().map(|(until, ..)| *until);
+        let holding = self.ending.first_key().map(|(until, ..)| *until);
+        let pool = self.ending_pools.first_key().map(|(until, ..)| *until);
         holding.into_iter().chain(pool).min()
     }
 
     /// Pool grants that end at or before `now`.
     pub fn pools_ending_by(&self, now: Timestamp) -> Vec<(Scope, LicenseKey)> {
         self.ending_pools
-            .iter()
+            .keys()
             .take_while(|(until, ..)| *until <= now)
             .map(|(_, s, l)| (s.clone(), l.clone()))
             .collect()
@@ -502,7 +507,7 @@ impl State {
     /// Holdings that end at or before `now`: (organization, user, product).
     pub fn ending_by(&self, now: Timestamp) -> Vec<(OrgKey, UserId, ProductCode)> {
         self.ending
-            .iter()
+            .keys()
             .take_while(|(until, ..)| *until <= now)
             .map(|(_, o, u, p)| (o.clone(), u.clone(), p.clone()))
             .collect()
@@ -559,12 +564,12 @@ impl State {
                 let created = Org {
                     id: org.clone(),
                     name: name.clone(),
-                    users: BTreeMap::new(),
-                    groups: BTreeMap::new(),
+                    users: CowMap::new(),
+                    groups: CowMap::new(),
                     tenants: BTreeMap::new(),
                     pools: BTreeMap::new(),
                 };
-                self.orgs.insert(org.key(), created);
+                self.orgs.insert(org.key(), Arc::new(created));
             }
             Change::OrgRenamed { org, before, after } => {
                 let o = self.org_mut(org)?;
@@ -670,7 +675,7 @@ impl State {
                     self.ending.remove(&(until, org.key(), user.clone(), product.clone()));
                 }
                 if let Some(until) = after.as_ref().and_then(Holding::valid_until) {
-                    self.ending.insert((until, org.key(), user.clone(), product.clone()));
+                    self.ending.insert((until, org.key(), user.clone(), product.clone()), ());
                 }
             }
         }
@@ -702,11 +707,11 @@ impl State {
         let (pool, parent) = match scope {
             Scope::Host => (self.host_pools.entry(license.clone()).or_default(), None),
             Scope::Org { org } => {
-                let o = self.orgs.get_mut(&org.key()).ok_or_else(|| missing("organization", org))?;
+                let o = self.orgs.get_mut(&org.key()).map(Arc::make_mut).ok_or_else(|| missing("organization", org))?;
                 (o.pools.entry(license.clone()).or_default(), Some(self.host_pools.entry(license.clone()).or_default()))
             }
             Scope::Tenant { org, tenant, service } => {
-                let o = self.orgs.get_mut(&org.key()).ok_or_else(|| missing("organization", org))?;
+                let o = self.orgs.get_mut(&org.key()).map(Arc::make_mut).ok_or_else(|| missing("organization", org))?;
                 let t = o.tenants.get_mut(tenant).ok_or_else(|| missing("tenant", tenant))?;
                 (
                     t.pools.entry((service.clone(), license.clone())).or_default(),
@@ -723,13 +728,13 @@ impl State {
             self.ending_pools.remove(&(until, scope.clone(), license.clone()));
         }
         if let Some(until) = after.valid_until.filter(|_| after.quantity > 0) {
-            self.ending_pools.insert((until, scope.clone(), license.clone()));
+            self.ending_pools.insert((until, scope.clone(), license.clone()), ());
         }
         Ok(())
     }
 
     fn org_mut(&mut self, org: &OrgId) -> Result<&mut Org, Inconsistent> {
-        self.orgs.get_mut(&org.key()).ok_or_else(|| missing("organization", org))
+        self.orgs.get_mut(&org.key()).map(Arc::make_mut).ok_or_else(|| missing("organization", org))
     }
 
     fn user_mut(&mut self, org: &OrgId, user: &UserId) -> Result<&mut User, Inconsistent> {

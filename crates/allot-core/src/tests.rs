@@ -506,7 +506,7 @@ fn assert_books_balance(state: &State) {
             let refused = |user: &UserId| {
                 let catalogue = state.catalogue();
                 let product = catalogue.get(key.product.as_str()).unwrap();
-                o.users[user].holdings.iter().any(|(p, h)| {
+                o.users.get(user).unwrap().holdings.iter().any(|(p, h)| {
                     !product.allows_holder_of(&h.license(p))
                         || !catalogue.get(p.as_str()).unwrap().allows_holder_of(&key)
                 })

@@ -4,8 +4,16 @@
 //! another, commits them in one transaction (one fsync), and only then applies them to
 //! memory and answers.
 //! Other processes on the same database are followed through the ledger.
+//!
+//! Nothing plans on the state that is served. Readers take the last committed state, an
+//! `Arc` held for a pointer's copy; planning (a validation, the committer's group, a
+//! catch-up) works on a private copy, which shares all but what it changes (the state's
+//! maps copy a run of entries on their first change), and the committer swaps its copy in
+//! once committed. So a check never waits for a plan, and a plan that panics leaves
+//! nothing half planned behind: its copy is dropped.
 
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use allot_core::{Actor, Change, Command, LedgerEntry, Plan, State, Timestamp};
@@ -31,10 +39,15 @@ pub struct Books {
 }
 
 struct Shared {
-    state: RwLock<State>,
+    /// The last committed state. The lock is held only to copy or swap the pointer.
+    state: RwLock<Arc<State>>,
+    /// The revision of `state`, for the answers that need no more of it (every answer's
+    /// `allot-revision`): read without the lock.
+    revision: AtomicU64,
     store: Backend,
-    /// Held from planning to the in-memory apply of a group of writes, so what is committed
-    /// is what was planned; catching up takes it too. Validation does not.
+    /// Held from planning to the swap of a group of writes, so what is committed is what
+    /// was planned and no other copy is swapped in meanwhile; catching up takes it too.
+    /// Validation does not: it swaps nothing in.
     writer: Mutex<()>,
 }
 
@@ -72,7 +85,12 @@ impl Books {
     /// so that a group's answers and the next group never wait behind the runtime's other
     /// tasks; it ends when the last handle is dropped. Call from within the runtime.
     pub fn new(state: State, store: Backend) -> std::io::Result<Self> {
-        let shared = Arc::new(Shared { state: RwLock::new(state), store, writer: Mutex::new(()) });
+        let shared = Arc::new(Shared {
+            revision: AtomicU64::new(state.revision()),
+            state: RwLock::new(Arc::new(state)),
+            store,
+            writer: Mutex::new(()),
+        });
         let (queue, jobs) = mpsc::unbounded_channel();
         let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
         let committer = shared.clone();
@@ -88,14 +106,20 @@ impl Books {
         Ok(Self { shared, queue })
     }
 
-    /// Reads the state. Never hold the guard across an await.
-    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+    /// The last committed state. It does not move while held: a later commit swaps in
+    /// another. Held long, it keeps the runs that later commits replaced alive.
+    pub fn read(&self) -> Arc<State> {
         self.shared.read()
     }
 
-    /// Plans `commands` and changes nothing.
+    /// The revision of the last committed state.
+    pub fn revision(&self) -> u64 {
+        self.shared.revision.load(Ordering::Acquire)
+    }
+
+    /// Plans `commands` on a copy of the last committed state and changes nothing.
     pub fn validate(&self, commands: &[Command], now: Timestamp) -> Outcome {
-        let plan = allot_core::plan(&mut self.shared.write(), commands, now);
+        let plan = allot_core::plan(&mut self.shared.draft(), commands, now);
         let revision = plan.base_revision;
         Outcome { plan, applied: false, revision }
     }
@@ -218,12 +242,26 @@ async fn commit_queued(shared: Arc<Shared>, mut jobs: mpsc::UnboundedReceiver<Jo
 }
 
 impl Shared {
-    fn read(&self) -> RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    // The lock guards a pointer's copy or swap, which cannot panic half done: poisoning
+    // says nothing about the state, and is ignored.
+    fn read(&self) -> Arc<State> {
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// A private copy of the last committed state to plan on.
+    fn draft(&self) -> State {
+        State::clone(&self.read())
+    }
+
+    /// Serves `state` from now on. Only under the writer lock, with a copy of the state
+    /// served when the lock was taken, so nothing committed meanwhile is lost.
+    fn publish(&self, state: State) {
+        let revision = state.revision();
+        let state = Arc::new(state);
+        let old = std::mem::replace(&mut *self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner()), state);
+        self.revision.store(revision, Ordering::Release);
+        // Freed outside the lock (what only it held: the runs the new state replaced).
+        drop(old);
     }
 
     /// Takes this process's turn to write (where processes share the database) and catches
@@ -274,7 +312,7 @@ impl Shared {
             GroupFailed::Refused(error @ (StoreError::Raced(_) | StoreError::Refused(_))) => {
                 tracing::error!(%error, "a commit conflicted with no other process involved; reloading the books");
                 match self.store.load().await {
-                    Ok(state) => *self.write() = state,
+                    Ok(state) => self.publish(state),
                     Err(error) => return error.into(),
                 }
                 error.into()
@@ -289,17 +327,21 @@ impl Shared {
     async fn commit_group(&self, jobs: &[Job]) -> Result<Vec<ApiResult<Outcome>>, GroupFailed> {
         let give_up = Instant::now() + RETRY_FOR;
         loop {
-            let (outcomes, commits) = self.plan_group(jobs);
+            // A panic while planning (a bug) loses only the private copy: nothing of the
+            // group is served, and the group is tried one write at a time, as a refused one.
+            let planning = std::panic::AssertUnwindSafe(|| self.plan_group(jobs));
+            let Ok((outcomes, commits, planned)) = std::panic::catch_unwind(planning) else {
+                tracing::error!("planning a group of writes panicked; nothing of it applies");
+                return Err(GroupFailed::Refused(StoreError::Failed("planning the change panicked".into())));
+            };
             if commits.is_empty() {
                 return Ok(outcomes);
             }
             let base = commits[0].revision - 1;
             let error = match self.store.commit_all(&commits).await {
                 Ok(()) => {
-                    // Committed: the answers are the outcomes, whatever memory does next.
-                    if let Err(error) = self.apply_committed(&commits).await {
-                        tracing::error!(%error, "cannot reload the books after a commit; a catch-up will");
-                    }
+                    // Committed: the copy the group was planned and applied on is the books.
+                    self.publish(planned);
                     return Ok(outcomes);
                 }
                 Err(error) => error,
@@ -322,11 +364,11 @@ impl Shared {
         }
     }
 
-    /// Plans each job on the state as the jobs before it leave it, and answers each job's
-    /// outcome and the commits of those that change something. Memory is left as it was.
-    fn plan_group(&self, jobs: &[Job]) -> (Vec<ApiResult<Outcome>>, Vec<Commit>) {
-        let mut state = self.write();
-        let base = state.revision();
+    /// Plans each job on a copy of the books as the jobs before it leave it, and answers
+    /// each job's outcome, the commits of those that change something, and the copy with
+    /// them applied, to be served once they are committed. The books served do not move.
+    fn plan_group(&self, jobs: &[Job]) -> (Vec<ApiResult<Outcome>>, Vec<Commit>, State) {
+        let mut state = self.draft();
         let (mut outcomes, mut commits) = (Vec::with_capacity(jobs.len()), Vec::new());
         for job in jobs {
             let plan = allot_core::plan(&mut state, &job.commands, job.now);
@@ -355,27 +397,7 @@ impl Shared {
             });
             outcomes.push(Ok(Outcome { applied: true, revision, plan }));
         }
-        // Take the group back: until it is committed, memory shows only what is.
-        for commit in commits.iter().rev() {
-            state.revert_all(commit.revision - 1, &changes(commit));
-        }
-        debug_assert_eq!(state.revision(), base);
-        (outcomes, commits)
-    }
-
-    /// Applies committed plans to memory, in order.
-    async fn apply_committed(&self, commits: &[Commit]) -> Result<(), StoreError> {
-        let applied = {
-            let mut state = self.write();
-            commits.iter().try_for_each(|commit| state.apply_all(commit.revision, &changes(commit)))
-        };
-        if let Err(error) = applied {
-            // Committed but not applicable in memory: a bug. The database is the truth, so
-            // serve what it holds rather than a state that disagrees with it.
-            tracing::error!(%error, "a committed plan did not apply in memory; reloading the books");
-            *self.write() = self.store.load().await?;
-        }
-        Ok(())
+        (outcomes, commits, state)
     }
 
     /// Applies what other processes committed since this one's revision; answers the
@@ -407,7 +429,7 @@ impl Shared {
             let applied = self.apply_entries(&entries);
             if let Err(error) = applied {
                 tracing::error!(%error, "the ledger does not apply to memory; reloading the books");
-                *self.write() = self.store.load().await?;
+                self.publish(self.store.load().await?);
                 return Ok(self.read().revision());
             }
             if !full_page {
@@ -416,8 +438,10 @@ impl Shared {
         }
     }
 
+    /// Applies other processes' entries to a copy and serves it; on an inconsistency,
+    /// serves nothing of them. Runs under the writer lock.
     fn apply_entries(&self, entries: &[LedgerEntry]) -> Result<(), allot_core::state::Inconsistent> {
-        let mut state = self.write();
+        let mut state = self.draft();
         for revision in entries.chunk_by(|a, b| a.revision == b.revision) {
             let number = revision[0].revision;
             if number != state.revision() + 1 {
@@ -426,10 +450,10 @@ impl Shared {
             let changes: Vec<Change> = revision.iter().map(|e| e.change.clone()).collect();
             state.apply_all(number, &changes)?;
         }
+        self.publish(state);
         Ok(())
     }
 }
 
-fn changes(commit: &Commit) -> Vec<Change> {
-    commit.changes().cloned().collect()
-}
+#[cfg(test)]
+mod tests;

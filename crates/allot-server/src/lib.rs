@@ -28,6 +28,7 @@ pub mod extract;
 pub mod health;
 pub mod housekeeping;
 pub mod idempotency;
+pub mod logs;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;

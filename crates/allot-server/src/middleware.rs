@@ -73,7 +73,7 @@ pub async fn observe(State(app): State<App>, mut request: Request, next: Next) -
         headers.insert(REQUEST_ID, value);
     }
     if !headers.contains_key(REVISION) {
-        headers.insert(REVISION, HeaderValue::from(app.books.read().revision()));
+        headers.insert(REVISION, HeaderValue::from(app.books.revision()));
     }
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     response
@@ -88,7 +88,7 @@ async fn fresh_enough(app: &App, request: &mut Request) -> Result<(), ApiError> 
     let Some((wanted, uri)) = take_min_revision(request.uri())? else { return Ok(()) };
     *request.uri_mut() = uri;
     let give_up = Instant::now() + Duration::from_millis(app.config.min_revision_wait_ms);
-    if app.books.read().revision() < wanted {
+    if app.books.revision() < wanted {
         let stored = app.store.revision().await?;
         if stored < wanted {
             return Err(ApiError::new(
@@ -99,7 +99,7 @@ async fn fresh_enough(app: &App, request: &mut Request) -> Result<(), ApiError> 
         }
     }
     let too_late = || ApiError::unavailable(format!("this process has not seen revision {wanted} yet; retry shortly"));
-    while app.books.read().revision() < wanted {
+    while app.books.revision() < wanted {
         // Catching up waits for the committer, which may be waiting for its turn to write:
         // the wait is bounded all the same.
         let left = give_up.saturating_duration_since(Instant::now());
@@ -107,7 +107,7 @@ async fn fresh_enough(app: &App, request: &mut Request) -> Result<(), ApiError> 
             return Err(too_late());
         }
         tokio::time::timeout(left, app.books.catch_up()).await.map_err(|_| too_late())??;
-        if app.books.read().revision() < wanted {
+        if app.books.revision() < wanted {
             tokio::time::sleep(Duration::from_millis(25).min(left)).await;
         }
     }

@@ -133,7 +133,7 @@ fn init_logs(config: &Config) {
     if config.log_format == "text" {
         builder.init();
     } else {
-        builder.json().flatten_event(true).init();
+        builder.json().flatten_event(true).fmt_fields(allot_server::logs::JsonFields).init();
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use allot_core::{OrgKey, Timestamp};
@@ -48,14 +48,32 @@ pub fn token_hash(token: &str) -> String {
     crate::hex(&digest)
 }
 
-/// Who is calling, from a valid bearer token.
+/// Who is calling, from a valid bearer token. Shared with the token cache: a request
+/// takes a reference, not a copy of the token's strings (the check's profile showed the copy).
 #[derive(Debug, Clone)]
-pub struct Principal {
+pub struct Principal(Arc<Identity>);
+
+#[derive(Debug)]
+pub struct Identity {
     pub subject: Subject,
     pub scopes: Vec<String>,
 }
 
+impl std::ops::Deref for Principal {
+    type Target = Identity;
+
+    fn deref(&self) -> &Identity {
+        &self.0
+    }
+}
+
 impl Principal {
+    pub fn new(subject: Subject, scopes: Vec<String>) -> Self {
+        Self(Arc::new(Identity { subject, scopes }))
+    }
+}
+
+impl Identity {
     pub fn is_host_admin(&self) -> bool {
         matches!(self.subject, Subject::HostAdmin { .. })
     }
@@ -141,7 +159,22 @@ pub struct Auth {
     throttle: Throttle,
     /// Access tokens seen, by hash, with when the store last vouched for them: a request
     /// needs the database to authenticate only every few seconds per token.
-    cache: RwLock<HashMap<String, (TokenRecord, Instant)>>,
+    cache: RwLock<HashMap<String, Cached>>,
+}
+
+/// A token the store vouched for, as a request needs it.
+#[derive(Clone)]
+struct Cached {
+    principal: Principal,
+    expires_at: Timestamp,
+    vouched: Instant,
+}
+
+impl Cached {
+    fn of(record: TokenRecord) -> Self {
+        let principal = Principal::new(record.subject, record.scopes);
+        Self { principal, expires_at: record.expires_at, vouched: Instant::now() }
+    }
 }
 
 const CACHE_LIMIT: usize = 100_000;
@@ -168,37 +201,36 @@ impl Auth {
     ) -> ApiResult<Principal> {
         let hash = token_hash(token);
         let cached = self.cache.read().unwrap_or_else(|p| p.into_inner()).get(&hash).cloned();
-        let record = match cached {
-            Some((record, vouched)) if fresh == Vouched::Recently && vouched.elapsed() < REVALIDATE_AFTER => record,
+        let token = match cached {
+            Some(token) if fresh == Vouched::Recently && token.vouched.elapsed() < REVALIDATE_AFTER => token,
             cached => match store.token(&hash).await {
-                Ok(Some(record)) if record.kind == TokenKind::Access => {
-                    self.remember(record.clone());
-                    record
-                }
+                Ok(Some(record)) if record.kind == TokenKind::Access => self.remember(hash.clone(), record),
                 Ok(_) => {
                     self.cache.write().unwrap_or_else(|p| p.into_inner()).remove(&hash);
                     return Err(ApiError::unauthorized("the token is not valid"));
                 }
                 // The database is away: a token it vouched for recently still holds.
                 Err(error) => match cached {
-                    Some((record, _)) => record,
+                    Some(token) => token,
                     None => return Err(error.into()),
                 },
             },
         };
-        if record.expires_at <= now {
+        if token.expires_at <= now {
             self.cache.write().unwrap_or_else(|p| p.into_inner()).remove(&hash);
             return Err(ApiError::unauthorized("the token has expired"));
         }
-        Ok(Principal { subject: record.subject, scopes: record.scopes })
+        Ok(token.principal)
     }
 
-    fn remember(&self, record: TokenRecord) {
+    fn remember(&self, hash: String, record: TokenRecord) -> Cached {
+        let token = Cached::of(record);
         let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
         }
-        cache.insert(record.hash.clone(), (record, Instant::now()));
+        cache.insert(hash, token.clone());
+        token
     }
 
     /// Forgets every token of `subject`, in the cache and in the store.
@@ -211,7 +243,7 @@ impl Auth {
     /// Forgets the cached tokens whose subject `revoked` says the store revoked (with the
     /// change that revoked them), so this process stops honouring them at once.
     pub fn forget(&self, revoked: impl Fn(&Subject) -> bool) {
-        self.cache.write().unwrap_or_else(|p| p.into_inner()).retain(|_, (r, _)| !revoked(&r.subject));
+        self.cache.write().unwrap_or_else(|p| p.into_inner()).retain(|_, token| !revoked(&token.principal.subject));
     }
 
     /// Issues an access token (and a refresh token for people) for `subject`.
@@ -233,7 +265,7 @@ impl Auth {
             expires_at: now + millis(access_ttl_secs),
         };
         store.insert_token(record.clone()).await?;
-        self.remember(record);
+        self.remember(record.hash.clone(), record);
         let refresh_token = if with_refresh {
             let token = new_token("allot_rt_");
             store

@@ -154,7 +154,7 @@ mod tests {
     }
 
     fn principal(subject: Subject, scopes: &[&str]) -> Principal {
-        Principal { subject, scopes: scopes.iter().map(|s| (*s).to_owned()).collect() }
+        Principal::new(subject, scopes.iter().map(|s| (*s).to_owned()).collect())
     }
 
     /// Organization `acme` with an admin, a reader and a member.
