@@ -79,9 +79,13 @@ async fn stopping_postgres_mid_load_fails_fast_and_clean_and_recovers_without_a_
     tokio::time::sleep(Duration::from_millis(500)).await;
     let ready = cluster.http.get(format!("{}/readyz", cluster.addresses[0])).send().await.unwrap();
     assert_eq!(ready.status(), 503, "/readyz reports the database is away");
-    // Checks are answered from memory: they go on, with the books as they were.
+    // Checks and present-time holders are answered from memory: they go on, with the
+    // books as they were.
     for process in 0..2 {
         let api = cluster.client(process, &admin);
+        let now = allot_api::HoldersQuery { license: "ATTUNU".into(), as_of: None };
+        let holders = api.holders("acme", &now).await.unwrap();
+        assert!(holders.holders.iter().any(|h| h.user == "u8"), "process {process}: {holders:?}");
         // u9's denial says whether a unit is free, which the load decides.
         for (user, allowed, reasons) in
             [("u8", true, &[Reason::Held][..]), ("u9", false, &[Reason::NotHeld, Reason::PoolExhausted])]
@@ -96,10 +100,11 @@ async fn stopping_postgres_mid_load_fails_fast_and_clean_and_recovers_without_a_
     for process in 0..2 {
         let api = cluster.client(process, &admin);
         let ledger = LedgerParams { limit: Some(10), ..LedgerParams::default() };
-        let holders = allot_api::HoldersQuery { license: "ATTUNU".into(), as_of: None };
+        let moment = "2026-01-01T00:00:00Z".to_owned();
+        let past = allot_api::HoldersQuery { license: "ATTUNU".into(), as_of: Some(moment) };
         for (read, (refused, took)) in [
             ("the ledger", refusal(api.ledger("acme", &ledger)).await),
-            ("the holders", refusal(api.holders("acme", &holders)).await),
+            ("the holders in the past", refusal(api.holders("acme", &past)).await),
             ("the API clients", refusal(api.clients("acme")).await),
         ] {
             assert_eq!(
