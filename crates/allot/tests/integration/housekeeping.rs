@@ -142,3 +142,29 @@ async fn a_tick_purges_at_most_the_batch_of_each_kind_and_counts_what_it_purged(
     assert_eq!(stored(&t).await, [0; 5]);
     assert_eq!(purged_in_metrics(&t).await, before);
 }
+
+#[tokio::test]
+async fn the_schedule_writes_checkpoints_that_check_ledger_finds_equal_to_the_ledger() {
+    use allot_core::{Actor, Command, OrgId, UserId, UserProfile};
+    use allot_store::Store as _;
+    let t = spawn_with(|config| config.housekeeping_interval_secs = 1).await;
+    let admin = t.admin().await;
+    t.org_with(&admin, "acme", &[("ATTUNU", 5)], &["a"]).await;
+    // More of acme's entries than one checkpoint's worth, in one write.
+    let org = OrgId::parse("acme").unwrap();
+    let users = (0..allot_server::checkpoints::EVERY + 10).map(|i| Command::CreateUser {
+        org: org.clone(),
+        user: UserId::parse(&format!("u{i}")).unwrap(),
+        profile: UserProfile::default(),
+    });
+    let actor = Actor { name: "test".into(), request_id: "many".into() };
+    assert!(t.app.books.apply(&users.collect::<Vec<_>>(), &actor, crate::harness::START).await.unwrap().applied);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while t.app.store.checkpoint(&org.key(), u64::MAX >> 1).await.unwrap().is_none() {
+        assert!(Instant::now() < deadline, "no checkpoint written on schedule");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let check = t.app.store.check_ledger().await.unwrap();
+    assert!(check.checkpoints >= 1 && check.differences.is_empty(), "{check:?}");
+}
