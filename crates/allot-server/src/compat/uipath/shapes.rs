@@ -10,6 +10,13 @@ pub struct CodeCount {
     pub total: i64,
 }
 
+impl From<&crate::service::HeldPool> for CodeCount {
+    /// A held pool: its quantity, and what of it is allocated.
+    fn from(held: &crate::service::HeldPool) -> Self {
+        Self { code: held.license.to_string(), allocated: held.pool.allocated, total: held.pool.grant.quantity }
+    }
+}
+
 /// A code and a quantity asked for (the definitions' `ProductQuantityDto`, `ProductRequested`):
 /// neither is required; a missing quantity is 0.
 #[derive(Debug, Deserialize)]

@@ -63,10 +63,8 @@ fn codes(raw: &[String]) -> ApiResult<Vec<LicenseKey>> {
 
 /// The organization's user-bundle pools as `[{code, allocated, total}]`.
 fn user_bundles(org: &OrgScope) -> Vec<CodeCount> {
-    let bundles = org.held_pools().into_iter().filter(|p| p.kind == Some(ProductKind::User));
-    bundles
-        .map(|p| CodeCount { code: p.license.to_string(), allocated: p.pool.allocated, total: p.pool.grant.quantity })
-        .collect()
+    let pools = org.held_pools();
+    pools.iter().filter(|p| p.kind == Some(ProductKind::User)).map(CodeCount::from).collect()
 }
 
 /// `userIds` for an allocation: at least one, each spelled as an id.

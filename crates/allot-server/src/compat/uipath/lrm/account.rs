@@ -108,12 +108,7 @@ pub async fn available_services(account: Account<PmLicense, Read>) -> Json<Avail
 pub async fn available_account_licenses(account: Account<PmLicense, Read>) -> ApiResult<Json<Vec<CodeCount>>> {
     account.require_license()?;
     let held = account.held_pools();
-    let rows = held.iter().map(|p| CodeCount {
-        code: p.license.to_string(),
-        allocated: p.pool.allocated,
-        total: p.pool.grant.quantity,
-    });
-    Ok(Json(rows.collect()))
+    Ok(Json(held.iter().map(CodeCount::from).collect()))
 }
 
 /// Each unit license of the organization with how much of it its tenants were granted.

@@ -229,11 +229,7 @@ pub async fn tenant_services(
 /// has none.
 pub async fn available(scoped: Scoped<Read>) -> ApiResult<Json<Vec<CodeCount>>> {
     let services = scoped.account.held_services(Some(&scoped.tenant));
-    let rows: Vec<CodeCount> = services
-        .iter()
-        .flat_map(|s| s.pools.iter())
-        .map(|p| CodeCount { code: p.license.to_string(), allocated: p.pool.allocated, total: p.pool.grant.quantity })
-        .collect();
+    let rows: Vec<CodeCount> = services.iter().flat_map(|s| s.pools.iter()).map(CodeCount::from).collect();
     if rows.is_empty() {
         return Err(ApiError::not_found(format!("tenant `{}` has no license", scoped.tenant)));
     }
