@@ -188,3 +188,65 @@ pub fn replay_org(
     }
     Ok(state)
 }
+
+/// Whether `a` and `b` name the same scope (organizations by key, as the books do).
+fn same_scope(a: &Scope, b: &Scope) -> bool {
+    match (a, b) {
+        (Scope::Host, Scope::Host) => true,
+        (Scope::Org { org: a }, Scope::Org { org: b }) => a.key() == b.key(),
+        (Scope::Tenant { org: a, tenant: t, service: s }, Scope::Tenant { org: b, tenant: u, service: v }) => {
+            a.key() == b.key() && t == u && s == v
+        }
+        _ => false,
+    }
+}
+
+/// The scope whose pool a grant in `scope` draws from.
+fn parent(scope: &Scope) -> Option<Scope> {
+    match scope {
+        Scope::Host => None,
+        Scope::Org { .. } => Some(Scope::Host),
+        Scope::Tenant { org, .. } => Some(Scope::Org { org: org.clone() }),
+    }
+}
+
+/// Moves `pool`, the balance of `license` in `scope`, as applying `change` moves it in the
+/// books, without the books: a grant in the scope sets it, a grant in a scope below it
+/// draws from it, a unit held or released in its organization counts, and its
+/// organization (or tenant) deleted empties it. Answers whether the change names the
+/// license in an organization (a grant of it, a holding of it taken or released), which
+/// is when a history of the pool records a point.
+pub fn fold_pool(pool: &mut Pool, scope: &Scope, license: &LicenseKey, change: &Change) -> bool {
+    match change {
+        Change::PoolSet { scope: set, license: l, before, after } if l == license => {
+            if same_scope(set, scope) {
+                pool.grant = *after;
+            } else if parent(set).is_some_and(|p| same_scope(&p, scope)) {
+                pool.allocated += after.quantity - before.quantity;
+            }
+            set.org().is_some()
+        }
+        Change::HoldingSet { org, product, before, after, .. } => {
+            let counts = same_scope(&Scope::Org { org: org.clone() }, scope);
+            let mut named = false;
+            for (held, sign) in [(before, -1), (after, 1)] {
+                let Some(held) = held.as_ref().filter(|h| h.license(product) == *license) else { continue };
+                named = true;
+                if counts && held.draws_unit() {
+                    pool.allocated += sign;
+                }
+            }
+            named
+        }
+        Change::OrgDeleted { org, .. } if scope.org().is_some_and(|o| o.key() == org.key()) => {
+            *pool = Pool::default();
+            false
+        }
+        Change::TenantDeleted { org, tenant, .. } if matches!(scope, Scope::Tenant { org: o, tenant: t, .. } if o.key() == org.key() && t == tenant) =>
+        {
+            *pool = Pool::default();
+            false
+        }
+        _ => false,
+    }
+}

@@ -2,9 +2,9 @@
 //! and the checkpoints written: off the commit path, by a background task, from the
 //! ledger alone (a checkpoint is derived data; `allot check-ledger` verifies each).
 
-use allot_core::ledger::{org_snapshot, replay_org};
-use allot_core::{Catalogue, Change, OrgKey, State, Timestamp};
-use allot_store::{Checkpoint, Store, StoreError, StoreResult};
+use allot_core::ledger::{fold_pool, org_snapshot, replay_org};
+use allot_core::{Catalogue, Change, LicenseKey, OrgKey, Pool, Scope, State, Timestamp};
+use allot_store::{Checkpoint, LedgerQuery, Store, StoreError, StoreResult};
 
 /// An organization's ledger entries between two checkpoints: a read of the past replays at
 /// most this many of its own entries after the checkpoint it starts from.
@@ -40,6 +40,86 @@ pub async fn replay<S: Store>(
     let mut books = replay_org(Catalogue::default_products(), &host, start, &own, each).map_err(not_replayable)?;
     books.set_revision(upto);
     Ok(books)
+}
+
+/// Entries of an organization's ledger read at once by [`pool_histories`].
+pub const PAGE: u32 = 1000;
+
+/// A pool's history: as it stood at the start, then after every revision that named its
+/// license (as `(revision, at, pool)`, oldest first).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PoolHistory {
+    pub start: Pool,
+    pub points: Vec<(u64, Timestamp, Pool)>,
+}
+
+/// Each of `pools` (of organization `org`) after revision `from`, and after every revision
+/// after it up to `upto` that named its license. The counts at `from` come from a replay
+/// of the organization from its checkpoint before it; the entries after are folded into
+/// them ([`fold_pool`]), [`PAGE`] entries at a time, so a read holds one page of the
+/// ledger however long the range.
+pub async fn pool_histories<S: Store>(
+    store: &S,
+    org: &OrgKey,
+    pools: &[(Scope, LicenseKey)],
+    from: u64,
+    upto: u64,
+) -> StoreResult<Vec<PoolHistory>> {
+    folded(store, org, pools, from, upto, PAGE).await
+}
+
+/// [`pool_histories`], reading `page` entries at a time.
+async fn folded<S: Store>(
+    store: &S,
+    org: &OrgKey,
+    pools: &[(Scope, LicenseKey)],
+    from: u64,
+    upto: u64,
+    page: u32,
+) -> StoreResult<Vec<PoolHistory>> {
+    let books = replay(store, org, from, from, true, |_, _, _, _| {}).await?;
+    let mut histories: Vec<PoolHistory> = pools
+        .iter()
+        .map(|(scope, license)| PoolHistory { start: books.pool(scope, license), points: Vec::new() })
+        .collect();
+    drop(books);
+    let mut current: Vec<Pool> = histories.iter().map(|h| h.start).collect();
+    let mut named = vec![false; pools.len()];
+    let mut record = |revision: u64, at: Timestamp, current: &[Pool], named: &mut [bool]| {
+        for ((history, pool), named) in histories.iter_mut().zip(current).zip(named.iter_mut()) {
+            if std::mem::take(named) {
+                history.points.push((revision, at, *pool));
+            }
+        }
+    };
+    let mut query = LedgerQuery {
+        org: Some(org.clone()),
+        from_revision: Some(from + 1),
+        to_revision: Some(upto),
+        limit: page,
+        ..LedgerQuery::default()
+    };
+    let mut open: Option<(u64, Timestamp)> = None;
+    while query.from_revision.is_some_and(|r| r <= upto) {
+        let read = store.ledger_changes(query.clone()).await?;
+        for entry in &read {
+            if let Some((revision, at)) = open.filter(|(r, _)| *r != entry.revision) {
+                record(revision, at, &current, &mut named);
+            }
+            open = Some((entry.revision, entry.at));
+            for (((scope, license), pool), named) in pools.iter().zip(current.iter_mut()).zip(named.iter_mut()) {
+                *named |= fold_pool(pool, scope, license, &entry.change);
+            }
+        }
+        match read.last().filter(|_| read.len() == page as usize) {
+            Some(last) => (query.from_revision, query.after) = (Some(last.revision), Some((last.revision, last.seq))),
+            None => break,
+        }
+    }
+    if let Some((revision, at)) = open {
+        record(revision, at, &current, &mut named);
+    }
+    Ok(histories)
 }
 
 /// Writes the checkpoints `org` lacks: one after the revision at which each further
@@ -78,24 +158,58 @@ pub async fn write<S: Store>(store: &S, org: &OrgKey, every: u64) -> StoreResult
 #[cfg(test)]
 mod tests {
     use allot_core::ledger::{org_snapshot, replay as full_replay};
-    use allot_core::{Actor, Command, DirectLicense, Grant, LedgerEntry, LicenseKey, OrgId, Scope, State, UserId};
+    use allot_core::{
+        Actor, Change, Command, DirectLicense, Grant, LedgerEntry, LicenseKey, OrgId, Scope, ServiceType, State,
+        TenantId, UserId,
+    };
+
+    use super::PoolHistory;
     use allot_store::{Commit, LedgerQuery, SqliteStore, Store};
     use proptest::prelude::*;
 
     /// One step of a random workload, on organization `org` (of three) and user `user`.
     #[derive(Debug, Clone)]
     enum Step {
-        CreateUser { org: usize, user: u8 },
-        Hold { org: usize, user: u8, licenses: u8 },
-        Pool { org: usize, quantity: i64 },
-        HostPool { quantity: i64 },
+        CreateUser {
+            org: usize,
+            user: u8,
+        },
+        /// Direct licenses, by the bits of `licenses`: ATTUNU, ACNU, and Analytics Creator
+        /// or Viewer (a change of capability between the two); `external` ones draw no unit.
+        Hold {
+            org: usize,
+            user: u8,
+            licenses: u8,
+            external: bool,
+        },
+        Pool {
+            org: usize,
+            license: usize,
+            quantity: i64,
+        },
+        TenantPool {
+            org: usize,
+            quantity: i64,
+        },
+        HostPool {
+            quantity: i64,
+        },
     }
+
+    /// The licenses whose pools the workload moves, the tenant's UNATT among them.
+    const LICENSES: [&str; 4] = ["ATTUNU", "UNATT", "analytics:creator", "analytics:viewer"];
 
     fn step() -> impl Strategy<Value = Step> {
         prop_oneof![
             (0..3usize, 0..12u8).prop_map(|(org, user)| Step::CreateUser { org, user }),
-            (0..3usize, 0..12u8, 0..4u8).prop_map(|(org, user, licenses)| Step::Hold { org, user, licenses }),
-            (0..3usize, 12..40i64).prop_map(|(org, quantity)| Step::Pool { org, quantity }),
+            (0..3usize, 0..12u8, 0..16u8, proptest::bool::weighted(0.2))
+                .prop_map(|(org, user, licenses, external)| Step::Hold { org, user, licenses, external }),
+            (0..3usize, 0..4usize, 12..40i64).prop_map(|(org, license, quantity)| Step::Pool {
+                org,
+                license,
+                quantity
+            }),
+            (0..3usize, 0..20i64).prop_map(|(org, quantity)| Step::TenantPool { org, quantity }),
             (120..200i64).prop_map(|quantity| Step::HostPool { quantity }),
         ]
     }
@@ -108,31 +222,54 @@ mod tests {
         LicenseKey::parse(code).unwrap()
     }
 
-    fn command(step: &Step) -> Command {
+    fn tenant() -> TenantId {
+        TenantId::parse("t").unwrap()
+    }
+
+    fn service() -> ServiceType {
+        ServiceType::parse("orchestrator").unwrap()
+    }
+
+    fn commands(step: &Step) -> Vec<Command> {
         let user = |u: &u8| UserId::parse(&format!("u{u}")).unwrap();
-        match step {
+        let command = match step {
             Step::CreateUser { org: o, user: u } => {
                 Command::CreateUser { org: org(*o), user: user(u), profile: Default::default() }
             }
-            Step::Hold { org: o, user: u, licenses } => {
-                let held = ["ATTUNU", "ACNU"].iter().enumerate().filter(|(i, _)| licenses & (1 << i) != 0);
-                let licenses = held.map(|(_, code)| DirectLicense::of(license(code), false)).collect();
+            Step::Hold { org: o, user: u, licenses, external } => {
+                let analytics = match licenses >> 2 {
+                    1 => Some("analytics:creator"),
+                    2 => Some("analytics:viewer"),
+                    _ => None,
+                };
+                let named = ["ATTUNU", "ACNU"].iter().enumerate().filter(|(i, _)| licenses & (1 << i) != 0);
+                let codes = named.map(|(_, code)| *code).chain(analytics);
+                let licenses = codes.map(|code| DirectLicense::of(license(code), *external)).collect();
                 Command::SetDirectLicenses { org: org(*o), user: user(u), licenses }
             }
-            Step::Pool { org: o, quantity } => {
-                Command::SetOrgPool { org: org(*o), license: license("ATTUNU"), grant: Grant::quantity(*quantity) }
+            Step::Pool { org: o, license: l, quantity } => {
+                Command::SetOrgPool { org: org(*o), license: license(LICENSES[*l]), grant: Grant::quantity(*quantity) }
             }
+            Step::TenantPool { org: o, quantity } => Command::SetTenantPool {
+                org: org(*o),
+                tenant: tenant(),
+                service: service(),
+                license: license("UNATT"),
+                grant: Grant::quantity(*quantity),
+            },
             Step::HostPool { quantity } => {
-                Command::SetHostPool { license: license("ATTUNU"), grant: Grant::quantity(*quantity) }
+                let grant = Grant::quantity(*quantity);
+                return LICENSES.iter().map(|code| Command::SetHostPool { license: license(code), grant }).collect();
             }
-        }
+        };
+        vec![command]
     }
 
     /// Commits what the planner allows of `steps`, a revision each, 10 ms apart.
     async fn run(store: &SqliteStore, state: &mut State, steps: &[Step]) {
         for step in steps {
             let at = 1_000 + 10 * state.revision() as i64;
-            let plan = allot_core::plan(state, &[command(step)], at);
+            let plan = allot_core::plan(state, &commands(step), at);
             if !plan.is_possible() || plan.changes.is_empty() {
                 continue;
             }
@@ -164,19 +301,71 @@ mod tests {
         orgs
     }
 
+    /// Whether a history of `license`'s pools records a point after `change`: a grant of it
+    /// in an organization, or a holding of it taken or released.
+    fn names(change: &Change, license: &LicenseKey) -> bool {
+        match change {
+            Change::PoolSet { scope, license: l, .. } => scope.org().is_some() && l == license,
+            Change::HoldingSet { product, before, after, .. } => {
+                [before, after].into_iter().flatten().any(|h| h.license(product) == *license)
+            }
+            _ => false,
+        }
+    }
+
+    /// Every pool of organization `o` the workload moves.
+    fn pools(o: usize) -> Vec<(Scope, LicenseKey)> {
+        let own = LICENSES.iter().map(|code| (Scope::Org { org: org(o) }, license(code)));
+        let tenant = Scope::Tenant { org: org(o), tenant: tenant(), service: service() };
+        own.chain([(tenant, license("UNATT"))]).collect()
+    }
+
+    /// The histories of organization `o`'s pools between revisions `from` and `upto`, as
+    /// the books replayed in full hold them after each revision.
+    async fn replayed(store: &SqliteStore, o: usize, from: u64, upto: u64) -> Vec<PoolHistory> {
+        let (key, pools) = (org(o).key(), pools(o));
+        let start = super::replay(store, &key, from, from, false, |_, _, _, _| {}).await.unwrap();
+        let start =
+            |(scope, license): &(Scope, LicenseKey)| PoolHistory { start: start.pool(scope, license), points: vec![] };
+        let mut histories: Vec<PoolHistory> = pools.iter().map(start).collect();
+        let each = |revision: u64, at: i64, books: &State, changes: &[Change]| {
+            for ((scope, license), history) in pools.iter().zip(histories.iter_mut()) {
+                if changes.iter().any(|c| names(c, license)) {
+                    history.points.push((revision, at, books.pool(scope, license)));
+                }
+            }
+        };
+        super::replay(store, &key, from, upto, false, each).await.unwrap();
+        histories
+    }
+
+    /// Folded histories, read `page` entries at a time, equal the replayed ones between
+    /// each two of `revisions`.
+    async fn histories_equal_the_replay(store: &SqliteStore, revisions: &[u64], page: u32) {
+        for pair in revisions.windows(2) {
+            let (from, upto) = (pair[0].min(pair[1]), pair[0].max(pair[1]));
+            for o in 0..3 {
+                let folded = super::folded(store, &org(o).key(), &pools(o), from, upto, page).await.unwrap();
+                assert_eq!(folded, replayed(store, o, from, upto).await, "organization {o}, {from}..={upto}");
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
         /// The past of each organization at random moments of a random workload is the
         /// whole ledger's replay at that moment: read without checkpoints, with checkpoints
         /// written part of the way (for some organizations, up to the middle), and with
-        /// checkpoints written for all.
+        /// checkpoints written for all. Each pool's history between two of the moments,
+        /// folded from the counts at the first, is the replay's too.
         #[test]
         fn as_of_answers_equal_the_full_replay_with_checkpoints_present_absent_and_partly_written(
             first in proptest::collection::vec(step(), 10..60),
             second in proptest::collection::vec(step(), 10..60),
             moments in proptest::collection::vec(0..2_000i64, 6),
             every in 1..6u64,
+            page in 1..8u32,
         ) {
             let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
             runtime.block_on(async {
@@ -184,7 +373,9 @@ mod tests {
                 let store = SqliteStore::open(&dir.path().join("allot.db")).unwrap();
                 let mut state = State::default();
                 let setup: Vec<Step> = (0..3).map(|org| Step::CreateUser { org, user: 0 }).collect();
-                let orgs: Vec<Command> = (0..3).map(|o| Command::CreateOrg { org: org(o), name: format!("O{o}") }).collect();
+                let orgs = (0..3).map(|o| Command::CreateOrg { org: org(o), name: format!("O{o}") });
+                let tenants = (0..3).map(|o| Command::CreateTenant { org: org(o), tenant: tenant(), name: format!("T{o}") });
+                let orgs: Vec<Command> = orgs.chain(tenants).collect();
                 let plan = allot_core::plan(&mut state, &orgs, 0);
                 let entries = LedgerEntry::for_plan(1, 1_000, &Actor { name: "t".into(), request_id: "r".into() }, &plan.changes);
                 store.commit(Commit { revision: 1, at: 1_000, entries, idempotency: None, side: vec![] }).await.unwrap();
@@ -212,6 +403,7 @@ mod tests {
                     assert_eq!(answered(&store, *revision, false).await, expected, "without checkpoints");
                     assert_eq!(answered(&store, *revision, true).await, expected, "with {partly} checkpoints written part of the way");
                 }
+                histories_equal_the_replay(&store, &revisions, page).await;
                 for o in 0..3 {
                     super::write(&store, &org(o).key(), every).await.unwrap();
                 }
@@ -221,6 +413,7 @@ mod tests {
                 for revision in &revisions {
                     assert_eq!(answered(&store, *revision, true).await, expected(&ledger, *revision), "with every checkpoint");
                 }
+                histories_equal_the_replay(&store, &revisions, page).await;
             });
         }
     }

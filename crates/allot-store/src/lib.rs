@@ -200,6 +200,15 @@ pub struct LedgerQuery {
     pub limit: u32,
 }
 
+/// A ledger entry without who made it: what a fold of the past reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatedChange {
+    pub revision: u64,
+    pub seq: u32,
+    pub at: Timestamp,
+    pub change: allot_core::Change,
+}
+
 /// When a user or group was made, and when it was last modified since (none if never),
 /// in Unix milliseconds: the times of the ledger entries that did it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

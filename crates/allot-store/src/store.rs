@@ -12,12 +12,15 @@ use crate::rows::{self, Loader, TABLES, Table};
 use crate::sql::{Expect, FromRow, Row, Sink, Sql, Statement, Value, from_json, row_struct, statement, to_json};
 use crate::writes::{commit_statements, password_statement, revoke_statement, subject_columns};
 use crate::{
-    ApiClient, Checkpoint, Commit, IdempotencyKey, IdempotencyRecord, LedgerCheck, LedgerQuery, Lifetime, LoginCounter,
-    StoreError, StoreResult, StoredAnswer, StoredPlan, Subject, TokenKind, TokenRecord,
+    ApiClient, Checkpoint, Commit, DatedChange, IdempotencyKey, IdempotencyRecord, LedgerCheck, LedgerQuery, Lifetime,
+    LoginCounter, StoreError, StoreResult, StoredAnswer, StoredPlan, Subject, TokenKind, TokenRecord,
 };
 
 row_struct! {
     struct LedgerRow { revision: u64, seq: u32, at: Timestamp, actor: String, request_id: String, change: String }
+}
+row_struct! {
+    struct ChangeRow { revision: u64, seq: u32, at: Timestamp, change: String }
 }
 row_struct! {
     struct ClientRow {
@@ -169,7 +172,12 @@ impl Sink for LedgerAndRows {
 }
 
 fn ledger_query(query: &LedgerQuery) -> (String, Vec<Value>) {
-    let mut sql = format!("SELECT {} FROM ledger WHERE 1 = 1", LedgerRow::COLUMNS);
+    ledger_select(LedgerRow::COLUMNS, query)
+}
+
+/// The `columns` of the entries `query` asks for.
+fn ledger_select(columns: &str, query: &LedgerQuery) -> (String, Vec<Value>) {
+    let mut sql = format!("SELECT {columns} FROM ledger WHERE 1 = 1");
     let mut params: Vec<Value> = Vec::new();
     let mut filter = |clause: &str, value: Value| {
         params.push(value);
@@ -288,6 +296,21 @@ pub trait Store: Sql {
         async move {
             let (sql, params) = ledger_query(&query);
             read_one(self, sql, params).await?.into_iter().map(ledger_entry).collect()
+        }
+    }
+
+    /// The changes of the entries `query` asks for, without who made them: what a fold of
+    /// the past reads (two columns fewer to read and decode per entry).
+    fn ledger_changes(&self, query: LedgerQuery) -> impl Future<Output = StoreResult<Vec<DatedChange>>> + Send {
+        async move {
+            let (sql, params) = ledger_select(ChangeRow::COLUMNS, &query);
+            let rows = read_one(self, sql, params).await?;
+            rows.into_iter()
+                .map(|row| {
+                    let r = ChangeRow::from_row(row)?;
+                    Ok(DatedChange { revision: r.revision, seq: r.seq, at: r.at, change: from_json(&r.change)? })
+                })
+                .collect()
         }
     }
 

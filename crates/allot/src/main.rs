@@ -260,9 +260,18 @@ fn prompt_password() -> Result<String> {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> Result<()> {
-    match Cli::parse().command {
+fn main() -> Result<()> {
+    // Blocking threads (the database's reads) are kept for minutes, not tokio's 10 s: a
+    // thread started anew for each burst of reads brings the allocator's pages of its own.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_keep_alive(std::time::Duration::from_secs(600))
+        .build()?;
+    runtime.block_on(run(Cli::parse()))
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
         Commands::Serve { common, listen } => serve(load_config(&common, listen)?).await,
         Commands::Migrate { common } => {
             let config = load_config(&common, None)?;

@@ -6,7 +6,7 @@
 
 use allot_api::{HeldLicense, Holder, Holders, LedgerEntryView, LedgerPage, LedgerParams, Usage, UsagePoint, rfc3339};
 
-use allot_core::{Change, LicenseKey, Pool, Scope, State, Timestamp};
+use allot_core::{LicenseKey, Scope, State, Timestamp};
 use allot_store::{LedgerQuery, Store};
 
 use crate::checkpoints;
@@ -25,18 +25,6 @@ fn resolve(books: &State, raw: &str, field: &str) -> ApiResult<LicenseKey> {
         .resolve(&key)
         .map(|(k, _)| k)
         .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownLicense, format!("{field}: {e}")))
-}
-
-/// Whether a change moves `license`'s pool: a pool grant, or a holding taken or released
-/// (a change of capability moves both the old and the new one).
-fn touches(change: &Change, license: &LicenseKey) -> bool {
-    match change {
-        Change::PoolSet { license: l, .. } => l == license,
-        Change::HoldingSet { product, before, after, .. } => {
-            [before, after].into_iter().flatten().any(|h| h.license(product) == *license)
-        }
-        _ => false,
-    }
 }
 
 fn cursor(raw: &str) -> ApiResult<(u64, u32)> {
@@ -111,9 +99,9 @@ impl OrgScope {
         Ok(Holders { license: license.to_string(), as_of: rfc3339(as_of), revision: books.revision(), holders })
     }
 
-    /// A license's counts over time (of this organization's changes: the host's own
-    /// entries are replayed with them but move no pool of its): the organization's pool after every change to it
-    /// between `from` and `until`, folded from the books as they stood before `from`.
+    /// A license's counts over time: the organization's pool after every change of this
+    /// organization that named it between `from` and `until` (the host's own entries move
+    /// no pool of its), folded from the counts as they stood before `from`.
     pub async fn usage(&self, license: &str, from: Option<Timestamp>, until: Option<Timestamp>) -> ApiResult<Usage> {
         let license = resolve(&self.app().books.read(), license, "license")?;
         let store = &self.app().store;
@@ -126,33 +114,36 @@ impl OrgScope {
             None => store.revision().await?,
         };
         let scope = Scope::Org { org: self.org().clone() };
-        let mut points = Vec::new();
-        let each = |revision: u64, at: Timestamp, books: &State, changes: &[Change]| {
-            if changes.iter().any(|c| c.org().is_some() && touches(c, &license)) {
-                let pool = books.pool(&scope, &license);
-                let (quantity, allocated) = (pool.grant.quantity, pool.allocated);
-                points.push(UsagePoint { revision, at: rfc3339(at), quantity, allocated });
+        let points = match end > start {
+            true => {
+                let pools = [(scope, license.clone())];
+                let mut histories = checkpoints::pool_histories(store, &self.org().key(), &pools, start, end).await?;
+                histories.pop().map(|h| h.points).unwrap_or_default()
             }
+            false => Vec::new(),
         };
-        if end > start {
-            checkpoints::replay(store, &self.org().key(), start, end, true, each).await?;
-        }
+        let points = points
+            .into_iter()
+            .map(|(revision, at, pool)| UsagePoint {
+                revision,
+                at: rfc3339(at),
+                quantity: pool.grant.quantity,
+                allocated: pool.allocated,
+            })
+            .collect();
         Ok(Usage { license: license.to_string(), points })
     }
 
-    /// Each of `pools` (of this organization) after every revision that moved it, as
-    /// `(revision, at, pool)`, oldest first: the ledger replayed once for all of them.
-    pub async fn pool_histories(&self, pools: &[(Scope, LicenseKey)]) -> ApiResult<Vec<Vec<(u64, Timestamp, Pool)>>> {
+    /// Each of `pools` (of this organization) as it stood at `since` and after every
+    /// revision since that moved it.
+    pub async fn pool_histories(
+        &self,
+        pools: &[(Scope, LicenseKey)],
+        since: Timestamp,
+    ) -> ApiResult<Vec<checkpoints::PoolHistory>> {
         let store = &self.app().store;
-        let mut histories = vec![Vec::new(); pools.len()];
-        let each = |revision: u64, at: Timestamp, books: &State, changes: &[Change]| {
-            for ((scope, license), history) in pools.iter().zip(histories.iter_mut()) {
-                if changes.iter().any(|c| c.org().is_some() && touches(c, license)) {
-                    history.push((revision, at, books.pool(scope, license)));
-                }
-            }
-        };
-        checkpoints::replay(store, &self.org().key(), 0, store.revision().await?, false, each).await?;
-        Ok(histories)
+        let start = store.revision_at(since.saturating_sub(1)).await?;
+        let end = store.revision().await?;
+        Ok(checkpoints::pool_histories(store, &self.org().key(), pools, start, end.max(start)).await?)
     }
 }

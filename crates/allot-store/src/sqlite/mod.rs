@@ -24,6 +24,24 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// A permit per reader connection: reads beyond [`READERS`] at once wait for one, so
+    /// a burst of reads costs [`READERS`] connections (each with its page cache) and
+    /// threads, not one each.
+    free: tokio::sync::Semaphore,
+}
+
+/// Reader connections open at most at once.
+pub const READERS: usize = 4;
+
+impl Inner {
+    fn new(path: &Path, writer: Connection) -> Self {
+        Self {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            free: tokio::sync::Semaphore::new(READERS),
+        }
+    }
 }
 
 impl SqliteStore {
@@ -33,13 +51,7 @@ impl SqliteStore {
         let mut writer = connect(path)?;
         migrate(&mut writer)?;
         restrict_to_owner(path);
-        Ok(Self {
-            inner: Arc::new(Inner {
-                path: path.to_owned(),
-                writer: Mutex::new(writer),
-                readers: Mutex::new(Vec::new()),
-            }),
-        })
+        Ok(Self { inner: Arc::new(Inner::new(path, writer)) })
     }
 
     /// Opens a database file with its schema at `version`, to test later migrations.
@@ -47,8 +59,7 @@ impl SqliteStore {
     pub(crate) fn open_at(path: &Path, version: i64) -> StoreResult<Self> {
         let mut writer = connect(path)?;
         migrations::migrate_up_to(&mut writer, version)?;
-        let inner = Inner { path: path.to_owned(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) };
-        Ok(Self { inner: Arc::new(inner) })
+        Ok(Self { inner: Arc::new(Inner::new(path, writer)) })
     }
 
     /// Brings a database file's schema up to date; answers the versions applied now.
@@ -152,7 +163,10 @@ fn value(raw: ValueRef<'_>) -> Value {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Int(i),
         ValueRef::Real(r) => Value::Text(r.to_string()),
-        ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(match std::str::from_utf8(t) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(t).into_owned(),
+        }),
     }
 }
 
@@ -238,6 +252,8 @@ impl Sql for SqliteStore {
     }
 
     async fn scan<S: Sink>(&self, queries: Vec<(String, Vec<Value>)>, mut sink: S) -> StoreResult<S> {
+        let _permit =
+            self.inner.free.acquire().await.map_err(|_| StoreError::Failed("the readers are closed".into()))?;
         let inner = self.inner.clone();
         blocking(move || {
             let pooled = inner.readers.lock().map_err(|_| StoreError::Failed("reader lock poisoned".into()))?.pop();

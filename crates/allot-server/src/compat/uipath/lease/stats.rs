@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use allot_core::{LicenseKey, Pool, Scope, Timestamp};
+use allot_core::{LicenseKey, Scope, Timestamp};
 use axum::Json;
 
 use super::reads::{self, TenantPool};
 use super::shapes::{ClientTimeline, InUse, OrganizationTimeline, OrganizationUsageRequest, UsageRequest};
+use crate::checkpoints::PoolHistory;
 use crate::compat::uipath::{Account, PmLicense, bad_body, ids};
 use crate::error::ApiResult;
 use crate::extract::{JsonBytes, Read, parse_json};
@@ -24,18 +25,24 @@ fn days(period: Option<i32>) -> ApiResult<i64> {
 }
 
 /// Each day's allocated count, as it stood at the day's end (now, for today), keyed by
-/// its UTC date: `history` is a pool after every revision that moved it, oldest first.
-fn daily(history: &[(u64, Timestamp, Pool)], now: Timestamp, days: i64) -> BTreeMap<String, f64> {
+/// its UTC date: `history` starts before the first day ([`first_day`]).
+fn daily(history: &PoolHistory, now: Timestamp, days: i64) -> BTreeMap<String, f64> {
     let today = now - now.rem_euclid(DAY);
     (0..days)
         .map(|back| {
             let start = today - back * DAY;
             let end = (start + DAY).min(now + 1);
-            let last = history.iter().take_while(|(_, at, _)| *at < end).last();
+            let last = history.points.iter().take_while(|(_, at, _)| *at < end).last();
+            let pool = last.map_or(&history.start, |(_, _, pool)| pool);
             let date = time::OffsetDateTime::from_unix_timestamp(start / 1000).map(|t| t.date().to_string());
-            (date.unwrap_or_default(), last.map_or(0.0, |(_, _, pool)| pool.allocated as f64))
+            (date.unwrap_or_default(), pool.allocated as f64)
         })
         .collect()
+}
+
+/// When the first of the `days` days up to `now` began.
+fn first_day(now: Timestamp, days: i64) -> Timestamp {
+    now - now.rem_euclid(DAY) - (days - 1) * DAY
 }
 
 /// The pools of the tenants `clientIds` names (all tenants when it names none).
@@ -60,8 +67,8 @@ pub async fn timeline(
             (Scope::Tenant { org: org.clone(), tenant: tenant.clone(), service: service.clone() }, license.clone())
         })
         .collect();
-    let histories = account.pool_histories(&scopes).await?;
     let now = account.app().clock.now();
+    let histories = account.pool_histories(&scopes, first_day(now, days)).await?;
     let answer = pools
         .iter()
         .zip(histories)
@@ -84,8 +91,8 @@ pub async fn organization_timeline(
     let licenses: Vec<LicenseKey> = account.held_pools().into_iter().map(|p| p.license).collect();
     let scope = Scope::Org { org: account.org().clone() };
     let scopes: Vec<(Scope, LicenseKey)> = licenses.iter().map(|l| (scope.clone(), l.clone())).collect();
-    let histories = account.pool_histories(&scopes).await?;
     let (now, organization_id) = (account.app().clock.now(), ids::account_uuid(account.org()));
+    let histories = account.pool_histories(&scopes, first_day(now, days)).await?;
     let answer = licenses
         .iter()
         .zip(histories)
@@ -118,7 +125,7 @@ pub async fn used(account: Account<PmLicense, Read>, JsonBytes(body): JsonBytes)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use allot_core::Grant;
+    use allot_core::{Grant, Pool};
 
     fn pool(allocated: i64) -> Pool {
         Pool { grant: Grant::quantity(10), allocated }
@@ -129,14 +136,23 @@ mod tests {
         // 2026-12-02T12:00:00Z, and changes two days ago, yesterday evening and this morning.
         let now: Timestamp = 1_796_212_800_000;
         let today = now - now.rem_euclid(DAY);
-        let history = [
+        let points = vec![
             (1, today - 2 * DAY + 1, pool(1)),
             (2, today - 1, pool(3)),
             (3, today + 1, pool(2)),
             (4, now + 5, pool(9)),
         ];
-        let days = daily(&history, now, 4);
-        let values: Vec<(&str, f64)> = days.iter().map(|(d, v)| (d.as_str(), *v)).collect();
-        assert_eq!(values, [("2026-11-29", 0.0), ("2026-11-30", 1.0), ("2026-12-01", 3.0), ("2026-12-02", 2.0)]);
+        assert_eq!(first_day(now, 4), today - 3 * DAY);
+        let values = |start: i64| {
+            let days = daily(&PoolHistory { start: pool(start), points: points.clone() }, now, 4);
+            days.into_iter().collect::<Vec<(String, f64)>>()
+        };
+        let expected = |first: f64| {
+            let days = ["2026-11-29", "2026-11-30", "2026-12-01", "2026-12-02"].map(String::from);
+            days.into_iter().zip([first, 1.0, 3.0, 2.0]).collect::<Vec<_>>()
+        };
+        assert_eq!(values(0), expected(0.0));
+        // A day before any change shows the count as it stood when the days began.
+        assert_eq!(values(7), expected(7.0));
     }
 }
