@@ -158,35 +158,96 @@ pub fn replay_org(
     own: &[LedgerEntry],
     mut each: impl FnMut(u64, Timestamp, &State, &[Change]),
 ) -> Result<State, Inconsistent> {
-    let base = checkpoint.map_or(0, |(revision, _)| revision);
-    let mut state = State::new(catalogue);
-    let split = host.partition_point(|e| e.revision <= base);
-    let mut batch: Vec<Change> = host[..split].iter().map(|e| e.change.clone()).collect();
-    batch.extend(checkpoint.into_iter().flat_map(|(_, changes)| changes.iter().cloned()));
-    state.apply_all(base, &batch)?;
-    let (mut host, mut own) = (host[split..].iter().peekable(), own.iter().peekable());
-    let mut current: Option<(u64, Timestamp)> = None;
-    batch.clear();
-    loop {
-        let next = match (host.peek(), own.peek()) {
-            (Some(h), Some(o)) if (h.revision, h.seq) <= (o.revision, o.seq) => host.next(),
-            (Some(_), Some(_)) | (None, Some(_)) => own.next(),
-            (Some(_), None) => host.next(),
-            (None, None) => None,
-        };
-        if let Some((revision, at)) = current.filter(|(r, _)| next.is_none_or(|e| e.revision != *r)) {
-            state.apply_all(revision, &batch)?;
-            each(revision, at, &state, &batch);
-            batch.clear();
-        }
-        let Some(entry) = next else { break };
-        if entry.revision <= base || current.is_some_and(|(r, _)| entry.revision < r) {
-            return Err(Inconsistent(format!("ledger revision {} is out of order", entry.revision)));
-        }
-        current = Some((entry.revision, entry.at));
-        batch.push(entry.change.clone());
+    let mut replay = OrgReplay::new(catalogue, host.to_vec(), checkpoint)?;
+    replay.push(own, &mut each)?;
+    replay.finish(&mut each)
+}
+
+/// [`replay_org`] fed the organization's entries a page at a time, as they are read: a
+/// replay holds the organization's books and one page, however long its ledger.
+pub struct OrgReplay {
+    state: State,
+    base: u64,
+    /// The host's entries after the checkpoint not replayed yet.
+    host: std::collections::VecDeque<LedgerEntry>,
+    /// The revision being gathered, and its changes so far.
+    current: Option<(u64, Timestamp)>,
+    batch: Vec<Change>,
+}
+
+impl OrgReplay {
+    /// The books at `checkpoint` (or empty), with the host's entries up to it replayed;
+    /// `host` is every host entry to replay, in order.
+    pub fn new(
+        catalogue: Catalogue,
+        host: Vec<LedgerEntry>,
+        checkpoint: Option<(u64, &[Change])>,
+    ) -> Result<Self, Inconsistent> {
+        let base = checkpoint.map_or(0, |(revision, _)| revision);
+        let mut state = State::new(catalogue);
+        let mut host = std::collections::VecDeque::from(host);
+        let split = host.partition_point(|e| e.revision <= base);
+        let mut batch: Vec<Change> = host.drain(..split).map(|e| e.change).collect();
+        batch.extend(checkpoint.into_iter().flat_map(|(_, changes)| changes.iter().cloned()));
+        state.apply_all(base, &batch)?;
+        batch.clear();
+        Ok(Self { state, base, host, current: None, batch })
     }
-    Ok(state)
+
+    /// Replays the next page of the organization's entries (and the host's before and
+    /// among them); `each` sees every revision completed.
+    pub fn push(
+        &mut self,
+        own: &[LedgerEntry],
+        each: &mut impl FnMut(u64, Timestamp, &State, &[Change]),
+    ) -> Result<(), Inconsistent> {
+        for entry in own {
+            while self.host.front().is_some_and(|h| (h.revision, h.seq) <= (entry.revision, entry.seq)) {
+                if let Some(host) = self.host.pop_front() {
+                    self.take(host.revision, host.at, host.change, each)?;
+                }
+            }
+            self.take(entry.revision, entry.at, entry.change.clone(), each)?;
+        }
+        Ok(())
+    }
+
+    /// Replays what is left of the host's entries and the last revision; the books.
+    pub fn finish(mut self, each: &mut impl FnMut(u64, Timestamp, &State, &[Change])) -> Result<State, Inconsistent> {
+        while let Some(host) = self.host.pop_front() {
+            self.take(host.revision, host.at, host.change, each)?;
+        }
+        self.complete(each)?;
+        Ok(self.state)
+    }
+
+    fn take(
+        &mut self,
+        revision: u64,
+        at: Timestamp,
+        change: Change,
+        each: &mut impl FnMut(u64, Timestamp, &State, &[Change]),
+    ) -> Result<(), Inconsistent> {
+        if revision <= self.base || self.current.is_some_and(|(r, _)| revision < r) {
+            return Err(Inconsistent(format!("ledger revision {revision} is out of order")));
+        }
+        if self.current.is_some_and(|(r, _)| r != revision) {
+            self.complete(each)?;
+        }
+        self.current = Some((revision, at));
+        self.batch.push(change);
+        Ok(())
+    }
+
+    /// Applies the revision gathered, if any, and shows it to `each`.
+    fn complete(&mut self, each: &mut impl FnMut(u64, Timestamp, &State, &[Change])) -> Result<(), Inconsistent> {
+        if let Some((revision, at)) = self.current.take() {
+            self.state.apply_all(revision, &self.batch)?;
+            each(revision, at, &self.state, &self.batch);
+            self.batch.clear();
+        }
+        Ok(())
+    }
 }
 
 /// Whether `a` and `b` name the same scope (organizations by key, as the books do).

@@ -2,7 +2,8 @@
 //! and the checkpoints written: off the commit path, by a background task, from the
 //! ledger alone (a checkpoint is derived data; `allot check-ledger` verifies each).
 
-use allot_core::ledger::{fold_pool, org_snapshot, replay_org};
+use allot_core::LedgerEntry;
+use allot_core::ledger::{OrgReplay, fold_pool, org_snapshot};
 use allot_core::{Catalogue, Change, LicenseKey, OrgKey, Pool, Scope, State, Timestamp};
 use allot_store::{Checkpoint, LedgerQuery, Store, StoreError, StoreResult};
 
@@ -29,17 +30,74 @@ pub async fn replay<S: Store>(
         true => store.checkpoint(org, from.min(upto)).await?,
         false => None,
     };
-    let base = checkpoint.as_ref().map_or(0, |c| c.revision);
-    let (host, own) = store.org_ledger(org, base, upto).await?;
-    let start = checkpoint.as_ref().map(|c| (c.revision, c.changes.as_slice()));
-    let each = |revision: u64, at: Timestamp, state: &State, changes: &[Change]| {
+    let mut each = |revision: u64, at: Timestamp, state: &State, changes: &[Change]| {
         if revision > from {
             each(revision, at, state, changes);
         }
     };
-    let mut books = replay_org(Catalogue::default_products(), &host, start, &own, each).map_err(not_replayable)?;
+    let (mut replay, mut pages) = replay_from(store, org, checkpoint.as_ref(), upto).await?;
+    loop {
+        let page = pages.next(store).await?;
+        if page.is_empty() {
+            break;
+        }
+        replay.push(&page, &mut each).map_err(not_replayable)?;
+        tokio::task::yield_now().await;
+    }
+    let mut books = replay.finish(&mut each).map_err(not_replayable)?;
     books.set_revision(upto);
     Ok(books)
+}
+
+/// An organization's entries after a revision up to another, read `page` at a time.
+struct Pages {
+    query: LedgerQuery,
+    done: bool,
+}
+
+impl Pages {
+    fn new(org: &OrgKey, after: u64, upto: u64, page: u32) -> Self {
+        let query = LedgerQuery {
+            org: Some(org.clone()),
+            from_revision: Some(after + 1),
+            to_revision: Some(upto),
+            limit: page,
+            ..LedgerQuery::default()
+        };
+        Self { query, done: after >= upto }
+    }
+
+    /// The next page; empty at the end.
+    async fn next<S: Store>(&mut self, store: &S) -> StoreResult<Vec<LedgerEntry>> {
+        if self.done {
+            return Ok(Vec::new());
+        }
+        let read = store.ledger(self.query.clone()).await?;
+        match read.last().filter(|_| read.len() == self.query.limit as usize) {
+            Some(last) => {
+                (self.query.from_revision, self.query.after) = (Some(last.revision), Some((last.revision, last.seq)))
+            }
+            None => self.done = true,
+        }
+        Ok(read)
+    }
+}
+
+/// `org` replayed from `checkpoint` (or the start) up to revision `upto`, ready for its
+/// entries a page at a time ([`Pages`]): the replay holds the organization's books and
+/// one page, however long the ledger after the checkpoint (all of it, before the first
+/// is written). The host's entries are read whole: the catalogue and host pools are few.
+async fn replay_from<S: Store>(
+    store: &S,
+    org: &OrgKey,
+    checkpoint: Option<&Checkpoint>,
+    upto: u64,
+) -> StoreResult<(OrgReplay, Pages)> {
+    // The ledger up to `upto` never changes: reading it in several snapshots is reading one.
+    let (host, _) = store.org_ledger(org, upto, upto).await?;
+    let start = checkpoint.map(|c| (c.revision, c.changes.as_slice()));
+    let replay = OrgReplay::new(Catalogue::default_products(), host, start).map_err(not_replayable)?;
+    Ok((replay, Pages::new(org, checkpoint.map_or(0, |c| c.revision), upto, PAGE)))
 }
 
 /// Entries of an organization's ledger read at once by [`pool_histories`].
@@ -122,37 +180,67 @@ async fn folded<S: Store>(
     Ok(histories)
 }
 
-/// Writes the checkpoints `org` lacks: one after the revision at which each further
-/// `every` ([`EVERY`] when served) of its entries end. Answers how many it wrote.
+/// Entries of `org` between a checkpoint of `snapshot` changes and the next: `every`, or
+/// the snapshot's size when larger, so a large organization's checkpoints cost in all no
+/// more than its ledger (a snapshot of 100,000 users every 1,000 entries would cost a
+/// hundred times it), and a read of its past replays no more than its size after one.
+fn interval(every: u64, snapshot: usize) -> u64 {
+    every.max(snapshot as u64)
+}
+
+/// Writes the checkpoints `org` lacks: after the revision at which each further
+/// [`interval`] of its entries ends (`every` is [`EVERY`] when served), replaying its
+/// ledger after the last one a page at a time, and saving each page's as it goes (a
+/// large organization's snapshots are not held together). Answers how many it wrote.
 pub async fn write<S: Store>(store: &S, org: &OrgKey, every: u64) -> StoreResult<u32> {
     let last = store.checkpoint(org, u64::MAX >> 1).await?;
-    let (base, mut entries) = last.as_ref().map_or((0, 0), |c| (c.revision, c.entries));
-    let upto = store.revision().await?;
-    let (host, own) = store.org_ledger(org, base, upto).await?;
-    if (own.len() as u64) < every {
+    let (base, entries) = last.as_ref().map_or((0, 0), |c| (c.revision, c.entries));
+    let first = interval(every, last.as_ref().map_or(0, |c| c.changes.len()));
+    if store.org_entries_after(org, base, first).await? < first {
         return Ok(0);
     }
-    let start = last.as_ref().map(|c| (c.revision, c.changes.as_slice()));
-    let mut due = Vec::new();
-    let mut next = entries + every;
-    let each = |revision: u64, at: Timestamp, state: &State, changes: &[Change]| {
+    let upto = store.revision().await?;
+    let (mut replay, mut pages) = replay_from(store, org, last.as_ref(), upto).await?;
+    drop(last);
+    let (mut entries, mut next, mut written) = (entries, entries + first, 0);
+    let due = std::sync::Mutex::new(Vec::new());
+    let mut each = |revision: u64, at: Timestamp, state: &State, changes: &[Change]| {
         entries += changes.iter().filter(|c| c.org().is_some_and(|o| o.key() == *org)).count() as u64;
         if entries >= next {
-            next = entries + every;
-            due.push(Checkpoint {
+            let changes = org_snapshot(state, org.as_str());
+            next = entries + interval(every, changes.len());
+            due.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Checkpoint {
                 org: org.clone(),
                 revision,
                 at,
                 entries,
-                changes: org_snapshot(state, org.as_str()),
+                changes,
             });
         }
     };
-    replay_org(Catalogue::default_products(), &host, start, &own, each).map_err(not_replayable)?;
-    for checkpoint in &due {
+    loop {
+        let page = pages.next(store).await?;
+        if page.is_empty() {
+            break;
+        }
+        replay.push(&page, &mut each).map_err(not_replayable)?;
+        written += save(store, taken(&due)).await?;
+        tokio::task::yield_now().await;
+    }
+    replay.finish(&mut each).map_err(not_replayable)?;
+    Ok(written + save(store, taken(&due)).await?)
+}
+
+/// What `due` holds, leaving it empty (the replay fills it; the page's end saves it).
+fn taken(due: &std::sync::Mutex<Vec<Checkpoint>>) -> Vec<Checkpoint> {
+    std::mem::take(&mut *due.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+}
+
+async fn save<S: Store>(store: &S, checkpoints: Vec<Checkpoint>) -> StoreResult<u32> {
+    for checkpoint in &checkpoints {
         store.save_checkpoint(checkpoint).await?;
     }
-    Ok(due.len() as u32)
+    Ok(checkpoints.len() as u32)
 }
 
 #[cfg(test)]
@@ -349,6 +437,33 @@ mod tests {
                 assert_eq!(folded, replayed(store, o, from, upto).await, "organization {o}, {from}..={upto}");
             }
         }
+    }
+
+    /// A growing organization's checkpoints cost in all no more than twice its ledger: the
+    /// interval grows with the snapshot, where one every 10 entries would cost 15 times.
+    #[tokio::test]
+    async fn checkpoints_of_a_growing_organization_cost_no_more_than_its_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("allot.db")).unwrap();
+        let mut state = State::default();
+        let plan = allot_core::plan(&mut state, &[Command::CreateOrg { org: org(0), name: "O".into() }], 0);
+        let entries =
+            LedgerEntry::for_plan(1, 1_000, &Actor { name: "t".into(), request_id: "r".into() }, &plan.changes);
+        store.commit(Commit { revision: 1, at: 1_000, entries, idempotency: None, side: vec![] }).await.unwrap();
+        state.apply_all(1, &plan.changes).unwrap();
+        let users: Vec<Step> = (0..250).map(|user| Step::CreateUser { org: 0, user }).collect();
+        run(&store, &mut state, &users).await;
+        let users = u64::try_from(state.org("acme").unwrap().users.len()).unwrap();
+        assert_eq!(users, 250);
+        super::write(&store, &org(0).key(), 10).await.unwrap();
+        let (mut sizes, mut upto) = (Vec::new(), state.revision());
+        while let Some(checkpoint) = store.checkpoint(&org(0).key(), upto).await.unwrap() {
+            sizes.push(checkpoint.changes.len() as u64);
+            upto = checkpoint.revision - 1;
+        }
+        sizes.reverse();
+        assert_eq!(sizes, [10, 20, 40, 80, 160], "each checkpoint after as many entries as the one before holds");
+        assert!(sizes.iter().sum::<u64>() <= 2 * (users + 1));
     }
 
     proptest! {

@@ -101,6 +101,7 @@ fn wait_for(counter: &LoginCounter, row: &CounterRow, now: Timestamp, window_ms:
 }
 row_struct! { struct ExistsRow { found: bool } }
 row_struct! { struct RevisionOnly { revision: u64 } }
+row_struct! { struct CountRow { count: u64 } }
 
 impl LedgerRow {
     fn entry(self) -> StoreResult<LedgerEntry> {
@@ -413,6 +414,18 @@ pub trait Store: Sql {
         async move {
             let rows = read_one(self, sql, vec![at.into()]).await?;
             Ok(rows.into_iter().next().map(RevisionOnly::from_row).transpose()?.map_or(0, |r| r.revision))
+        }
+    }
+
+    /// How many of `org`'s entries come after revision `after`, counted up to `most`.
+    fn org_entries_after(&self, org: &OrgKey, after: u64, most: u64) -> impl Future<Output = StoreResult<u64>> + Send {
+        let sql = "SELECT COUNT(*) AS count FROM \
+                   (SELECT 1 FROM ledger WHERE org_key = ?1 AND revision > ?2 LIMIT ?3) AS counted"
+            .to_owned();
+        let params = vec![org.as_str().into(), after.into(), most.into()];
+        async move {
+            let rows = read_one(self, sql, params).await?;
+            Ok(rows.into_iter().next().map(CountRow::from_row).transpose()?.map_or(0, |r| r.count))
         }
     }
 
