@@ -126,6 +126,10 @@ pub struct AuthConfig {
     pub access_token_ttl_secs: u64,
     /// Lifetime of refresh tokens, in seconds (single use).
     pub refresh_token_ttl_secs: u64,
+    /// A console session ends after this many seconds without a request...
+    pub session_idle_secs: u64,
+    /// ...and this many after sign-in, however busy.
+    pub session_max_secs: u64,
     /// Failed logins allowed per account and address within `lockout_secs` before that
     /// address is locked out of the account; past as many from anywhere, each waits longer.
     pub max_failed_logins: u32,
@@ -144,6 +148,8 @@ impl Default for AuthConfig {
         Self {
             access_token_ttl_secs: 3600,
             refresh_token_ttl_secs: 60 * 24 * 3600,
+            session_idle_secs: 30 * 60,
+            session_max_secs: 12 * 3600,
             max_failed_logins: 5,
             max_failed_logins_per_address: 50,
             lockout_secs: 900,

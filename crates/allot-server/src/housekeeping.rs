@@ -18,6 +18,7 @@ use crate::auth::millis;
 pub enum Expired {
     AccessToken,
     RefreshToken,
+    Session,
     Plan,
     IdempotencyKey,
     /// A failed-login counter whose window ended and whose delay is over.
@@ -25,13 +26,20 @@ pub enum Expired {
 }
 
 impl Expired {
-    pub const ALL: [Expired; 5] =
-        [Expired::AccessToken, Expired::RefreshToken, Expired::Plan, Expired::IdempotencyKey, Expired::LoginCounter];
+    pub const ALL: [Expired; 6] = [
+        Expired::AccessToken,
+        Expired::RefreshToken,
+        Expired::Session,
+        Expired::Plan,
+        Expired::IdempotencyKey,
+        Expired::LoginCounter,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
             Expired::AccessToken => "access_token",
             Expired::RefreshToken => "refresh_token",
+            Expired::Session => "session",
             Expired::Plan => "plan",
             Expired::IdempotencyKey => "idempotency_key",
             Expired::LoginCounter => "login_counter",
@@ -88,6 +96,7 @@ async fn purge(app: &App, kind: Expired, now: Timestamp) -> StoreResult<u64> {
     match kind {
         Expired::AccessToken => app.store.purge_expired_tokens(TokenKind::Access, now, batch).await,
         Expired::RefreshToken => app.store.purge_expired_tokens(TokenKind::Refresh, now, batch).await,
+        Expired::Session => app.store.purge_expired_tokens(TokenKind::Session, now, batch).await,
         Expired::Plan => app.store.purge_expired_plans(now, batch).await,
         // A record is replayed while `created_at + ttl > now` (idempotency.rs).
         Expired::IdempotencyKey => {

@@ -23,6 +23,7 @@ pub mod clock;
 pub mod compat;
 pub mod config;
 pub mod connections;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -71,6 +72,7 @@ pub fn router(app: App) -> Router {
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
         .merge(compat::uipath::router())
         .merge(compat::vonage::router())
+        .merge(console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(app.clone(), middleware::observe))

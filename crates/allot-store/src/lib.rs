@@ -231,6 +231,8 @@ pub enum Subject {
 pub enum TokenKind {
     Access,
     Refresh,
+    /// A console session: its cookie's value is the token.
+    Session,
 }
 
 impl TokenKind {
@@ -238,6 +240,7 @@ impl TokenKind {
         match self {
             Self::Access => "access",
             Self::Refresh => "refresh",
+            Self::Session => "session",
         }
     }
 }

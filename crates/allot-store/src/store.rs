@@ -147,6 +147,7 @@ fn token(row: Row) -> StoreResult<TokenRecord> {
     let kind = match r.kind.as_str() {
         "refresh" => TokenKind::Refresh,
         "access" => TokenKind::Access,
+        "session" => TokenKind::Session,
         other => return Err(StoreError::Corrupt(format!("token kind `{other}`"))),
     };
     Ok(TokenRecord { hash: r.hash, kind, subject, scopes: scopes(&r.scopes), expires_at: r.expires_at })
@@ -739,6 +740,22 @@ pub trait Store: Sql {
             Expect::Any,
         );
         async move { write_first(self, vec![taken]).await?.into_iter().next().map(token).transpose() }
+    }
+
+    /// Moves a console session's expiry (it slides while the session is used).
+    fn touch_session(&self, hash: &str, expires_at: Timestamp) -> impl Future<Output = StoreResult<()>> + Send {
+        let touch = statement(
+            "UPDATE tokens SET expires_at = ?2 WHERE hash = ?1 AND kind = 'session'",
+            vec![hash.into(), expires_at.into()],
+            Expect::Any,
+        );
+        async move { self.write(vec![touch]).await.map(drop) }
+    }
+
+    /// Ends a console session (signing out); a session already gone is no error.
+    fn end_session(&self, hash: &str) -> impl Future<Output = StoreResult<()>> + Send {
+        let end = statement("DELETE FROM tokens WHERE hash = ?1 AND kind = 'session'", vec![hash.into()], Expect::Any);
+        async move { self.write(vec![end]).await.map(drop) }
     }
 
     /// Removes every token of a subject (a deleted client or user); answers how many.

@@ -21,6 +21,7 @@ use crate::error::{ApiError, ApiResult};
 
 pub mod oauth;
 pub mod password;
+pub mod session;
 mod throttle;
 
 pub use password::Passwords;

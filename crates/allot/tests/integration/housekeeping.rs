@@ -17,6 +17,7 @@ const BOSS_PASSWORD: &str = "org admin password 1";
 fn short_lived(config: &mut Config) {
     config.auth.access_token_ttl_secs = 60;
     config.auth.refresh_token_ttl_secs = 120;
+    config.auth.session_idle_secs = 120;
     config.plan_ttl_secs = 60;
     config.idempotency_ttl_secs = 60;
     config.auth.lockout_secs = 60;
@@ -35,10 +36,11 @@ async fn rows(t: &TestApp, table: &str, filter: &str) -> u64 {
 }
 
 /// Rows of each kind, in the order of [`Expired::ALL`].
-async fn stored(t: &TestApp) -> [u64; 5] {
+async fn stored(t: &TestApp) -> [u64; 6] {
     [
         rows(t, "tokens", "kind = 'access'").await,
         rows(t, "tokens", "kind = 'refresh'").await,
+        rows(t, "tokens", "kind = 'session'").await,
         rows(t, "plans", "1 = 1").await,
         rows(t, "idempotency", "1 = 1").await,
         rows(t, "login_throttle", "1 = 1").await,
@@ -52,8 +54,16 @@ async fn failed_login(t: &TestApp, user: &str) {
     assert_eq!(answer.status(), 400, "{user}");
 }
 
+/// A console session of acme's admin: its token stays in the database.
+async fn console_session(t: &TestApp) {
+    let form = [("organization", "acme"), ("username", "acme-admin"), ("password", BOSS_PASSWORD)];
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let answer = http.post(t.url("/console/sign-in")).form(&form).send().await.unwrap();
+    assert_eq!(answer.status(), 303);
+}
+
 /// `allot_purged_total` of each kind, in the order of [`Expired::ALL`].
-async fn purged_in_metrics(t: &TestApp) -> [u64; 5] {
+async fn purged_in_metrics(t: &TestApp) -> [u64; 6] {
     let metrics = t.http.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
     Expired::ALL.map(|kind| {
         let series = format!("allot_purged_total{{kind=\"{}\"}} ", kind.label());
@@ -74,9 +84,10 @@ async fn expired_tokens_plans_and_idempotency_keys_are_purged_on_schedule_and_fr
     let client = t.client(&boss);
     let stale_plan = client.plan("acme", &give(&["a"], &["ATTUNU"], false)).await.unwrap().id.unwrap();
     client.set_user_licenses("acme", "b", &licenses(&["ATTUNU"])).idempotency_key("old-key").await.unwrap();
-    let [access, refresh, plans, keys, _] = stored(&t).await;
-    assert!(access >= 2 && refresh >= 2 && plans == 1 && keys >= 1, "{:?}", stored(&t).await);
-    assert_eq!(purged_in_metrics(&t).await, [0; 5], "nothing has expired yet");
+    console_session(&t).await;
+    let [access, refresh, sessions, plans, keys, _] = stored(&t).await;
+    assert!(access >= 2 && refresh >= 2 && sessions == 1 && plans == 1 && keys >= 1, "{:?}", stored(&t).await);
+    assert_eq!(purged_in_metrics(&t).await, [0; 6], "nothing has expired yet");
 
     t.advance(PAST_EVERY_TTL);
     // Made after the clock moved: none of these has expired. The plan last, so that the
@@ -90,13 +101,13 @@ async fn expired_tokens_plans_and_idempotency_keys_are_purged_on_schedule_and_fr
     loop {
         // The login counters are the tick test's: a fresh login may renew an old one.
         let purged = purged_in_metrics(&t).await;
-        if purged[..4] == [access, refresh, plans, keys] {
+        if purged[..5] == [access, refresh, sessions, plans, keys] {
             break;
         }
-        assert!(Instant::now() < deadline, "purged {purged:?} of {:?}", [access, refresh, plans, keys]);
+        assert!(Instant::now() < deadline, "purged {purged:?} of {:?}", [access, refresh, sessions, plans, keys]);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(stored(&t).await[..4], [1, 1, 1, 1], "only the fresh login's tokens, plan and key are left");
+    assert_eq!(stored(&t).await[..5], [1, 1, 0, 1, 1], "only the fresh login's tokens, plan and key are left");
     assert!(grant_c().answer().await.unwrap().replayed, "the fresh key still replays");
     assert!(fresh.apply_plan("acme", &plan).await.unwrap().applied, "the fresh plan still applies");
     assert_eq!(refused(fresh.apply_plan("acme", &stale_plan).await), (404, ErrorCode::NotFound), "purged");
@@ -123,12 +134,13 @@ async fn a_tick_purges_at_most_the_batch_of_each_kind_and_counts_what_it_purged(
     t.login(Some("acme"), "acme-admin", BOSS_PASSWORD).await;
     for user in ["nobody", "somebody", "anybody"] {
         failed_login(&t, user).await;
+        console_session(&t).await;
     }
     let before = stored(&t).await;
     assert!(before.iter().all(|n| *n >= 3), "{before:?}");
 
     t.advance(PAST_EVERY_TTL);
-    let mut purged = [0; 5];
+    let mut purged = [0; 6];
     for tick in 1..=before.iter().max().unwrap().div_ceil(2) + 1 {
         let counts = housekeeping::tick(&t.app).await;
         assert_eq!(counts.iter().map(|(kind, _)| *kind).collect::<Vec<_>>(), Expired::ALL, "tick {tick}");
@@ -139,7 +151,7 @@ async fn a_tick_purges_at_most_the_batch_of_each_kind_and_counts_what_it_purged(
         }
     }
     assert_eq!(purged, before, "every expired row, over the ticks");
-    assert_eq!(stored(&t).await, [0; 5]);
+    assert_eq!(stored(&t).await, [0; 6]);
     assert_eq!(purged_in_metrics(&t).await, before);
 }
 

@@ -10,6 +10,7 @@ mod api_errors;
 mod auth;
 mod cluster;
 mod commands;
+mod console;
 mod durability;
 mod endpoints;
 mod etags;

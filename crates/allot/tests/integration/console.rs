@@ -1,0 +1,302 @@
+//! The web console, over HTTP as a browser speaks to it: forms, a session cookie, redirects
+//! not followed, and the pages' HTML and headers read as they are sent.
+
+use allot_api::{CreateUser, Role};
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+
+use crate::harness::{ADMIN_PASSWORD, TestApp, licenses, member, person, spawn_app};
+
+const READER_PASSWORD: &str = "reader password 1";
+
+/// A browser: no redirect followed, one cookie kept by hand, forms sent from this site.
+struct Browser<'a> {
+    t: &'a TestApp,
+    http: reqwest::Client,
+    cookie: Option<String>,
+}
+
+struct Shown {
+    status: StatusCode,
+    headers: HeaderMap,
+    html: String,
+}
+
+impl Shown {
+    fn location(&self) -> &str {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// The value of the page's hidden `csrf` field.
+    fn csrf(&self) -> String {
+        let at = self.html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+        self.html[at..].split('"').next().unwrap().to_owned()
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(t: &'a TestApp) -> Self {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { t, http, cookie: None }
+    }
+
+    async fn shown(&mut self, request: reqwest::RequestBuilder) -> Shown {
+        let request = match &self.cookie {
+            Some(cookie) => request.header("cookie", format!("allot_session={cookie}")),
+            None => request,
+        };
+        let response = request.send().await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        if let Some(set) = headers.get(SET_COOKIE).and_then(|v| v.to_str().ok()) {
+            let value = set.split(';').next().unwrap().trim_start_matches("allot_session=");
+            self.cookie = (!value.is_empty()).then(|| value.to_owned());
+        }
+        Shown { status, headers, html: response.text().await.unwrap() }
+    }
+
+    async fn get(&mut self, path: &str) -> Shown {
+        let request = self.http.get(self.t.url(path));
+        self.shown(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)], site: &str) -> Shown {
+        let request = self.http.post(self.t.url(path)).header("sec-fetch-site", site).form(form);
+        self.shown(request).await
+    }
+
+    async fn sign_in(&mut self, organization: &str, username: &str, password: &str) -> Shown {
+        let form = [("organization", organization), ("username", username), ("password", password)];
+        self.post("/console/sign-in", &form, "same-origin").await
+    }
+}
+
+/// acme with ATTUNU 10 (3 held) and UNATT 5, an admin `acme-admin` and a reader `r`;
+/// and beta, another organization. Answers the host admin's and acme admin's tokens.
+async fn two_orgs(t: &TestApp) -> (String, String) {
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 10), ("UNATT", 5)], &["u1", "u2", "u3"]).await;
+    for user in ["u1", "u2", "u3"] {
+        t.client(&boss).set_user_licenses("acme", user, &licenses(&["ATTUNU"])).await.unwrap();
+    }
+    t.client(&boss).create_user("acme", &person("r", Role::Reader, READER_PASSWORD)).await.unwrap();
+    t.org_with(&admin, "beta", &[("ATTUNU", 2)], &["b1"]).await;
+    (admin, boss)
+}
+
+#[tokio::test]
+async fn an_organization_admin_signs_in_and_sees_the_pools_the_api_answers() {
+    let t = spawn_app().await;
+    let (_, boss) = two_orgs(&t).await;
+    let mut browser = Browser::new(&t);
+    let form = browser.get("/console/sign-in").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.html.contains("<label for=\"password\">"), "{}", form.html);
+
+    let signed = browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    assert_eq!((signed.status, signed.location()), (StatusCode::SEE_OTHER, "/console"));
+    let set = signed.headers.get(SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console", "Max-Age=43200"] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    let home = browser.get("/console").await;
+    assert_eq!((home.status, home.location()), (StatusCode::SEE_OTHER, "/console/orgs/acme"));
+
+    let overview = browser.get("/console/orgs/acme").await;
+    assert_eq!(overview.status, StatusCode::OK);
+    let pools = t.client(&boss).org_pools("acme").await.unwrap().pools;
+    assert!(!pools.is_empty());
+    for pool in pools {
+        let at = overview.html.find(&format!("data-license=\"{}\"", pool.license)).expect("a row per pool");
+        let row = &overview.html[at..at + overview.html[at..].find("</tr>").unwrap()];
+        assert!(row.contains(&format!("class=\"n purchased\">{}<", pool.quantity)), "{row}");
+        assert!(row.contains(&format!("class=\"n allocated\">{}<", pool.allocated)), "{row}");
+        assert!(row.contains(&format!("class=\"n available\">{}<", pool.quantity - pool.allocated)), "{row}");
+    }
+}
+
+#[tokio::test]
+async fn the_overview_warns_at_80_percent_and_at_exhaustion() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 5), ("ACNU", 2), ("TSTNU", 10)], &["a", "b", "c", "d"]).await;
+    for user in ["a", "b", "c", "d"] {
+        t.client(&boss).set_user_licenses("acme", user, &licenses(&["ATTUNU"])).await.unwrap();
+    }
+    for user in ["a", "b"] {
+        t.client(&boss).set_user_licenses("acme", user, &licenses(&["ATTUNU", "ACNU"])).await.unwrap();
+    }
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    let html = browser.get("/console/orgs/acme").await.html;
+    let row = |license: &str| {
+        let at = html.find(&format!("data-license=\"{license}\"")).unwrap();
+        html[..at].rsplit("<tr").next().unwrap().to_owned() + &html[at..at + html[at..].find("</tr>").unwrap()]
+    };
+    assert!(row("ATTUNU").contains("class=\"warn\"") && row("ATTUNU").contains("80% allocated"), "{}", row("ATTUNU"));
+    assert!(row("ACNU").contains("class=\"full\"") && row("ACNU").contains("exhausted"), "{}", row("ACNU"));
+    assert!(row("TSTNU").contains("class=\"ok\"") && !row("TSTNU").contains("badge"), "{}", row("TSTNU"));
+}
+
+#[tokio::test]
+async fn every_page_renders_for_every_role_with_the_csp_and_frame_headers() {
+    let t = spawn_app().await;
+    two_orgs(&t).await;
+    let roles = [
+        ("", "admin", ADMIN_PASSWORD, vec!["/console/host", "/console/orgs/acme", "/console/orgs/acme/users"]),
+        ("acme", "acme-admin", "org admin password 1", vec!["/console/orgs/acme", "/console/orgs/acme/users"]),
+        ("acme", "r", READER_PASSWORD, vec!["/console/orgs/acme", "/console/orgs/acme/users"]),
+    ];
+    for (org, user, password, pages) in roles {
+        let mut browser = Browser::new(&t);
+        assert_eq!(browser.sign_in(org, user, password).await.status, StatusCode::SEE_OTHER, "{user}");
+        for path in pages.into_iter().chain(["/console/sign-in", "/console/nowhere"]) {
+            let page = browser.get(path).await;
+            let expected = if path == "/console/nowhere" { StatusCode::NOT_FOUND } else { StatusCode::OK };
+            assert_eq!(page.status, expected, "{user} {path}");
+            let header = |name: &str| page.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            if path != "/console/nowhere" {
+                assert!(header("content-type").starts_with("text/html"), "{path}");
+                assert!(header("content-security-policy").contains("default-src 'none'"), "{path}");
+                assert!(header("content-security-policy").contains("frame-ancestors 'none'"), "{path}");
+                assert_eq!(header("x-frame-options"), "DENY", "{path}");
+                assert_eq!(header("cache-control"), "no-store", "{path}");
+                assert!(!page.html.contains("<script"), "{path}: no inline or other script");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn user_supplied_text_is_escaped() {
+    let t = spawn_app().await;
+    let (_, boss) = two_orgs(&t).await;
+    let name = "<script>alert(\"x\")</script> & Co";
+    let user = CreateUser { name: Some(name.into()), email: Some("a\"b@example.com".into()), ..member("evil") };
+    t.client(&boss).create_user("acme", &user).await.unwrap();
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    let html = browser.get("/console/orgs/acme/users").await.html;
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(html.contains("&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; Co"), "{html}");
+    assert!(html.contains("a&#34;b@example.com"), "{html}");
+}
+
+#[tokio::test]
+async fn another_organizations_pages_and_the_host_pages_answer_404() {
+    let t = spawn_app().await;
+    two_orgs(&t).await;
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    for path in ["/console/orgs/beta", "/console/orgs/beta/users", "/console/orgs/nope", "/console/host"] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(page.html.contains("role=\"alert\""), "the error in words: {}", page.html);
+        assert!(!page.html.contains("b1"), "nothing of beta's");
+    }
+}
+
+#[tokio::test]
+async fn pages_without_a_session_send_to_sign_in() {
+    let t = spawn_app().await;
+    two_orgs(&t).await;
+    let mut browser = Browser::new(&t);
+    for path in ["/console", "/console/host", "/console/orgs/acme", "/console/orgs/acme/users"] {
+        let page = browser.get(path).await;
+        assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/console/sign-in"), "{path}");
+    }
+    browser.cookie = Some("allot_se_1_forged".into());
+    assert_eq!(browser.get("/console/orgs/acme").await.location(), "/console/sign-in");
+}
+
+#[tokio::test]
+async fn sign_out_needs_the_forms_csrf_token_and_ends_the_session() {
+    let t = spawn_app().await;
+    two_orgs(&t).await;
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "r", READER_PASSWORD).await;
+    let page = browser.get("/console/orgs/acme").await;
+    let csrf = page.csrf();
+    let session = browser.cookie.clone();
+
+    let without = browser.post("/console/sign-out", &[], "same-origin").await;
+    assert_eq!(without.status, StatusCode::FORBIDDEN);
+    let wrong = browser.post("/console/sign-out", &[("csrf", "0".repeat(64).as_str())], "same-origin").await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let foreign = browser.post("/console/sign-out", &[("csrf", csrf.as_str())], "cross-site").await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    assert_eq!(browser.get("/console/orgs/acme").await.status, StatusCode::OK, "the session is still open");
+
+    let out = browser.post("/console/sign-out", &[("csrf", csrf.as_str())], "same-origin").await;
+    assert_eq!((out.status, out.location()), (StatusCode::SEE_OTHER, "/console/sign-in"));
+    assert!(out.headers.get(SET_COOKIE).unwrap().to_str().unwrap().contains("Max-Age=0"));
+    browser.cookie = session;
+    assert_eq!(browser.get("/console/orgs/acme").await.location(), "/console/sign-in", "the old cookie is dead");
+}
+
+#[tokio::test]
+async fn a_sign_in_from_another_site_or_with_a_wrong_password_opens_no_session() {
+    let t = spawn_app().await;
+    two_orgs(&t).await;
+    let mut browser = Browser::new(&t);
+    let form = [("organization", "acme"), ("username", "acme-admin"), ("password", "org admin password 1")];
+    let foreign = browser.post("/console/sign-in", &form, "cross-site").await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    assert!(browser.cookie.is_none());
+
+    let wrong = browser.sign_in("acme", "acme-admin", "not the password").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.html.contains("role=\"alert\"") && wrong.html.contains("value=\"acme-admin\""), "{}", wrong.html);
+    assert!(browser.cookie.is_none());
+    let member = browser.sign_in("acme", "u1", "anything at all").await;
+    assert_eq!(member.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn failed_sign_ins_go_through_the_apis_throttle() {
+    let t = spawn_app().await;
+    two_orgs(&t).await;
+    let mut browser = Browser::new(&t);
+    let max = t.config.auth.max_failed_logins;
+    for _ in 0..max {
+        assert_eq!(browser.sign_in("acme", "acme-admin", "wrong").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let throttled = browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS, "{}", throttled.html);
+    assert!(browser.cookie.is_none());
+    let api = t.anonymous().login(Some("acme"), "acme-admin", "org admin password 1").await;
+    assert!(api.is_err(), "the API's password grant is throttled too");
+}
+
+#[tokio::test]
+async fn a_session_ends_when_idle_at_its_age_limit_and_on_a_password_change() {
+    let t = spawn_app().await;
+    two_orgs(&t).await;
+    let auth = &t.config.auth;
+    let (idle, max) = (auth.session_idle_secs as i64 * 1000, auth.session_max_secs as i64 * 1000);
+
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "r", READER_PASSWORD).await;
+    t.advance(idle - 1000);
+    assert_eq!(browser.get("/console/orgs/acme").await.status, StatusCode::OK, "used before it idled out");
+    t.advance(idle - 1000);
+    assert_eq!(browser.get("/console/orgs/acme").await.status, StatusCode::OK, "the use slid it");
+    t.advance(idle + 1000);
+    assert_eq!(browser.get("/console/orgs/acme").await.location(), "/console/sign-in", "idle too long");
+
+    browser.sign_in("acme", "r", READER_PASSWORD).await;
+    let mut used = 0;
+    while used + idle / 2 < max {
+        t.advance(idle / 2);
+        used += idle / 2;
+        assert_eq!(browser.get("/console/orgs/acme").await.status, StatusCode::OK, "after {used} ms");
+    }
+    t.advance(max - used + 1000);
+    assert_eq!(browser.get("/console/orgs/acme").await.location(), "/console/sign-in", "past its age limit");
+
+    browser.sign_in("acme", "r", READER_PASSWORD).await;
+    assert_eq!(browser.get("/console/orgs/acme").await.status, StatusCode::OK);
+    // The clock moved a day past the first token's hour: a fresh one.
+    let boss = t.login(Some("acme"), "acme-admin", "org admin password 1").await;
+    t.client(&boss).set_password("acme", "r", "a new reader password 2").await.unwrap();
+    assert_eq!(browser.get("/console/orgs/acme").await.location(), "/console/sign-in", "the password changed");
+}
