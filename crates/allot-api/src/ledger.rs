@@ -55,6 +55,15 @@ pub struct LedgerParams {
     /// Only entries at or before this revision.
     #[param(value_type = Option<crate::schema::Revision>)]
     pub to_revision: Option<u64>,
+    /// Only entries made by this actor, as the ledger spells it (`host:admin`,
+    /// `user:acme/alice`, `client:<id>`).
+    pub actor: Option<String>,
+    /// Only entries committed at or after this moment.
+    #[param(value_type = Option<crate::schema::Time>)]
+    pub from: Option<String>,
+    /// Only entries committed at or before this moment.
+    #[param(value_type = Option<crate::schema::Time>)]
+    pub until: Option<String>,
     /// The `next` of the previous page.
     #[param(value_type = Option<crate::schema::Cursor>)]
     pub after: Option<String>,

@@ -180,6 +180,13 @@ async fn folded<S: Store>(
     Ok(histories)
 }
 
+/// The largest organization checkpoints are written for, in users. A checkpoint is one row
+/// holding the organization's whole snapshot: at 1,000,000 users that is about 6,000,000
+/// changes, gigabytes while it is made, and a row past SQLite's limit. Such an
+/// organization's past is replayed from its first entry, a page at a time: memory as its
+/// size, time as its ledger (docs/BENCHMARKS.md).
+pub const MAX_USERS: usize = 100_000;
+
 /// Entries of `org` between a checkpoint of `snapshot` changes and the next: `every`, or
 /// the snapshot's size when larger, so a large organization's checkpoints cost in all no
 /// more than its ledger (a snapshot of 100,000 users every 1,000 entries would cost a

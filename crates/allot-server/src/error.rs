@@ -118,6 +118,11 @@ impl ApiError {
         self.status
     }
 
+    /// The plan a refusal or a `plan_stale` carries, if any.
+    pub fn plan(&self) -> Option<&PlanView> {
+        self.violations.as_ref().and_then(|v| v.1.as_ref())
+    }
+
     pub fn code(&self) -> ErrorCode {
         self.code
     }

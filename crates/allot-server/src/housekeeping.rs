@@ -60,9 +60,11 @@ pub async fn run(app: &App, interval: Duration) {
 }
 
 /// Writes the checkpoints each organization lacks (`checkpoints.rs`): here, off the commit
-/// path, so a commit never waits for one. Answers how many it wrote.
+/// path, so a commit never waits for one. An organization larger than
+/// [`checkpoints::MAX_USERS`] gets none (see there). Answers how many it wrote.
 pub async fn write_checkpoints(app: &App) -> u32 {
-    let orgs: Vec<_> = app.books.read().orgs().map(|o| o.id.key()).collect();
+    let small = |o: &&allot_core::state::Org| o.users.len() <= crate::checkpoints::MAX_USERS;
+    let orgs: Vec<_> = app.books.read().orgs().filter(small).map(|o| o.id.key()).collect();
     let mut written = 0;
     for org in orgs {
         match crate::checkpoints::write(&app.store, &org, crate::checkpoints::EVERY).await {

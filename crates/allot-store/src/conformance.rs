@@ -433,6 +433,14 @@ pub async fn the_ledger_pages_filters_and_replays_to_the_stored_balances(store: 
     assert_eq!(store.ledger(range).await.unwrap(), matching(&|e| (3..=5).contains(&e.revision)));
     let limited = store.ledger(LedgerQuery { limit: 3, ..Default::default() }).await.unwrap();
     assert_eq!(limited, all[..3]);
+    let (first, last) = (all[2].at, all[all.len() - 3].at);
+    let dated = LedgerQuery { from_at: Some(first), until_at: Some(last), limit: 100, ..Default::default() };
+    let between = |e: &LedgerEntry| (first..=last).contains(&e.at);
+    assert_eq!(store.ledger(dated).await.unwrap(), matching(&between));
+    assert!(matching(&between).len() < all.len(), "the moments leave entries out");
+    let actor = all[1].actor.clone();
+    let by_actor = LedgerQuery { actor: Some(actor.clone()), limit: 100, ..Default::default() };
+    assert_eq!(store.ledger(by_actor).await.unwrap(), matching(&|e| e.actor == actor));
 
     // Pages of two, each after the last one's cursor, add up to the whole ledger.
     let mut paged: Vec<LedgerEntry> = Vec::new();

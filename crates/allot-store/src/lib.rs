@@ -195,6 +195,11 @@ pub struct LedgerQuery {
     pub license: Option<String>,
     pub from_revision: Option<u64>,
     pub to_revision: Option<u64>,
+    /// Only entries made by this actor (as the ledger spells it, `user:acme/alice`).
+    pub actor: Option<String>,
+    /// Only entries committed at or after, and at or before, these moments.
+    pub from_at: Option<Timestamp>,
+    pub until_at: Option<Timestamp>,
     /// Entries strictly after this (revision, seq): the paging cursor.
     pub after: Option<(u64, u32)>,
     pub limit: u32,

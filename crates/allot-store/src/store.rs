@@ -200,6 +200,15 @@ fn ledger_select(columns: &str, query: &LedgerQuery) -> (String, Vec<Value>) {
     if let Some(to) = query.to_revision {
         filter(" AND revision <= ?", to.into());
     }
+    if let Some(actor) = &query.actor {
+        filter(" AND actor = ?", actor.as_str().into());
+    }
+    if let Some(from) = query.from_at {
+        filter(" AND at >= ?", from.into());
+    }
+    if let Some(until) = query.until_at {
+        filter(" AND at <= ?", until.into());
+    }
     if let Some((revision, seq)) = query.after {
         filter(" AND (revision > ?", revision.into());
         filter(" OR (revision = ?", revision.into());

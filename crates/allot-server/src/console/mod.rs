@@ -6,7 +6,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -16,7 +16,9 @@ use crate::app::{App, Caller};
 use crate::auth::session::{COOKIE, Session};
 use crate::error::ApiError;
 use crate::middleware::RequestId;
+use crate::service::{Access, Need, OrgScope};
 
+mod audit;
 mod pages;
 
 /// What every console answer says about itself: no script or style from anywhere but
@@ -32,6 +34,10 @@ pub fn router() -> Router<App> {
         .route("/console/host", get(pages::host))
         .route("/console/orgs/{org}", get(pages::overview))
         .route("/console/orgs/{org}/users", get(pages::users))
+        .route("/console/orgs/{org}/users/licenses", post(pages::assign))
+        .route("/console/orgs/{org}/plans/{id}/apply", post(pages::apply))
+        .route("/console/orgs/{org}/audit", get(audit::audit))
+        .route("/console/orgs/{org}/audit.csv", get(audit::export))
         .route("/console/console.css", get(stylesheet))
         .layer(axum::middleware::map_response(secure))
 }
@@ -70,6 +76,43 @@ impl FromRequestParts<App> for Signed {
         let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
         let caller = Caller { principal: session.principal.clone(), request_id, idempotency: None };
         Ok(Self { session, caller })
+    }
+}
+
+/// A signed-in person's page of organization `{org}`, authorized for reading: what every
+/// organization page takes. Another organization's, or one that does not exist, answers
+/// 404 in words, as the API's paths do.
+pub struct OrgPage {
+    pub signed: Signed,
+    pub scope: OrgScope,
+}
+
+impl FromRequestParts<App> for OrgPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
+        let signed = Signed::from_request_parts(parts, app).await?;
+        let params = RawPathParams::from_request_parts(parts, app).await.map_err(IntoResponse::into_response)?;
+        let org = params.iter().find(|(name, _)| *name == "org").map(|(_, value)| value.to_owned()).unwrap_or_default();
+        let scope = OrgScope::authorize(app, signed.caller.clone(), &org, Need::native(Access::Read))
+            .map_err(|denied| Page::from(denied).into_response())?;
+        Ok(Self { signed, scope })
+    }
+}
+
+impl OrgPage {
+    pub fn chrome(&self) -> Chrome {
+        Chrome::of(&self.signed, Some(self.scope.org().as_str()))
+    }
+
+    /// Whether the page shows write controls (the server refuses a reader's writes anyway).
+    pub fn can_write(&self) -> bool {
+        self.scope.require(Need::native(Access::Write)).is_ok()
+    }
+
+    /// The organization's part of a console path: `/console/orgs/{org}`.
+    pub fn base(&self) -> String {
+        format!("/console/orgs/{}", pages::urlencoded(self.scope.org().as_str()))
     }
 }
 

@@ -10,15 +10,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Chrome, Page, Signed, render, same_site};
+use super::{Chrome, OrgPage, Page, Signed, render, same_site};
 use crate::app::App;
 use crate::auth::ClientAddr;
 use crate::auth::LoginFailure;
 use crate::auth::oauth::login_person;
 use crate::auth::session::COOKIE;
-use crate::service::{Access, Need, OrgScope};
-
-const READ: Need = Need::native(Access::Read);
+use crate::service::{Access, Need};
 
 /// `/console`: the signed-in person's first page, their organization's or the host's.
 pub async fn home(signed: Signed) -> Redirect {
@@ -131,7 +129,7 @@ fn with_cookie(redirect: Redirect, cookie: &str) -> Response {
 }
 
 /// Letters, digits and `-._~` as they are; anything else percent-encoded.
-fn urlencoded(text: &str) -> String {
+pub(super) fn urlencoded(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
@@ -218,12 +216,10 @@ struct Overview {
 
 /// An organization's licenses: purchased, allocated, available, with a warning at 80%
 /// and at exhaustion.
-pub async fn overview(State(app): State<App>, signed: Signed, Path(org): Path<String>) -> Result<Response, Page> {
-    let scope = OrgScope::authorize(&app, signed.caller.clone(), &org, READ)?;
-    let name = scope.read_org(|o| o.name.clone())?;
-    let pools = scope.held_pools().iter().map(PoolRow::of).collect();
-    let chrome = Chrome::of(&signed, Some(scope.org().as_str()));
-    Ok(render(&Overview { chrome, name, pools }))
+pub async fn overview(page: OrgPage) -> Result<Response, Page> {
+    let name = page.scope.read_org(|o| o.name.clone())?;
+    let pools = page.scope.held_pools().iter().map(PoolRow::of).collect();
+    Ok(render(&Overview { chrome: page.chrome(), name, pools }))
 }
 
 struct UserRow {
@@ -238,23 +234,21 @@ struct UserRow {
 #[template(path = "console/users.html")]
 struct Users {
     chrome: Chrome,
+    org: String,
+    /// Whether the write controls are shown (the server refuses a reader's writes anyway).
+    can_write: bool,
+    /// The licenses the organization holds, to give or take.
+    licenses: Vec<String>,
     users: Vec<UserRow>,
     /// The next page's link, if there is one.
     next: Option<String>,
 }
 
 /// An organization's users, a page at a time in id order (as the API pages them).
-pub async fn users(
-    State(app): State<App>,
-    signed: Signed,
-    Path(org): Path<String>,
-    Query(query): Query<PageQuery>,
-) -> Result<Response, Page> {
-    let scope = OrgScope::authorize(&app, signed.caller.clone(), &org, READ)?;
-    let page = scope.users(&PageQuery { limit: Some(query.limit.unwrap_or(50)), after: query.after })?;
-    let base = format!("/console/orgs/{}/users", urlencoded(scope.org().as_str()));
-    let next = page.next.map(|after| format!("{base}?after={}", urlencoded(&after)));
-    let users = page
+pub async fn users(page: OrgPage, Query(query): Query<PageQuery>) -> Result<Response, Page> {
+    let listed = page.scope.users(&PageQuery { limit: Some(query.limit.unwrap_or(50)), after: query.after })?;
+    let next = listed.next.map(|after| format!("{}/users?after={}", page.base(), urlencoded(&after)));
+    let users = listed
         .users
         .into_iter()
         .map(|u| UserRow {
@@ -265,5 +259,196 @@ pub async fn users(
             id: u.id,
         })
         .collect();
-    Ok(render(&Users { chrome: Chrome::of(&signed, Some(scope.org().as_str())), users, next }))
+    let licenses = page.scope.held_pools().iter().map(|p| p.license.to_string()).collect();
+    let org = page.scope.org().to_string();
+    Ok(render(&Users { chrome: page.chrome(), org, can_write: page.can_write(), licenses, users, next }))
+}
+
+/// A form's fields in order, repeated names kept (`user=a&user=b`), decoded.
+fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    let decode = |raw: &str| {
+        let raw = raw.replace('+', " ");
+        let bytes = raw.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = |at: usize| bytes.get(at).and_then(|b| char::from(*b).to_digit(16));
+            match (bytes[i], hex(i + 1), hex(i + 2)) {
+                (b'%', Some(high), Some(low)) => {
+                    out.push(u8::try_from(high * 16 + low).unwrap_or(b'?'));
+                    i += 3;
+                }
+                (byte, _, _) => {
+                    out.push(byte);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
+/// What the users page asks for: `license` given to (or taken from) the selected users.
+struct Assignment {
+    csrf: String,
+    users: Vec<String>,
+    license: String,
+    give: bool,
+}
+
+impl Assignment {
+    fn of(body: &[u8]) -> Self {
+        let fields = form_fields(body);
+        let one = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        let users = fields.iter().filter(|(n, _)| n == "user").map(|(_, v)| v.clone()).collect();
+        Self { csrf: one("csrf"), users, license: one("license"), give: one("action") != "take" }
+    }
+
+    fn action(&self) -> &'static str {
+        if self.give { "give" } else { "take" }
+    }
+}
+
+struct PoolMove {
+    scope: String,
+    license: String,
+    allocated_before: i64,
+    allocated_after: i64,
+    quantity: i64,
+    available_after: i64,
+}
+
+struct HoldingMove {
+    user: String,
+    product: String,
+    before: String,
+    after: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/plan.html")]
+struct Preview {
+    chrome: Chrome,
+    org: String,
+    /// Why this preview was shown again, if it was (what moved since the last one).
+    moved: Option<String>,
+    applied: bool,
+    possible: bool,
+    id: String,
+    pools: Vec<PoolMove>,
+    holdings: Vec<HoldingMove>,
+    violations: Vec<String>,
+    users: Vec<String>,
+    license: String,
+    action: &'static str,
+    can_write: bool,
+}
+
+impl Preview {
+    fn of(page: &OrgPage, plan: &allot_api::PlanView, asked: &Assignment) -> Self {
+        let held =
+            |h: &Option<allot_api::HeldLicense>| h.as_ref().map_or_else(|| "—".to_owned(), |h| h.license.clone());
+        let scope_name = |s: &allot_api::ScopeView| match (&s.tenant, &s.service, &s.org) {
+            (Some(tenant), Some(service), _) => format!("tenant {tenant} / {service}"),
+            (_, _, Some(_)) => "organization".to_owned(),
+            _ => "host".to_owned(),
+        };
+        Self {
+            chrome: page.chrome(),
+            org: page.scope.org().to_string(),
+            moved: None,
+            applied: plan.applied,
+            possible: plan.possible,
+            id: plan.id.clone().unwrap_or_default(),
+            pools: plan
+                .pools
+                .iter()
+                .map(|p| PoolMove {
+                    scope: scope_name(&p.scope),
+                    license: p.license.clone(),
+                    allocated_before: p.allocated_before,
+                    allocated_after: p.allocated_after,
+                    quantity: p.quantity_after,
+                    available_after: p.available_after,
+                })
+                .collect(),
+            holdings: plan
+                .holdings
+                .iter()
+                .map(|h| HoldingMove {
+                    user: h.user.clone(),
+                    product: h.product.clone(),
+                    before: held(&h.before),
+                    after: held(&h.after),
+                })
+                .collect(),
+            violations: plan.violations.iter().map(|v| v.message.clone()).collect(),
+            users: asked.users.clone(),
+            license: asked.license.clone(),
+            action: asked.action(),
+            can_write: page.can_write(),
+        }
+    }
+}
+
+/// The plan of what the users page asked for: validated, stored, and shown with every
+/// pool's count before and after and every violation in words; applied only from here.
+async fn preview(page: &OrgPage, asked: &Assignment, moved: Option<String>) -> Result<Response, Page> {
+    let changes = page.scope.direct_license_changes(&asked.users, &asked.license, asked.give)?;
+    let plan = page.scope.plan(allot_api::PlanRequest { apply: false, changes }).await?;
+    Ok(render(&Preview { moved, ..Preview::of(page, &plan, asked) }))
+}
+
+/// `POST .../users/licenses`: the preview of giving or taking a license of the selected users.
+pub async fn assign(page: OrgPage, headers: HeaderMap, body: axum::body::Bytes) -> Result<Response, Page> {
+    let asked = Assignment::of(&body);
+    checked_form(&page.signed, &headers, &asked.csrf)?;
+    preview(&page, &asked, None).await
+}
+
+/// `POST .../plans/{id}/apply`: applies exactly the previewed plan. If the books moved
+/// since, nothing is applied: the page says what moved and shows the fresh plan.
+pub async fn apply(
+    page: OrgPage,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Page> {
+    let asked = Assignment::of(&body);
+    checked_form(&page.signed, &headers, &asked.csrf)?;
+    page.scope.require(Need::native(Access::Write))?;
+    match page.scope.apply_plan(&id).await {
+        Ok(plan) => Ok(render(&Preview::of(&page, &plan, &asked))),
+        Err(error) if error.code() == allot_api::ErrorCode::PlanStale => {
+            preview(&page, &asked, Some(error.detail().to_owned())).await
+        }
+        Err(error) => match error.plan() {
+            Some(plan) => {
+                let shown = Preview { moved: Some(error.detail().to_owned()), ..Preview::of(&page, plan, &asked) };
+                Ok((error.status(), render(&shown)).into_response())
+            }
+            None => Err(error.into()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn form_fields_keep_repeated_names_and_decode() {
+        let fields = super::form_fields(b"user=a&user=b%20c&license=ATTUNU&csrf=x%2By+z&empty=&&bad=%zz");
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        assert_eq!(
+            pairs,
+            [("user", "a"), ("user", "b c"), ("license", "ATTUNU"), ("csrf", "x+y z"), ("empty", ""), ("bad", "%zz")]
+        );
+    }
 }

@@ -12,6 +12,7 @@ use allot_store::{LedgerQuery, Store};
 use crate::checkpoints;
 
 use super::OrgScope;
+use crate::api::dto::parse_time;
 use crate::api::license_key;
 use crate::error::{ApiError, ApiResult};
 use allot_api::ErrorCode;
@@ -48,12 +49,17 @@ impl OrgScope {
             }
             None => None,
         };
+        let time =
+            |field: &str, value: &Option<String>| parse_time(field, value.as_deref()).map_err(ApiError::into_query);
         let query = LedgerQuery {
             org: Some(self.org().key()),
             user: params.user,
             license,
             from_revision: params.from_revision,
             to_revision: params.to_revision,
+            from_at: time("from", &params.from)?,
+            until_at: time("until", &params.until)?,
+            actor: params.actor,
             after: params.after.as_deref().map(cursor).transpose()?,
             limit: limit + 1,
         };

@@ -1,7 +1,7 @@
 //! Holdings: a user's effective licenses and where each comes from, the direct set, the
 //! check ("does X hold Y?", answered from memory), and group rules.
 
-use allot_api::{GroupRule, GroupRuleView, HeldLicense, LicenseSpec, UserLicenses, Waiting};
+use allot_api::{GroupRule, GroupRuleView, HeldLicense, LicenseSpec, PlanChange, UserLicenses, Via, Waiting};
 use allot_core::state::Holdings;
 use allot_core::{Capability, Command, DirectLicense, GroupId, ProductCode, Rule, State, Timestamp, UserId};
 
@@ -115,6 +115,49 @@ impl OrgScope {
     }
 
     /// What `user` holds now, by product; nothing for a user not in the books.
+    /// The plan changes that give each of `users` the direct license `license` too (when
+    /// `give`), or take away their direct license of its product, leaving their other
+    /// direct licenses as they are: a bulk assignment, as the console's users page asks.
+    pub fn direct_license_changes(&self, users: &[String], license: &str, give: bool) -> ApiResult<Vec<PlanChange>> {
+        if users.is_empty() {
+            return Err(ApiError::bad_request(allot_api::ErrorCode::InvalidBody, "select at least one user"));
+        }
+        self.app().check_items(users.len())?;
+        let wanted = license_key(license, "license")?;
+        let books = self.app().books.read();
+        let (wanted, _) = books.catalogue().resolve(&wanted).map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                allot_api::ErrorCode::UnknownLicense,
+                format!("license: {e}"),
+            )
+        })?;
+        let other_product = |held: &HeldLicense| {
+            allot_core::LicenseKey::parse(&held.license).map_or(true, |key| key.product != wanted.product)
+        };
+        users
+            .iter()
+            .map(|user| {
+                let id = self.user_id(user)?;
+                let held = user_licenses_in(&books, self.org().as_str(), &id).licenses;
+                let kept = held.into_iter().filter(|h| h.source == Via::Direct && other_product(h));
+                let mut licenses: Vec<LicenseSpec> = kept
+                    .map(|h| LicenseSpec {
+                        license: h.license,
+                        external: h.external,
+                        valid_from: h.valid_from,
+                        valid_until: h.valid_until,
+                    })
+                    .collect();
+                if give {
+                    let license = wanted.to_string();
+                    licenses.push(LicenseSpec { license, external: false, valid_from: None, valid_until: None });
+                }
+                Ok(PlanChange::SetUserLicenses { users: vec![id.to_string()], licenses })
+            })
+            .collect()
+    }
+
     pub fn holdings(&self, user: &UserId) -> Holdings {
         let books = self.app().books.read();
         let user = books.org(self.org().as_str()).and_then(|o| o.users.get(user));

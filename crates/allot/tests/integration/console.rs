@@ -70,11 +70,11 @@ impl<'a> Browser<'a> {
     }
 }
 
-/// acme with ATTUNU 10 (3 held) and UNATT 5, an admin `acme-admin` and a reader `r`;
+/// acme with ATTUNU 10 (3 held), TSTNU 5 and UNATT 5, an admin `acme-admin` and a reader `r`;
 /// and beta, another organization. Answers the host admin's and acme admin's tokens.
 async fn two_orgs(t: &TestApp) -> (String, String) {
     let admin = t.admin().await;
-    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 10), ("UNATT", 5)], &["u1", "u2", "u3"]).await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 10), ("TSTNU", 5), ("UNATT", 5)], &["u1", "u2", "u3"]).await;
     for user in ["u1", "u2", "u3"] {
         t.client(&boss).set_user_licenses("acme", user, &licenses(&["ATTUNU"])).await.unwrap();
     }
@@ -299,4 +299,214 @@ async fn a_session_ends_when_idle_at_its_age_limit_and_on_a_password_change() {
     let boss = t.login(Some("acme"), "acme-admin", "org admin password 1").await;
     t.client(&boss).set_password("acme", "r", "a new reader password 2").await.unwrap();
     assert_eq!(browser.get("/console/orgs/acme").await.location(), "/console/sign-in", "the password changed");
+}
+
+/// The users page's form, as a browser sends it: the selected users, a license, give or take.
+fn assignment<'a>(csrf: &'a str, users: &[&'a str], license: &'a str, action: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![("csrf", csrf)];
+    form.extend(users.iter().map(|user| ("user", *user)));
+    form.extend([("license", license), ("action", action)]);
+    form
+}
+
+/// The hidden fields and action of a page's apply form, to send it back as the browser would.
+fn apply_form(page: &Shown) -> (String, Vec<(String, String)>) {
+    let at = page.html.find("/plans/").expect("an apply form");
+    let action = page.html[..at].rsplit('"').next().unwrap().to_owned() + page.html[at..].split('"').next().unwrap();
+    let form = &page.html[at..page.html[at..].find("</form>").unwrap() + at];
+    let fields = form
+        .split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|field| {
+            let (name, rest) = field.split_once("\" value=\"").unwrap();
+            (name.to_owned(), rest.split('"').next().unwrap().replace("&#34;", "\""))
+        })
+        .collect();
+    (action, fields)
+}
+
+impl Browser<'_> {
+    async fn send_back(&mut self, page: &Shown) -> Shown {
+        let (action, fields) = apply_form(page);
+        let form: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        self.post(&action, &form, "same-origin").await
+    }
+}
+
+#[tokio::test]
+async fn a_license_given_to_three_users_is_previewed_then_applied_exactly() {
+    let t = spawn_app().await;
+    let (_, boss) = two_orgs(&t).await;
+    for user in ["u4", "u5", "u6"] {
+        t.client(&boss).create_user("acme", &member(user)).await.unwrap();
+    }
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    let users = browser.get("/console/orgs/acme/users").await;
+    assert!(users.html.contains("name=\"user\" value=\"u4\""), "a checkbox per user");
+    let csrf = users.csrf();
+
+    let preview = browser
+        .post(
+            "/console/orgs/acme/users/licenses",
+            &assignment(&csrf, &["u4", "u5", "u6"], "ATTUNU", "give"),
+            "same-origin",
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.html);
+    let row = &preview.html[preview.html.find("data-license=\"ATTUNU\"").unwrap()..];
+    assert!(row.contains("class=\"n before\">3<") && row.contains("class=\"n after\">6<"), "{row}");
+    assert!(preview.html.contains("Apply this plan"));
+    assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (10, 3), "a preview changes nothing");
+
+    let applied = browser.send_back(&preview).await;
+    assert_eq!(applied.status, StatusCode::OK, "{}", applied.html);
+    assert!(applied.html.contains("applied exactly as previewed"), "{}", applied.html);
+    assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (10, 6));
+    for user in ["u4", "u5", "u6"] {
+        assert!(t.check(&boss, "acme", user, "ATTUNU").await.allowed, "{user}");
+    }
+    // Sent again, the plan is stale: the books moved (by itself), nothing more is applied.
+    let again = browser.send_back(&preview).await;
+    assert!(again.html.contains("Nothing was applied"), "a plan applies once: {}", again.html);
+    assert!(again.html.contains("Nothing to change") && !again.html.contains("Apply this plan"), "{}", again.html);
+    assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (10, 6));
+}
+
+#[tokio::test]
+async fn an_over_allocation_shows_the_violation_and_changes_nothing() {
+    let t = spawn_app().await;
+    let (_, boss) = two_orgs(&t).await;
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    let csrf = browser.get("/console/orgs/acme/users").await.csrf();
+    // acme purchased no ACNU: two users cannot be given one.
+    let preview = browser
+        .post("/console/orgs/acme/users/licenses", &assignment(&csrf, &["u1", "u2"], "ACNU", "give"), "same-origin")
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.html);
+    assert!(preview.html.contains("This cannot be applied"), "{}", preview.html);
+    let violations = &preview.html[preview.html.find("class=\"violations\"").unwrap()..];
+    assert!(violations.contains("ACNU"), "the violation in words: {violations}");
+    assert!(!preview.html.contains("Apply this plan"), "no apply control for an impossible plan");
+    assert!(!preview.html.contains("{\""), "no raw JSON");
+    assert_eq!(t.org_pool(&boss, "acme", "ACNU").await, (0, 0), "nothing changed");
+    assert!(!t.check(&boss, "acme", "u1", "ACNU").await.allowed);
+}
+
+#[tokio::test]
+async fn a_stale_preview_applies_nothing_and_shows_what_moved_with_the_fresh_plan() {
+    let t = spawn_app().await;
+    let (_, boss) = two_orgs(&t).await;
+    t.client(&boss).create_user("acme", &member("u4")).await.unwrap();
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    let csrf = browser.get("/console/orgs/acme/users").await.csrf();
+    let preview = browser
+        .post("/console/orgs/acme/users/licenses", &assignment(&csrf, &["u4"], "ATTUNU", "give"), "same-origin")
+        .await;
+    assert!(preview.html.contains("Apply this plan"), "{}", preview.html);
+
+    // Meanwhile, through the API: u4 gets TSTNU directly.
+    t.client(&boss).set_user_licenses("acme", "u4", &licenses(&["TSTNU"])).await.unwrap();
+    let stale = browser.send_back(&preview).await;
+    assert_eq!(stale.status, StatusCode::OK, "{}", stale.html);
+    assert!(stale.html.contains("Nothing was applied"), "{}", stale.html);
+    assert!(stale.html.contains("TSTNU"), "what moved is named: {}", stale.html);
+    assert!(!t.check(&boss, "acme", "u4", "ATTUNU").await.allowed, "nothing applied");
+
+    let fresh = browser.send_back(&stale).await;
+    assert!(fresh.html.contains("applied exactly as previewed"), "{}", fresh.html);
+    assert!(t.check(&boss, "acme", "u4", "ATTUNU").await.allowed);
+    assert!(t.check(&boss, "acme", "u4", "TSTNU").await.allowed, "the fresh plan kept what moved");
+}
+
+#[tokio::test]
+async fn a_reader_sees_no_write_controls_and_a_forged_apply_is_refused() {
+    let t = spawn_app().await;
+    let (_, boss) = two_orgs(&t).await;
+    let mut admin = Browser::new(&t);
+    admin.sign_in("acme", "acme-admin", "org admin password 1").await;
+    let csrf = admin.get("/console/orgs/acme/users").await.csrf();
+    let preview = admin
+        .post("/console/orgs/acme/users/licenses", &assignment(&csrf, &["r"], "ATTUNU", "give"), "same-origin")
+        .await;
+    let (action, _) = apply_form(&preview);
+
+    let mut reader = Browser::new(&t);
+    reader.sign_in("acme", "r", READER_PASSWORD).await;
+    let users = reader.get("/console/orgs/acme/users").await;
+    assert_eq!(users.status, StatusCode::OK);
+    for control in ["type=\"checkbox\"", "name=\"action\"", "/users/licenses"] {
+        assert!(!users.html.contains(control), "no {control} for a reader");
+    }
+    let own = users.csrf();
+    let forged = reader.post(&action, &[("csrf", own.as_str())], "same-origin").await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.html);
+    assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (10, 3), "nothing changed");
+    let without = admin.post(&action, &[], "same-origin").await;
+    assert_eq!(without.status, StatusCode::FORBIDDEN, "no CSRF token");
+    let foreign = admin
+        .post("/console/orgs/acme/users/licenses", &assignment(&csrf, &["r"], "ATTUNU", "give"), "cross-site")
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (10, 3));
+}
+
+#[tokio::test]
+async fn the_audit_page_filters_the_ledger_and_exports_what_it_shows() {
+    let t = spawn_app().await;
+    two_orgs(&t).await;
+    t.advance(2 * 86_400_000);
+    let boss = t.login(Some("acme"), "acme-admin", "org admin password 1").await;
+    t.client(&boss).set_user_licenses("acme", "u2", &licenses(&[])).await.unwrap();
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+
+    let all = browser.get("/console/orgs/acme/audit").await;
+    assert_eq!(all.status, StatusCode::OK);
+    assert!(all.html.contains("holding_set") && all.html.contains("user:acme/acme-admin"), "{}", all.html);
+    let u2 = browser.get("/console/orgs/acme/audit?user=u2").await.html;
+    let rows = |html: &str| html.matches("<tr><td class=\"n\">").count();
+    let api = t
+        .client(&boss)
+        .ledger("acme", &allot_api::LedgerParams { user: Some("u2".into()), limit: Some(1000), ..Default::default() });
+    assert_eq!(rows(&u2), api.await.unwrap().entries.len(), "the page lists what the API's filter answers");
+    assert!(u2.contains("ATTUNU → none"), "the release in words: {u2}");
+
+    // The last day only: u2's release, not the entries two days before.
+    let today = allot_api::rfc3339(crate::harness::START + 2 * 86_400_000)[..10].to_owned();
+    let recent = browser.get(&format!("/console/orgs/acme/audit?from={today}&until={today}")).await.html;
+    assert_eq!(rows(&recent), 1, "{recent}");
+    let by_actor = browser.get("/console/orgs/acme/audit?actor=host:admin").await.html;
+    let table = &by_actor[by_actor.find("class=\"ledger\"").expect("entries")..];
+    assert!(rows(table) > 0 && !table.contains("user:acme/acme-admin"), "{table}");
+
+    let csv = browser.get("/console/orgs/acme/audit.csv?user=u2").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/csv"));
+    let lines: Vec<&str> = csv.html.lines().collect();
+    assert_eq!(lines[0], "revision,seq,at,actor,request_id,type,user,license,detail");
+    assert_eq!(lines.len() - 1, rows(&u2), "the export holds what the page shows");
+    assert!(lines[1..].iter().all(|l| l.contains(",u2,")), "{lines:?}");
+}
+
+#[tokio::test]
+async fn as_of_a_past_day_shows_who_held_a_license_then() {
+    let t = spawn_app().await;
+    two_orgs(&t).await;
+    let first = allot_api::rfc3339(crate::harness::START)[..10].to_owned();
+    t.advance(3 * 86_400_000);
+    let boss = t.login(Some("acme"), "acme-admin", "org admin password 1").await;
+    t.client(&boss).set_user_licenses("acme", "u3", &licenses(&[])).await.unwrap();
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "r", READER_PASSWORD).await;
+    let then = browser.get(&format!("/console/orgs/acme/audit?held=ATTUNU&on={first}")).await.html;
+    let holders = &then[then.find("class=\"holders\"").expect("the holders")..];
+    for user in ["u1", "u2", "u3"] {
+        assert!(holders.contains(&format!("<td>{user}</td>")), "{user} held ATTUNU then: {holders}");
+    }
+    let now = allot_api::rfc3339(crate::harness::START + 3 * 86_400_000)[..10].to_owned();
+    let today = browser.get(&format!("/console/orgs/acme/audit?held=ATTUNU&on={now}")).await.html;
+    assert!(!today[today.find("class=\"holders\"").unwrap()..].contains("<td>u3</td>"), "u3 released it since");
 }
