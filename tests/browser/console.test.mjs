@@ -1,7 +1,7 @@
 // The console in a real browser: Debian's Chromium driven by playwright-core, against the
 // real `allot serve` (ALLOT_BIN) on a fresh data directory, seeded through the native API.
-// Run by scripts/browser-test, which installs what it needs. Screenshots go to
-// docs/console/ (ALLOT_SCREENSHOTS=0 skips them).
+// Run by scripts/browser-test, which installs what it needs. ALLOT_SCREENSHOTS=1 also
+// takes the README's screenshots, into docs/console/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -93,7 +93,7 @@ before(async () => {
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
       "--disable-component-update", "--disable-sync"],
   });
-  if (process.env.ALLOT_SCREENSHOTS !== "0") mkdirSync(SHOTS, { recursive: true });
+  if (process.env.ALLOT_SCREENSHOTS === "1") mkdirSync(SHOTS, { recursive: true });
 });
 
 after(async () => {
@@ -116,7 +116,7 @@ async function signedIn([organization, username, password], viewport = { width: 
 }
 
 async function shot(page, name) {
-  if (process.env.ALLOT_SCREENSHOTS !== "0") await page.screenshot({ path: join(SHOTS, name), fullPage: true });
+  if (process.env.ALLOT_SCREENSHOTS === "1") await page.screenshot({ path: join(SHOTS, name), fullPage: true });
 }
 
 /** The numbers of the overview's row of `license`. */
@@ -196,12 +196,12 @@ test("a reader sees no write controls, and a forged POST is refused", async () =
   assert.equal(await page.getByRole("button", { name: /Preview/ }).count(), 0);
   const csrf = await page.locator('input[name="csrf"]').first().inputValue();
   const before = (await pools("acme")).ATTUNU.allocated;
-  const forged = await page.evaluate(async ([csrf]) => {
-    const body = new URLSearchParams({ csrf, user: "u8", license: "ATTUNU", action: "give" });
-    const planned = await fetch("/console/orgs/acme/plans/pl_0/apply", { method: "POST", body });
-    return planned.status;
-  }, [csrf]);
-  assert.equal(forged, 403);
+  // Sent with the reader's own session cookie and CSRF token (the page's CSP forbids a
+  // script's fetch, so it goes through the browser context's request API).
+  const forged = await context.request.post(`${base}/console/orgs/acme/plans/pl_0/apply`, {
+    form: { csrf, user: "u8", license: "ATTUNU", action: "give" },
+  });
+  assert.equal(forged.status(), 403);
   assert.equal((await pools("acme")).ATTUNU.allocated, before);
   await context.close();
 });
@@ -209,11 +209,13 @@ test("a reader sees no write controls, and a forged POST is refused", async () =
 test("a POST without the CSRF token is refused", async () => {
   const { context, page } = await signedIn(BOSS);
   await page.goto(`${base}/console/orgs/acme/users`);
-  const status = await page.evaluate(async () => {
-    const body = new URLSearchParams({ user: "u8", license: "ATTUNU", action: "give" });
-    return (await fetch("/console/orgs/acme/users/licenses", { method: "POST", body })).status;
+  const sent = await context.request.post(`${base}/console/orgs/acme/users/licenses`, {
+    form: { user: "u8", license: "ATTUNU", action: "give" },
   });
-  assert.equal(status, 403);
+  assert.equal(sent.status(), 403);
+  // A script of the page cannot send one at all: the CSP allows it no connection.
+  const blocked = await page.evaluate(() => fetch("/console/orgs/acme/users/licenses", { method: "POST" }).then(() => "sent", () => "blocked"));
+  assert.equal(blocked, "blocked");
   await context.close();
 });
 
@@ -234,6 +236,23 @@ test("the users page works at a phone's width", async () => {
   assert.equal(await page.evaluate(() => document.activeElement.textContent), "Skip to content");
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 420, `no wide horizontal scroll at 390 px (${width})`);
+  await context.close();
+});
+
+test("the audit page filters the ledger and exports it", async () => {
+  const { context, page } = await signedIn(BOSS);
+  await page.getByRole("link", { name: "Audit" }).click();
+  await page.getByLabel("User").fill("u1");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.waitForURL(/audit\?user=u1/);
+  const rows = page.locator("table.ledger tbody tr");
+  const listed = await api("GET", "/orgs/acme/ledger?user=u1&limit=1000");
+  assert.equal(await rows.count(), listed.entries.length, "the page lists what the API answers");
+  await shot(page, "audit.png");
+  const exported = await context.request.get(await page.getByRole("link", { name: "Export as CSV" }).getAttribute("href")
+    .then((href) => `${base}${href}`));
+  assert.equal(exported.status(), 200);
+  assert.equal((await exported.text()).trim().split("\n").length, listed.entries.length + 1, "a header and a row each");
   await context.close();
 });
 
