@@ -75,7 +75,7 @@ impl Filters {
 }
 
 /// One ledger entry in words.
-struct EntryRow {
+pub(super) struct EntryRow {
     revision: u64,
     seq: u32,
     at: String,
@@ -88,7 +88,7 @@ struct EntryRow {
 }
 
 impl EntryRow {
-    fn of(entry: LedgerEntryView) -> Self {
+    pub(super) fn of(entry: LedgerEntryView) -> Self {
         let change = &entry.change;
         Self {
             kind: change.kind(),

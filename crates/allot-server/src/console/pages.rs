@@ -1,7 +1,7 @@
 //! The console's pages: each reads or writes through the service layer, as the API does,
 //! and renders a template.
 
-use allot_api::PageQuery;
+use allot_api::{LedgerParams, PageQuery};
 use allot_core::ProductKind;
 use askama::Template;
 use axum::Form;
@@ -223,6 +223,7 @@ pub async fn overview(page: OrgPage) -> Result<Response, Page> {
 }
 
 struct UserRow {
+    link: String,
     id: String,
     name: String,
     email: String,
@@ -242,16 +243,30 @@ struct Users {
     users: Vec<UserRow>,
     /// The next page's link, if there is one.
     next: Option<String>,
+    /// The search, if any.
+    q: String,
 }
 
-/// An organization's users, a page at a time in id order (as the API pages them).
-pub async fn users(page: OrgPage, Query(query): Query<PageQuery>) -> Result<Response, Page> {
-    let listed = page.scope.users(&PageQuery { limit: Some(query.limit.unwrap_or(50)), after: query.after })?;
-    let next = listed.next.map(|after| format!("{}/users?after={}", page.base(), urlencoded(&after)));
+#[derive(Deserialize)]
+pub struct UsersQuery {
+    /// A part of the id, name or email to look for.
+    #[serde(default)]
+    q: String,
+    after: Option<String>,
+}
+
+/// An organization's users, a page at a time in id order (as the API pages them), or
+/// those whose id, name or email contains `q`.
+pub async fn users(page: OrgPage, Query(query): Query<UsersQuery>) -> Result<Response, Page> {
+    let asked = PageQuery { limit: Some(50), after: query.after };
+    let listed = page.scope.users_matching(&asked, &query.q)?;
+    let search = if query.q.trim().is_empty() { String::new() } else { format!("q={}&", urlencoded(query.q.trim())) };
+    let next = listed.next.map(|after| format!("{}/users?{search}after={}", page.base(), urlencoded(&after)));
     let users = listed
         .users
         .into_iter()
         .map(|u| UserRow {
+            link: format!("{}/users/{}", page.base(), urlencoded(&u.id)),
             role: format!("{:?}", u.role).to_lowercase(),
             groups: u.groups.join(", "),
             email: u.email.unwrap_or_default(),
@@ -261,7 +276,89 @@ pub async fn users(page: OrgPage, Query(query): Query<PageQuery>) -> Result<Resp
         .collect();
     let licenses = page.scope.held_pools().iter().map(|p| p.license.to_string()).collect();
     let org = page.scope.org().to_string();
-    Ok(render(&Users { chrome: page.chrome(), org, can_write: page.can_write(), licenses, users, next }))
+    let q = query.q.trim().to_owned();
+    Ok(render(&Users { chrome: page.chrome(), org, can_write: page.can_write(), licenses, users, next, q }))
+}
+
+struct HeldRow {
+    license: String,
+    source: String,
+    external: bool,
+    until: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/user.html")]
+struct UserPage {
+    chrome: Chrome,
+    org: String,
+    user: allot_api::UserView,
+    held: Vec<HeldRow>,
+    waiting: Vec<String>,
+    /// The check asked for, and its answer in words.
+    check: Option<(String, String)>,
+    history: Vec<super::audit::EntryRow>,
+    licenses: Vec<String>,
+}
+
+#[derive(Deserialize)]
+pub struct UserQuery {
+    #[serde(default)]
+    check: String,
+}
+
+/// A user: effective licenses and where each comes from and until when, groups, waiting
+/// places, the check's answer for any license, and the user's last ledger entries.
+pub async fn user(
+    page: OrgPage,
+    Path((_, id)): Path<(String, String)>,
+    Query(query): Query<UserQuery>,
+) -> Result<Response, Page> {
+    let scope = &page.scope;
+    let user = scope.user(&id)?;
+    let licenses = scope.user_licenses(&id, None).await?.1;
+    let held = licenses
+        .licenses
+        .into_iter()
+        .map(|h| HeldRow {
+            source: match (&h.source, &h.group) {
+                (allot_api::Via::Group, Some(group)) => format!("group {group}"),
+                _ => "direct".to_owned(),
+            },
+            external: h.external,
+            until: h.valid_until.unwrap_or_else(|| "no end".to_owned()),
+            license: h.license,
+        })
+        .collect();
+    let waiting = licenses
+        .waiting
+        .iter()
+        .map(|w| format!("{} through group {}: place {}", w.license, w.group, w.position))
+        .collect();
+    let check = match query.check.trim() {
+        "" => None,
+        license => {
+            let answer = crate::service::check(scope.app(), scope.caller(), scope.org().as_str(), &id, license)?;
+            let words = match (answer.allowed, &answer.via, &answer.group) {
+                (true, Some(allot_api::Via::Group), Some(group)) => format!("yes, through group {group}"),
+                (true, _, _) => "yes, directly".to_owned(),
+                (false, _, _) => format!(
+                    "no ({})",
+                    serde_json::to_value(answer.reason)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                        .replace('_', " ")
+                ),
+            };
+            Some((license.to_owned(), words))
+        }
+    };
+    let recent = LedgerParams { user: Some(id.clone()), limit: Some(20), ..LedgerParams::default() };
+    let history = scope.ledger(recent).await?.entries.into_iter().map(super::audit::EntryRow::of).collect();
+    let options = scope.held_pools().iter().map(|p| p.license.to_string()).collect();
+    let org = scope.org().to_string();
+    Ok(render(&UserPage { chrome: page.chrome(), org, user, held, waiting, check, history, licenses: options }))
 }
 
 /// A form's fields in order, repeated names kept (`user=a&user=b`), decoded.
@@ -407,7 +504,7 @@ async fn preview(page: &OrgPage, asked: &Assignment, moved: Option<String>) -> R
     Ok(render(&Preview { moved, ..Preview::of(page, &plan, asked) }))
 }
 
-/// `POST .../users/licenses`: the preview of giving or taking a license of the selected users.
+/// `POST .../assign`: the preview of giving or taking a license of the selected users.
 pub async fn assign(page: OrgPage, headers: HeaderMap, body: axum::body::Bytes) -> Result<Response, Page> {
     let asked = Assignment::of(&body);
     checked_form(&page.signed, &headers, &asked.csrf)?;

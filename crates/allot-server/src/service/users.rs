@@ -23,17 +23,47 @@ fn view(id: &UserId, user: &allot_core::state::User) -> UserView {
     }
 }
 
+/// Whether `text` contains `lower` (lower case) in any case; without allocating when both
+/// are ASCII, as ids and most names and addresses are.
+fn contains_ignoring_case(text: &str, lower: &str) -> bool {
+    if text.is_ascii() && lower.is_ascii() {
+        let (text, lower) = (text.as_bytes(), lower.as_bytes());
+        return lower.is_empty() || text.windows(lower.len()).any(|w| w.eq_ignore_ascii_case(lower));
+    }
+    text.to_lowercase().contains(lower)
+}
+
 impl OrgScope {
     /// Users in id order, a page at a time.
     pub fn users(&self, query: &PageQuery) -> ApiResult<UserPage> {
+        self.users_matching(query, "")
+    }
+
+    /// Users whose id, name or email contains `search` (in any case), in id order, a page
+    /// at a time; all of them when `search` is empty. A search reads the users from the
+    /// page's start until the page is full: at worst the whole organization, from memory.
+    pub fn users_matching(&self, query: &PageQuery, search: &str) -> ApiResult<UserPage> {
         let limit = self.app().page_limit(query.limit)? as usize;
+        let search = search.trim().to_lowercase();
+        let matches = |id: &UserId, u: &allot_core::state::User| {
+            let contains = |text: &str| contains_ignoring_case(text, &search);
+            search.is_empty()
+                || contains(id.as_str())
+                || contains(&u.profile.name)
+                || u.profile.email.as_deref().is_some_and(contains)
+        };
         let after = query.after.as_deref().map(UserId::parse).transpose();
         let after = after.map_err(|e| ApiError::bad_request(ErrorCode::InvalidQuery, format!("after: {e}")))?;
         let from = after.map_or(Bound::Unbounded, Bound::Excluded);
         let books = self.app().books.read();
         let Some(org) = books.org(self.org().as_str()) else { return Err(self.gone()) };
-        let mut users: Vec<UserView> =
-            org.users.range((from, Bound::Unbounded)).take(limit + 1).map(|(id, u)| view(id, u)).collect();
+        let mut users: Vec<UserView> = org
+            .users
+            .range((from, Bound::Unbounded))
+            .filter(|(id, u)| matches(id, u))
+            .take(limit + 1)
+            .map(|(id, u)| view(id, u))
+            .collect();
         let next = (users.len() > limit).then(|| {
             users.truncate(limit);
             users.last().map(|u| u.id.clone()).unwrap_or_default()
@@ -147,5 +177,18 @@ impl OrgScope {
     fn forget(&self, user: &UserId) {
         let revoked = Subject::OrgUser { org: self.org().key(), user: user.to_string() };
         self.app().auth.forget(|s| *s == revoked);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn contains_ignoring_case_finds_a_part_in_any_case() {
+        use super::contains_ignoring_case as contains;
+        assert!(contains("Ana.Okafor@Example.com", "okafor@ex"));
+        assert!(contains("u123", ""));
+        assert!(!contains("u12", "u123"));
+        assert!(contains("Zoë Müller", "müll"));
+        assert!(!contains("Zoë Müller", "mull"));
     }
 }

@@ -347,11 +347,7 @@ async fn a_license_given_to_three_users_is_previewed_then_applied_exactly() {
     let csrf = users.csrf();
 
     let preview = browser
-        .post(
-            "/console/orgs/acme/users/licenses",
-            &assignment(&csrf, &["u4", "u5", "u6"], "ATTUNU", "give"),
-            "same-origin",
-        )
+        .post("/console/orgs/acme/assign", &assignment(&csrf, &["u4", "u5", "u6"], "ATTUNU", "give"), "same-origin")
         .await;
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.html);
     let row = &preview.html[preview.html.find("data-license=\"ATTUNU\"").unwrap()..];
@@ -382,7 +378,7 @@ async fn an_over_allocation_shows_the_violation_and_changes_nothing() {
     let csrf = browser.get("/console/orgs/acme/users").await.csrf();
     // acme purchased no ACNU: two users cannot be given one.
     let preview = browser
-        .post("/console/orgs/acme/users/licenses", &assignment(&csrf, &["u1", "u2"], "ACNU", "give"), "same-origin")
+        .post("/console/orgs/acme/assign", &assignment(&csrf, &["u1", "u2"], "ACNU", "give"), "same-origin")
         .await;
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.html);
     assert!(preview.html.contains("This cannot be applied"), "{}", preview.html);
@@ -402,9 +398,8 @@ async fn a_stale_preview_applies_nothing_and_shows_what_moved_with_the_fresh_pla
     let mut browser = Browser::new(&t);
     browser.sign_in("acme", "acme-admin", "org admin password 1").await;
     let csrf = browser.get("/console/orgs/acme/users").await.csrf();
-    let preview = browser
-        .post("/console/orgs/acme/users/licenses", &assignment(&csrf, &["u4"], "ATTUNU", "give"), "same-origin")
-        .await;
+    let preview =
+        browser.post("/console/orgs/acme/assign", &assignment(&csrf, &["u4"], "ATTUNU", "give"), "same-origin").await;
     assert!(preview.html.contains("Apply this plan"), "{}", preview.html);
 
     // Meanwhile, through the API: u4 gets TSTNU directly.
@@ -428,16 +423,15 @@ async fn a_reader_sees_no_write_controls_and_a_forged_apply_is_refused() {
     let mut admin = Browser::new(&t);
     admin.sign_in("acme", "acme-admin", "org admin password 1").await;
     let csrf = admin.get("/console/orgs/acme/users").await.csrf();
-    let preview = admin
-        .post("/console/orgs/acme/users/licenses", &assignment(&csrf, &["r"], "ATTUNU", "give"), "same-origin")
-        .await;
+    let preview =
+        admin.post("/console/orgs/acme/assign", &assignment(&csrf, &["r"], "ATTUNU", "give"), "same-origin").await;
     let (action, _) = apply_form(&preview);
 
     let mut reader = Browser::new(&t);
     reader.sign_in("acme", "r", READER_PASSWORD).await;
     let users = reader.get("/console/orgs/acme/users").await;
     assert_eq!(users.status, StatusCode::OK);
-    for control in ["type=\"checkbox\"", "name=\"action\"", "/users/licenses"] {
+    for control in ["type=\"checkbox\"", "name=\"action\"", "/assign"] {
         assert!(!users.html.contains(control), "no {control} for a reader");
     }
     let own = users.csrf();
@@ -446,9 +440,8 @@ async fn a_reader_sees_no_write_controls_and_a_forged_apply_is_refused() {
     assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (10, 3), "nothing changed");
     let without = admin.post(&action, &[], "same-origin").await;
     assert_eq!(without.status, StatusCode::FORBIDDEN, "no CSRF token");
-    let foreign = admin
-        .post("/console/orgs/acme/users/licenses", &assignment(&csrf, &["r"], "ATTUNU", "give"), "cross-site")
-        .await;
+    let foreign =
+        admin.post("/console/orgs/acme/assign", &assignment(&csrf, &["r"], "ATTUNU", "give"), "cross-site").await;
     assert_eq!(foreign.status, StatusCode::FORBIDDEN);
     assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (10, 3));
 }
@@ -509,4 +502,68 @@ async fn as_of_a_past_day_shows_who_held_a_license_then() {
     let now = allot_api::rfc3339(crate::harness::START + 3 * 86_400_000)[..10].to_owned();
     let today = browser.get(&format!("/console/orgs/acme/audit?held=ATTUNU&on={now}")).await.html;
     assert!(!today[today.find("class=\"holders\"").unwrap()..].contains("<td>u3</td>"), "u3 released it since");
+}
+
+#[tokio::test]
+async fn the_users_page_finds_users_by_id_name_or_email() {
+    let t = spawn_app().await;
+    let (_, boss) = two_orgs(&t).await;
+    let named = |id: &str, name: &str, email: &str| CreateUser {
+        name: Some(name.into()),
+        email: Some(email.into()),
+        ..member(id)
+    };
+    t.client(&boss).create_user("acme", &named("ana", "Ana Okafor", "ana@example.com")).await.unwrap();
+    t.client(&boss).create_user("acme", &named("bo", "Bo Tanaka", "bo@Okafor-Family.org")).await.unwrap();
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "r", READER_PASSWORD).await;
+    // The users listed, by the links to their pages.
+    let listed = |html: &str| -> Vec<String> {
+        let links = html.split("href=\"/console/orgs/acme/users/").skip(1);
+        links.map(|rest| rest.split('"').next().unwrap().to_owned()).collect()
+    };
+    assert_eq!(
+        listed(&browser.get("/console/orgs/acme/users?q=okafor").await.html),
+        ["ana", "bo"],
+        "by name and by email"
+    );
+    assert_eq!(listed(&browser.get("/console/orgs/acme/users?q=AN").await.html), ["ana"], "by id, in any case");
+    let none = browser.get("/console/orgs/acme/users?q=nobody").await.html;
+    assert!(listed(&none).is_empty() && none.contains("No user matches"), "{none}");
+}
+
+#[tokio::test]
+async fn a_users_page_shows_licenses_with_their_source_groups_the_check_and_history() {
+    let t = spawn_app().await;
+    let (_, boss) = two_orgs(&t).await;
+    let client = t.client(&boss);
+    client.create_group("acme", &crate::harness::group("devs")).await.unwrap();
+    client.set_group_rule("acme", "devs", &crate::harness::rule(&["TSTNU"])).await.unwrap();
+    client.add_member("acme", "devs", "u1").await.unwrap();
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "r", READER_PASSWORD).await;
+    let page = browser.get("/console/orgs/acme/users/u1").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    let row = |license: &str| {
+        let at = page
+            .html
+            .find(&format!("data-license=\"{license}\""))
+            .unwrap_or_else(|| panic!("{license}: {}", page.html));
+        page.html[at..at + page.html[at..].find("</tr>").unwrap()].to_owned()
+    };
+    assert!(row("ATTUNU").contains("class=\"source\">direct<"), "{}", row("ATTUNU"));
+    assert!(row("TSTNU").contains("class=\"source\">group devs<"), "{}", row("TSTNU"));
+    assert!(page.html.contains("<li>devs</li>"));
+    assert!(page.html.contains("holding_set"), "the history");
+
+    let yes = browser.get("/console/orgs/acme/users/u1?check=TSTNU").await.html;
+    assert!(yes.contains("TSTNU: yes, through group devs"), "{yes}");
+    let no = browser.get("/console/orgs/acme/users/u2?check=TSTNU").await.html;
+    assert!(no.contains("TSTNU: no (not held)"), "{no}");
+    assert_eq!(browser.get("/console/orgs/acme/users/nobody").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        browser.get("/console/orgs/beta/users/b1").await.status,
+        StatusCode::NOT_FOUND,
+        "another organization's user"
+    );
 }
