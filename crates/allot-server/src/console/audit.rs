@@ -76,15 +76,15 @@ impl Filters {
 
 /// One ledger entry in words.
 pub(super) struct EntryRow {
-    revision: u64,
-    seq: u32,
-    at: String,
-    actor: String,
-    request_id: String,
-    kind: &'static str,
-    user: String,
-    license: String,
-    detail: String,
+    pub(super) revision: u64,
+    pub(super) seq: u32,
+    pub(super) at: String,
+    pub(super) actor: String,
+    pub(super) request_id: String,
+    pub(super) kind: &'static str,
+    pub(super) user: String,
+    pub(super) license: String,
+    pub(super) detail: String,
 }
 
 impl EntryRow {
