@@ -209,12 +209,12 @@ test("a reader sees no write controls, and a forged POST is refused", async () =
 test("a POST without the CSRF token is refused", async () => {
   const { context, page } = await signedIn(BOSS);
   await page.goto(`${base}/console/orgs/acme/users`);
-  const sent = await context.request.post(`${base}/console/orgs/acme/assign`, {
+  const sent = await context.request.post(`${base}/console/orgs/acme/preview`, {
     form: { user: "u8", license: "ATTUNU", action: "give" },
   });
   assert.equal(sent.status(), 403);
   // A script of the page cannot send one at all: the CSP allows it no connection.
-  const blocked = await page.evaluate(() => fetch("/console/orgs/acme/assign", { method: "POST" }).then(() => "sent", () => "blocked"));
+  const blocked = await page.evaluate(() => fetch("/console/orgs/acme/preview", { method: "POST" }).then(() => "sent", () => "blocked"));
   assert.equal(blocked, "blocked");
   await context.close();
 });

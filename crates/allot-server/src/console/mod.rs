@@ -19,7 +19,9 @@ use crate::middleware::RequestId;
 use crate::service::{Access, Need, OrgScope};
 
 mod audit;
+mod groups;
 mod pages;
+mod plans;
 
 /// What every console answer says about itself: no script or style from anywhere but
 /// here, no framing, no referrer, no caching of pages that show a person's data.
@@ -34,9 +36,13 @@ pub fn router() -> Router<App> {
         .route("/console/host", get(pages::host))
         .route("/console/orgs/{org}", get(pages::overview))
         .route("/console/orgs/{org}/users", get(pages::users))
-        .route("/console/orgs/{org}/assign", post(pages::assign))
+        .route("/console/orgs/{org}/preview", post(plans::plan))
         .route("/console/orgs/{org}/users/{user}", get(pages::user))
-        .route("/console/orgs/{org}/plans/{id}/apply", post(pages::apply))
+        .route("/console/orgs/{org}/plans/{id}/apply", post(plans::apply))
+        .route("/console/orgs/{org}/groups", get(groups::list).post(groups::create))
+        .route("/console/orgs/{org}/groups/{group}", get(groups::group))
+        .route("/console/orgs/{org}/groups/{group}/members", post(groups::add_member))
+        .route("/console/orgs/{org}/groups/{group}/members/remove", post(groups::remove_member))
         .route("/console/orgs/{org}/audit", get(audit::audit))
         .route("/console/orgs/{org}/audit.csv", get(audit::export))
         .route("/console/console.css", get(stylesheet))

@@ -16,7 +16,6 @@ use crate::auth::ClientAddr;
 use crate::auth::LoginFailure;
 use crate::auth::oauth::login_person;
 use crate::auth::session::COOKIE;
-use crate::service::{Access, Need};
 
 /// `/console`: the signed-in person's first page, their organization's or the host's.
 pub async fn home(signed: Signed) -> Redirect {
@@ -110,7 +109,7 @@ pub async fn sign_out(
 }
 
 /// A state-changing form is this session's own, sent from this site.
-fn checked_form(signed: &Signed, headers: &HeaderMap, csrf: &str) -> Result<(), Page> {
+pub(super) fn checked_form(signed: &Signed, headers: &HeaderMap, csrf: &str) -> Result<(), Page> {
     if !same_site(headers) || !signed.session.csrf_matches(csrf) {
         return Err(Page::refused(
             StatusCode::FORBIDDEN,
@@ -362,7 +361,7 @@ pub async fn user(
 }
 
 /// A form's fields in order, repeated names kept (`user=a&user=b`), decoded.
-fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+pub(super) fn form_fields(body: &[u8]) -> Vec<(String, String)> {
     let decode = |raw: &str| {
         let raw = raw.replace('+', " ");
         let bytes = raw.as_bytes();
@@ -391,150 +390,6 @@ fn form_fields(body: &[u8]) -> Vec<(String, String)> {
             (decode(name), decode(value))
         })
         .collect()
-}
-
-/// What the users page asks for: `license` given to (or taken from) the selected users.
-struct Assignment {
-    csrf: String,
-    users: Vec<String>,
-    license: String,
-    give: bool,
-}
-
-impl Assignment {
-    fn of(body: &[u8]) -> Self {
-        let fields = form_fields(body);
-        let one = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
-        let users = fields.iter().filter(|(n, _)| n == "user").map(|(_, v)| v.clone()).collect();
-        Self { csrf: one("csrf"), users, license: one("license"), give: one("action") != "take" }
-    }
-
-    fn action(&self) -> &'static str {
-        if self.give { "give" } else { "take" }
-    }
-}
-
-struct PoolMove {
-    scope: String,
-    license: String,
-    allocated_before: i64,
-    allocated_after: i64,
-    quantity: i64,
-    available_after: i64,
-}
-
-struct HoldingMove {
-    user: String,
-    product: String,
-    before: String,
-    after: String,
-}
-
-#[derive(Template)]
-#[template(path = "console/plan.html")]
-struct Preview {
-    chrome: Chrome,
-    org: String,
-    /// Why this preview was shown again, if it was (what moved since the last one).
-    moved: Option<String>,
-    applied: bool,
-    possible: bool,
-    id: String,
-    pools: Vec<PoolMove>,
-    holdings: Vec<HoldingMove>,
-    violations: Vec<String>,
-    users: Vec<String>,
-    license: String,
-    action: &'static str,
-    can_write: bool,
-}
-
-impl Preview {
-    fn of(page: &OrgPage, plan: &allot_api::PlanView, asked: &Assignment) -> Self {
-        let held =
-            |h: &Option<allot_api::HeldLicense>| h.as_ref().map_or_else(|| "—".to_owned(), |h| h.license.clone());
-        let scope_name = |s: &allot_api::ScopeView| match (&s.tenant, &s.service, &s.org) {
-            (Some(tenant), Some(service), _) => format!("tenant {tenant} / {service}"),
-            (_, _, Some(_)) => "organization".to_owned(),
-            _ => "host".to_owned(),
-        };
-        Self {
-            chrome: page.chrome(),
-            org: page.scope.org().to_string(),
-            moved: None,
-            applied: plan.applied,
-            possible: plan.possible,
-            id: plan.id.clone().unwrap_or_default(),
-            pools: plan
-                .pools
-                .iter()
-                .map(|p| PoolMove {
-                    scope: scope_name(&p.scope),
-                    license: p.license.clone(),
-                    allocated_before: p.allocated_before,
-                    allocated_after: p.allocated_after,
-                    quantity: p.quantity_after,
-                    available_after: p.available_after,
-                })
-                .collect(),
-            holdings: plan
-                .holdings
-                .iter()
-                .map(|h| HoldingMove {
-                    user: h.user.clone(),
-                    product: h.product.clone(),
-                    before: held(&h.before),
-                    after: held(&h.after),
-                })
-                .collect(),
-            violations: plan.violations.iter().map(|v| v.message.clone()).collect(),
-            users: asked.users.clone(),
-            license: asked.license.clone(),
-            action: asked.action(),
-            can_write: page.can_write(),
-        }
-    }
-}
-
-/// The plan of what the users page asked for: validated, stored, and shown with every
-/// pool's count before and after and every violation in words; applied only from here.
-async fn preview(page: &OrgPage, asked: &Assignment, moved: Option<String>) -> Result<Response, Page> {
-    let changes = page.scope.direct_license_changes(&asked.users, &asked.license, asked.give)?;
-    let plan = page.scope.plan(allot_api::PlanRequest { apply: false, changes }).await?;
-    Ok(render(&Preview { moved, ..Preview::of(page, &plan, asked) }))
-}
-
-/// `POST .../assign`: the preview of giving or taking a license of the selected users.
-pub async fn assign(page: OrgPage, headers: HeaderMap, body: axum::body::Bytes) -> Result<Response, Page> {
-    let asked = Assignment::of(&body);
-    checked_form(&page.signed, &headers, &asked.csrf)?;
-    preview(&page, &asked, None).await
-}
-
-/// `POST .../plans/{id}/apply`: applies exactly the previewed plan. If the books moved
-/// since, nothing is applied: the page says what moved and shows the fresh plan.
-pub async fn apply(
-    page: OrgPage,
-    Path((_, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<Response, Page> {
-    let asked = Assignment::of(&body);
-    checked_form(&page.signed, &headers, &asked.csrf)?;
-    page.scope.require(Need::native(Access::Write))?;
-    match page.scope.apply_plan(&id).await {
-        Ok(plan) => Ok(render(&Preview::of(&page, &plan, &asked))),
-        Err(error) if error.code() == allot_api::ErrorCode::PlanStale => {
-            preview(&page, &asked, Some(error.detail().to_owned())).await
-        }
-        Err(error) => match error.plan() {
-            Some(plan) => {
-                let shown = Preview { moved: Some(error.detail().to_owned()), ..Preview::of(&page, plan, &asked) };
-                Ok((error.status(), render(&shown)).into_response())
-            }
-            None => Err(error.into()),
-        },
-    }
 }
 
 #[cfg(test)]

@@ -54,6 +54,26 @@ impl OrgScope {
         Ok(MemberList { members: members.unwrap_or_default() })
     }
 
+    /// The group's members waiting for one of its rule's licenses (no unit was free), as
+    /// (user, license), first served first.
+    pub fn group_waiting(&self, group: &str) -> ApiResult<Vec<(String, String)>> {
+        let group = self.group_id(group)?;
+        let books = self.app().books.read();
+        let Some(org) = books.org(self.org().as_str()) else { return Err(self.gone()) };
+        let Some(found) = org.groups.get(&group) else { return Err(self.missing("group", group.as_str())) };
+        let mut waiting: Vec<(u64, String, String)> = found
+            .rule
+            .licenses
+            .iter()
+            .flat_map(|license| {
+                let line = org.waiting(license).into_iter().filter(|(_, _, g, _)| **g == group);
+                line.map(|(seq, user, _, _)| (seq, user.to_string(), license.to_string())).collect::<Vec<_>>()
+            })
+            .collect();
+        waiting.sort();
+        Ok(waiting.into_iter().map(|(_, user, license)| (user, license)).collect())
+    }
+
     /// Adds a member, who inherits the group's licenses if units are free, else waits in order.
     pub async fn add_member(&self, group: &str, user: &str) -> ApiResult<MemberList> {
         let (group_id, user) = (self.group_id(group)?, self.user_id(user)?);

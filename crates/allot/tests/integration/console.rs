@@ -347,7 +347,7 @@ async fn a_license_given_to_three_users_is_previewed_then_applied_exactly() {
     let csrf = users.csrf();
 
     let preview = browser
-        .post("/console/orgs/acme/assign", &assignment(&csrf, &["u4", "u5", "u6"], "ATTUNU", "give"), "same-origin")
+        .post("/console/orgs/acme/preview", &assignment(&csrf, &["u4", "u5", "u6"], "ATTUNU", "give"), "same-origin")
         .await;
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.html);
     let row = &preview.html[preview.html.find("data-license=\"ATTUNU\"").unwrap()..];
@@ -378,7 +378,7 @@ async fn an_over_allocation_shows_the_violation_and_changes_nothing() {
     let csrf = browser.get("/console/orgs/acme/users").await.csrf();
     // acme purchased no ACNU: two users cannot be given one.
     let preview = browser
-        .post("/console/orgs/acme/assign", &assignment(&csrf, &["u1", "u2"], "ACNU", "give"), "same-origin")
+        .post("/console/orgs/acme/preview", &assignment(&csrf, &["u1", "u2"], "ACNU", "give"), "same-origin")
         .await;
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.html);
     assert!(preview.html.contains("This cannot be applied"), "{}", preview.html);
@@ -399,7 +399,7 @@ async fn a_stale_preview_applies_nothing_and_shows_what_moved_with_the_fresh_pla
     browser.sign_in("acme", "acme-admin", "org admin password 1").await;
     let csrf = browser.get("/console/orgs/acme/users").await.csrf();
     let preview =
-        browser.post("/console/orgs/acme/assign", &assignment(&csrf, &["u4"], "ATTUNU", "give"), "same-origin").await;
+        browser.post("/console/orgs/acme/preview", &assignment(&csrf, &["u4"], "ATTUNU", "give"), "same-origin").await;
     assert!(preview.html.contains("Apply this plan"), "{}", preview.html);
 
     // Meanwhile, through the API: u4 gets TSTNU directly.
@@ -424,14 +424,14 @@ async fn a_reader_sees_no_write_controls_and_a_forged_apply_is_refused() {
     admin.sign_in("acme", "acme-admin", "org admin password 1").await;
     let csrf = admin.get("/console/orgs/acme/users").await.csrf();
     let preview =
-        admin.post("/console/orgs/acme/assign", &assignment(&csrf, &["r"], "ATTUNU", "give"), "same-origin").await;
+        admin.post("/console/orgs/acme/preview", &assignment(&csrf, &["r"], "ATTUNU", "give"), "same-origin").await;
     let (action, _) = apply_form(&preview);
 
     let mut reader = Browser::new(&t);
     reader.sign_in("acme", "r", READER_PASSWORD).await;
     let users = reader.get("/console/orgs/acme/users").await;
     assert_eq!(users.status, StatusCode::OK);
-    for control in ["type=\"checkbox\"", "name=\"action\"", "/assign"] {
+    for control in ["type=\"checkbox\"", "name=\"action\"", "/preview"] {
         assert!(!users.html.contains(control), "no {control} for a reader");
     }
     let own = users.csrf();
@@ -441,7 +441,7 @@ async fn a_reader_sees_no_write_controls_and_a_forged_apply_is_refused() {
     let without = admin.post(&action, &[], "same-origin").await;
     assert_eq!(without.status, StatusCode::FORBIDDEN, "no CSRF token");
     let foreign =
-        admin.post("/console/orgs/acme/assign", &assignment(&csrf, &["r"], "ATTUNU", "give"), "cross-site").await;
+        admin.post("/console/orgs/acme/preview", &assignment(&csrf, &["r"], "ATTUNU", "give"), "cross-site").await;
     assert_eq!(foreign.status, StatusCode::FORBIDDEN);
     assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (10, 3));
 }
@@ -566,4 +566,78 @@ async fn a_users_page_shows_licenses_with_their_source_groups_the_check_and_hist
         StatusCode::NOT_FOUND,
         "another organization's user"
     );
+}
+
+#[tokio::test]
+async fn a_group_is_made_its_rule_previewed_and_applied_and_its_members_wait_in_order() {
+    let t = spawn_app().await;
+    let (_, boss) = two_orgs(&t).await;
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    let csrf = browser.get("/console/orgs/acme/groups").await.csrf();
+    let made = browser
+        .post(
+            "/console/orgs/acme/groups",
+            &[("csrf", csrf.as_str()), ("id", "testers"), ("name", "Testers")],
+            "same-origin",
+        )
+        .await;
+    assert_eq!((made.status, made.location()), (StatusCode::SEE_OTHER, "/console/orgs/acme/groups/testers"));
+    for user in ["u1", "u2", "u3"] {
+        let added = browser
+            .post(
+                "/console/orgs/acme/groups/testers/members",
+                &[("csrf", csrf.as_str()), ("user", user)],
+                "same-origin",
+            )
+            .await;
+        assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.html);
+    }
+    let admin = t.admin().await;
+    t.client(&admin)
+        .set_org_pools("acme", &crate::harness::pools(&[("ATTUNU", 10), ("TSTNU", 2), ("UNATT", 5)]))
+        .await
+        .unwrap();
+
+    // The rule through a plan: TSTNU for the members, two units for three.
+    let form = [("csrf", csrf.as_str()), ("kind", "rule"), ("group", "testers"), ("license", "TSTNU")];
+    let preview = browser.post("/console/orgs/acme/preview", &form, "same-origin").await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.html);
+    let row = &preview.html[preview.html.find("data-license=\"TSTNU\"").expect("the pool moves")..];
+    assert!(row.contains("class=\"n before\">0<") && row.contains("class=\"n after\">2<"), "{row}");
+    assert!(preview.html.contains("Back to the group"));
+    let applied = browser.send_back(&preview).await;
+    assert!(applied.html.contains("applied exactly as previewed"), "{}", applied.html);
+
+    let page = browser.get("/console/orgs/acme/groups/testers").await.html;
+    assert!(page.contains("Members get TSTNU"), "{page}");
+    let members = &page[page.find("class=\"members\"").unwrap()..];
+    let order: Vec<usize> = ["u1", "u2", "u3"].iter().map(|u| members.find(&format!(">{u}</a>")).unwrap()).collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "in order of joining");
+    let waiting = &page[page.find("Waiting line").unwrap()..];
+    assert!(waiting.contains("<li>u3 waits for TSTNU</li>"), "the third waits: {waiting}");
+    assert!(t.check(&boss, "acme", "u1", "TSTNU").await.allowed);
+
+    // u1 leaves: u3, first in line, is served.
+    let removed = browser
+        .post(
+            "/console/orgs/acme/groups/testers/members/remove",
+            &[("csrf", csrf.as_str()), ("user", "u1")],
+            "same-origin",
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert!(!t.check(&boss, "acme", "u1", "TSTNU").await.allowed);
+    assert!(t.check(&boss, "acme", "u3", "TSTNU").await.allowed, "the first in line got the unit");
+
+    let mut reader = Browser::new(&t);
+    reader.sign_in("acme", "r", READER_PASSWORD).await;
+    for path in ["/console/orgs/acme/groups", "/console/orgs/acme/groups/testers"] {
+        let html = reader.get(path).await.html;
+        assert!(!html.contains("method=\"post\" action=\"/console/orgs"), "no write form for a reader on {path}");
+    }
+    let own = reader.get("/console/orgs/acme/groups").await.csrf();
+    let form = [("csrf", own.as_str()), ("user", "u2")];
+    let forged = reader.post("/console/orgs/acme/groups/testers/members", &form, "same-origin").await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
 }

@@ -1,0 +1,199 @@
+//! Changes made from the console, always through a plan: the form's change is validated and
+//! stored, shown with every pool's count before and after and every violation in words,
+//! and applied only from that page, exactly as shown. A plan the books moved away from
+//! applies nothing: the page says what moved and shows the fresh plan.
+
+use allot_api::{PlanChange, PlanRequest, PlanView};
+use askama::Template;
+use axum::extract::Path;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+
+use super::pages::{checked_form, form_fields};
+use super::{Chrome, OrgPage, Page, render};
+use crate::error::ApiResult;
+use crate::service::{Access, Need};
+
+/// What a form asks to change.
+enum Asked {
+    /// The users page: `license` given to (or taken from) the selected users.
+    Licenses { users: Vec<String>, license: String, give: bool },
+    /// A group's page: its rule becomes `licenses` (`external`: drawing no unit).
+    Rule { group: String, licenses: Vec<String>, external: bool },
+}
+
+/// A form that asks for a plan, as sent: its CSRF token and its change.
+struct Sent {
+    csrf: String,
+    asked: Asked,
+}
+
+impl Sent {
+    fn of(body: &[u8]) -> Self {
+        let fields = form_fields(body);
+        let one = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        let all = |name: &str| fields.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect();
+        let asked = match one("kind").as_str() {
+            "rule" => Asked::Rule { group: one("group"), licenses: all("license"), external: one("external") == "on" },
+            _ => Asked::Licenses { users: all("user"), license: one("license"), give: one("action") != "take" },
+        };
+        Self { csrf: one("csrf"), asked }
+    }
+}
+
+impl Asked {
+    fn changes(&self, page: &OrgPage) -> ApiResult<Vec<PlanChange>> {
+        match self {
+            Asked::Licenses { users, license, give } => page.scope.direct_license_changes(users, license, *give),
+            Asked::Rule { group, licenses, external } => Ok(vec![PlanChange::SetGroupRule {
+                group: group.clone(),
+                licenses: licenses.clone(),
+                use_external_license: *external,
+            }]),
+        }
+    }
+
+    /// The form's fields again, for the apply form: a stale plan is planned afresh from them.
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Asked::Licenses { users, license, give } => {
+                let mut fields: Vec<_> = users.iter().map(|u| ("user", u.clone())).collect();
+                fields.push(("license", license.clone()));
+                fields.push(("action", if *give { "give" } else { "take" }.to_owned()));
+                fields
+            }
+            Asked::Rule { group, licenses, external } => {
+                let mut fields = vec![("kind", "rule".to_owned()), ("group", group.clone())];
+                fields.extend(licenses.iter().map(|l| ("license", l.clone())));
+                if *external {
+                    fields.push(("external", "on".to_owned()));
+                }
+                fields
+            }
+        }
+    }
+
+    /// Where the page links back to.
+    fn back(&self, page: &OrgPage) -> (String, &'static str) {
+        match self {
+            Asked::Licenses { .. } => (format!("{}/users", page.base()), "Back to the users"),
+            Asked::Rule { group, .. } => {
+                (format!("{}/groups/{}", page.base(), super::pages::urlencoded(group)), "Back to the group")
+            }
+        }
+    }
+}
+
+struct PoolMove {
+    scope: String,
+    license: String,
+    allocated_before: i64,
+    allocated_after: i64,
+    quantity: i64,
+    available_after: i64,
+}
+
+struct HoldingMove {
+    user: String,
+    product: String,
+    before: String,
+    after: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/plan.html")]
+struct Preview {
+    chrome: Chrome,
+    org: String,
+    /// Why this preview was shown again, if it was (what moved since the last one).
+    moved: Option<String>,
+    applied: bool,
+    possible: bool,
+    id: String,
+    pools: Vec<PoolMove>,
+    holdings: Vec<HoldingMove>,
+    violations: Vec<String>,
+    fields: Vec<(&'static str, String)>,
+    back: (String, &'static str),
+    can_write: bool,
+}
+
+impl Preview {
+    fn of(page: &OrgPage, plan: &PlanView, asked: &Asked) -> Self {
+        let held =
+            |h: &Option<allot_api::HeldLicense>| h.as_ref().map_or_else(|| "—".to_owned(), |h| h.license.clone());
+        let scope_name = |s: &allot_api::ScopeView| match (&s.tenant, &s.service, &s.org) {
+            (Some(tenant), Some(service), _) => format!("tenant {tenant} / {service}"),
+            (_, _, Some(_)) => "organization".to_owned(),
+            _ => "host".to_owned(),
+        };
+        let pools = plan.pools.iter().map(|p| PoolMove {
+            scope: scope_name(&p.scope),
+            license: p.license.clone(),
+            allocated_before: p.allocated_before,
+            allocated_after: p.allocated_after,
+            quantity: p.quantity_after,
+            available_after: p.available_after,
+        });
+        let holdings = plan.holdings.iter().map(|h| HoldingMove {
+            user: h.user.clone(),
+            product: h.product.clone(),
+            before: held(&h.before),
+            after: held(&h.after),
+        });
+        Self {
+            chrome: page.chrome(),
+            org: page.scope.org().to_string(),
+            moved: None,
+            applied: plan.applied,
+            possible: plan.possible,
+            id: plan.id.clone().unwrap_or_default(),
+            pools: pools.collect(),
+            holdings: holdings.collect(),
+            violations: plan.violations.iter().map(|v| v.message.clone()).collect(),
+            fields: asked.fields(),
+            back: asked.back(page),
+            can_write: page.can_write(),
+        }
+    }
+}
+
+/// The plan of what a form asked for, validated and stored, shown.
+async fn preview(page: &OrgPage, asked: &Asked, moved: Option<String>) -> Result<Response, Page> {
+    let plan = page.scope.plan(PlanRequest { apply: false, changes: asked.changes(page)? }).await?;
+    Ok(render(&Preview { moved, ..Preview::of(page, &plan, asked) }))
+}
+
+/// `POST .../preview`: the plan of a form's change (the users page's, a group's rule).
+pub async fn plan(page: OrgPage, headers: HeaderMap, body: axum::body::Bytes) -> Result<Response, Page> {
+    let sent = Sent::of(&body);
+    checked_form(&page.signed, &headers, &sent.csrf)?;
+    preview(&page, &sent.asked, None).await
+}
+
+/// `POST .../plans/{id}/apply`: applies exactly the previewed plan. If the books moved
+/// since, nothing is applied: the page says what moved and shows the fresh plan.
+pub async fn apply(
+    page: OrgPage,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Page> {
+    let sent = Sent::of(&body);
+    checked_form(&page.signed, &headers, &sent.csrf)?;
+    page.scope.require(Need::native(Access::Write))?;
+    match page.scope.apply_plan(&id).await {
+        Ok(plan) => Ok(render(&Preview::of(&page, &plan, &sent.asked))),
+        Err(error) if error.code() == allot_api::ErrorCode::PlanStale => {
+            preview(&page, &sent.asked, Some(error.detail().to_owned())).await
+        }
+        Err(error) => match error.plan() {
+            Some(plan) => {
+                let moved = Some(error.detail().to_owned());
+                let shown = Preview { moved, ..Preview::of(&page, plan, &sent.asked) };
+                Ok((error.status(), render(&shown)).into_response())
+            }
+            None => Err(error.into()),
+        },
+    }
+}
