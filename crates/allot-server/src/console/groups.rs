@@ -3,6 +3,7 @@
 
 use allot_api::CreateGroup;
 use askama::Template;
+use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::{Redirect, Response};
@@ -53,7 +54,7 @@ pub async fn list(page: OrgPage) -> Result<Response, Page> {
 }
 
 /// `POST /console/orgs/{org}/groups`: creates a group, then shows it.
-pub async fn create(page: OrgPage, headers: HeaderMap, body: axum::body::Bytes) -> Result<Redirect, Page> {
+pub async fn create(page: OrgPage, headers: HeaderMap, body: Bytes) -> Result<Redirect, Page> {
     checked_form(&page.signed, &headers, &field(&body, "csrf"))?;
     page.scope.require(Need::native(Access::Write))?;
     let (id, name) = (field(&body, "id").trim().to_owned(), field(&body, "name").trim().to_owned());
@@ -113,25 +114,37 @@ pub async fn group(page: OrgPage, Path((_, id)): Path<(String, String)>) -> Resu
 /// `POST .../members`: adds a member, who inherits the rule's licenses or waits in line.
 pub async fn add_member(
     page: OrgPage,
-    Path((_, group)): Path<(String, String)>,
+    group: Path<(String, String)>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: Bytes,
 ) -> Result<Redirect, Page> {
-    checked_form(&page.signed, &headers, &field(&body, "csrf"))?;
-    page.scope.require(Need::native(Access::Write))?;
-    page.scope.add_member(&group, field(&body, "user").trim()).await?;
-    Ok(Redirect::to(&format!("{}/groups/{}", page.base(), urlencoded(&group))))
+    membership(page, group, headers, body, true).await
 }
 
 /// `POST .../members/remove`: removes a member, who loses what the group gave them.
 pub async fn remove_member(
     page: OrgPage,
+    group: Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Redirect, Page> {
+    membership(page, group, headers, body, false).await
+}
+
+/// The form's user joins (`join`) or leaves the group; then the group's page again.
+async fn membership(
+    page: OrgPage,
     Path((_, group)): Path<(String, String)>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: Bytes,
+    join: bool,
 ) -> Result<Redirect, Page> {
     checked_form(&page.signed, &headers, &field(&body, "csrf"))?;
     page.scope.require(Need::native(Access::Write))?;
-    page.scope.remove_member(&group, field(&body, "user").trim()).await?;
+    let user = field(&body, "user");
+    match join {
+        true => page.scope.add_member(&group, user.trim()).await.map(drop)?,
+        false => page.scope.remove_member(&group, user.trim()).await?,
+    }
     Ok(Redirect::to(&format!("{}/groups/{}", page.base(), urlencoded(&group))))
 }
