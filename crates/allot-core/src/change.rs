@@ -168,3 +168,54 @@ impl Change {
         }
     }
 }
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scope::Host => write!(f, "the host"),
+            Scope::Org { org } => write!(f, "organization {org}"),
+            Scope::Tenant { org, tenant, service } => write!(f, "tenant {org}/{tenant} ({service})"),
+        }
+    }
+}
+
+/// A change in words, for people: problem details and the console, never parsed.
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held = |h: &Option<Holding>, product: &ProductCode| {
+            h.as_ref().map_or_else(|| "none".to_owned(), |h| h.license(product).to_string())
+        };
+        match self {
+            Change::ProductAdded { product } => write!(f, "product {} added", product.code),
+            Change::ProductRemoved { product } => write!(f, "product {} removed", product.code),
+            Change::OrgCreated { org, .. } => write!(f, "organization {org} created"),
+            Change::OrgRenamed { org, before, after } => {
+                write!(f, "organization {org} renamed from {before} to {after}")
+            }
+            Change::OrgDeleted { org, .. } => write!(f, "organization {org} deleted"),
+            Change::UserCreated { org, user, .. } => write!(f, "user {org}/{user} created"),
+            Change::UserUpdated { org, user, .. } => write!(f, "user {org}/{user} updated"),
+            Change::UserDeleted { org, user, .. } => write!(f, "user {org}/{user} deleted"),
+            Change::GroupCreated { org, group, .. } => write!(f, "group {org}/{group} created"),
+            Change::GroupDeleted { org, group, .. } => write!(f, "group {org}/{group} deleted"),
+            Change::GroupRenamed { org, group, before, after } => {
+                write!(f, "group {org}/{group} renamed from {before} to {after}")
+            }
+            Change::TenantCreated { org, tenant, .. } => write!(f, "tenant {org}/{tenant} created"),
+            Change::TenantDeleted { org, tenant, .. } => write!(f, "tenant {org}/{tenant} deleted"),
+            Change::MemberAdded { org, group, user, .. } => write!(f, "{org}/{user} joins group {group}"),
+            Change::MemberRemoved { org, group, user, .. } => write!(f, "{org}/{user} leaves group {group}"),
+            Change::RuleSet { org, group, after, .. } => {
+                let licenses: Vec<String> = after.licenses.iter().map(ToString::to_string).collect();
+                let granted = if licenses.is_empty() { "nothing".to_owned() } else { licenses.join(", ") };
+                write!(f, "group {org}/{group} grants {granted}{}", if after.external { " (external)" } else { "" })
+            }
+            Change::PoolSet { scope, license, before, after } => {
+                write!(f, "{scope}'s {license}: {} → {}", before.quantity, after.quantity)
+            }
+            Change::HoldingSet { org, user, product, before, after } => {
+                write!(f, "{org}/{user} {product}: {} → {}", held(before, product), held(after, product))
+            }
+        }
+    }
+}

@@ -936,3 +936,21 @@ fn agents_overflow_into_the_overage_pool_only_when_allowed_and_only_up_to_its_qu
     books.ok(&[set_role("a1", None, false)]);
     assert_eq!(books.org_pool("vccrole:agent").allocated, 1);
 }
+
+#[test]
+fn changes_read_as_words() {
+    let holding = Some(Holding::new(None, Source::Direct, false));
+    let product = ProductCode::parse("TSTNU").unwrap();
+    let took = Change::HoldingSet { org: org(), user: user("u4"), product, before: None, after: holding };
+    assert_eq!(took.to_string(), format!("{}/u4 TSTNU: none → TSTNU", org()));
+    let pool = Change::PoolSet {
+        scope: Scope::Org { org: org() },
+        license: license("ATTUNU"),
+        before: Grant::quantity(3),
+        after: Grant::quantity(5),
+    };
+    assert_eq!(pool.to_string(), format!("organization {}'s ATTUNU: 3 → 5", org()));
+    let group = GroupId::parse("devs").unwrap();
+    let joined = Change::MemberAdded { org: org(), group, user: user("u1"), seq: 7 };
+    assert_eq!(joined.to_string(), format!("{}/u1 joins group devs", org()));
+}

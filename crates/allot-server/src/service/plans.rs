@@ -119,7 +119,7 @@ fn differences(stored: &[Change], fresh: &[Change]) -> Vec<String> {
     let only = |from: &[Change], other: &[Change], word: &str| {
         from.iter()
             .filter(|c| !other.iter().any(|o| same_effect(c, o)))
-            .map(|c| format!("{word}: {}", serde_json::to_string(c).unwrap_or_default()))
+            .map(|c| format!("{word}: {c}"))
             .collect::<Vec<_>>()
     };
     [only(stored, fresh, "no longer"), only(fresh, stored, "now also")].concat()

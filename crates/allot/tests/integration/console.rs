@@ -407,7 +407,8 @@ async fn a_stale_preview_applies_nothing_and_shows_what_moved_with_the_fresh_pla
     let stale = browser.send_back(&preview).await;
     assert_eq!(stale.status, StatusCode::OK, "{}", stale.html);
     assert!(stale.html.contains("Nothing was applied"), "{}", stale.html);
-    assert!(stale.html.contains("TSTNU"), "what moved is named: {}", stale.html);
+    assert!(stale.html.contains("now also: acme/u4 TSTNU: TSTNU → none"), "what moved, in words: {}", stale.html);
+    assert!(!stale.html.contains("{&#34;"), "no raw JSON");
     assert!(!t.check(&boss, "acme", "u4", "ATTUNU").await.allowed, "nothing applied");
 
     let fresh = browser.send_back(&stale).await;
