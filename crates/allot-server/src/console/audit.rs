@@ -2,7 +2,6 @@
 //! a page at a time, exported as CSV; and who held a license at a past moment.
 
 use allot_api::{LedgerEntryView, LedgerParams};
-use allot_core::Change;
 use askama::Template;
 use axum::extract::Query;
 use axum::http::header;
@@ -94,46 +93,13 @@ impl EntryRow {
             kind: change.kind(),
             user: change.user().map(ToString::to_string).unwrap_or_default(),
             license: change.license().map(|l| l.to_string()).unwrap_or_default(),
-            detail: detail(change),
+            detail: change.to_string(),
             revision: entry.revision,
             seq: entry.seq,
             at: entry.at,
             actor: entry.actor,
             request_id: entry.request_id,
         }
-    }
-}
-
-/// What a change did, in a few words.
-fn detail(change: &Change) -> String {
-    let held = |h: &Option<allot_core::Holding>, product: &allot_core::ProductCode| {
-        h.as_ref().map_or_else(|| "none".to_owned(), |h| h.license(product).to_string())
-    };
-    match change {
-        Change::PoolSet { scope, before, after, .. } => {
-            let at = scope.org().map_or_else(|| "host".to_owned(), |o| o.to_string());
-            format!("{at}: quantity {} → {}", before.quantity, after.quantity)
-        }
-        Change::HoldingSet { product, before, after, .. } => {
-            format!("{} → {}", held(before, product), held(after, product))
-        }
-        Change::MemberAdded { group, .. } => format!("joined {group}"),
-        Change::MemberRemoved { group, .. } => format!("left {group}"),
-        Change::RuleSet { group, after, .. } => {
-            let licenses: Vec<String> = after.licenses.iter().map(ToString::to_string).collect();
-            format!("{group} grants {}", if licenses.is_empty() { "nothing".to_owned() } else { licenses.join(", ") })
-        }
-        Change::GroupCreated { group, name, .. } | Change::GroupDeleted { group, name, .. } => {
-            format!("{group} ({name})")
-        }
-        Change::TenantCreated { tenant, name, .. } | Change::TenantDeleted { tenant, name, .. } => {
-            format!("{tenant} ({name})")
-        }
-        Change::OrgCreated { name, .. } | Change::OrgDeleted { name, .. } => name.clone(),
-        Change::OrgRenamed { before, after, .. } | Change::GroupRenamed { before, after, .. } => {
-            format!("{before} → {after}")
-        }
-        _ => String::new(),
     }
 }
 

@@ -360,36 +360,10 @@ pub async fn user(
     Ok(render(&UserPage { chrome: page.chrome(), org, user, held, waiting, check, history, licenses: options }))
 }
 
-/// A form's fields in order, repeated names kept (`user=a&user=b`), decoded.
+/// A form's fields in order, repeated names kept (`user=a&user=b`), decoded; a body that
+/// is not a form has none.
 pub(super) fn form_fields(body: &[u8]) -> Vec<(String, String)> {
-    let decode = |raw: &str| {
-        let raw = raw.replace('+', " ");
-        let bytes = raw.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            let hex = |at: usize| bytes.get(at).and_then(|b| char::from(*b).to_digit(16));
-            match (bytes[i], hex(i + 1), hex(i + 2)) {
-                (b'%', Some(high), Some(low)) => {
-                    out.push(u8::try_from(high * 16 + low).unwrap_or(b'?'));
-                    i += 3;
-                }
-                (byte, _, _) => {
-                    out.push(byte);
-                    i += 1;
-                }
-            }
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    String::from_utf8_lossy(body)
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(name), decode(value))
-        })
-        .collect()
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 
 #[cfg(test)]
