@@ -47,6 +47,7 @@ impl Seeded {
         let tokens = Arc::new(allot.tokens(http, TOKENS).await?);
         let seeded = Self { users, first_ready, tokens, allot };
         seeded.answers_as_seeded(http).await?;
+        seeded.settle().await?;
         Ok(seeded)
     }
 
@@ -62,7 +63,20 @@ impl Seeded {
         (self.allot.processes, self.allot.addrs, self.allot.base) =
             (vec![process], vec![addr], format!("http://{addr}"));
         self.answers_as_seeded(http).await?;
+        self.settle().await?;
         Ok(dropped.map(|()| seconds))
+    }
+
+    /// Waits for the server to finish what a start on a seeded database sets it doing
+    /// (its first checkpoints), so the figures that follow are its steady state's.
+    async fn settle(&self) -> Result<()> {
+        let (waited, settled) = system::wait_settled(self.pid(), Duration::from_secs(180)).await?;
+        eprintln!(
+            "{} users: the server settled after {waited:.1} s{}",
+            self.users,
+            if settled { "" } else { " (still busy: measuring anyway)" }
+        );
+        Ok(())
     }
 
     /// The last user holds the inherited license through a group: the checks are answered

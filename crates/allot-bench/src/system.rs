@@ -97,6 +97,39 @@ fn open_files(pid: u32, name: &str) -> Result<Vec<u32>> {
     Ok(fds)
 }
 
+/// CPU seconds `pid` has used (user and system), from /proc/<pid>/stat.
+pub fn cpu_seconds(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command's name, in parentheses, may hold spaces: the fields follow its end.
+    let fields: Vec<&str> = stat.rsplit_once(')').context("no command name")?.1.split_whitespace().collect();
+    let ticks = |n: usize| -> Result<f64> { Ok(fields.get(n).context("short stat")?.parse::<f64>()?) };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let per_second = 100.0; // USER_HZ, 100 on Linux
+    Ok((ticks(11)? + ticks(12)?) / per_second)
+}
+
+/// Waits until `pid` is idle: less than 5% of a core over two half-second windows in a
+/// row, or `limit` has passed. A server just started on a seeded database writes its
+/// organizations' first checkpoints (derived data, off the commit path) in the
+/// background: measured during that catch-up, a steady-state figure would be a
+/// one-time cost's. Answers how long it waited, and whether it settled.
+pub async fn wait_settled(pid: u32, limit: std::time::Duration) -> Result<(f64, bool)> {
+    let started = std::time::Instant::now();
+    let window = std::time::Duration::from_millis(500);
+    let mut quiet = 0;
+    let mut before = cpu_seconds(pid)?;
+    while started.elapsed() < limit {
+        tokio::time::sleep(window).await;
+        let now = cpu_seconds(pid)?;
+        quiet = if now - before < 0.05 * window.as_secs_f64() { quiet + 1 } else { 0 };
+        before = now;
+        if quiet == 2 {
+            return Ok((started.elapsed().as_secs_f64(), true));
+        }
+    }
+    Ok((started.elapsed().as_secs_f64(), false))
+}
+
 /// A kibibyte figure from /proc/<pid>/status (`VmRSS`, `VmHWM`), in MB of 10^6 bytes.
 pub fn memory_mb(pid: u32, field: &str) -> Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;

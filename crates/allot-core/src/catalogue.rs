@@ -81,7 +81,12 @@ pub struct Catalogue {
 
 impl Catalogue {
     pub fn get(&self, code: &str) -> Option<&Product> {
-        self.products.get(&code.to_ascii_lowercase())
+        // Codes are at most 64 bytes: lower-cased on the stack, a lookup allocates nothing.
+        let mut lower = [0u8; 64];
+        let lower = lower.get_mut(..code.len())?;
+        lower.copy_from_slice(code.as_bytes());
+        lower.make_ascii_lowercase();
+        self.products.get(std::str::from_utf8(lower).ok()?)
     }
 
     pub fn products(&self) -> impl Iterator<Item = &Product> {

@@ -7,24 +7,32 @@
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
 /// A sorted map of runs of at most `2 * RUN` entries; a run that grows past it is split in two.
+///
+/// `firsts` holds each run's first key, in one array of its own: a lookup searches it
+/// before it touches a run, so finding the run costs no pointer chase per probe (through
+/// the `Arc`, the run's buffer, then the key). It is shared by copies too, and copied by
+/// the first change that moves a run's first key (a split, a new smallest key, an emptied
+/// run).
 pub struct CowMap<K, V, const RUN: usize = 64> {
-    runs: Vec<Arc<Vec<(K, V)>>>,
+    runs: Vec<Arc<Run<K, V>>>,
+    firsts: Arc<Vec<K>>,
     len: usize,
 }
 
 impl<K, V, const RUN: usize> Clone for CowMap<K, V, RUN> {
     fn clone(&self) -> Self {
-        Self { runs: self.runs.clone(), len: self.len }
+        Self { runs: self.runs.clone(), firsts: self.firsts.clone(), len: self.len }
     }
 }
 
 impl<K, V, const RUN: usize> Default for CowMap<K, V, RUN> {
     fn default() -> Self {
-        Self { runs: Vec::new(), len: 0 }
+        Self { runs: Vec::new(), firsts: Arc::default(), len: 0 }
     }
 }
 
@@ -60,7 +68,75 @@ impl<K, V, const RUN: usize> CowMap<K, V, RUN> {
     }
 }
 
-impl<K: Ord + Clone, V: Clone, const RUN: usize> CowMap<K, V, RUN> {
+/// A run's entries in order, and beside them a 32-bit hash of each key: a lookup scans
+/// the hashes (a few cache lines, in order) and compares one key, where a binary search
+/// over the entries would chase a key to its heap bytes at every probe.
+#[derive(Clone)]
+struct Run<K, V> {
+    entries: Vec<(K, V)>,
+    hashes: Vec<u32>,
+}
+
+impl<K: Hash, V> Run<K, V> {
+    fn new(entries: Vec<(K, V)>) -> Self {
+        let hashes = entries.iter().map(|(k, _)| hash(k)).collect();
+        Self { entries, hashes }
+    }
+
+    fn position<Q: Eq + Hash + ?Sized>(&self, key: &Q) -> Option<usize>
+    where
+        K: Borrow<Q>,
+    {
+        let wanted = hash(key);
+        let mut candidates = self.hashes.iter().enumerate().filter(|(_, h)| **h == wanted);
+        candidates.find(|(at, _)| self.entries[*at].0.borrow() == key).map(|(at, _)| at)
+    }
+
+    fn insert(&mut self, at: usize, entry: (K, V)) {
+        self.hashes.insert(at, hash(&entry.0));
+        self.entries.insert(at, entry);
+    }
+
+    fn remove(&mut self, at: usize) -> (K, V) {
+        self.hashes.remove(at);
+        self.entries.remove(at)
+    }
+
+    fn split_off(&mut self, at: usize) -> Self {
+        let rest = Self { entries: self.entries.split_off(at), hashes: self.hashes.split_off(at) };
+        self.entries.shrink_to_fit();
+        self.hashes.shrink_to_fit();
+        rest
+    }
+}
+
+impl<K, V> std::ops::Deref for Run<K, V> {
+    type Target = [(K, V)];
+
+    fn deref(&self) -> &[(K, V)] {
+        &self.entries
+    }
+}
+
+/// FNV-1a, 32 bits: the keys are short, and a collision costs one more comparison.
+fn hash<Q: Hash + ?Sized>(key: &Q) -> u32 {
+    struct Fnv(u32);
+    impl Hasher for Fnv {
+        fn write(&mut self, bytes: &[u8]) {
+            for byte in bytes {
+                self.0 = (self.0 ^ u32::from(*byte)).wrapping_mul(0x0100_0193);
+            }
+        }
+        fn finish(&self) -> u64 {
+            u64::from(self.0)
+        }
+    }
+    let mut hasher = Fnv(0x811c_9dc5);
+    key.hash(&mut hasher);
+    hasher.0
+}
+
+impl<K: Ord + Hash + Clone, V: Clone, const RUN: usize> CowMap<K, V, RUN> {
     pub fn new() -> Self {
         Self::default()
     }
@@ -70,20 +146,20 @@ impl<K: Ord + Clone, V: Clone, const RUN: usize> CowMap<K, V, RUN> {
     where
         K: Borrow<Q>,
     {
-        let after = self.runs.partition_point(|run| run.first().is_some_and(|(first, _)| first.borrow() <= key));
+        let after = self.firsts.partition_point(|first| first.borrow() <= key);
         after.checked_sub(1)
     }
 
-    fn find<Q: Ord + ?Sized>(&self, key: &Q) -> Option<(usize, usize)>
+    fn find<Q: Ord + Hash + ?Sized>(&self, key: &Q) -> Option<(usize, usize)>
     where
         K: Borrow<Q>,
     {
         let run = self.run_of(key)?;
-        let at = self.runs[run].binary_search_by(|(k, _)| k.borrow().cmp(key)).ok()?;
+        let at = self.runs[run].position(key)?;
         Some((run, at))
     }
 
-    pub fn get_key_value<Q: Ord + ?Sized>(&self, key: &Q) -> Option<(&K, &V)>
+    pub fn get_key_value<Q: Ord + Hash + ?Sized>(&self, key: &Q) -> Option<(&K, &V)>
     where
         K: Borrow<Q>,
     {
@@ -93,14 +169,14 @@ impl<K: Ord + Clone, V: Clone, const RUN: usize> CowMap<K, V, RUN> {
         })
     }
 
-    pub fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
+    pub fn get<Q: Ord + Hash + ?Sized>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
     {
         self.get_key_value(key).map(|(_, v)| v)
     }
 
-    pub fn contains_key<Q: Ord + ?Sized>(&self, key: &Q) -> bool
+    pub fn contains_key<Q: Ord + Hash + ?Sized>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
     {
@@ -108,34 +184,40 @@ impl<K: Ord + Clone, V: Clone, const RUN: usize> CowMap<K, V, RUN> {
     }
 
     /// The entry, copying its run first if a copy of the map shares it.
-    pub fn get_mut<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
+    pub fn get_mut<Q: Ord + Hash + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
     where
         K: Borrow<Q>,
     {
         let (run, at) = self.find(key)?;
-        Some(&mut Arc::make_mut(&mut self.runs[run])[at].1)
+        Some(&mut Arc::make_mut(&mut self.runs[run]).entries[at].1)
     }
 
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         let run = self.run_of(&key).unwrap_or(0);
         if self.runs.is_empty() {
-            self.runs.push(Arc::new(Vec::with_capacity(1)));
+            self.runs.push(Arc::new(Run::new(Vec::with_capacity(1))));
+            Arc::make_mut(&mut self.firsts).push(key.clone());
         }
         let entries = Arc::make_mut(&mut self.runs[run]);
         match entries.binary_search_by(|(k, _)| k.cmp(&key)) {
-            Ok(at) => return Some(std::mem::replace(&mut entries[at].1, value)),
-            Err(at) => entries.insert(at, (key, value)),
+            Ok(at) => return Some(std::mem::replace(&mut entries.entries[at].1, value)),
+            Err(at) => {
+                if at == 0 {
+                    Arc::make_mut(&mut self.firsts)[run] = key.clone();
+                }
+                entries.insert(at, (key, value));
+            }
         }
         self.len += 1;
         if entries.len() > 2 * RUN {
             let rest = entries.split_off(RUN);
-            entries.shrink_to_fit();
+            Arc::make_mut(&mut self.firsts).insert(run + 1, rest[0].0.clone());
             self.runs.insert(run + 1, Arc::new(rest));
         }
         None
     }
 
-    pub fn remove<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<V>
+    pub fn remove<Q: Ord + Hash + ?Sized>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
     {
@@ -144,6 +226,9 @@ impl<K: Ord + Clone, V: Clone, const RUN: usize> CowMap<K, V, RUN> {
         let (_, value) = entries.remove(at);
         if entries.is_empty() {
             self.runs.remove(run);
+            Arc::make_mut(&mut self.firsts).remove(run);
+        } else if at == 0 {
+            Arc::make_mut(&mut self.firsts)[run] = entries[0].0.clone();
         }
         self.len -= 1;
         Some(value)
@@ -164,13 +249,14 @@ impl<K: Ord + Clone, V: Clone, const RUN: usize> CowMap<K, V, RUN> {
         for entry in added {
             run.push(entry);
             if run.len() == RUN {
-                self.runs.push(Arc::new(std::mem::replace(&mut run, Vec::with_capacity(RUN))));
+                self.runs.push(Arc::new(Run::new(std::mem::replace(&mut run, Vec::with_capacity(RUN)))));
             }
         }
         if !run.is_empty() {
             run.shrink_to_fit();
-            self.runs.push(Arc::new(run));
+            self.runs.push(Arc::new(Run::new(run)));
         }
+        self.firsts = Arc::new(self.runs.iter().map(|run| run[0].0.clone()).collect());
     }
 
     /// The entries within `range`, in order.
@@ -206,7 +292,7 @@ impl<K: Ord + Clone, V: Clone, const RUN: usize> CowMap<K, V, RUN> {
     }
 }
 
-impl<K: Ord + Clone, V: Clone, const RUN: usize> FromIterator<(K, V)> for CowMap<K, V, RUN> {
+impl<K: Ord + Hash + Clone, V: Clone, const RUN: usize> FromIterator<(K, V)> for CowMap<K, V, RUN> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
         let mut map = Self::new();
         map.append(&mut entries.into_iter().collect());
@@ -267,6 +353,12 @@ mod tests {
                     Op::Copy => copies.push((map.clone(), model.clone())),
                 }
                 prop_assert_eq!(map.len(), model.len());
+                let firsts: Vec<u16> = map.runs.iter().map(|run| run[0].0).collect();
+                prop_assert_eq!(&firsts, &*map.firsts, "each run's first key, in order");
+                for run in &map.runs {
+                    let hashes: Vec<u32> = run.entries.iter().map(|(k, _)| hash(k)).collect();
+                    prop_assert_eq!(&hashes, &run.hashes, "each entry's hash beside it");
+                }
             }
             prop_assert!(map.iter().eq(model.iter()));
             prop_assert!(map.iter().rev().eq(model.iter().rev()));
@@ -282,6 +374,26 @@ mod tests {
                 prop_assert!(copy.iter().eq(then.iter()));
             }
         }
+    }
+
+    #[test]
+    fn keys_whose_hashes_collide_are_told_apart_by_the_keys() {
+        /// Every key hashes alike.
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+        struct Clash(u16);
+        impl Hash for Clash {
+            fn hash<H: Hasher>(&self, state: &mut H) {
+                state.write_u8(7);
+            }
+        }
+        let mut map: CowMap<Clash, u16, 4> = (0..50).map(|k| (Clash(k), k)).collect();
+        assert!(map.runs.iter().all(|run| run.hashes.iter().all(|h| *h == run.hashes[0])));
+        for k in 0..50 {
+            assert_eq!(map.get(&Clash(k)), Some(&k));
+        }
+        assert_eq!(map.remove(&Clash(20)), Some(20));
+        assert_eq!(map.get(&Clash(20)), None);
+        assert_eq!(map.get(&Clash(21)), Some(&21));
     }
 
     #[test]

@@ -67,6 +67,14 @@ macro_rules! string_id {
             }
         }
 
+        /// A map keyed by ids is searched by the spelling itself, with no id built for it
+        /// (the order and hash are the string's).
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(&self.0)
@@ -126,10 +134,26 @@ pub struct OrgKey(String);
 
 impl OrgKey {
     pub fn of(raw: &str) -> Self {
-        Self(raw.to_ascii_lowercase().replace('_', "-"))
+        Self(Self::canonical(raw).into_owned())
+    }
+
+    /// The key's spelling of `raw`, borrowed when `raw` is already canonical (as ids in
+    /// paths usually are), to look an organization up without building its key.
+    pub fn canonical(raw: &str) -> std::borrow::Cow<'_, str> {
+        if raw.bytes().any(|b| b.is_ascii_uppercase() || b == b'_') {
+            std::borrow::Cow::Owned(raw.to_ascii_lowercase().replace('_', "-"))
+        } else {
+            std::borrow::Cow::Borrowed(raw)
+        }
     }
 
     pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for OrgKey {
+    fn borrow(&self) -> &str {
         &self.0
     }
 }

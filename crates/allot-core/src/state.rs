@@ -420,7 +420,7 @@ impl State {
     }
 
     pub fn org(&self, id: &str) -> Option<&Org> {
-        self.orgs.get(&OrgKey::of(id)).map(|org| &**org)
+        self.orgs.get(&*OrgKey::canonical(id)).map(|org| &**org)
     }
 
     pub fn orgs(&self) -> impl Iterator<Item = &Org> {
@@ -755,18 +755,20 @@ impl State {
         let Some(org) = self.org(org) else {
             return answer(CheckReason::UnknownOrganization, None, None);
         };
-        let Some((id, user)) = UserId::parse(user).ok().and_then(|id| org.users.get_key_value(&id)) else {
+        // Looked up by their spellings: a spelling that is no id names nothing here either.
+        let Some((id, user)) = org.users.get_key_value(user) else {
             return answer(CheckReason::UnknownUser, None, None);
         };
-        let Some(asked) = LicenseKey::parse(license).ok() else {
+        let (code, wanted) = match license.split_once(':') {
+            Some((code, capability)) => (code, Some(capability)),
+            None => (license, None),
+        };
+        let Some(product) = self.catalogue.get(code) else {
             return answer(CheckReason::UnknownLicense, None, None);
         };
-        let Some(product) = self.catalogue.get(asked.product.as_str()) else {
-            return answer(CheckReason::UnknownLicense, None, None);
-        };
-        let capability = match &asked.capability {
+        let capability = match wanted {
             None => None,
-            Some(wanted) => match product.capability(wanted.as_str()) {
+            Some(wanted) => match product.capability(wanted) {
                 Some(info) => Some(info.code.clone()),
                 None => return answer(CheckReason::UnknownLicense, None, None),
             },

@@ -15,6 +15,9 @@ const BUCKETS: [f64; 14] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
 
 type Key = (String, String, u16);
 
+/// A route's series, by method and status: a few each, searched in turn.
+type RouteSeries = Vec<(String, u16, Arc<Series>)>;
+
 #[derive(Default)]
 struct Series {
     count: AtomicU64,
@@ -24,18 +27,27 @@ struct Series {
 
 #[derive(Default)]
 pub struct Metrics {
-    series: RwLock<HashMap<Key, Arc<Series>>>,
+    /// By route template, so a request finds its series with no key built for it.
+    series: RwLock<HashMap<String, RouteSeries>>,
     purged: [AtomicU64; Expired::ALL.len()],
     rate_limited: [AtomicU64; Surface::ALL.len()],
 }
 
 impl Metrics {
     pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let key = (method.to_owned(), route.to_owned(), status);
-        let existing = self.series.read().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+        let find = |of: &RouteSeries| of.iter().find(|(m, s, _)| m == method && *s == status).map(|(.., s)| s.clone());
+        let existing = self.series.read().unwrap_or_else(|p| p.into_inner()).get(route).and_then(find);
         let series = match existing {
             Some(series) => series,
-            None => self.series.write().unwrap_or_else(|p| p.into_inner()).entry(key).or_default().clone(),
+            None => {
+                let mut all = self.series.write().unwrap_or_else(|p| p.into_inner());
+                let of = all.entry(route.to_owned()).or_default();
+                find(of).unwrap_or_else(|| {
+                    let series = Arc::<Series>::default();
+                    of.push((method.to_owned(), status, series.clone()));
+                    series
+                })
+            }
         };
         series.count.fetch_add(1, Ordering::Relaxed);
         series.sum_micros.fetch_add(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
@@ -57,7 +69,12 @@ impl Metrics {
 
     /// The Prometheus text exposition.
     pub fn render(&self, revision: u64) -> String {
-        let series = self.series.read().unwrap_or_else(|p| p.into_inner());
+        let series: HashMap<Key, Arc<Series>> = {
+            let all = self.series.read().unwrap_or_else(|p| p.into_inner());
+            let each = all.iter().flat_map(|(route, of)| of.iter().map(move |(m, s, series)| (route, m, s, series)));
+            each.map(|(route, method, status, series)| ((method.clone(), route.clone(), *status), series.clone()))
+                .collect()
+        };
         let mut keys: Vec<&Key> = series.keys().collect();
         keys.sort();
         let mut out = String::new();

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::IntoResponse as _;
 use axum::response::Response;
@@ -38,15 +38,22 @@ pub async fn observe(State(app): State<App>, mut request: Request, next: Next) -
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{:016x}", rand::rng().next_u64()));
     request.extensions_mut().insert(RequestId(request_id.clone()));
-    let route =
-        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let method = request.method().clone();
-    let span =
-        tracing::info_span!("request", %method, %route, request_id = %request_id, principal = tracing::field::Empty);
+    // A read's span is a debug one: opening a span on every check cost 5% of the server's
+    // CPU (docs/BENCHMARKS.md), and reads rarely log within. Its answer says which request
+    // it was all the same.
+    let read = method == Method::GET || method == Method::HEAD;
+    let span = if read {
+        tracing::debug_span!("request", %method, %route, request_id = %request_id)
+    } else {
+        tracing::info_span!("request", %method, %route, request_id = %request_id)
+    };
     let started = Instant::now();
     let served = async {
         // Before anything else, and once: a refused write judged again is one request.
-        if let Some(limited) = crate::rate_limit::refused(&app, &route, &request) {
+        if let Some(limited) = crate::rate_limit::refused(&app, route, &request) {
             return limited;
         }
         match fresh_enough(&app, &mut request).await {
@@ -57,17 +64,25 @@ pub async fn observe(State(app): State<App>, mut request: Request, next: Next) -
     let mut response = served.instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let status = response.status();
-    app.metrics.record(method.as_str(), &route, status.as_u16(), elapsed);
-    span.in_scope(|| {
-        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-        if status.is_server_error() {
-            tracing::warn!(status = status.as_u16(), micros, "answered");
-        } else if status.is_client_error() && status != StatusCode::NOT_FOUND {
-            tracing::info!(status = status.as_u16(), micros, "answered");
-        } else {
-            tracing::debug!(status = status.as_u16(), micros, "answered");
-        }
-    });
+    app.metrics.record(method.as_str(), route, status.as_u16(), elapsed);
+    let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    // In the request's span, or, where that is not logged, with its fields.
+    macro_rules! answered {
+        ($level:ident) => {
+            if span.is_disabled() {
+                tracing::$level!(%method, %route, request_id = %request_id, status = status.as_u16(), micros, "answered")
+            } else {
+                span.in_scope(|| tracing::$level!(status = status.as_u16(), micros, "answered"))
+            }
+        };
+    }
+    if status.is_server_error() {
+        answered!(warn);
+    } else if status.is_client_error() && status != StatusCode::NOT_FOUND {
+        answered!(info);
+    } else {
+        answered!(debug);
+    }
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert(REQUEST_ID, value);

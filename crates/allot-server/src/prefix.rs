@@ -45,11 +45,13 @@ pub async fn strip_org_prefix(mut request: Request, next: Next) -> Response {
 }
 
 fn split(path: &str) -> Option<(String, String)> {
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let first = *segments.first()?;
+    // Most paths start at a root of allot's: judged on their first segment, unsplit.
+    let path = path.trim_start_matches('/');
+    let first = path.split('/').next()?;
     if first.is_empty() || ROOTS.contains(&first) {
         return None;
     }
+    let segments: Vec<&str> = path.split('/').collect();
     if segments.get(1).is_some_and(|s| DIALECT_ROOTS.contains(s)) {
         return Some((first.to_owned(), format!("/{}", segments[1..].join("/"))));
     }

@@ -1,7 +1,7 @@
 //! The access rule, written once for every surface: what a person's role, or an API
 //! client's scopes, let it do in its own organization. Host administrators may do anything.
 
-use allot_core::{OrgKey, Role, State, UserId};
+use allot_core::{OrgKey, Role, State};
 use allot_store::Subject;
 
 use crate::auth::Principal;
@@ -82,16 +82,20 @@ pub fn role_allows(role: Role, access: Access) -> bool {
 /// Whether `principal` may do `need` in organization `org` of `state`. A person's role is
 /// read from the books; an organization's principals reach no other organization.
 pub fn allows(principal: &Principal, state: &State, org: &OrgKey, need: Need) -> bool {
+    allows_in(principal, state, org.as_str(), need)
+}
+
+/// [`allows`], for an organization named by its key's spelling (`OrgKey::canonical`).
+pub fn allows_in(principal: &Principal, state: &State, org: &str, need: Need) -> bool {
     match &principal.subject {
         Subject::HostAdmin { .. } => true,
         Subject::OrgUser { org: home, user } => {
-            let role = || {
-                let user = UserId::parse(user).ok()?;
-                Some(state.org(org.as_str())?.users.get(&user)?.profile.role)
-            };
-            home == org && role().is_some_and(|role| role_allows(role, need.access))
+            let role = || Some(state.org(org)?.users.get(user.as_str())?.profile.role);
+            home.as_str() == org && role().is_some_and(|role| role_allows(role, need.access))
         }
-        Subject::Client { org: home, .. } => home == org && principal.scopes.iter().any(|s| scope_allows(s, need)),
+        Subject::Client { org: home, .. } => {
+            home.as_str() == org && principal.scopes.iter().any(|s| scope_allows(s, need))
+        }
     }
 }
 
@@ -165,7 +169,11 @@ mod tests {
         let mut commands = vec![Command::CreateOrg { org: org.clone(), name: "Acme".into() }];
         for (user, role) in [("ada", Role::Admin), ("rea", Role::Reader), ("mem", Role::Member)] {
             let profile = UserProfile { role, ..UserProfile::default() };
-            commands.push(Command::CreateUser { org: org.clone(), user: UserId::parse(user).unwrap(), profile });
+            commands.push(Command::CreateUser {
+                org: org.clone(),
+                user: allot_core::UserId::parse(user).unwrap(),
+                profile,
+            });
         }
         let plan = allot_core::plan(&mut state, &commands, 0);
         assert!(plan.is_possible(), "{:?}", plan.violations);

@@ -65,14 +65,14 @@ pub fn authorized(app: &App, caller: &Caller, org: &str, need: Need) -> Result<O
 /// Does `user` hold `license` in `org`? The hot path: authorized by the same rule as
 /// [`authorized`] and answered under one read of the books, with no scope built for it.
 pub fn check(app: &App, caller: &Caller, org: &str, user: &str, license: &str) -> Result<CheckAnswer, Denied> {
-    let key = OrgKey::of(org);
-    let visible = caller.is_host_admin() || caller.home_org() == Some(&key);
+    let key = OrgKey::canonical(org);
+    let visible = caller.is_host_admin() || caller.home_org().is_some_and(|home| home.as_str() == key);
     let books = app.books.read();
     if !visible || books.org(org).is_none() {
         return Err(Denied::Unknown { org: org.to_owned() });
     }
     let need = Need::native(Access::Read);
-    if !access::allows(&caller.principal, &books, &key, need) {
+    if !access::allows_in(&caller.principal, &books, &key, need) {
         return Err(Denied::Forbidden { need });
     }
     Ok(CheckAnswer::from(books.check(org, user, license, app.clock.now())))
