@@ -495,6 +495,33 @@ impl State {
         holding.into_iter().chain(pool).min()
     }
 
+    /// Holdings of organization `org` that end after `from` and at or before `until`, in
+    /// order of ending: (when, user, product). Ended holdings leave the books as they end,
+    /// so the scan starts about at `from`.
+    pub fn holdings_ending<'a>(
+        &'a self,
+        org: &'a OrgKey,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> impl Iterator<Item = (Timestamp, &'a UserId, &'a ProductCode)> + 'a {
+        let window =
+            self.ending.keys().skip_while(move |(at, ..)| *at <= from).take_while(move |(at, ..)| *at <= until);
+        window.filter(move |(_, o, ..)| o == org).map(|(at, _, user, product)| (*at, user, product))
+    }
+
+    /// Pool grants of organization `org` (its own and its tenants') that end after `from`
+    /// and at or before `until`, in order of ending.
+    pub fn pools_ending<'a>(
+        &'a self,
+        org: &'a OrgKey,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> impl Iterator<Item = (Timestamp, &'a Scope, &'a LicenseKey)> + 'a {
+        let window =
+            self.ending_pools.keys().skip_while(move |(at, ..)| *at <= from).take_while(move |(at, ..)| *at <= until);
+        window.filter(move |(_, scope, _)| scope.org().is_some_and(|o| o.key() == *org)).map(|(at, s, l)| (*at, s, l))
+    }
+
     /// Pool grants that end at or before `now`.
     pub fn pools_ending_by(&self, now: Timestamp) -> Vec<(Scope, LicenseKey)> {
         self.ending_pools

@@ -19,6 +19,7 @@ use crate::middleware::RequestId;
 use crate::service::{Access, Need, OrgScope};
 
 mod audit;
+mod clients;
 mod groups;
 mod pages;
 mod plans;
@@ -43,6 +44,8 @@ pub fn router() -> Router<App> {
         .route("/console/orgs/{org}/groups/{group}", get(groups::group))
         .route("/console/orgs/{org}/groups/{group}/members", post(groups::add_member))
         .route("/console/orgs/{org}/groups/{group}/members/remove", post(groups::remove_member))
+        .route("/console/orgs/{org}/clients", get(clients::list).post(clients::create))
+        .route("/console/orgs/{org}/clients/{client}/delete", post(clients::delete))
         .route("/console/orgs/{org}/audit", get(audit::audit))
         .route("/console/orgs/{org}/audit.csv", get(audit::export))
         .route("/console/console.css", get(stylesheet))
@@ -109,7 +112,7 @@ impl FromRequestParts<App> for OrgPage {
 
 impl OrgPage {
     pub fn chrome(&self) -> Chrome {
-        Chrome::of(&self.signed, Some(self.scope.org().as_str()))
+        Chrome { admin: self.can_write(), ..Chrome::of(&self.signed, Some(self.scope.org().as_str())) }
     }
 
     /// Whether the page shows write controls (the server refuses a reader's writes anyway).
@@ -207,6 +210,8 @@ pub struct Chrome {
     /// The organization whose pages the navigation links, if any.
     pub org: Option<String>,
     pub host_admin: bool,
+    /// Whether the signed-in person may write in the organization (administrators' links).
+    pub admin: bool,
 }
 
 impl Chrome {
@@ -216,6 +221,7 @@ impl Chrome {
             csrf: signed.session.csrf(),
             org: org.map(str::to_owned),
             host_admin: signed.caller.is_host_admin(),
+            admin: false,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! and renders a template.
 
 use allot_api::{LedgerParams, PageQuery};
-use allot_core::ProductKind;
+use allot_core::{ProductKind, Timestamp};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -16,6 +16,7 @@ use crate::auth::ClientAddr;
 use crate::auth::LoginFailure;
 use crate::auth::oauth::login_person;
 use crate::auth::session::COOKIE;
+use crate::service::Ending;
 
 /// `/console`: the signed-in person's first page, their organization's or the host's.
 pub async fn home(signed: Signed) -> Redirect {
@@ -181,6 +182,8 @@ struct PoolRow {
     /// `ok`, `warn` (80% or more) or `full`.
     level: &'static str,
     unit: bool,
+    /// For unit licenses, what each tenant's service was granted of it.
+    tenants: String,
 }
 
 impl PoolRow {
@@ -201,9 +204,40 @@ impl PoolRow {
             percent,
             level,
             unit,
+            tenants: String::new(),
         }
     }
 }
+
+/// Something that ends soon, in words.
+struct EndingRow {
+    /// The day it ends (UTC).
+    day: String,
+    what: String,
+}
+
+impl EndingRow {
+    fn of(ending: &Ending) -> Self {
+        let what = match ending {
+            Ending::Holding { user, product, .. } => format!("{user}'s {product}"),
+            Ending::Pool { scope, license, .. } => format!("the grant of {license} to {scope}"),
+        };
+        Self { day: allot_api::rfc3339(ending.at()).chars().take(10).collect(), what }
+    }
+}
+
+/// A group whose members wait for its licenses.
+struct WaitingRow {
+    link: String,
+    group: String,
+    waiting: usize,
+    /// The first in line, and for what.
+    first: String,
+}
+
+/// What the overview shows of what ends soon.
+const ENDING_SHOWN: usize = 20;
+const DAY: Timestamp = 24 * 3600 * 1000;
 
 #[derive(Template)]
 #[template(path = "console/overview.html")]
@@ -211,14 +245,43 @@ struct Overview {
     chrome: Chrome,
     name: String,
     pools: Vec<PoolRow>,
+    ending: Vec<EndingRow>,
+    /// Of everything ending within 30 days, the rows not shown.
+    ending_more: usize,
+    waiting: Vec<WaitingRow>,
 }
 
-/// An organization's licenses: purchased, allocated, available, with a warning at 80%
-/// and at exhaustion.
+/// An organization's licenses: purchased, allocated, available (for unit licenses, the
+/// tenants' shares), with a warning at 80% and at exhaustion; what ends within 30 days;
+/// and the groups whose members wait.
 pub async fn overview(page: OrgPage) -> Result<Response, Page> {
     let name = page.scope.read_org(|o| o.name.clone())?;
-    let pools = page.scope.held_pools().iter().map(PoolRow::of).collect();
-    Ok(render(&Overview { chrome: page.chrome(), name, pools }))
+    let services = page.scope.held_services(None);
+    let pools = page
+        .scope
+        .held_pools()
+        .iter()
+        .map(|held| {
+            let shares = services.iter().flat_map(|s| {
+                let share = s.pools.iter().find(|p| p.license == held.license).map(|p| p.pool.grant.quantity);
+                share.filter(|q| *q > 0).map(|q| format!("{}/{} {q}", s.tenant, s.service))
+            });
+            PoolRow { tenants: shares.collect::<Vec<_>>().join(", "), ..PoolRow::of(held) }
+        })
+        .collect();
+    let (ending, count) = page.scope.ending_within(30 * DAY, ENDING_SHOWN);
+    let mut waiting = Vec::new();
+    for group in page.scope.groups()?.groups {
+        let line = page.scope.group_waiting(&group.id)?;
+        if let Some((user, license)) = line.first() {
+            let link = format!("{}/groups/{}", page.base(), urlencoded(&group.id));
+            let first = format!("{user}, for {license}");
+            waiting.push(WaitingRow { link, group: group.name, waiting: line.len(), first });
+        }
+    }
+    let ending_more = count - ending.len();
+    let ending = ending.iter().map(EndingRow::of).collect();
+    Ok(render(&Overview { chrome: page.chrome(), name, pools, ending, ending_more, waiting }))
 }
 
 struct UserRow {

@@ -25,6 +25,6 @@ pub use admins::{BOOTSTRAP_ADMIN, forget_bootstrap_password};
 pub use contact_center::UserRecord;
 pub use lifetimes::{Lifetime, Lifetimes};
 pub use orgs::organizations;
-pub use pools::{HeldPool, HeldService};
+pub use pools::{Ending, HeldPool, HeldService};
 pub use products::{capability_products, products, spelled};
 pub use scope::{Denied, HostScope, OrgScope, Refusal, authorized, authorized_home, check};

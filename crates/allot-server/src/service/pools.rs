@@ -4,7 +4,9 @@
 
 use allot_api::{PoolList, PoolRow, SetPools};
 use allot_core::state::Tenant;
-use allot_core::{Command, Grant, LicenseKey, Pool, ProductKind, ServiceType, State, TenantId};
+use allot_core::{
+    Command, Grant, LicenseKey, Pool, ProductCode, ProductKind, Scope, ServiceType, State, TenantId, Timestamp, UserId,
+};
 
 use super::etag::{IfMatch, Resource, Tagged};
 use super::{HostScope, OrgScope};
@@ -23,6 +25,22 @@ pub struct HeldPool {
     pub pool: Pool,
     pub kind: Option<ProductKind>,
     pub service: Option<ServiceType>,
+}
+
+/// Something of an organization's that ends soon: a user's holding, or a pool's grant (the
+/// organization's own or a tenant's).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ending {
+    Holding { at: Timestamp, user: UserId, product: ProductCode },
+    Pool { at: Timestamp, scope: Scope, license: LicenseKey },
+}
+
+impl Ending {
+    pub fn at(&self) -> Timestamp {
+        match self {
+            Ending::Holding { at, .. } | Ending::Pool { at, .. } => *at,
+        }
+    }
 }
 
 /// What the organization granted one service of a tenant: its pools with something in them.
@@ -172,6 +190,29 @@ impl OrgScope {
 
     /// Every service of every tenant (or of `tenant` only) that holds something, by tenant
     /// then service.
+    /// What ends after now and within `window` milliseconds: pool grants and holdings,
+    /// first ending first, at most `limit` of them, and how many there are in all.
+    pub fn ending_within(&self, window: Timestamp, limit: usize) -> (Vec<Ending>, usize) {
+        let (now, key) = (self.app().clock.now(), self.org().key());
+        let books = self.app().books.read();
+        let until = now.saturating_add(window);
+        let pools = books.pools_ending(&key, now, until).map(|(at, scope, license)| Ending::Pool {
+            at,
+            scope: scope.clone(),
+            license: license.clone(),
+        });
+        let holdings = books.holdings_ending(&key, now, until).map(|(at, user, product)| Ending::Holding {
+            at,
+            user: user.clone(),
+            product: product.clone(),
+        });
+        let mut all: Vec<Ending> = pools.chain(holdings).collect();
+        all.sort_by_key(Ending::at);
+        let count = all.len();
+        all.truncate(limit);
+        (all, count)
+    }
+
     pub fn held_services(&self, tenant: Option<&TenantId>) -> Vec<HeldService> {
         let books = self.app().books.read();
         let Some(org) = books.org(self.org().as_str()) else { return Vec::new() };

@@ -142,8 +142,18 @@ async fn every_page_renders_for_every_role_with_the_csp_and_frame_headers() {
     let t = spawn_app().await;
     two_orgs(&t).await;
     let roles = [
-        ("", "admin", ADMIN_PASSWORD, vec!["/console/host", "/console/orgs/acme", "/console/orgs/acme/users"]),
-        ("acme", "acme-admin", "org admin password 1", vec!["/console/orgs/acme", "/console/orgs/acme/users"]),
+        (
+            "",
+            "admin",
+            ADMIN_PASSWORD,
+            vec!["/console/host", "/console/orgs/acme", "/console/orgs/acme/users", "/console/orgs/acme/clients"],
+        ),
+        (
+            "acme",
+            "acme-admin",
+            "org admin password 1",
+            vec!["/console/orgs/acme", "/console/orgs/acme/users", "/console/orgs/acme/clients"],
+        ),
         ("acme", "r", READER_PASSWORD, vec!["/console/orgs/acme", "/console/orgs/acme/users"]),
     ];
     for (org, user, password, pages) in roles {
@@ -641,4 +651,105 @@ async fn a_group_is_made_its_rule_previewed_and_applied_and_its_members_wait_in_
     let form = [("csrf", own.as_str()), ("user", "u2")];
     let forged = reader.post("/console/orgs/acme/groups/testers/members", &form, "same-origin").await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+/// The text of the element with `id`.
+fn by_id(html: &str, id: &str) -> String {
+    let at = html.find(&format!("id=\"{id}\">")).unwrap_or_else(|| panic!("no #{id} in {html}")) + id.len() + 6;
+    html[at..].split('<').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_api_client_is_created_with_its_secret_shown_once_and_deleted() {
+    let t = spawn_app().await;
+    let (_, boss) = two_orgs(&t).await;
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    let overview = browser.get("/console/orgs/acme").await;
+    assert!(overview.html.contains("/console/orgs/acme/clients\">API clients"), "an admin's link");
+    let page = browser.get("/console/orgs/acme/clients").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("No API clients yet."), "{}", page.html);
+    let csrf = page.csrf();
+    let form = [("csrf", csrf.as_str()), ("name", "ci <runner>"), ("scope", "allot:read")];
+    let created = browser.post("/console/orgs/acme/clients", &form, "same-origin").await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.html);
+    let (id, secret) = (by_id(&created.html, "client-id"), by_id(&created.html, "client-secret"));
+    assert!(id.starts_with("allot_ci_") && secret.starts_with("allot_cs_"), "{id} {secret}");
+    assert!(created.html.contains("ci &#60;runner&#62;") && !created.html.contains("ci <runner>"));
+    assert_eq!(created.headers.get("cache-control").unwrap(), "no-store", "the secret is not cached");
+    let listed = t.client(&boss).clients("acme").await.unwrap().clients;
+    assert_eq!((listed.len(), &listed[0].client_id, &listed[0].scopes), (1, &id, &vec!["allot:read".to_owned()]));
+
+    let again = browser.get("/console/orgs/acme/clients").await;
+    assert!(again.html.contains(&id) && !again.html.contains(&secret), "the secret is shown once");
+    let grant = [("grant_type", "client_credentials"), ("client_id", id.as_str()), ("client_secret", secret.as_str())];
+    let token = t.token_form(&grant).await.expect(200)["access_token"].as_str().unwrap().to_owned();
+    t.client(&token).org_pools("acme").await.unwrap();
+
+    let none =
+        browser.post("/console/orgs/acme/clients", &[("csrf", csrf.as_str()), ("name", "x")], "same-origin").await;
+    assert_eq!(none.status, StatusCode::BAD_REQUEST);
+    assert!(none.html.contains("grant at least one scope"), "the error in words: {}", none.html);
+    let forged = browser.post(&format!("/console/orgs/acme/clients/{id}/delete"), &[], "same-origin").await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "no CSRF token");
+    let deleted = browser
+        .post(&format!("/console/orgs/acme/clients/{id}/delete"), &[("csrf", csrf.as_str())], "same-origin")
+        .await;
+    assert_eq!((deleted.status, deleted.location()), (StatusCode::SEE_OTHER, "/console/orgs/acme/clients"));
+    assert!(t.client(&boss).clients("acme").await.unwrap().clients.is_empty());
+    let stopped = t.client(&token).org_pools("acme").await.unwrap_err().status();
+    assert_eq!(stopped, Some(StatusCode::UNAUTHORIZED), "its token stops at once");
+
+    let mut reader = Browser::new(&t);
+    reader.sign_in("acme", "r", READER_PASSWORD).await;
+    assert!(!reader.get("/console/orgs/acme").await.html.contains("API clients"), "no link for a reader");
+    let refused = reader.get("/console/orgs/acme/clients").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.html.contains("role=\"alert\""));
+}
+
+#[tokio::test]
+async fn the_overview_shows_the_tenants_shares_what_ends_within_30_days_and_the_waiting_lines() {
+    use crate::harness::{START, group, held, pools, rule};
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1), ("UNATT", 5)], &["temp", "first", "second"]).await;
+    let client = t.client(&boss);
+    let day = |at: i64| allot_api::rfc3339(at).chars().take(10).collect::<String>();
+    let soon = allot_api::SetUserLicenses {
+        licenses: vec![allot_api::LicenseSpec {
+            valid_until: Some(allot_api::rfc3339(START + 86_400_000)),
+            ..held("ATTUNU")
+        }],
+    };
+    client.set_user_licenses("acme", "temp", &soon).await.unwrap();
+    client.create_group("acme", &group("g")).await.unwrap();
+    client.set_group_rule("acme", "g", &rule(&["ATTUNU"])).await.unwrap();
+    for user in ["first", "second"] {
+        client.add_member("acme", "g", user).await.unwrap();
+    }
+    client.create_tenant("acme", &allot_api::CreateTenant { id: "t1".into(), name: None }).await.unwrap();
+    client.set_service_pools("acme", "t1", "orchestrator", &pools(&[("UNATT", 3)])).await.unwrap();
+
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    let html = browser.get("/console/orgs/acme").await.html;
+    let at = html.find("data-license=\"UNATT\"").unwrap();
+    let row = &html[at..at + html[at..].find("</tr>").unwrap()];
+    assert!(row.contains("Tenants: t1/orchestrator 3") && row.contains("class=\"n allocated\">3<"), "{row}");
+    assert!(html.contains(&format!("{}</time>: temp&#39;s ATTUNU", day(START + 86_400_000))), "{html}");
+    let waiting = &html[html.find("class=\"waiting\"").expect("the waiting lines")..];
+    assert!(waiting.contains(">g</a></td><td class=\"n\">2</td><td>first, for ATTUNU</td>"), "{waiting}");
+
+    // Past the 30 days, and once no one waits, the sections say so.
+    t.advance(2 * 86_400_000);
+    let boss = t.login(Some("acme"), "acme-admin", "org admin password 1").await;
+    for user in ["first", "second"] {
+        t.client(&boss).remove_member("acme", "g", user).await.unwrap();
+    }
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    let html = browser.get("/console/orgs/acme").await.html;
+    assert!(html.contains("Nothing ends within 30 days.") && html.contains("No member waits"), "{html}");
 }

@@ -1,0 +1,71 @@
+//! The API clients page: an organization's machine credentials, created with their scopes
+//! (the secret shown on the answer to the creation only, as the API gives it) and deleted.
+//! Administrators only, as in the API.
+
+use allot_api::{ClientView, CreateClient, CreatedClient};
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::http::HeaderMap;
+use axum::response::{Redirect, Response};
+
+use super::pages::{checked_form, form_fields, urlencoded};
+use super::{Chrome, OrgPage, Page, render};
+use crate::auth::KNOWN_SCOPES;
+use crate::service::{Access, Need};
+
+#[derive(Template)]
+#[template(path = "console/clients.html")]
+struct Clients {
+    chrome: Chrome,
+    base: String,
+    clients: Vec<ClientView>,
+    scopes: &'static [&'static str],
+    /// The client just created, with its secret: shown on this answer only.
+    created: Option<CreatedClient>,
+}
+
+/// `/console/orgs/{org}/clients`: the organization's API clients, and the form to add one.
+pub async fn list(page: OrgPage) -> Result<Response, Page> {
+    page.scope.require(Need::native(Access::Write))?;
+    show(&page, None).await
+}
+
+/// `POST /console/orgs/{org}/clients`: creates a client and shows its secret, once.
+pub async fn create(page: OrgPage, headers: HeaderMap, body: Bytes) -> Result<Response, Page> {
+    let fields = form_fields(&body);
+    checked_form(&page.signed, &headers, &values(&fields, "csrf").next().unwrap_or_default())?;
+    page.scope.require(Need::native(Access::Write))?;
+    let name = values(&fields, "name").next().unwrap_or_default().trim().to_owned();
+    let created = page.scope.create_client(CreateClient { name, scopes: values(&fields, "scope").collect() }).await?;
+    show(&page, Some(created)).await
+}
+
+/// `POST /console/orgs/{org}/clients/{client}/delete`: deletes a client; its tokens stop
+/// working at once.
+pub async fn delete(
+    page: OrgPage,
+    Path((_, client)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Redirect, Page> {
+    checked_form(&page.signed, &headers, &values(&form_fields(&body), "csrf").next().unwrap_or_default())?;
+    page.scope.require(Need::native(Access::Write))?;
+    page.scope.delete_client(&client).await?;
+    Ok(Redirect::to(&format!("{}/clients", page.base())))
+}
+
+async fn show(page: &OrgPage, created: Option<CreatedClient>) -> Result<Response, Page> {
+    let clients = page.scope.clients().await?.clients;
+    Ok(render(&Clients { chrome: page.chrome(), base: page.base(), clients, scopes: KNOWN_SCOPES, created }))
+}
+
+/// The values of a form's fields named `name`, in order.
+fn values<'a>(fields: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = String> + 'a {
+    fields.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.clone())
+}
+
+/// A client's delete path under `base`.
+fn delete_path(base: &str, client: &str) -> String {
+    format!("{base}/clients/{}/delete", urlencoded(client))
+}
