@@ -118,8 +118,16 @@ impl Books {
     }
 
     /// Plans `commands` on a copy of the last committed state and changes nothing.
+    ///
+    /// Planning a large change takes a while (tens of milliseconds for 10,000 users): on a
+    /// runtime worker, it would hold the checks queued behind it there. So the worker says
+    /// it blocks (`block_in_place`), and the runtime moves its other tasks to another
+    /// worker meanwhile.
     pub fn validate(&self, commands: &[Command], now: Timestamp) -> Outcome {
-        let plan = allot_core::plan(&mut self.shared.draft(), commands, now);
+        let plan = || allot_core::plan(&mut self.shared.draft(), commands, now);
+        let on_workers = tokio::runtime::Handle::try_current()
+            .is_ok_and(|runtime| runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let plan = if on_workers { tokio::task::block_in_place(plan) } else { plan() };
         let revision = plan.base_revision;
         Outcome { plan, applied: false, revision }
     }

@@ -23,6 +23,7 @@ mod clients;
 mod groups;
 mod pages;
 mod plans;
+mod tenants;
 
 /// What every console answer says about itself: no script or style from anywhere but
 /// here, no framing, no referrer, no caching of pages that show a person's data.
@@ -46,6 +47,7 @@ pub fn router() -> Router<App> {
         .route("/console/orgs/{org}/groups/{group}/members/remove", post(groups::remove_member))
         .route("/console/orgs/{org}/clients", get(clients::list).post(clients::create))
         .route("/console/orgs/{org}/clients/{client}/delete", post(clients::delete))
+        .route("/console/orgs/{org}/tenants", get(tenants::list).post(tenants::create))
         .route("/console/orgs/{org}/audit", get(audit::audit))
         .route("/console/orgs/{org}/audit.csv", get(audit::export))
         .route("/console/console.css", get(stylesheet))

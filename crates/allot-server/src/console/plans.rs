@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::pages::{checked_form, form_fields};
 use super::{Chrome, OrgPage, Page, render};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::service::{Access, Need};
+use allot_api::ErrorCode;
 
 /// What a form asks to change.
 enum Asked {
@@ -20,6 +21,9 @@ enum Asked {
     Licenses { users: Vec<String>, license: String, give: bool },
     /// A group's page: its rule becomes `licenses` (`external`: drawing no unit).
     Rule { group: String, licenses: Vec<String>, external: bool },
+    /// The tenants page: tenant `tenant` gets `quantity` units of unit license `license`,
+    /// for the service its units belong to.
+    TenantPool { tenant: String, license: String, quantity: String },
 }
 
 /// A form that asks for a plan, as sent: its CSRF token and its change.
@@ -35,6 +39,9 @@ impl Sent {
         let all = |name: &str| fields.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect();
         let asked = match one("kind").as_str() {
             "rule" => Asked::Rule { group: one("group"), licenses: all("license"), external: one("external") == "on" },
+            "tenant_pool" => {
+                Asked::TenantPool { tenant: one("tenant"), license: one("license"), quantity: one("quantity") }
+            }
             _ => Asked::Licenses { users: all("user"), license: one("license"), give: one("action") != "take" },
         };
         Self { csrf: one("csrf"), asked }
@@ -50,6 +57,29 @@ impl Asked {
                 licenses: licenses.clone(),
                 use_external_license: *external,
             }]),
+            Asked::TenantPool { tenant, license, quantity } => {
+                let quantity = quantity.trim().parse::<i64>().ok().filter(|q| *q >= 0).ok_or_else(|| {
+                    ApiError::bad_request(
+                        ErrorCode::InvalidBody,
+                        format!("quantity: `{quantity}` is not a whole number of units"),
+                    )
+                })?;
+                let unit = page.scope.held_pools().into_iter().find(|p| p.license.to_string() == *license);
+                let service = unit.and_then(|p| p.service).ok_or_else(|| {
+                    ApiError::bad_request(
+                        ErrorCode::InvalidBody,
+                        format!("`{license}` is not a unit license of this organization"),
+                    )
+                })?;
+                Ok(vec![PlanChange::SetTenantPool {
+                    tenant: tenant.clone(),
+                    service: service.to_string(),
+                    license: license.clone(),
+                    quantity,
+                    valid_from: None,
+                    valid_until: None,
+                }])
+            }
         }
     }
 
@@ -70,6 +100,12 @@ impl Asked {
                 }
                 fields
             }
+            Asked::TenantPool { tenant, license, quantity } => vec![
+                ("kind", "tenant_pool".to_owned()),
+                ("tenant", tenant.clone()),
+                ("license", license.clone()),
+                ("quantity", quantity.clone()),
+            ],
         }
     }
 
@@ -80,6 +116,7 @@ impl Asked {
             Asked::Rule { group, .. } => {
                 (format!("{}/groups/{}", page.base(), super::pages::urlencoded(group)), "Back to the group")
             }
+            Asked::TenantPool { .. } => (format!("{}/tenants", page.base()), "Back to the tenants"),
         }
     }
 }

@@ -146,15 +146,41 @@ async fn every_page_renders_for_every_role_with_the_csp_and_frame_headers() {
             "",
             "admin",
             ADMIN_PASSWORD,
-            vec!["/console/host", "/console/orgs/acme", "/console/orgs/acme/users", "/console/orgs/acme/clients"],
+            vec![
+                "/console/host",
+                "/console/orgs/acme",
+                "/console/orgs/acme/users",
+                "/console/orgs/acme/tenants",
+                "/console/orgs/acme/groups",
+                "/console/orgs/acme/audit",
+                "/console/orgs/acme/clients",
+            ],
         ),
         (
             "acme",
             "acme-admin",
             "org admin password 1",
-            vec!["/console/orgs/acme", "/console/orgs/acme/users", "/console/orgs/acme/clients"],
+            vec![
+                "/console/orgs/acme",
+                "/console/orgs/acme/users",
+                "/console/orgs/acme/tenants",
+                "/console/orgs/acme/groups",
+                "/console/orgs/acme/audit",
+                "/console/orgs/acme/clients",
+            ],
         ),
-        ("acme", "r", READER_PASSWORD, vec!["/console/orgs/acme", "/console/orgs/acme/users"]),
+        (
+            "acme",
+            "r",
+            READER_PASSWORD,
+            vec![
+                "/console/orgs/acme",
+                "/console/orgs/acme/users",
+                "/console/orgs/acme/tenants",
+                "/console/orgs/acme/groups",
+                "/console/orgs/acme/audit",
+            ],
+        ),
     ];
     for (org, user, password, pages) in roles {
         let mut browser = Browser::new(&t);
@@ -752,4 +778,74 @@ async fn the_overview_shows_the_tenants_shares_what_ends_within_30_days_and_the_
     browser.sign_in("acme", "acme-admin", "org admin password 1").await;
     let html = browser.get("/console/orgs/acme").await.html;
     assert!(html.contains("Nothing ends within 30 days.") && html.contains("No member waits"), "{html}");
+}
+
+#[tokio::test]
+async fn a_tenants_units_are_set_through_the_preview_and_an_over_grant_changes_nothing() {
+    let t = spawn_app().await;
+    let (_, boss) = two_orgs(&t).await;
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    let page = browser.get("/console/orgs/acme/tenants").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("No tenants yet."), "{}", page.html);
+    let csrf = page.csrf();
+    let made = browser
+        .post(
+            "/console/orgs/acme/tenants",
+            &[("csrf", csrf.as_str()), ("id", "prod"), ("name", "Production")],
+            "same-origin",
+        )
+        .await;
+    assert_eq!((made.status, made.location()), (StatusCode::SEE_OTHER, "/console/orgs/acme/tenants"));
+    let page = browser.get("/console/orgs/acme/tenants").await;
+    assert!(page.html.contains("<option value=\"UNATT\">UNATT (orchestrator; 5 left)"), "{}", page.html);
+
+    let set = |quantity: &'static str| {
+        [
+            ("csrf", csrf.clone()),
+            ("kind", "tenant_pool".into()),
+            ("tenant", "prod".into()),
+            ("license", "UNATT".into()),
+            ("quantity", quantity.into()),
+        ]
+    };
+    let form = set("3");
+    let form: Vec<(&str, &str)> = form.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let preview = browser.post("/console/orgs/acme/preview", &form, "same-origin").await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.html);
+    assert!(preview.html.contains("tenant prod / orchestrator"), "{}", preview.html);
+    assert!(
+        t.client(&boss)
+            .service_pools("acme", "prod", "orchestrator")
+            .await
+            .unwrap()
+            .pools
+            .iter()
+            .all(|p| p.quantity == 0)
+    );
+    let applied = browser.send_back(&preview).await;
+    assert!(applied.html.contains("applied exactly as previewed"), "{}", applied.html);
+    let pools = t.client(&boss).service_pools("acme", "prod", "orchestrator").await.unwrap().pools;
+    assert_eq!(pools.iter().find(|p| p.license == "UNATT").map(|p| p.quantity), Some(3));
+    let shown = browser.get("/console/orgs/acme/tenants").await.html;
+    assert!(shown.contains("data-pool=\"prod/orchestrator/UNATT\"><td>orchestrator</td><td>UNATT</td>\n        <td class=\"n granted\">3<"), "{shown}");
+
+    let form = set("6");
+    let form: Vec<(&str, &str)> = form.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let over = browser.post("/console/orgs/acme/preview", &form, "same-origin").await;
+    assert!(over.html.contains("class=\"violations\""), "{}", over.html);
+    assert!(!over.html.contains("Apply this plan"), "an impossible plan offers no apply: {}", over.html);
+    let form = set("three");
+    let form: Vec<(&str, &str)> = form.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let bad = browser.post("/console/orgs/acme/preview", &form, "same-origin").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.html.contains("is not a whole number of units"), "{}", bad.html);
+    let pools = t.client(&boss).service_pools("acme", "prod", "orchestrator").await.unwrap().pools;
+    assert_eq!(pools.iter().find(|p| p.license == "UNATT").map(|p| p.quantity), Some(3), "nothing changed");
+
+    let mut reader = Browser::new(&t);
+    reader.sign_in("acme", "r", READER_PASSWORD).await;
+    let html = reader.get("/console/orgs/acme/tenants").await.html;
+    assert!(html.contains("Production") && !html.contains("name=\"quantity\"") && !html.contains("Create tenant"));
 }
