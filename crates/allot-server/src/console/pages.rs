@@ -16,7 +16,7 @@ use crate::auth::ClientAddr;
 use crate::auth::LoginFailure;
 use crate::auth::oauth::login_person;
 use crate::auth::session::COOKIE;
-use crate::service::Ending;
+use crate::service::{Ending, HeldBy, UserFilter};
 
 /// `/console`: the signed-in person's first page, their organization's or the host's.
 pub async fn home(signed: Signed) -> Redirect {
@@ -302,28 +302,72 @@ struct Users {
     can_write: bool,
     /// The licenses the organization holds, to give or take.
     licenses: Vec<String>,
+    /// The organization's groups, to filter by.
+    groups: Vec<String>,
     users: Vec<UserRow>,
     /// The next page's link, if there is one.
     next: Option<String>,
-    /// The search, if any.
-    q: String,
+    /// The filters asked for.
+    query: UsersQuery,
+    /// Whether any filter is set.
+    filtered: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct UsersQuery {
     /// A part of the id, name or email to look for.
     #[serde(default)]
     q: String,
+    /// Holding this license.
+    #[serde(default)]
+    license: String,
+    /// Members of this group.
+    #[serde(default)]
+    group: String,
+    /// Holding a license this way: `direct`, `group` or `external`.
+    #[serde(default)]
+    source: String,
+    /// Waiting for a group's license (the checkbox: `on`).
+    #[serde(default)]
+    waiting: String,
     after: Option<String>,
 }
 
-/// An organization's users, a page at a time in id order (as the API pages them), or
-/// those whose id, name or email contains `q`.
+impl UsersQuery {
+    /// The filters as a query string, to carry to the next page: `name=value&` each.
+    fn carried(&self) -> String {
+        let fields = [
+            ("q", self.q.trim()),
+            ("license", self.license.as_str()),
+            ("group", self.group.as_str()),
+            ("source", self.source.as_str()),
+            ("waiting", self.waiting.as_str()),
+        ];
+        fields.iter().filter(|(_, v)| !v.is_empty()).map(|(n, v)| format!("{n}={}&", urlencoded(v))).collect()
+    }
+}
+
+/// An organization's users, a page at a time in id order (as the API pages them), those
+/// the filters let through: a search by id, name or email, a license held, a group, where
+/// a license comes from, waiting in a group's line.
 pub async fn users(page: OrgPage, Query(query): Query<UsersQuery>) -> Result<Response, Page> {
-    let asked = PageQuery { limit: Some(50), after: query.after };
-    let listed = page.scope.users_matching(&asked, &query.q)?;
-    let search = if query.q.trim().is_empty() { String::new() } else { format!("q={}&", urlencoded(query.q.trim())) };
-    let next = listed.next.map(|after| format!("{}/users?{search}after={}", page.base(), urlencoded(&after)));
+    let asked = PageQuery { limit: Some(50), after: query.after.clone() };
+    let source = match query.source.as_str() {
+        "" => None,
+        other => Some(HeldBy::parse(other).ok_or_else(|| {
+            Page::refused(StatusCode::BAD_REQUEST, format!("source: `{other}` is not direct, group or external"))
+        })?),
+    };
+    let filter = UserFilter {
+        search: query.q.clone(),
+        license: Some(query.license.clone()),
+        group: Some(query.group.clone()),
+        source,
+        waiting: query.waiting == "on",
+    };
+    let listed = page.scope.users_matching(&asked, &filter)?;
+    let carried = query.carried();
+    let next = listed.next.map(|after| format!("{}/users?{carried}after={}", page.base(), urlencoded(&after)));
     let users = listed
         .users
         .into_iter()
@@ -337,9 +381,21 @@ pub async fn users(page: OrgPage, Query(query): Query<UsersQuery>) -> Result<Res
         })
         .collect();
     let licenses = page.scope.held_pools().iter().map(|p| p.license.to_string()).collect();
+    let groups = page.scope.groups()?.groups.into_iter().map(|g| g.id).collect();
     let org = page.scope.org().to_string();
-    let q = query.q.trim().to_owned();
-    Ok(render(&Users { chrome: page.chrome(), org, can_write: page.can_write(), licenses, users, next, q }))
+    let filtered = !carried.is_empty();
+    let shown = Users {
+        chrome: page.chrome(),
+        org,
+        can_write: page.can_write(),
+        licenses,
+        groups,
+        users,
+        next,
+        query,
+        filtered,
+    };
+    Ok(render(&shown))
 }
 
 struct HeldRow {
@@ -431,6 +487,18 @@ pub(super) fn form_fields(body: &[u8]) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_next_page_carries_the_filters_set() {
+        let query = super::UsersQuery {
+            q: " ana ".into(),
+            license: "analytics:creator".into(),
+            waiting: "on".into(),
+            ..Default::default()
+        };
+        assert_eq!(query.carried(), "q=ana&license=analytics%3Acreator&waiting=on&");
+        assert_eq!(super::UsersQuery::default().carried(), "");
+    }
+
     #[test]
     fn form_fields_keep_repeated_names_and_decode() {
         let fields = super::form_fields(b"user=a&user=b%20c&license=ATTUNU&csrf=x%2By+z&empty=&&bad=%zz");

@@ -28,3 +28,4 @@ pub use orgs::organizations;
 pub use pools::{Ending, HeldPool, HeldService};
 pub use products::{capability_products, products, spelled};
 pub use scope::{Denied, HostScope, OrgScope, Refusal, authorized, authorized_home, check};
+pub use users::{HeldBy, UserFilter};

@@ -4,7 +4,8 @@
 use std::ops::Bound;
 
 use allot_api::{CreateUser, PageQuery, UpdateUser, UserPage, UserView};
-use allot_core::{Command, UserId, UserProfile};
+use allot_core::state::{Holding, Org, Source, User};
+use allot_core::{Command, LicenseKey, UserId, UserProfile};
 use allot_store::{SideWrite, Store, Subject};
 
 use super::OrgScope;
@@ -25,6 +26,55 @@ fn view(id: &UserId, user: &allot_core::state::User) -> UserView {
 
 /// Whether `text` contains `lower` (lower case) in any case; without allocating when both
 /// are ASCII, as ids and most names and addresses are.
+/// Which users a listing shows: those that pass every filter set.
+#[derive(Debug, Default)]
+pub struct UserFilter {
+    /// A part of the id, name or email, in any case.
+    pub search: String,
+    /// Holding this license: a code (any capability) or `code:capability`.
+    pub license: Option<String>,
+    /// Members of this group.
+    pub group: Option<String>,
+    /// Holding a license (the filtered one, if any) this way.
+    pub source: Option<HeldBy>,
+    /// Waiting in a group's line for a license.
+    pub waiting: bool,
+}
+
+/// Where a holding comes from, as the users page filters it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldBy {
+    Direct,
+    Group,
+    External,
+}
+
+impl HeldBy {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "direct" => Some(HeldBy::Direct),
+            "group" => Some(HeldBy::Group),
+            "external" => Some(HeldBy::External),
+            _ => None,
+        }
+    }
+
+    fn is(self, holding: &Holding) -> bool {
+        match self {
+            HeldBy::Direct => holding.source == Source::Direct && !holding.external,
+            HeldBy::Group => matches!(holding.source, Source::Group(_)),
+            HeldBy::External => holding.external,
+        }
+    }
+}
+
+/// Whether `user` waits for a license one of its groups' rules grants (holding no
+/// capability of its product), as [`allot_core::state::Org::waiting`] lines them up.
+fn waiting(org: &Org, user: &User) -> bool {
+    let rules = user.groups.keys().filter_map(|g| org.groups.get(g)).flat_map(|g| g.rule.licenses.iter());
+    rules.into_iter().any(|license| !user.holdings.contains_key(&license.product))
+}
+
 fn contains_ignoring_case(text: &str, lower: &str) -> bool {
     if text.is_ascii() && lower.is_ascii() {
         let (text, lower) = (text.as_bytes(), lower.as_bytes());
@@ -36,27 +86,62 @@ fn contains_ignoring_case(text: &str, lower: &str) -> bool {
 impl OrgScope {
     /// Users in id order, a page at a time.
     pub fn users(&self, query: &PageQuery) -> ApiResult<UserPage> {
-        self.users_matching(query, "")
+        self.users_matching(query, &UserFilter::default())
     }
 
-    /// Users whose id, name or email contains `search` (in any case), in id order, a page
-    /// at a time; all of them when `search` is empty. A search reads the users from the
-    /// page's start until the page is full: at worst the whole organization, from memory.
-    pub fn users_matching(&self, query: &PageQuery, search: &str) -> ApiResult<UserPage> {
+    /// The users `filter` lets through, in id order, a page at a time; all of them when
+    /// it sets nothing. A filter reads the users from the page's start until the page is
+    /// full: the cost of a page grows with the users it passes over, not with the whole
+    /// organization.
+    pub fn users_matching(&self, query: &PageQuery, filter: &UserFilter) -> ApiResult<UserPage> {
         let limit = self.app().page_limit(query.limit)? as usize;
-        let search = search.trim().to_lowercase();
-        let matches = |id: &UserId, u: &allot_core::state::User| {
-            let contains = |text: &str| contains_ignoring_case(text, &search);
-            search.is_empty()
-                || contains(id.as_str())
-                || contains(&u.profile.name)
-                || u.profile.email.as_deref().is_some_and(contains)
-        };
         let after = query.after.as_deref().map(UserId::parse).transpose();
         let after = after.map_err(|e| ApiError::bad_request(ErrorCode::InvalidQuery, format!("after: {e}")))?;
         let from = after.map_or(Bound::Unbounded, Bound::Excluded);
         let books = self.app().books.read();
         let Some(org) = books.org(self.org().as_str()) else { return Err(self.gone()) };
+        let license = match filter.license.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+            None => None,
+            Some(license) => {
+                let (code, capability) = license.split_once(':').map_or((license, None), |(c, k)| (c, Some(k)));
+                let product = books.catalogue().get(code);
+                let capability = match (product, capability) {
+                    (Some(product), Some(wanted)) => product.capability(wanted).map(|c| Some(c.code.clone())),
+                    (Some(_), None) => Some(None),
+                    (None, _) => None,
+                };
+                let unknown = || {
+                    ApiError::bad_request(
+                        ErrorCode::InvalidQuery,
+                        format!("license: `{license}` is not in the catalogue"),
+                    )
+                };
+                let (product, capability) = product.zip(capability).ok_or_else(unknown)?;
+                Some(LicenseKey { product: product.code.clone(), capability })
+            }
+        };
+        let group = match filter.group.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
+            None => None,
+            Some(group) => Some(self.group_id(group)?),
+        };
+        let search = filter.search.trim().to_lowercase();
+        let matches = |id: &UserId, u: &User| {
+            let contains = |text: &str| contains_ignoring_case(text, &search);
+            let found = search.is_empty()
+                || contains(id.as_str())
+                || contains(&u.profile.name)
+                || u.profile.email.as_deref().is_some_and(contains);
+            let held = |h: &Holding| filter.source.is_none_or(|source| source.is(h));
+            let holds = match &license {
+                Some(key) => u.holdings.get(&key.product).is_some_and(|h| {
+                    key.capability.as_ref().is_none_or(|c| h.capability.as_ref() == Some(c)) && held(h)
+                }),
+                None => filter.source.is_none() || u.holdings.iter().any(|(_, h)| held(h)),
+            };
+            let member = group.as_ref().is_none_or(|g| u.groups.contains_key(g));
+            let waits = !filter.waiting || waiting(org, u);
+            found && holds && member && waits
+        };
         let mut users: Vec<UserView> = org
             .users
             .range((from, Bound::Unbounded))

@@ -468,7 +468,7 @@ async fn a_reader_sees_no_write_controls_and_a_forged_apply_is_refused() {
     reader.sign_in("acme", "r", READER_PASSWORD).await;
     let users = reader.get("/console/orgs/acme/users").await;
     assert_eq!(users.status, StatusCode::OK);
-    for control in ["type=\"checkbox\"", "name=\"action\"", "/preview"] {
+    for control in ["form=\"assign\"", "name=\"user\"", "name=\"action\"", "/preview"] {
         assert!(!users.html.contains(control), "no {control} for a reader");
     }
     let own = users.csrf();
@@ -848,4 +848,51 @@ async fn a_tenants_units_are_set_through_the_preview_and_an_over_grant_changes_n
     reader.sign_in("acme", "r", READER_PASSWORD).await;
     let html = reader.get("/console/orgs/acme/tenants").await.html;
     assert!(html.contains("Production") && !html.contains("name=\"quantity\"") && !html.contains("Create tenant"));
+}
+
+#[tokio::test]
+async fn the_users_page_filters_by_license_source_group_and_waiting() {
+    use crate::harness::{group, held, rule};
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1), ("TSTNU", 5)], &["a", "b", "c", "d"]).await;
+    let client = t.client(&boss);
+    client.set_user_licenses("acme", "a", &licenses(&["ATTUNU"])).await.unwrap();
+    let outside = allot_api::LicenseSpec { external: true, ..held("TSTNU") };
+    client.set_user_licenses("acme", "b", &allot_api::SetUserLicenses { licenses: vec![outside] }).await.unwrap();
+    for (id, license, member) in [("g", "TSTNU", "c"), ("w", "ATTUNU", "d")] {
+        client.create_group("acme", &group(id)).await.unwrap();
+        client.set_group_rule("acme", id, &rule(&[license])).await.unwrap();
+        client.add_member("acme", id, member).await.unwrap();
+    }
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    let listed = |html: &str| -> Vec<String> {
+        let links = html.split("href=\"/console/orgs/acme/users/").skip(1);
+        links.map(|rest| rest.split('"').next().unwrap().to_owned()).collect()
+    };
+    for (query, expected) in [
+        ("license=ATTUNU", vec!["a"]),
+        ("license=TSTNU", vec!["b", "c"]),
+        ("license=TSTNU&source=group", vec!["c"]),
+        ("source=external", vec!["b"]),
+        ("source=direct", vec!["a"]),
+        ("group=w", vec!["d"]),
+        ("waiting=on", vec!["d"]),
+        ("q=a&license=TSTNU", vec![]),
+    ] {
+        let page = browser.get(&format!("/console/orgs/acme/users?{query}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{query}: {}", page.html);
+        assert_eq!(listed(&page.html), expected, "{query}");
+    }
+    let shown = browser.get("/console/orgs/acme/users?license=TSTNU&source=group").await.html;
+    assert!(shown.contains("<option selected>TSTNU</option>") && shown.contains("value=\"group\" selected"), "{shown}");
+    for (query, why) in
+        [("source=elsewhere", "is not direct, group or external"), ("license=NOPE", "is not in the catalogue")]
+    {
+        let refused = browser.get(&format!("/console/orgs/acme/users?{query}")).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(refused.html.contains(why), "{}", refused.html);
+    }
+    assert_eq!(browser.get("/console/orgs/acme/users?group=nope").await.status, StatusCode::NOT_FOUND);
 }
