@@ -192,7 +192,7 @@ test("a stale preview shows what moved and applies nothing", async () => {
 test("a reader sees no write controls, and a forged POST is refused", async () => {
   const { context, page } = await signedIn(READER);
   await page.goto(`${base}/console/orgs/acme/users`);
-  assert.equal(await page.locator('input[type="checkbox"]').count(), 0);
+  assert.equal(await page.locator('input[name="user"]').count(), 0, "no user to select");
   assert.equal(await page.getByRole("button", { name: /Preview/ }).count(), 0);
   const csrf = await page.locator('input[name="csrf"]').first().inputValue();
   const before = (await pools("acme")).ATTUNU.allocated;

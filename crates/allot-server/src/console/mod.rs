@@ -21,6 +21,7 @@ use crate::service::{Access, Need, OrgScope};
 mod audit;
 mod clients;
 mod groups;
+mod host;
 mod pages;
 mod plans;
 mod tenants;
@@ -35,7 +36,8 @@ pub fn router() -> Router<App> {
         .route("/console", get(pages::home))
         .route("/console/sign-in", get(pages::sign_in_form).post(pages::sign_in))
         .route("/console/sign-out", post(pages::sign_out))
-        .route("/console/host", get(pages::host))
+        .route("/console/host", get(host::host))
+        .route("/console/host/orgs", post(host::create_org))
         .route("/console/orgs/{org}", get(pages::overview))
         .route("/console/orgs/{org}/users", get(pages::users))
         .route("/console/orgs/{org}/preview", post(plans::plan))

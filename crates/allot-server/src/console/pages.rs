@@ -138,56 +138,23 @@ pub(super) fn urlencoded(text: &str) -> String {
         .collect()
 }
 
-struct OrgRow {
-    id: String,
-    name: String,
-    users: usize,
-    link: String,
-}
-
-#[derive(Template)]
-#[template(path = "console/host.html")]
-struct Host {
-    chrome: Chrome,
-    orgs: Vec<OrgRow>,
-}
-
-/// The host's organizations (host admins only: another answers 404, as the API's host
-/// paths are not there for them).
-pub async fn host(State(app): State<App>, signed: Signed) -> Result<Response, Page> {
-    if !signed.caller.is_host_admin() {
-        return Err(Page::refused(StatusCode::NOT_FOUND, "there is nothing at /console/host"));
-    }
-    let orgs = crate::service::organizations(&app, &signed.caller)
-        .organizations
-        .into_iter()
-        .map(|o| OrgRow {
-            link: format!("/console/orgs/{}", urlencoded(&o.id)),
-            id: o.id,
-            name: o.name,
-            users: o.users,
-        })
-        .collect();
-    Ok(render(&Host { chrome: Chrome::of(&signed, None), orgs }))
-}
-
 /// One license's pool as the overview shows it.
-struct PoolRow {
-    license: String,
-    purchased: i64,
-    allocated: i64,
-    available: i64,
+pub(super) struct PoolRow {
+    pub(super) license: String,
+    pub(super) purchased: i64,
+    pub(super) allocated: i64,
+    pub(super) available: i64,
     /// Allocated of purchased, in whole percent (0 with nothing purchased).
-    percent: i64,
+    pub(super) percent: i64,
     /// `ok`, `warn` (80% or more) or `full`.
-    level: &'static str,
-    unit: bool,
+    pub(super) level: &'static str,
+    pub(super) unit: bool,
     /// For unit licenses, what each tenant's service was granted of it.
-    tenants: String,
+    pub(super) tenants: String,
 }
 
 impl PoolRow {
-    fn of(held: &crate::service::HeldPool) -> Self {
+    pub(super) fn of(held: &crate::service::HeldPool) -> Self {
         let (purchased, allocated) = (held.pool.grant.quantity, held.pool.allocated);
         let percent = if purchased > 0 { (allocated * 100 / purchased).clamp(0, 100) } else { 0 };
         let level = match () {
@@ -249,6 +216,9 @@ struct Overview {
     /// Of everything ending within 30 days, the rows not shown.
     ending_more: usize,
     waiting: Vec<WaitingRow>,
+    /// For a host administrator: every license of the catalogue, to grant from the host.
+    grantable: Vec<String>,
+    base: String,
 }
 
 /// An organization's licenses: purchased, allocated, available (for unit licenses, the
@@ -281,7 +251,23 @@ pub async fn overview(page: OrgPage) -> Result<Response, Page> {
     }
     let ending_more = count - ending.len();
     let ending = ending.iter().map(EndingRow::of).collect();
-    Ok(render(&Overview { chrome: page.chrome(), name, pools, ending, ending_more, waiting }))
+    let grantable = if page.signed.caller.is_host_admin() { grantable(&page.scope) } else { Vec::new() };
+    let base = page.base();
+    Ok(render(&Overview { chrome: page.chrome(), name, pools, ending, ending_more, waiting, grantable, base }))
+}
+
+/// The catalogue's licenses: each product's code, or `code:capability` for each of its
+/// capabilities.
+fn grantable(scope: &crate::service::OrgScope) -> Vec<String> {
+    let products = crate::service::products(scope.app()).products;
+    let licenses = products.into_iter().flat_map(|p| {
+        if p.capabilities.is_empty() {
+            vec![p.code]
+        } else {
+            p.capabilities.iter().map(|c| format!("{}:{}", p.code, c.code)).collect()
+        }
+    });
+    licenses.collect()
 }
 
 struct UserRow {

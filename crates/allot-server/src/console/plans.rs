@@ -24,6 +24,9 @@ enum Asked {
     /// The tenants page: tenant `tenant` gets `quantity` units of unit license `license`,
     /// for the service its units belong to.
     TenantPool { tenant: String, license: String, quantity: String },
+    /// An organization's overview, for a host administrator: the organization gets
+    /// `quantity` of `license` from the host.
+    OrgPool { license: String, quantity: String },
 }
 
 /// A form that asks for a plan, as sent: its CSRF token and its change.
@@ -39,6 +42,7 @@ impl Sent {
         let all = |name: &str| fields.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect();
         let asked = match one("kind").as_str() {
             "rule" => Asked::Rule { group: one("group"), licenses: all("license"), external: one("external") == "on" },
+            "org_pool" => Asked::OrgPool { license: one("license"), quantity: one("quantity") },
             "tenant_pool" => {
                 Asked::TenantPool { tenant: one("tenant"), license: one("license"), quantity: one("quantity") }
             }
@@ -57,13 +61,14 @@ impl Asked {
                 licenses: licenses.clone(),
                 use_external_license: *external,
             }]),
+            Asked::OrgPool { license, quantity } => Ok(vec![PlanChange::SetOrgPool {
+                license: license.clone(),
+                quantity: whole(quantity)?,
+                valid_from: None,
+                valid_until: None,
+            }]),
             Asked::TenantPool { tenant, license, quantity } => {
-                let quantity = quantity.trim().parse::<i64>().ok().filter(|q| *q >= 0).ok_or_else(|| {
-                    ApiError::bad_request(
-                        ErrorCode::InvalidBody,
-                        format!("quantity: `{quantity}` is not a whole number of units"),
-                    )
-                })?;
+                let quantity = whole(quantity)?;
                 let unit = page.scope.held_pools().into_iter().find(|p| p.license.to_string() == *license);
                 let service = unit.and_then(|p| p.service).ok_or_else(|| {
                     ApiError::bad_request(
@@ -100,6 +105,9 @@ impl Asked {
                 }
                 fields
             }
+            Asked::OrgPool { license, quantity } => {
+                vec![("kind", "org_pool".to_owned()), ("license", license.clone()), ("quantity", quantity.clone())]
+            }
             Asked::TenantPool { tenant, license, quantity } => vec![
                 ("kind", "tenant_pool".to_owned()),
                 ("tenant", tenant.clone()),
@@ -117,8 +125,16 @@ impl Asked {
                 (format!("{}/groups/{}", page.base(), super::pages::urlencoded(group)), "Back to the group")
             }
             Asked::TenantPool { .. } => (format!("{}/tenants", page.base()), "Back to the tenants"),
+            Asked::OrgPool { .. } => (page.base(), "Back to the overview"),
         }
     }
+}
+
+/// A form's quantity: a whole number, not below zero.
+fn whole(quantity: &str) -> ApiResult<i64> {
+    quantity.trim().parse::<i64>().ok().filter(|q| *q >= 0).ok_or_else(|| {
+        ApiError::bad_request(ErrorCode::InvalidBody, format!("quantity: `{quantity}` is not a whole number of units"))
+    })
 }
 
 struct PoolMove {

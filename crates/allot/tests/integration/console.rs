@@ -896,3 +896,65 @@ async fn the_users_page_filters_by_license_source_group_and_waiting() {
     }
     assert_eq!(browser.get("/console/orgs/acme/users?group=nope").await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_host_admin_sees_the_organizations_fill_adds_one_and_grants_it_licenses_through_the_preview() {
+    let t = spawn_app().await;
+    let (admin, boss) = two_orgs(&t).await;
+    let mut browser = Browser::new(&t);
+    browser.sign_in("", "admin", ADMIN_PASSWORD).await;
+    let host = browser.get("/console/host").await;
+    assert_eq!(host.status, StatusCode::OK);
+    let row = |html: &str, marker: &str| {
+        let at = html.find(marker).unwrap_or_else(|| panic!("no {marker}"));
+        html[at..at + html[at..].find("</tr>").unwrap()].to_owned()
+    };
+    assert!(row(&host.html, "data-org=\"acme\"").contains("ATTUNU 3/10 (30%)"), "{}", host.html);
+    let bought = row(&host.html, "data-license=\"ATTUNU\"");
+    assert!(
+        bought.contains("class=\"n purchased\">100000<") && bought.contains("class=\"n allocated\">12<"),
+        "{bought}"
+    );
+    assert!(host.html.contains("<code>ATTUNU</code>"), "the catalogue");
+
+    let csrf = host.csrf();
+    let made = browser
+        .post("/console/host/orgs", &[("csrf", csrf.as_str()), ("id", "gamma"), ("name", "Gamma")], "same-origin")
+        .await;
+    assert_eq!((made.status, made.location()), (StatusCode::SEE_OTHER, "/console/orgs/gamma"));
+    let overview = browser.get("/console/orgs/gamma").await;
+    assert!(overview.html.contains("Grant from the host") && overview.html.contains("<option>TSTNU</option>"));
+    let grant = |quantity: &'static str| {
+        [
+            ("csrf", csrf.clone()),
+            ("kind", "org_pool".into()),
+            ("license", "TSTNU".into()),
+            ("quantity", quantity.into()),
+        ]
+    };
+    let form = grant("7");
+    let form: Vec<(&str, &str)> = form.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let preview = browser.post("/console/orgs/gamma/preview", &form, "same-origin").await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.html);
+    assert_eq!(t.org_pool(&admin, "gamma", "TSTNU").await, (0, 0), "a preview changes nothing");
+    let applied = browser.send_back(&preview).await;
+    assert!(applied.html.contains("applied exactly as previewed"), "{}", applied.html);
+    assert_eq!(t.org_pool(&admin, "gamma", "TSTNU").await, (7, 0));
+    let form = grant("200000");
+    let form: Vec<(&str, &str)> = form.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let over = browser.post("/console/orgs/gamma/preview", &form, "same-origin").await;
+    assert!(over.html.contains("class=\"violations\"") && !over.html.contains("Apply this plan"), "{}", over.html);
+    assert_eq!(t.org_pool(&admin, "gamma", "TSTNU").await, (7, 0), "nothing changed");
+
+    let mut org_admin = Browser::new(&t);
+    org_admin.sign_in("acme", "acme-admin", "org admin password 1").await;
+    let own = org_admin.get("/console/orgs/acme").await;
+    assert!(!own.html.contains("Grant from the host"), "no host controls for an organization's admin");
+    let csrf = own.csrf();
+    let forged = org_admin.post("/console/host/orgs", &[("csrf", csrf.as_str()), ("id", "delta")], "same-origin").await;
+    assert_eq!(forged.status, StatusCode::NOT_FOUND);
+    let form = [("csrf", csrf.as_str()), ("kind", "org_pool"), ("license", "ATTUNU"), ("quantity", "1000")];
+    let refused = org_admin.post("/console/orgs/acme/preview", &form, "same-origin").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.html);
+    assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (10, 3));
+}
