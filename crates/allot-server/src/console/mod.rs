@@ -2,7 +2,8 @@
 //! type-checked) over the same service layer as the API. Signed in with a session cookie
 //! (`auth/session.rs`); every state-changing form carries the session's CSRF token, and a
 //! browser's `Sec-Fetch-Site` must say the request came from this site. Pages load
-//! nothing but this server's own stylesheet: the Content-Security-Policy forbids the rest.
+//! nothing but this server's own stylesheet and scripts: the Content-Security-Policy forbids
+//! the rest. The pages work without the scripts (htmx and the trend charts enhance them).
 
 use askama::Template;
 use axum::Router;
@@ -28,8 +29,8 @@ mod tenants;
 
 /// What every console answer says about itself: no script or style from anywhere but
 /// here, no framing, no referrer, no caching of pages that show a person's data.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn router() -> Router<App> {
     Router::new()
@@ -53,6 +54,7 @@ pub fn router() -> Router<App> {
         .route("/console/orgs/{org}/audit", get(audit::audit))
         .route("/console/orgs/{org}/audit.csv", get(audit::export))
         .route("/console/console.css", get(stylesheet))
+        .route("/console/assets/{file}", get(asset))
         .layer(axum::middleware::map_response(secure))
 }
 
@@ -63,6 +65,26 @@ async fn secure(mut response: Response) -> Response {
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     response
+}
+
+/// The console's script and the libraries it uses, vendored from npm at the versions
+/// `assets/vendor/VERSIONS` records (`scripts/vendor-assets`) and embedded here.
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    ("console.js", "text/javascript; charset=utf-8", include_bytes!("../../assets/console.js")),
+    ("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("../../assets/vendor/htmx.min.js")),
+    ("uPlot.iife.min.js", "text/javascript; charset=utf-8", include_bytes!("../../assets/vendor/uPlot.iife.min.js")),
+    ("uPlot.min.css", "text/css; charset=utf-8", include_bytes!("../../assets/vendor/uPlot.min.css")),
+];
+
+async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, ..)| *name == file) {
+        Some((_, kind, bytes)) => {
+            ([(header::CONTENT_TYPE, *kind), (header::CACHE_CONTROL, "max-age=3600")], *bytes).into_response()
+        }
+        None => {
+            Page::refused(StatusCode::NOT_FOUND, format!("there is nothing at /console/assets/{file}")).into_response()
+        }
+    }
 }
 
 async fn stylesheet() -> Response {

@@ -219,12 +219,15 @@ struct Overview {
     /// For a host administrator: every license of the catalogue, to grant from the host.
     grantable: Vec<String>,
     base: String,
+    /// The trend's range, in days, and each license's trend over it.
+    days: i64,
+    trends: Vec<Trend>,
 }
 
 /// An organization's licenses: purchased, allocated, available (for unit licenses, the
 /// tenants' shares), with a warning at 80% and at exhaustion; what ends within 30 days;
 /// and the groups whose members wait.
-pub async fn overview(page: OrgPage) -> Result<Response, Page> {
+pub async fn overview(page: OrgPage, Query(query): Query<OverviewQuery>) -> Result<Response, Page> {
     let name = page.scope.read_org(|o| o.name.clone())?;
     let services = page.scope.held_services(None);
     let pools = page
@@ -251,9 +254,65 @@ pub async fn overview(page: OrgPage) -> Result<Response, Page> {
     }
     let ending_more = count - ending.len();
     let ending = ending.iter().map(EndingRow::of).collect();
+    let days = query.days.unwrap_or(30);
+    if !TREND_DAYS.contains(&days) {
+        return Err(Page::refused(StatusCode::BAD_REQUEST, format!("days: `{days}` is not one of 30, 90 or 365")));
+    }
+    let trends = trends(&page, days).await?;
     let grantable = if page.signed.caller.is_host_admin() { grantable(&page.scope) } else { Vec::new() };
     let base = page.base();
-    Ok(render(&Overview { chrome: page.chrome(), name, pools, ending, ending_more, waiting, grantable, base }))
+    let overview =
+        Overview { chrome: page.chrome(), name, pools, ending, ending_more, waiting, grantable, base, days, trends };
+    Ok(render(&overview))
+}
+
+/// The trend chart's ranges, in days.
+const TREND_DAYS: [i64; 3] = [30, 90, 365];
+
+#[derive(Deserialize)]
+pub struct OverviewQuery {
+    /// The trend's range: 30, 90 or 365 days back from now.
+    days: Option<i64>,
+}
+
+/// One license's pool over the trend's range, for the chart (`console.js`) and the table
+/// read without it.
+struct Trend {
+    license: String,
+    /// `[[unix seconds, allocated, purchased], ...]`: at the range's start, after every
+    /// change since, and now.
+    points: String,
+    start: (i64, i64),
+    now: (i64, i64),
+    changes: usize,
+}
+
+/// Each license's allocated and purchased over the last `days`, from the ledger: the
+/// counts at the range's start and after every change since.
+async fn trends(page: &OrgPage, days: i64) -> Result<Vec<Trend>, Page> {
+    let now = page.scope.app().clock.now();
+    let since = now.saturating_sub(days * DAY);
+    let org = page.scope.org().clone();
+    let pools: Vec<_> =
+        page.scope.held_pools().into_iter().map(|p| (allot_core::Scope::Org { org: org.clone() }, p.license)).collect();
+    let histories = page.scope.pool_histories(&pools, since).await?;
+    let trends = pools.iter().zip(histories).map(|((_, license), history)| {
+        let at = |pool: &allot_core::Pool| (pool.allocated, pool.grant.quantity);
+        let last = history.points.last().map_or(at(&history.start), |(_, _, pool)| at(pool));
+        let mut points = vec![(since, at(&history.start))];
+        points.extend(history.points.iter().map(|(_, when, pool)| (*when, at(pool))));
+        points.push((now, last));
+        let json: Vec<[i64; 3]> =
+            points.iter().map(|(when, (allocated, purchased))| [when / 1000, *allocated, *purchased]).collect();
+        Trend {
+            license: license.to_string(),
+            points: serde_json::to_string(&json).unwrap_or_default(),
+            start: at(&history.start),
+            now: last,
+            changes: history.points.len(),
+        }
+    });
+    Ok(trends.collect())
 }
 
 /// The catalogue's licenses: each product's code, or `code:capability` for each of its

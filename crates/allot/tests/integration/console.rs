@@ -196,7 +196,12 @@ async fn every_page_renders_for_every_role_with_the_csp_and_frame_headers() {
                 assert!(header("content-security-policy").contains("frame-ancestors 'none'"), "{path}");
                 assert_eq!(header("x-frame-options"), "DENY", "{path}");
                 assert_eq!(header("cache-control"), "no-store", "{path}");
-                assert!(!page.html.contains("<script"), "{path}: no inline or other script");
+                let scripts: Vec<&str> = page.html.split("<script").skip(1).collect();
+                assert!(
+                    scripts.iter().all(|s| s.starts_with(" src=\"/console/assets/")
+                        && s.split_once('>').is_some_and(|(_, rest)| rest.starts_with("</script>"))),
+                    "{path}: only this server's own scripts, none inline"
+                );
             }
         }
     }
@@ -957,4 +962,40 @@ async fn a_host_admin_sees_the_organizations_fill_adds_one_and_grants_it_license
     let refused = org_admin.post("/console/orgs/acme/preview", &form, "same-origin").await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.html);
     assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (10, 3));
+}
+
+#[tokio::test]
+async fn the_overviews_trend_carries_each_pools_counts_from_the_ledger_and_its_scripts_are_served_here() {
+    use crate::harness::START;
+    let t = spawn_app().await;
+    let (_, boss) = two_orgs(&t).await;
+    t.advance(60_000);
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    let html = browser.get("/console/orgs/acme?days=90").await.html;
+    let at = html.find("class=\"trend\" data-license=\"ATTUNU\"").expect("a trend per license");
+    let figure = &html[at..at + html[at..].find("</figure>").unwrap()];
+    assert!(figure.contains("allocated 0 of 0 90 days ago, 3 of 10 now (4 changes)"), "{figure}");
+    let raw = figure.split("data-points=\"").nth(1).unwrap().split('"').next().unwrap().replace("&#34;", "\"");
+    let points: Vec<[i64; 3]> = serde_json::from_str(&raw).unwrap();
+    let now = (START + 60_000) / 1000;
+    assert_eq!(points.first(), Some(&[now - 90 * 86_400, 0, 0]), "the counts at the range's start");
+    assert_eq!(points.last(), Some(&[now, 3, 10]), "and now: {points:?}");
+    assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (10, 3));
+    let allocated: Vec<i64> = points.iter().map(|p| p[1]).collect();
+    assert_eq!(allocated, [0, 0, 1, 2, 3, 3], "after each change of the ledger");
+    assert_eq!(browser.get("/console/orgs/acme?days=7").await.status, StatusCode::BAD_REQUEST);
+
+    for (asset, kind) in [
+        ("console.js", "text/javascript"),
+        ("htmx.min.js", "text/javascript"),
+        ("uPlot.iife.min.js", "text/javascript"),
+        ("uPlot.min.css", "text/css"),
+    ] {
+        let served = browser.get(&format!("/console/assets/{asset}")).await;
+        assert_eq!(served.status, StatusCode::OK, "{asset}");
+        assert!(served.headers.get("content-type").unwrap().to_str().unwrap().starts_with(kind), "{asset}");
+        assert!(served.html.len() > 500, "{asset}");
+    }
+    assert_eq!(browser.get("/console/assets/nothing.js").await.status, StatusCode::NOT_FOUND);
 }
