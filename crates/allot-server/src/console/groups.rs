@@ -1,12 +1,13 @@
 //! The groups pages: the organization's groups, one group's rule (changed through a plan,
 //! `plans.rs`), its members in order of joining and its waiting line.
 
-use allot_api::CreateGroup;
+use allot_api::{CreateGroup, PageQuery};
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
 use axum::response::{Redirect, Response};
+use serde::Deserialize;
 
 use super::pages::{checked_form, form_fields, urlencoded};
 use super::{Chrome, OrgPage, Page, render};
@@ -32,13 +33,27 @@ struct Groups {
     org: String,
     can_write: bool,
     groups: Vec<GroupRow>,
+    /// The search, if any, and the next page's link, if there is one.
+    q: String,
+    next: Option<String>,
 }
 
-/// `/console/orgs/{org}/groups`: every group, with its rule and its number of members.
-pub async fn list(page: OrgPage) -> Result<Response, Page> {
-    let groups = page
-        .scope
-        .groups()?
+#[derive(Deserialize)]
+pub struct GroupsQuery {
+    /// A part of the id or name to look for.
+    #[serde(default)]
+    q: String,
+    after: Option<String>,
+}
+
+/// `/console/orgs/{org}/groups`: the groups, 50 to a page in id order, or those whose id
+/// or name contains `q`; each with its rule and its number of members.
+pub async fn list(page: OrgPage, Query(query): Query<GroupsQuery>) -> Result<Response, Page> {
+    let listed = page.scope.groups_matching(&PageQuery { limit: Some(50), after: query.after }, &query.q)?;
+    let q = query.q.trim().to_owned();
+    let search = if q.is_empty() { String::new() } else { format!("q={}&", urlencoded(&q)) };
+    let next = listed.next.map(|after| format!("{}/groups?{search}after={}", page.base(), urlencoded(&after)));
+    let groups = listed
         .groups
         .into_iter()
         .map(|g| GroupRow {
@@ -50,7 +65,7 @@ pub async fn list(page: OrgPage) -> Result<Response, Page> {
         })
         .collect();
     let org = page.scope.org().to_string();
-    Ok(render(&Groups { chrome: page.chrome(), org, can_write: page.can_write(), groups }))
+    Ok(render(&Groups { chrome: page.chrome(), org, can_write: page.can_write(), groups, q, next }))
 }
 
 /// `POST /console/orgs/{org}/groups`: creates a group, then shows it.

@@ -5,7 +5,7 @@
 use allot_api::{CreateOrg, ProductView};
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Redirect, Response};
 
@@ -28,6 +28,8 @@ struct OrgRow {
 struct Host {
     chrome: Chrome,
     orgs: Vec<OrgRow>,
+    /// The next page of organizations, if there is one.
+    next: Option<String>,
     pools: Vec<PoolRow>,
     products: Vec<ProductView>,
 }
@@ -40,10 +42,17 @@ fn host_scope(app: &App, signed: &Signed) -> Result<HostScope, Page> {
 }
 
 /// `/console/host`: the organizations, the host's pools and the catalogue.
-pub async fn host(State(app): State<App>, signed: Signed) -> Result<Response, Page> {
+pub async fn host(State(app): State<App>, signed: Signed, Query(query): Query<HostQuery>) -> Result<Response, Page> {
     let host = host_scope(&app, &signed)?;
+    let all = crate::service::organizations(&app, &signed.caller).organizations;
+    let after = |o: &&allot_api::OrgView| query.after.as_ref().is_none_or(|after| o.id > *after);
+    let mut listed: Vec<_> = all.iter().filter(after).take(ORGS_SHOWN + 1).cloned().collect();
+    let next = (listed.len() > ORGS_SHOWN).then(|| {
+        listed.truncate(ORGS_SHOWN);
+        format!("/console/host?after={}", urlencoded(&listed[ORGS_SHOWN - 1].id))
+    });
     let mut orgs = Vec::new();
-    for org in crate::service::organizations(&app, &signed.caller).organizations {
+    for org in listed {
         let scope = OrgScope::authorize(&app, signed.caller.clone(), &org.id, Need::native(Access::Read))?;
         let pools = scope.held_pools();
         let fullest = pools.iter().map(PoolRow::of).max_by_key(|p| (p.percent, p.allocated));
@@ -52,7 +61,16 @@ pub async fn host(State(app): State<App>, signed: Signed) -> Result<Response, Pa
     }
     let pools = host.held_pools().iter().map(PoolRow::of).collect();
     let products = crate::service::products(&app).products;
-    Ok(render(&Host { chrome: Chrome::of(&signed, None), orgs, pools, products }))
+    Ok(render(&Host { chrome: Chrome::of(&signed, None), orgs, next, pools, products }))
+}
+
+/// Organizations to a page of the host's list.
+const ORGS_SHOWN: usize = 50;
+
+#[derive(serde::Deserialize)]
+pub struct HostQuery {
+    /// The organization (its id) the page starts after.
+    after: Option<String>,
 }
 
 /// `POST /console/host/orgs`: adds an organization, then shows its overview.

@@ -243,15 +243,13 @@ pub async fn overview(page: OrgPage, Query(query): Query<OverviewQuery>) -> Resu
         })
         .collect();
     let (ending, count) = page.scope.ending_within(30 * DAY, ENDING_SHOWN);
-    let mut waiting = Vec::new();
-    for group in page.scope.groups()?.groups {
-        let line = page.scope.group_waiting(&group.id)?;
-        if let Some((user, license)) = line.first() {
-            let link = format!("{}/groups/{}", page.base(), urlencoded(&group.id));
-            let first = format!("{user}, for {license}");
-            waiting.push(WaitingRow { link, group: group.name, waiting: line.len(), first });
-        }
-    }
+    let waiting = page.scope.waiting_lines()?.into_iter().map(|(id, group, waiting, (user, license))| WaitingRow {
+        link: format!("{}/groups/{}", page.base(), urlencoded(&id)),
+        group,
+        waiting,
+        first: format!("{user}, for {license}"),
+    });
+    let waiting = waiting.collect();
     let ending_more = count - ending.len();
     let ending = ending.iter().map(EndingRow::of).collect();
     let days = query.days.unwrap_or(30);
@@ -347,8 +345,6 @@ struct Users {
     can_write: bool,
     /// The licenses the organization holds, to give or take.
     licenses: Vec<String>,
-    /// The organization's groups, to filter by.
-    groups: Vec<String>,
     users: Vec<UserRow>,
     /// The next page's link, if there is one.
     next: Option<String>,
@@ -426,20 +422,10 @@ pub async fn users(page: OrgPage, Query(query): Query<UsersQuery>) -> Result<Res
         })
         .collect();
     let licenses = page.scope.held_pools().iter().map(|p| p.license.to_string()).collect();
-    let groups = page.scope.groups()?.groups.into_iter().map(|g| g.id).collect();
     let org = page.scope.org().to_string();
     let filtered = !carried.is_empty();
-    let shown = Users {
-        chrome: page.chrome(),
-        org,
-        can_write: page.can_write(),
-        licenses,
-        groups,
-        users,
-        next,
-        query,
-        filtered,
-    };
+    let shown =
+        Users { chrome: page.chrome(), org, can_write: page.can_write(), licenses, users, next, query, filtered };
     Ok(render(&shown))
 }
 

@@ -1,11 +1,13 @@
 //! Groups and their members.
 
-use allot_api::{CreateGroup, GroupList, GroupView, MemberList, MemberView};
+use std::ops::Bound;
+
+use allot_api::{CreateGroup, ErrorCode, GroupList, GroupView, MemberList, MemberView, PageQuery};
 use allot_core::{Command, GroupId, UserId};
 
 use super::OrgScope;
 use crate::api::invalid_id;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 
 fn view(group: &allot_core::state::Group) -> GroupView {
     GroupView {
@@ -17,7 +19,43 @@ fn view(group: &allot_core::state::Group) -> GroupView {
     }
 }
 
+/// A page of groups, and the id to ask the next one after, if there is more.
+pub struct GroupPage {
+    pub groups: Vec<GroupView>,
+    pub next: Option<String>,
+}
+
 impl OrgScope {
+    /// Groups whose id or name contains `search` (in any case), in id order, a page at a
+    /// time; all of them when `search` is empty.
+    pub fn groups_matching(&self, query: &PageQuery, search: &str) -> ApiResult<GroupPage> {
+        let limit = self.app().page_limit(query.limit)? as usize;
+        let after = query.after.as_deref().map(GroupId::parse).transpose();
+        let after = after.map_err(|e| ApiError::bad_request(ErrorCode::InvalidQuery, format!("after: {e}")))?;
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let search = search.trim().to_lowercase();
+        let matches = |g: &allot_core::state::Group| {
+            search.is_empty()
+                || g.id.as_str().to_lowercase().contains(&search)
+                || g.name.to_lowercase().contains(&search)
+        };
+        let books = self.app().books.read();
+        let org = books.org(self.org().as_str()).ok_or_else(|| self.gone())?;
+        let mut groups: Vec<GroupView> = org
+            .groups
+            .range((from, Bound::Unbounded))
+            .map(|(_, g)| g)
+            .filter(|g| matches(g))
+            .take(limit + 1)
+            .map(view)
+            .collect();
+        let next = (groups.len() > limit).then(|| {
+            groups.truncate(limit);
+            groups.last().map(|g| g.id.clone()).unwrap_or_default()
+        });
+        Ok(GroupPage { groups, next })
+    }
+
     pub fn groups(&self) -> ApiResult<GroupList> {
         let books = self.app().books.read();
         let org = books.org(self.org().as_str()).ok_or_else(|| self.gone())?;
@@ -52,6 +90,33 @@ impl OrgScope {
             g.members.values().enumerate().map(|(i, u)| MemberView { user: u.to_string(), position: i + 1 }).collect()
         });
         Ok(MemberList { members: members.unwrap_or_default() })
+    }
+
+    /// Every group whose members wait for one of its rule's licenses: (group id, name,
+    /// how many wait, the first in line and for what), in group order. Each license's line
+    /// is made once, not once per group.
+    pub fn waiting_lines(&self) -> ApiResult<Vec<(String, String, usize, (String, String))>> {
+        let books = self.app().books.read();
+        let Some(org) = books.org(self.org().as_str()) else { return Err(self.gone()) };
+        let mut licenses: Vec<&allot_core::LicenseKey> =
+            org.groups.values().flat_map(|g| g.rule.licenses.iter()).collect();
+        licenses.sort();
+        licenses.dedup();
+        // By group: (sequence of joining, user, license) of each member waiting.
+        let mut lines: std::collections::BTreeMap<&GroupId, Vec<(u64, &UserId, &allot_core::LicenseKey)>> =
+            std::collections::BTreeMap::new();
+        for license in licenses {
+            for (seq, user, group, _) in org.waiting(license) {
+                lines.entry(group).or_default().push((seq, user, license));
+            }
+        }
+        let lines = lines.into_iter().filter_map(|(group, mut line)| {
+            line.sort();
+            let name = org.groups.get(group).map(|g| g.name.clone()).unwrap_or_default();
+            let (_, user, license) = line.first()?;
+            Some((group.to_string(), name, line.len(), (user.to_string(), license.to_string())))
+        });
+        Ok(lines.collect())
     }
 
     /// The group's members waiting for one of its rule's licenses (no unit was free), as

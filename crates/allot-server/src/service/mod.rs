@@ -23,6 +23,7 @@ mod users;
 pub use access::{Access, Family, Need};
 pub use admins::{BOOTSTRAP_ADMIN, forget_bootstrap_password};
 pub use contact_center::UserRecord;
+pub use groups::GroupPage;
 pub use lifetimes::{Lifetime, Lifetimes};
 pub use orgs::organizations;
 pub use pools::{Ending, HeldPool, HeldService};

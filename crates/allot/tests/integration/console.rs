@@ -999,3 +999,44 @@ async fn the_overviews_trend_carries_each_pools_counts_from_the_ledger_and_its_s
     }
     assert_eq!(browser.get("/console/assets/nothing.js").await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_groups_and_the_organizations_are_listed_a_page_at_a_time_and_groups_found_by_name() {
+    use crate::harness::group;
+    let t = spawn_app().await;
+    let (admin, boss) = two_orgs(&t).await;
+    for n in 0..55 {
+        let made = allot_api::CreateGroup { id: format!("g{n:02}"), name: Some(format!("Team {n:02}")) };
+        t.client(&boss).create_group("acme", &made).await.unwrap();
+        t.client(&admin).create_org(&allot_api::CreateOrg { id: format!("org{n:02}"), name: None }).await.unwrap();
+    }
+    t.client(&boss).create_group("acme", &group("zeta")).await.unwrap();
+    let links = |html: &str, under: &str| -> Vec<String> {
+        html.split(&format!("href=\"{under}")).skip(1).map(|rest| rest.split('"').next().unwrap().to_owned()).collect()
+    };
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    let first = browser.get("/console/orgs/acme/groups").await;
+    let shown = links(&first.html, "/console/orgs/acme/groups/");
+    assert_eq!((shown.len(), shown[0].as_str(), shown[49].as_str()), (50, "g00", "g49"));
+    let next =
+        first.html.split("rel=\"next\" href=\"").nth(1).unwrap().split('"').next().unwrap().replace("&#38;", "&");
+    assert_eq!(next, "/console/orgs/acme/groups?after=g49");
+    let second = browser.get(&next).await;
+    assert_eq!(links(&second.html, "/console/orgs/acme/groups/"), ["g50", "g51", "g52", "g53", "g54", "zeta"]);
+    assert!(!second.html.contains("rel=\"next\""), "the last page");
+    let found = browser.get("/console/orgs/acme/groups?q=team%2007").await;
+    assert_eq!(links(&found.html, "/console/orgs/acme/groups/"), ["g07"], "by name, in any case");
+
+    let mut host = Browser::new(&t);
+    host.sign_in("", "admin", ADMIN_PASSWORD).await;
+    let page = host.get("/console/host").await;
+    let orgs = links(&page.html, "/console/orgs/");
+    assert_eq!((orgs.len(), orgs[0].as_str(), orgs[49].as_str()), (50, "acme", "org47"));
+    let next = page.html.split("rel=\"next\" href=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert_eq!(next, "/console/host?after=org47");
+    assert_eq!(
+        links(&host.get(&next).await.html, "/console/orgs/"),
+        ["org48", "org49", "org50", "org51", "org52", "org53", "org54"]
+    );
+}
