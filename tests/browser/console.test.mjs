@@ -249,12 +249,13 @@ test("a POST without the CSRF token is refused", async () => {
   });
   assert.equal(sent.status(), 403);
   // Nor from a script of the page itself (the policy lets scripts reach this server only,
-  // for htmx), with the session's cookie but without the form's token.
-  const form = "user=u8&license=ATTUNU&action=give";
-  const status = await page.evaluate((body) => fetch("/console/orgs/acme/preview", {
-    method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded" },
-  }).then((r) => r.status), form);
+  // for htmx), with the session's cookie but without the form's token: a write that would
+  // make a tenant.
+  const status = await page.evaluate(() => fetch("/console/orgs/acme/tenants", {
+    method: "POST", body: "id=forged", headers: { "content-type": "application/x-www-form-urlencoded" },
+  }).then((r) => r.status));
   assert.equal(status, 403);
+  assert.deepEqual((await api("GET", "/orgs/acme/tenants")).tenants, [], "no tenant made");
   assert.equal((await pools("acme")).ATTUNU.allocated, before, "nothing changed");
   await context.close();
 });

@@ -2,7 +2,10 @@
 //! behind an `Arc`, so a copy shares every run and a change copies only the run it touches.
 //! The books use it for what grows with an organization (users, groups, what ends when), so
 //! a plan can work on a private copy of the state while checks read the last committed one:
-//! copying a million users copies about 16,000 pointers (docs/BENCHMARKS.md).
+//! copying a million users copies about 16,000 pointers (docs/BENCHMARKS.md). The index of
+//! each run's first key is shared the same way; the first change after a copy that moves a
+//! run's first key (a split, a new smallest key, an emptied run) copies that index, one
+//! key per run.
 
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
@@ -259,6 +262,15 @@ impl<K: Ord + Hash + Clone, V: Clone, const RUN: usize> CowMap<K, V, RUN> {
         self.firsts = Arc::new(self.runs.iter().map(|run| run[0].0.clone()).collect());
     }
 
+    /// The entries from the first one whose key `before` does not hold for, in order:
+    /// `before` must hold for a prefix of the keys (`|(at, ..)| *at <= t` on keys that
+    /// start with a time). Found by a binary search, with no key built to start from.
+    pub fn iter_from(&self, before: impl Fn(&K) -> bool) -> impl Iterator<Item = (&K, &V)> {
+        let run = self.firsts.partition_point(&before).saturating_sub(1);
+        let runs = self.runs.get(run..).unwrap_or_default();
+        runs.iter().flat_map(|entries| entries.iter().map(|(k, v)| (k, v))).skip_while(move |(k, _)| before(k))
+    }
+
     /// The entries within `range`, in order.
     pub fn range<R: RangeBounds<K>>(&self, range: R) -> impl Iterator<Item = (&K, &V)> {
         let (run, at) = match range.start_bound() {
@@ -345,6 +357,8 @@ mod tests {
             let mut model = start.clone();
             let mut map: CowMap<u16, u32, 4> = CowMap::new();
             map.append(&mut start.clone());
+            let firsts: Vec<u16> = map.runs.iter().map(|run| run[0].0).collect();
+            prop_assert_eq!(&firsts, &*map.firsts, "built whole");
             let mut copies = Vec::new();
             for op in ops {
                 match op {
@@ -372,7 +386,12 @@ mod tests {
             prop_assert_eq!(map.first_key(), model.keys().next());
             for (copy, then) in copies {
                 prop_assert!(copy.iter().eq(then.iter()));
+                for k in 0..600u16 {
+                    prop_assert_eq!(copy.get(&k), then.get(&k), "a copy's lookups, through its own index");
+                }
             }
+            let t = from;
+            prop_assert!(map.iter_from(|k| *k < t).eq(model.range(t..)), "from a key found by search");
         }
     }
 

@@ -496,16 +496,16 @@ impl State {
     }
 
     /// Holdings of organization `org` that end after `from` and at or before `until`, in
-    /// order of ending: (when, user, product). Ended holdings leave the books as they end,
-    /// so the scan starts about at `from`.
+    /// order of ending: (when, user, product). The window is found by a binary search; the
+    /// organization's are picked from it.
     pub fn holdings_ending<'a>(
         &'a self,
         org: &'a OrgKey,
         from: Timestamp,
         until: Timestamp,
     ) -> impl Iterator<Item = (Timestamp, &'a UserId, &'a ProductCode)> + 'a {
-        let window =
-            self.ending.keys().skip_while(move |(at, ..)| *at <= from).take_while(move |(at, ..)| *at <= until);
+        let window = self.ending.iter_from(move |(at, ..)| *at <= from).map(|(k, _)| k);
+        let window = window.take_while(move |(at, ..)| *at <= until);
         window.filter(move |(_, o, ..)| o == org).map(|(at, _, user, product)| (*at, user, product))
     }
 
@@ -517,9 +517,10 @@ impl State {
         from: Timestamp,
         until: Timestamp,
     ) -> impl Iterator<Item = (Timestamp, &'a Scope, &'a LicenseKey)> + 'a {
-        let window =
-            self.ending_pools.keys().skip_while(move |(at, ..)| *at <= from).take_while(move |(at, ..)| *at <= until);
-        window.filter(move |(_, scope, _)| scope.org().is_some_and(|o| o.key() == *org)).map(|(at, s, l)| (*at, s, l))
+        let window = self.ending_pools.iter_from(move |(at, ..)| *at <= from).map(|(k, _)| k);
+        let window = window.take_while(move |(at, ..)| *at <= until);
+        let of_org = move |scope: &Scope| scope.org().is_some_and(|o| OrgKey::canonical(o.as_str()) == org.as_str());
+        window.filter(move |(_, scope, _)| of_org(scope)).map(|(at, s, l)| (*at, s, l))
     }
 
     /// Pool grants that end at or before `now`.

@@ -954,3 +954,27 @@ fn changes_read_as_words() {
     let joined = Change::MemberAdded { org: org(), group, user: user("u1"), seq: 7 };
     assert_eq!(joined.to_string(), format!("{}/u1 joins group devs", org()));
 }
+
+#[test]
+fn the_check_reads_spellings_as_before_looking_them_up_without_building_ids() {
+    let mut books = Fixture::with_org(&[("ATTUNU", 5), ("analytics:creator", 2)], &["a", "b"]);
+    books.ok(&[set_direct("a", &["ATTUNU", "analytics:creator"], false)]);
+    let reason = |who: &str, key: &str| books.check(who, key).reason;
+    assert_eq!(reason("a", "ATTUNU"), CheckReason::Held);
+    assert_eq!(reason("a", "attunu"), CheckReason::Held, "a code in any case");
+    assert_eq!(reason("a", "analytics"), CheckReason::Held, "any capability of the product");
+    assert_eq!(reason("a", "ANALYTICS:Creator"), CheckReason::Held, "a capability in any case");
+    assert_eq!(reason("a", "analytics:viewer"), CheckReason::PoolExhausted, "not held, and none bought");
+    for unknown in ["ATTUNU:", ":creator", "analytics:creator:x", "analytics:nope", "", "NOPE", &"X".repeat(65)] {
+        assert_eq!(reason("a", unknown), CheckReason::UnknownLicense, "{unknown:?}");
+    }
+    for user in ["A", "../a", "", "a ", "nobody"] {
+        assert_eq!(reason(user, "ATTUNU"), CheckReason::UnknownUser, "{user:?}");
+    }
+    assert_eq!(
+        books.state.check("Song_One", "a", "ATTUNU", NOW).reason,
+        CheckReason::Held,
+        "the organization in any spelling"
+    );
+    assert_eq!(books.state.check("song one", "a", "ATTUNU", NOW).reason, CheckReason::UnknownOrganization);
+}

@@ -3,9 +3,13 @@
 // everything the console uses (the Content-Security-Policy allows nothing else).
 "use strict";
 
-// htmx would add a <style> element for its indicators, which the policy refuses.
+// htmx would add a <style> element for its indicators (which the policy refuses), and
+// keep copies of pages it pushed to the address bar in sessionStorage (people's names and
+// the form's token, outliving a sign-out in the tab): neither.
 if (window.htmx) {
   htmx.config.includeIndicatorStyles = false;
+  htmx.config.historyCacheSize = 0;
+  htmx.config.allowEval = false;
 }
 
 function drawTrends() {

@@ -9,7 +9,7 @@ use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::{Redirect, Response};
 
-use super::pages::{checked_form, form_fields, urlencoded};
+use super::pages::{Fields, checked_form, urlencoded};
 use super::{Chrome, OrgPage, Page, render};
 use crate::auth::KNOWN_SCOPES;
 use crate::service::{Access, Need};
@@ -33,11 +33,11 @@ pub async fn list(page: OrgPage) -> Result<Response, Page> {
 
 /// `POST /console/orgs/{org}/clients`: creates a client and shows its secret, once.
 pub async fn create(page: OrgPage, headers: HeaderMap, body: Bytes) -> Result<Response, Page> {
-    let fields = form_fields(&body);
-    checked_form(&page.signed, &headers, &values(&fields, "csrf").next().unwrap_or_default())?;
+    let fields = Fields::of(&body);
+    checked_form(&page.signed, &headers, &fields.one("csrf"))?;
     page.scope.require(Need::native(Access::Write))?;
-    let name = values(&fields, "name").next().unwrap_or_default().trim().to_owned();
-    let created = page.scope.create_client(CreateClient { name, scopes: values(&fields, "scope").collect() }).await?;
+    let name = fields.one("name").trim().to_owned();
+    let created = page.scope.create_client(CreateClient { name, scopes: fields.all("scope") }).await?;
     show(&page, Some(created)).await
 }
 
@@ -49,7 +49,7 @@ pub async fn delete(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Redirect, Page> {
-    checked_form(&page.signed, &headers, &values(&form_fields(&body), "csrf").next().unwrap_or_default())?;
+    checked_form(&page.signed, &headers, &Fields::of(&body).one("csrf"))?;
     page.scope.require(Need::native(Access::Write))?;
     page.scope.delete_client(&client).await?;
     Ok(Redirect::to(&format!("{}/clients", page.base())))
@@ -58,11 +58,6 @@ pub async fn delete(
 async fn show(page: &OrgPage, created: Option<CreatedClient>) -> Result<Response, Page> {
     let clients = page.scope.clients().await?.clients;
     Ok(render(&Clients { chrome: page.chrome(), base: page.base(), clients, scopes: KNOWN_SCOPES, created }))
-}
-
-/// The values of a form's fields named `name`, in order.
-fn values<'a>(fields: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = String> + 'a {
-    fields.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.clone())
 }
 
 /// A client's delete path under `base`.

@@ -9,14 +9,9 @@ use axum::http::HeaderMap;
 use axum::response::{Redirect, Response};
 use serde::Deserialize;
 
-use super::pages::{checked_form, form_fields, urlencoded};
+use super::pages::{Fields, checked_form, urlencoded};
 use super::{Chrome, OrgPage, Page, render};
 use crate::service::{Access, Need};
-
-/// A form's named field (the first), or empty.
-fn field(body: &[u8], name: &str) -> String {
-    form_fields(body).into_iter().find(|(n, _)| n == name).map(|(_, v)| v).unwrap_or_default()
-}
 
 struct GroupRow {
     id: String,
@@ -70,9 +65,10 @@ pub async fn list(page: OrgPage, Query(query): Query<GroupsQuery>) -> Result<Res
 
 /// `POST /console/orgs/{org}/groups`: creates a group, then shows it.
 pub async fn create(page: OrgPage, headers: HeaderMap, body: Bytes) -> Result<Redirect, Page> {
-    checked_form(&page.signed, &headers, &field(&body, "csrf"))?;
+    let fields = Fields::of(&body);
+    checked_form(&page.signed, &headers, &fields.one("csrf"))?;
     page.scope.require(Need::native(Access::Write))?;
-    let (id, name) = (field(&body, "id").trim().to_owned(), field(&body, "name").trim().to_owned());
+    let (id, name) = (fields.one("id").trim().to_owned(), fields.one("name").trim().to_owned());
     let created = page.scope.create_group(CreateGroup { id, name: Some(name).filter(|n| !n.is_empty()) }).await?;
     Ok(Redirect::to(&format!("{}/groups/{}", page.base(), urlencoded(&created.id))))
 }
@@ -154,9 +150,10 @@ async fn membership(
     body: Bytes,
     join: bool,
 ) -> Result<Redirect, Page> {
-    checked_form(&page.signed, &headers, &field(&body, "csrf"))?;
+    let fields = Fields::of(&body);
+    checked_form(&page.signed, &headers, &fields.one("csrf"))?;
     page.scope.require(Need::native(Access::Write))?;
-    let user = field(&body, "user");
+    let user = fields.one("user");
     match join {
         true => page.scope.add_member(&group, user.trim()).await.map(drop)?,
         false => page.scope.remove_member(&group, user.trim()).await?,

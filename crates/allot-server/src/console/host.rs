@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Redirect, Response};
 
-use super::pages::{PoolRow, checked_form, form_fields, urlencoded};
+use super::pages::{Fields, PoolRow, checked_form, urlencoded};
 use super::{Chrome, Page, Signed, render};
 use crate::app::App;
 use crate::service::{Access, HostScope, Need, OrgScope};
@@ -80,8 +80,8 @@ pub async fn create_org(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Redirect, Page> {
-    let fields = form_fields(&body);
-    let one = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+    let fields = Fields::of(&body);
+    let one = |name: &str| fields.one(name).trim().to_owned();
     checked_form(&signed, &headers, &one("csrf"))?;
     let host = host_scope(&app, &signed)?;
     let name = Some(one("name")).filter(|n| !n.is_empty());

@@ -138,7 +138,7 @@ impl FromRequestParts<App> for OrgPage {
 
 impl OrgPage {
     pub fn chrome(&self) -> Chrome {
-        Chrome { admin: self.can_write(), ..Chrome::of(&self.signed, Some(self.scope.org().as_str())) }
+        Chrome { can_write: self.can_write(), ..Chrome::of(&self.signed, Some(self.scope.org().as_str())) }
     }
 
     /// Whether the page shows write controls (the server refuses a reader's writes anyway).
@@ -237,7 +237,7 @@ pub struct Chrome {
     pub org: Option<String>,
     pub host_admin: bool,
     /// Whether the signed-in person may write in the organization (administrators' links).
-    pub admin: bool,
+    pub can_write: bool,
 }
 
 impl Chrome {
@@ -247,7 +247,7 @@ impl Chrome {
             csrf: signed.session.csrf(),
             org: org.map(str::to_owned),
             host_admin: signed.caller.is_host_admin(),
-            admin: false,
+            can_write: false,
         }
     }
 }

@@ -228,6 +228,10 @@ struct Overview {
 /// tenants' shares), with a warning at 80% and at exhaustion; what ends within 30 days;
 /// and the groups whose members wait.
 pub async fn overview(page: OrgPage, Query(query): Query<OverviewQuery>) -> Result<Response, Page> {
+    let days = query.days.unwrap_or(30);
+    if !TREND_DAYS.contains(&days) {
+        return Err(Page::refused(StatusCode::BAD_REQUEST, format!("days: `{days}` is not one of 30, 90 or 365")));
+    }
     let name = page.scope.read_org(|o| o.name.clone())?;
     let services = page.scope.held_services(None);
     let pools = page
@@ -243,19 +247,15 @@ pub async fn overview(page: OrgPage, Query(query): Query<OverviewQuery>) -> Resu
         })
         .collect();
     let (ending, count) = page.scope.ending_within(30 * DAY, ENDING_SHOWN);
-    let waiting = page.scope.waiting_lines()?.into_iter().map(|(id, group, waiting, (user, license))| WaitingRow {
-        link: format!("{}/groups/{}", page.base(), urlencoded(&id)),
-        group,
-        waiting,
-        first: format!("{user}, for {license}"),
+    let waiting = page.scope.waiting_lines()?.into_iter().map(|line| WaitingRow {
+        link: format!("{}/groups/{}", page.base(), urlencoded(&line.group)),
+        group: line.name,
+        waiting: line.waiting,
+        first: format!("{}, for {}", line.first.0, line.first.1),
     });
     let waiting = waiting.collect();
     let ending_more = count - ending.len();
     let ending = ending.iter().map(EndingRow::of).collect();
-    let days = query.days.unwrap_or(30);
-    if !TREND_DAYS.contains(&days) {
-        return Err(Page::refused(StatusCode::BAD_REQUEST, format!("days: `{days}` is not one of 30, 90 or 365")));
-    }
     let trends = trends(&page, days).await?;
     let grantable = if page.signed.caller.is_host_admin() { grantable(&page.scope) } else { Vec::new() };
     let base = page.base();
@@ -277,8 +277,8 @@ pub struct OverviewQuery {
 /// read without it.
 struct Trend {
     license: String,
-    /// `[[unix seconds, allocated, purchased], ...]`: at the range's start, after every
-    /// change since, and now.
+    /// `[[unix seconds, allocated, purchased], ...]`: at the range's start, at the last
+    /// change of each day since that had one, and now.
     points: String,
     start: (i64, i64),
     now: (i64, i64),
@@ -297,8 +297,15 @@ async fn trends(page: &OrgPage, days: i64) -> Result<Vec<Trend>, Page> {
     let trends = pools.iter().zip(histories).map(|((_, license), history)| {
         let at = |pool: &allot_core::Pool| (pool.allocated, pool.grant.quantity);
         let last = history.points.last().map_or(at(&history.start), |(_, _, pool)| at(pool));
+        // A point a day at most (the day's last counts): a year's chart is 367 points
+        // however busy the pool was.
         let mut points = vec![(since, at(&history.start))];
-        points.extend(history.points.iter().map(|(_, when, pool)| (*when, at(pool))));
+        for (_, when, pool) in &history.points {
+            match points.last_mut() {
+                Some((day, counts)) if *day / DAY == *when / DAY && *day != since => *counts = at(pool),
+                _ => points.push((*when, at(pool))),
+            }
+        }
         points.push((now, last));
         let json: Vec<[i64; 3]> =
             points.iter().map(|(when, (allocated, purchased))| [when / 1000, *allocated, *purchased]).collect();
@@ -401,8 +408,8 @@ pub async fn users(page: OrgPage, Query(query): Query<UsersQuery>) -> Result<Res
     };
     let filter = UserFilter {
         search: query.q.clone(),
-        license: Some(query.license.clone()),
-        group: Some(query.group.clone()),
+        license: Some(query.license.trim().to_owned()).filter(|l| !l.is_empty()),
+        group: Some(query.group.trim().to_owned()).filter(|g| !g.is_empty()),
         source,
         waiting: query.waiting == "on",
     };
@@ -512,8 +519,22 @@ pub async fn user(
 
 /// A form's fields in order, repeated names kept (`user=a&user=b`), decoded; a body that
 /// is not a form has none.
-pub(super) fn form_fields(body: &[u8]) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes(body).unwrap_or_default()
+pub(super) struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    pub(super) fn of(body: &[u8]) -> Self {
+        Self(serde_urlencoded::from_bytes(body).unwrap_or_default())
+    }
+
+    /// The first value named `name`, or empty.
+    pub(super) fn one(&self, name: &str) -> String {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+
+    /// Every value named `name`, in order.
+    pub(super) fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect()
+    }
 }
 
 #[cfg(test)]
@@ -532,11 +553,15 @@ mod tests {
 
     #[test]
     fn form_fields_keep_repeated_names_and_decode() {
-        let fields = super::form_fields(b"user=a&user=b%20c&license=ATTUNU&csrf=x%2By+z&empty=&&bad=%zz");
-        let pairs: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let fields = super::Fields::of(b"user=a&user=b%20c&license=ATTUNU&csrf=x%2By+z&empty=&&bad=%zz");
+        let pairs: Vec<(&str, &str)> = fields.0.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         assert_eq!(
             pairs,
             [("user", "a"), ("user", "b c"), ("license", "ATTUNU"), ("csrf", "x+y z"), ("empty", ""), ("bad", "%zz")]
+        );
+        assert_eq!(
+            (fields.one("user"), fields.all("user"), fields.one("none")),
+            ("a".into(), vec!["a".into(), "b c".into()], String::new())
         );
     }
 }

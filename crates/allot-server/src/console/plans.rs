@@ -9,7 +9,7 @@ use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
-use super::pages::{checked_form, form_fields};
+use super::pages::{Fields, checked_form};
 use super::{Chrome, OrgPage, Page, render};
 use crate::error::{ApiError, ApiResult};
 use crate::service::{Access, Need};
@@ -37,9 +37,8 @@ struct Sent {
 
 impl Sent {
     fn of(body: &[u8]) -> Self {
-        let fields = form_fields(body);
-        let one = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
-        let all = |name: &str| fields.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect();
+        let fields = Fields::of(body);
+        let (one, all) = (|name: &str| fields.one(name), |name: &str| fields.all(name));
         let asked = match one("kind").as_str() {
             "rule" => Asked::Rule { group: one("group"), licenses: all("license"), external: one("external") == "on" },
             "org_pool" => Asked::OrgPool { license: one("license"), quantity: one("quantity") },

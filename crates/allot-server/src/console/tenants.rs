@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::response::{Redirect, Response};
 
-use super::pages::{checked_form, form_fields};
+use super::pages::{Fields, checked_form};
 use super::{Chrome, OrgPage, Page, render};
 use crate::service::{Access, Need};
 
@@ -49,8 +49,8 @@ pub async fn list(page: OrgPage) -> Result<Response, Page> {
 
 /// `POST /console/orgs/{org}/tenants`: adds a tenant, then shows the tenants.
 pub async fn create(page: OrgPage, headers: HeaderMap, body: Bytes) -> Result<Redirect, Page> {
-    let fields = form_fields(&body);
-    let one = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+    let fields = Fields::of(&body);
+    let one = |name: &str| fields.one(name).trim().to_owned();
     checked_form(&page.signed, &headers, &one("csrf"))?;
     page.scope.require(Need::native(Access::Write))?;
     let name = Some(one("name")).filter(|n| !n.is_empty());

@@ -19,6 +19,15 @@ fn view(group: &allot_core::state::Group) -> GroupView {
     }
 }
 
+/// A group's waiting line: how many of its members wait, and the first in line with the
+/// license they wait for.
+pub struct WaitingLine {
+    pub group: String,
+    pub name: String,
+    pub waiting: usize,
+    pub first: (String, String),
+}
+
 /// A page of groups, and the id to ask the next one after, if there is more.
 pub struct GroupPage {
     pub groups: Vec<GroupView>,
@@ -92,10 +101,9 @@ impl OrgScope {
         Ok(MemberList { members: members.unwrap_or_default() })
     }
 
-    /// Every group whose members wait for one of its rule's licenses: (group id, name,
-    /// how many wait, the first in line and for what), in group order. Each license's line
-    /// is made once, not once per group.
-    pub fn waiting_lines(&self) -> ApiResult<Vec<(String, String, usize, (String, String))>> {
+    /// Every group whose members wait for one of its rule's licenses, in group order.
+    /// Each license's line is made once, not once per group.
+    pub fn waiting_lines(&self) -> ApiResult<Vec<WaitingLine>> {
         let books = self.app().books.read();
         let Some(org) = books.org(self.org().as_str()) else { return Err(self.gone()) };
         let mut licenses: Vec<&allot_core::LicenseKey> =
@@ -114,7 +122,8 @@ impl OrgScope {
             line.sort();
             let name = org.groups.get(group).map(|g| g.name.clone()).unwrap_or_default();
             let (_, user, license) = line.first()?;
-            Some((group.to_string(), name, line.len(), (user.to_string(), license.to_string())))
+            let first = (user.to_string(), license.to_string());
+            Some(WaitingLine { group: group.to_string(), name, waiting: line.len(), first })
         });
         Ok(lines.collect())
     }

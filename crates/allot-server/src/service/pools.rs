@@ -188,8 +188,6 @@ impl OrgScope {
         Some(held_of_service(&books, t, service))
     }
 
-    /// Every service of every tenant (or of `tenant` only) that holds something, by tenant
-    /// then service.
     /// What ends after now and within `window` milliseconds: pool grants and holdings,
     /// first ending first, at most `limit` of them, and how many there are in all.
     pub fn ending_within(&self, window: Timestamp, limit: usize) -> (Vec<Ending>, usize) {
@@ -206,13 +204,16 @@ impl OrgScope {
             user: user.clone(),
             product: product.clone(),
         });
-        let mut all: Vec<Ending> = pools.chain(holdings).collect();
+        // Both come in order of ending: the first `limit` of each, merged, are the first.
+        let mut all: Vec<Ending> = pools.take(limit).chain(holdings.take(limit)).collect();
         all.sort_by_key(Ending::at);
-        let count = all.len();
         all.truncate(limit);
+        let count = books.pools_ending(&key, now, until).count() + books.holdings_ending(&key, now, until).count();
         (all, count)
     }
 
+    /// Every service of every tenant (or of `tenant` only) that holds something, by tenant
+    /// then service.
     pub fn held_services(&self, tenant: Option<&TenantId>) -> Vec<HeldService> {
         let books = self.app().books.read();
         let Some(org) = books.org(self.org().as_str()) else { return Vec::new() };

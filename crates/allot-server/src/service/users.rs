@@ -24,8 +24,6 @@ fn view(id: &UserId, user: &allot_core::state::User) -> UserView {
     }
 }
 
-/// Whether `text` contains `lower` (lower case) in any case; without allocating when both
-/// are ASCII, as ids and most names and addresses are.
 /// Which users a listing shows: those that pass every filter set.
 #[derive(Debug, Default)]
 pub struct UserFilter {
@@ -71,10 +69,12 @@ impl HeldBy {
 /// Whether `user` waits for a license one of its groups' rules grants (holding no
 /// capability of its product), as [`allot_core::state::Org::waiting`] lines them up.
 fn waiting(org: &Org, user: &User) -> bool {
-    let rules = user.groups.keys().filter_map(|g| org.groups.get(g)).flat_map(|g| g.rule.licenses.iter());
-    rules.into_iter().any(|license| !user.holdings.contains_key(&license.product))
+    let mut rules = user.groups.keys().filter_map(|g| org.groups.get(g)).flat_map(|g| g.rule.licenses.iter());
+    rules.any(|license| !user.holdings.contains_key(&license.product))
 }
 
+/// Whether `text` contains `lower` (lower case) in any case; without allocating when both
+/// are ASCII, as ids and most names and addresses are.
 fn contains_ignoring_case(text: &str, lower: &str) -> bool {
     if text.is_ascii() && lower.is_ascii() {
         let (text, lower) = (text.as_bytes(), lower.as_bytes());
@@ -91,8 +91,8 @@ impl OrgScope {
 
     /// The users `filter` lets through, in id order, a page at a time; all of them when
     /// it sets nothing. A filter reads the users from the page's start until the page is
-    /// full: the cost of a page grows with the users it passes over, not with the whole
-    /// organization.
+    /// full: at worst the whole organization, from memory (a filter that few pass reads it
+    /// all: 20-70 ms at 10^6 users, docs/BENCHMARKS.md).
     pub fn users_matching(&self, query: &PageQuery, filter: &UserFilter) -> ApiResult<UserPage> {
         let limit = self.app().page_limit(query.limit)? as usize;
         let after = query.after.as_deref().map(UserId::parse).transpose();
@@ -100,7 +100,7 @@ impl OrgScope {
         let from = after.map_or(Bound::Unbounded, Bound::Excluded);
         let books = self.app().books.read();
         let Some(org) = books.org(self.org().as_str()) else { return Err(self.gone()) };
-        let license = match filter.license.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        let license = match filter.license.as_deref() {
             None => None,
             Some(license) => {
                 let (code, capability) = license.split_once(':').map_or((license, None), |(c, k)| (c, Some(k)));
@@ -120,7 +120,7 @@ impl OrgScope {
                 Some(LicenseKey { product: product.code.clone(), capability })
             }
         };
-        let group = match filter.group.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
+        let group = match filter.group.as_deref() {
             None => None,
             Some(group) => Some(self.group_id(group)?),
         };
