@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Redirect, Response};
 
-use super::pages::{Fields, PoolRow, checked_form, urlencoded};
+use super::pages::{AfterQuery, Fields, PoolRow, checked_form, page_after, urlencoded};
 use super::{Chrome, Page, Signed, render};
 use crate::app::App;
 use crate::service::{Access, HostScope, Need, OrgScope};
@@ -42,15 +42,11 @@ fn host_scope(app: &App, signed: &Signed) -> Result<HostScope, Page> {
 }
 
 /// `/console/host`: the organizations, the host's pools and the catalogue.
-pub async fn host(State(app): State<App>, signed: Signed, Query(query): Query<HostQuery>) -> Result<Response, Page> {
+pub async fn host(State(app): State<App>, signed: Signed, Query(query): Query<AfterQuery>) -> Result<Response, Page> {
     let host = host_scope(&app, &signed)?;
     let all = crate::service::organizations(&app, &signed.caller).organizations;
-    let after = |o: &&allot_api::OrgView| query.after.as_ref().is_none_or(|after| o.id > *after);
-    let mut listed: Vec<_> = all.iter().filter(after).take(ORGS_SHOWN + 1).cloned().collect();
-    let next = (listed.len() > ORGS_SHOWN).then(|| {
-        listed.truncate(ORGS_SHOWN);
-        format!("/console/host?after={}", urlencoded(&listed[ORGS_SHOWN - 1].id))
-    });
+    let (listed, next) = page_after(all, query.after.as_deref(), |o| &o.id);
+    let next = next.map(|after| format!("/console/host?after={}", urlencoded(&after)));
     let mut orgs = Vec::new();
     for org in listed {
         let scope = OrgScope::authorize(&app, signed.caller.clone(), &org.id, Need::native(Access::Read))?;
@@ -62,15 +58,6 @@ pub async fn host(State(app): State<App>, signed: Signed, Query(query): Query<Ho
     let pools = host.held_pools().iter().map(PoolRow::of).collect();
     let products = crate::service::products(&app).products;
     Ok(render(&Host { chrome: Chrome::of(&signed, None), orgs, next, pools, products }))
-}
-
-/// Organizations to a page of the host's list.
-const ORGS_SHOWN: usize = 50;
-
-#[derive(serde::Deserialize)]
-pub struct HostQuery {
-    /// The organization (its id) the page starts after.
-    after: Option<String>,
 }
 
 /// `POST /console/host/orgs`: adds an organization, then shows its overview.

@@ -517,6 +517,27 @@ pub async fn user(
     Ok(render(&UserPage { chrome: page.chrome(), org, user, held, waiting, check, history, licenses: options }))
 }
 
+/// Rows to a page of a console list.
+pub(super) const PAGE: usize = 50;
+
+/// The page of `items` (in id order) that starts after the one whose id is `after`, and
+/// the id to ask the next page after, if there are more.
+pub(super) fn page_after<T>(items: Vec<T>, after: Option<&str>, id: impl Fn(&T) -> &str) -> (Vec<T>, Option<String>) {
+    let mut page: Vec<T> =
+        items.into_iter().filter(|item| after.is_none_or(|after| id(item) > after)).take(PAGE + 1).collect();
+    let next = (page.len() > PAGE).then(|| {
+        page.truncate(PAGE);
+        page.last().map(|item| id(item).to_owned()).unwrap_or_default()
+    });
+    (page, next)
+}
+
+/// `?after=ID`, the page a list starts after.
+#[derive(Deserialize)]
+pub struct AfterQuery {
+    pub(super) after: Option<String>,
+}
+
 /// A form's fields in order, repeated names kept (`user=a&user=b`), decoded; a body that
 /// is not a form has none.
 pub(super) struct Fields(Vec<(String, String)>);

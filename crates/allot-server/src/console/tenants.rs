@@ -5,10 +5,11 @@ use allot_api::{CreateTenant, TenantView};
 use allot_core::ProductKind;
 use askama::Template;
 use axum::body::Bytes;
+use axum::extract::Query;
 use axum::http::HeaderMap;
 use axum::response::{Redirect, Response};
 
-use super::pages::{Fields, checked_form};
+use super::pages::{AfterQuery, Fields, checked_form, page_after, urlencoded};
 use super::{Chrome, OrgPage, Page, render};
 use crate::service::{Access, Need};
 
@@ -26,13 +27,16 @@ struct Tenants {
     base: String,
     can_write: bool,
     tenants: Vec<TenantView>,
+    /// The next page's link, if there is one.
+    next: Option<String>,
     units: Vec<UnitLicense>,
 }
 
 /// `/console/orgs/{org}/tenants`: the tenants, their services' pools, and the forms to
 /// set one (through a plan) or add a tenant.
-pub async fn list(page: OrgPage) -> Result<Response, Page> {
-    let tenants = page.scope.tenants()?.tenants;
+pub async fn list(page: OrgPage, Query(query): Query<AfterQuery>) -> Result<Response, Page> {
+    let (tenants, next) = page_after(page.scope.tenants()?.tenants, query.after.as_deref(), |t| &t.id);
+    let next = next.map(|after| format!("{}/tenants?after={}", page.base(), urlencoded(&after)));
     let units = page
         .scope
         .held_pools()
@@ -43,7 +47,7 @@ pub async fn list(page: OrgPage) -> Result<Response, Page> {
             Some(UnitLicense { license: p.license.to_string(), service, available: p.pool.available() })
         })
         .collect();
-    let shown = Tenants { chrome: page.chrome(), base: page.base(), can_write: page.can_write(), tenants, units };
+    let shown = Tenants { chrome: page.chrome(), base: page.base(), can_write: page.can_write(), tenants, next, units };
     Ok(render(&shown))
 }
 

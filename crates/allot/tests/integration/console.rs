@@ -1079,3 +1079,35 @@ async fn the_new_pages_writes_need_the_forms_token_and_write_access() {
     assert_eq!(made.status, StatusCode::FORBIDDEN, "no token");
     assert_eq!(host.get("/console/orgs/forged").await.status, StatusCode::NOT_FOUND, "no organization made");
 }
+
+#[tokio::test]
+async fn the_tenants_and_the_api_clients_are_listed_a_page_at_a_time() {
+    let t = spawn_app().await;
+    let (_, boss) = two_orgs(&t).await;
+    for n in 0..52 {
+        t.client(&boss)
+            .create_tenant("acme", &allot_api::CreateTenant { id: format!("t{n:02}"), name: None })
+            .await
+            .unwrap();
+        let client = allot_api::CreateClient { name: format!("c{n:02}"), scopes: vec!["allot:read".into()] };
+        t.client(&boss).create_client("acme", &client).await.unwrap();
+    }
+    let mut browser = Browser::new(&t);
+    browser.sign_in("acme", "acme-admin", "org admin password 1").await;
+    let count = |html: &str, marker: &str| html.matches(marker).count();
+    let next =
+        |html: &str| html.split("rel=\"next\" href=\"").nth(1).map(|rest| rest.split('"').next().unwrap().to_owned());
+
+    let tenants = browser.get("/console/orgs/acme/tenants").await.html;
+    assert_eq!(count(&tenants, "<section class=\"tenant\""), 50);
+    assert_eq!(next(&tenants).as_deref(), Some("/console/orgs/acme/tenants?after=t49"));
+    let rest = browser.get("/console/orgs/acme/tenants?after=t49").await.html;
+    assert_eq!((count(&rest, "<section class=\"tenant\""), next(&rest)), (2, None));
+    assert!(rest.contains("(t50)") && rest.contains("(t51)"), "{rest}");
+
+    let clients = browser.get("/console/orgs/acme/clients").await.html;
+    assert_eq!(count(&clients, "aria-label=\"Delete c"), 50);
+    let after = next(&clients).expect("a next page");
+    let rest = browser.get(&after).await.html;
+    assert_eq!((count(&rest, "aria-label=\"Delete c"), next(&rest)), (2, None));
+}
