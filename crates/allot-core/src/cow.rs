@@ -271,6 +271,17 @@ impl<K: Ord + Hash + Clone, V: Clone, const RUN: usize> CowMap<K, V, RUN> {
         runs.iter().flat_map(|entries| entries.iter().map(|(k, v)| (k, v))).skip_while(move |(k, _)| before(k))
     }
 
+    /// The keys whose `at` is after `from` and not after `until`, in order, for a map
+    /// ordered by `at` first (keys that start with a time).
+    pub fn keys_within<T: Ord + Copy>(
+        &self,
+        at: impl Fn(&K) -> T + Copy,
+        from: T,
+        until: T,
+    ) -> impl Iterator<Item = &K> {
+        self.iter_from(move |k| at(k) <= from).map(|(k, _)| k).take_while(move |k| at(k) <= until)
+    }
+
     /// The entries within `range`, in order.
     pub fn range<R: RangeBounds<K>>(&self, range: R) -> impl Iterator<Item = (&K, &V)> {
         let (run, at) = match range.start_bound() {
@@ -392,6 +403,8 @@ mod tests {
             }
             let t = from;
             prop_assert!(map.iter_from(|k| *k < t).eq(model.range(t..)), "from a key found by search");
+            let within = model.range((Bound::Excluded(low), Bound::Included(high))).map(|(k, _)| k);
+            prop_assert!(map.keys_within(|k| *k, low, high).eq(within), "after one time, up to another");
         }
     }
 

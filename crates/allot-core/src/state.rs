@@ -504,8 +504,7 @@ impl State {
         from: Timestamp,
         until: Timestamp,
     ) -> impl Iterator<Item = (Timestamp, &'a UserId, &'a ProductCode)> + 'a {
-        let window = self.ending.iter_from(move |(at, ..)| *at <= from).map(|(k, _)| k);
-        let window = window.take_while(move |(at, ..)| *at <= until);
+        let window = self.ending.keys_within(|(at, ..)| *at, from, until);
         window.filter(move |(_, o, ..)| o == org).map(|(at, _, user, product)| (*at, user, product))
     }
 
@@ -517,8 +516,7 @@ impl State {
         from: Timestamp,
         until: Timestamp,
     ) -> impl Iterator<Item = (Timestamp, &'a Scope, &'a LicenseKey)> + 'a {
-        let window = self.ending_pools.iter_from(move |(at, ..)| *at <= from).map(|(k, _)| k);
-        let window = window.take_while(move |(at, ..)| *at <= until);
+        let window = self.ending_pools.keys_within(|(at, ..)| *at, from, until);
         let of_org = move |scope: &Scope| scope.org().is_some_and(|o| OrgKey::canonical(o.as_str()) == org.as_str());
         window.filter(move |(_, scope, _)| of_org(scope)).map(|(at, s, l)| (*at, s, l))
     }

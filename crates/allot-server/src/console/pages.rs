@@ -234,9 +234,8 @@ pub async fn overview(page: OrgPage, Query(query): Query<OverviewQuery>) -> Resu
     }
     let name = page.scope.read_org(|o| o.name.clone())?;
     let services = page.scope.held_services(None);
-    let pools = page
-        .scope
-        .held_pools()
+    let held = page.scope.held_pools();
+    let pools = held
         .iter()
         .map(|held| {
             let shares = services.iter().flat_map(|s| {
@@ -256,7 +255,7 @@ pub async fn overview(page: OrgPage, Query(query): Query<OverviewQuery>) -> Resu
     let waiting = waiting.collect();
     let ending_more = count - ending.len();
     let ending = ending.iter().map(EndingRow::of).collect();
-    let trends = trends(&page, days).await?;
+    let trends = trends(&page, &held, days).await?;
     let grantable = if page.signed.caller.is_host_admin() { grantable(&page.scope) } else { Vec::new() };
     let base = page.base();
     let overview =
@@ -287,12 +286,11 @@ struct Trend {
 
 /// Each license's allocated and purchased over the last `days`, from the ledger: the
 /// counts at the range's start and after every change since.
-async fn trends(page: &OrgPage, days: i64) -> Result<Vec<Trend>, Page> {
+async fn trends(page: &OrgPage, held: &[crate::service::HeldPool], days: i64) -> Result<Vec<Trend>, Page> {
     let now = page.scope.app().clock.now();
     let since = now.saturating_sub(days * DAY);
-    let org = page.scope.org().clone();
-    let pools: Vec<_> =
-        page.scope.held_pools().into_iter().map(|p| (allot_core::Scope::Org { org: org.clone() }, p.license)).collect();
+    let org = page.scope.org();
+    let pools: Vec<_> = held.iter().map(|p| (allot_core::Scope::Org { org: org.clone() }, p.license.clone())).collect();
     let histories = page.scope.pool_histories(&pools, since).await?;
     let trends = pools.iter().zip(histories).map(|((_, license), history)| {
         let at = |pool: &allot_core::Pool| (pool.allocated, pool.grant.quantity);

@@ -204,11 +204,21 @@ impl OrgScope {
             user: user.clone(),
             product: product.clone(),
         });
-        // Both come in order of ending: the first `limit` of each, merged, are the first.
-        let mut all: Vec<Ending> = pools.take(limit).chain(holdings.take(limit)).collect();
+        // Both come in order of ending: the first `limit` of each, merged, are the first;
+        // the rest are only counted, in the same pass.
+        let mut count = 0;
+        let mut first = |ending: Ending, kept: &mut Vec<Ending>| {
+            count += 1;
+            if kept.len() < limit {
+                kept.push(ending);
+            }
+        };
+        let (mut all, mut held) = (Vec::new(), Vec::new());
+        pools.for_each(|ending| first(ending, &mut all));
+        holdings.for_each(|ending| first(ending, &mut held));
+        all.append(&mut held);
         all.sort_by_key(Ending::at);
         all.truncate(limit);
-        let count = books.pools_ending(&key, now, until).count() + books.holdings_ending(&key, now, until).count();
         (all, count)
     }
 

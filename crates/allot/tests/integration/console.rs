@@ -23,6 +23,18 @@ struct Shown {
 }
 
 impl Shown {
+    /// The ids the page links to under `under` (`/console/orgs/acme/users/`), in order.
+    fn linked(&self, under: &str) -> Vec<String> {
+        let marker = format!("href=\"{under}");
+        self.html.split(&marker).skip(1).map(|rest| rest.split('"').next().unwrap().to_owned()).collect()
+    }
+
+    /// The page's "next page" link, if it has one.
+    fn next(&self) -> Option<String> {
+        let link = self.html.split("rel=\"next\" href=\"").nth(1)?;
+        Some(link.split('"').next()?.replace("&#38;", "&"))
+    }
+
     fn location(&self) -> &str {
         self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
     }
@@ -141,46 +153,18 @@ async fn the_overview_warns_at_80_percent_and_at_exhaustion() {
 async fn every_page_renders_for_every_role_with_the_csp_and_frame_headers() {
     let t = spawn_app().await;
     two_orgs(&t).await;
+    let org_pages = [
+        "/console/orgs/acme",
+        "/console/orgs/acme/users",
+        "/console/orgs/acme/tenants",
+        "/console/orgs/acme/groups",
+        "/console/orgs/acme/audit",
+    ];
+    let with = |more: &[&'static str]| [more, &org_pages[..]].concat();
     let roles = [
-        (
-            "",
-            "admin",
-            ADMIN_PASSWORD,
-            vec![
-                "/console/host",
-                "/console/orgs/acme",
-                "/console/orgs/acme/users",
-                "/console/orgs/acme/tenants",
-                "/console/orgs/acme/groups",
-                "/console/orgs/acme/audit",
-                "/console/orgs/acme/clients",
-            ],
-        ),
-        (
-            "acme",
-            "acme-admin",
-            "org admin password 1",
-            vec![
-                "/console/orgs/acme",
-                "/console/orgs/acme/users",
-                "/console/orgs/acme/tenants",
-                "/console/orgs/acme/groups",
-                "/console/orgs/acme/audit",
-                "/console/orgs/acme/clients",
-            ],
-        ),
-        (
-            "acme",
-            "r",
-            READER_PASSWORD,
-            vec![
-                "/console/orgs/acme",
-                "/console/orgs/acme/users",
-                "/console/orgs/acme/tenants",
-                "/console/orgs/acme/groups",
-                "/console/orgs/acme/audit",
-            ],
-        ),
+        ("", "admin", ADMIN_PASSWORD, with(&["/console/host", "/console/orgs/acme/clients"])),
+        ("acme", "acme-admin", "org admin password 1", with(&["/console/orgs/acme/clients"])),
+        ("acme", "r", READER_PASSWORD, with(&[])),
     ];
     for (org, user, password, pages) in roles {
         let mut browser = Browser::new(&t);
@@ -560,18 +544,15 @@ async fn the_users_page_finds_users_by_id_name_or_email() {
     let mut browser = Browser::new(&t);
     browser.sign_in("acme", "r", READER_PASSWORD).await;
     // The users listed, by the links to their pages.
-    let listed = |html: &str| -> Vec<String> {
-        let links = html.split("href=\"/console/orgs/acme/users/").skip(1);
-        links.map(|rest| rest.split('"').next().unwrap().to_owned()).collect()
-    };
+    const USERS: &str = "/console/orgs/acme/users/";
     assert_eq!(
-        listed(&browser.get("/console/orgs/acme/users?q=okafor").await.html),
+        browser.get("/console/orgs/acme/users?q=okafor").await.linked(USERS),
         ["ana", "bo"],
         "by name and by email"
     );
-    assert_eq!(listed(&browser.get("/console/orgs/acme/users?q=BO").await.html), ["bo"], "by id, in any case");
-    let none = browser.get("/console/orgs/acme/users?q=nobody").await.html;
-    assert!(listed(&none).is_empty() && none.contains("No user matches"), "{none}");
+    assert_eq!(browser.get("/console/orgs/acme/users?q=BO").await.linked(USERS), ["bo"], "by id, in any case");
+    let none = browser.get("/console/orgs/acme/users?q=nobody").await;
+    assert!(none.linked(USERS).is_empty() && none.html.contains("No user matches"), "{}", none.html);
 }
 
 #[tokio::test]
@@ -872,10 +853,6 @@ async fn the_users_page_filters_by_license_source_group_and_waiting() {
     }
     let mut browser = Browser::new(&t);
     browser.sign_in("acme", "acme-admin", "org admin password 1").await;
-    let listed = |html: &str| -> Vec<String> {
-        let links = html.split("href=\"/console/orgs/acme/users/").skip(1);
-        links.map(|rest| rest.split('"').next().unwrap().to_owned()).collect()
-    };
     for (query, expected) in [
         ("license=ATTUNU", vec!["a"]),
         ("license=TSTNU", vec!["b", "c"]),
@@ -888,7 +865,7 @@ async fn the_users_page_filters_by_license_source_group_and_waiting() {
     ] {
         let page = browser.get(&format!("/console/orgs/acme/users?{query}")).await;
         assert_eq!(page.status, StatusCode::OK, "{query}: {}", page.html);
-        assert_eq!(listed(&page.html), expected, "{query}");
+        assert_eq!(page.linked("/console/orgs/acme/users/"), expected, "{query}");
     }
     let shown = browser.get("/console/orgs/acme/users?license=TSTNU&source=group").await.html;
     assert!(shown.contains("<option selected>TSTNU</option>") && shown.contains("value=\"group\" selected"), "{shown}");
@@ -1013,32 +990,28 @@ async fn the_groups_and_the_organizations_are_listed_a_page_at_a_time_and_groups
         t.client(&admin).create_org(&allot_api::CreateOrg { id: format!("org{n:02}"), name: None }).await.unwrap();
     }
     t.client(&boss).create_group("acme", &group("zeta")).await.unwrap();
-    let links = |html: &str, under: &str| -> Vec<String> {
-        html.split(&format!("href=\"{under}")).skip(1).map(|rest| rest.split('"').next().unwrap().to_owned()).collect()
-    };
     let mut browser = Browser::new(&t);
     browser.sign_in("acme", "acme-admin", "org admin password 1").await;
     let first = browser.get("/console/orgs/acme/groups").await;
-    let shown = links(&first.html, "/console/orgs/acme/groups/");
+    let shown = first.linked("/console/orgs/acme/groups/");
     assert_eq!((shown.len(), shown[0].as_str(), shown[49].as_str()), (50, "g00", "g49"));
-    let next =
-        first.html.split("rel=\"next\" href=\"").nth(1).unwrap().split('"').next().unwrap().replace("&#38;", "&");
+    let next = first.next().expect("a next page");
     assert_eq!(next, "/console/orgs/acme/groups?after=g49");
     let second = browser.get(&next).await;
-    assert_eq!(links(&second.html, "/console/orgs/acme/groups/"), ["g50", "g51", "g52", "g53", "g54", "zeta"]);
-    assert!(!second.html.contains("rel=\"next\""), "the last page");
+    assert_eq!(second.linked("/console/orgs/acme/groups/"), ["g50", "g51", "g52", "g53", "g54", "zeta"]);
+    assert_eq!(second.next(), None, "the last page");
     let found = browser.get("/console/orgs/acme/groups?q=team%2007").await;
-    assert_eq!(links(&found.html, "/console/orgs/acme/groups/"), ["g07"], "by name, in any case");
+    assert_eq!(found.linked("/console/orgs/acme/groups/"), ["g07"], "by name, in any case");
 
     let mut host = Browser::new(&t);
     host.sign_in("", "admin", ADMIN_PASSWORD).await;
     let page = host.get("/console/host").await;
-    let orgs = links(&page.html, "/console/orgs/");
+    let orgs = page.linked("/console/orgs/");
     assert_eq!((orgs.len(), orgs[0].as_str(), orgs[49].as_str()), (50, "acme", "org47"));
-    let next = page.html.split("rel=\"next\" href=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let next = page.next().expect("a next page");
     assert_eq!(next, "/console/host?after=org47");
     assert_eq!(
-        links(&host.get(&next).await.html, "/console/orgs/"),
+        host.get(&next).await.linked("/console/orgs/"),
         ["org48", "org49", "org50", "org51", "org52", "org53", "org54"]
     );
 }
@@ -1094,20 +1067,17 @@ async fn the_tenants_and_the_api_clients_are_listed_a_page_at_a_time() {
     }
     let mut browser = Browser::new(&t);
     browser.sign_in("acme", "acme-admin", "org admin password 1").await;
-    let count = |html: &str, marker: &str| html.matches(marker).count();
-    let next =
-        |html: &str| html.split("rel=\"next\" href=\"").nth(1).map(|rest| rest.split('"').next().unwrap().to_owned());
+    let count = |page: &Shown, marker: &str| page.html.matches(marker).count();
 
-    let tenants = browser.get("/console/orgs/acme/tenants").await.html;
+    let tenants = browser.get("/console/orgs/acme/tenants").await;
     assert_eq!(count(&tenants, "<section class=\"tenant\""), 50);
-    assert_eq!(next(&tenants).as_deref(), Some("/console/orgs/acme/tenants?after=t49"));
-    let rest = browser.get("/console/orgs/acme/tenants?after=t49").await.html;
-    assert_eq!((count(&rest, "<section class=\"tenant\""), next(&rest)), (2, None));
-    assert!(rest.contains("(t50)") && rest.contains("(t51)"), "{rest}");
+    assert_eq!(tenants.next().as_deref(), Some("/console/orgs/acme/tenants?after=t49"));
+    let rest = browser.get("/console/orgs/acme/tenants?after=t49").await;
+    assert_eq!((count(&rest, "<section class=\"tenant\""), rest.next()), (2, None));
+    assert!(rest.html.contains("(t50)") && rest.html.contains("(t51)"), "{}", rest.html);
 
-    let clients = browser.get("/console/orgs/acme/clients").await.html;
+    let clients = browser.get("/console/orgs/acme/clients").await;
     assert_eq!(count(&clients, "aria-label=\"Delete c"), 50);
-    let after = next(&clients).expect("a next page");
-    let rest = browser.get(&after).await.html;
-    assert_eq!((count(&rest, "aria-label=\"Delete c"), next(&rest)), (2, None));
+    let rest = browser.get(&clients.next().expect("a next page")).await;
+    assert_eq!((count(&rest, "aria-label=\"Delete c"), rest.next()), (2, None));
 }
