@@ -116,24 +116,38 @@ fn random_checks(host: SocketAddr, users: usize, tokens: Arc<Vec<String>>, seed:
     })
 }
 
+/// A server the checks are sent to: the population they are drawn from, where it
+/// listens, and its process (for the CPU it spends).
+pub type Checked<'a> = (&'a Seeded, SocketAddr, u32);
+
 /// Rounds of (allot's, the baseline's) runs: a warm-up of each first, unrecorded, then
-/// `cli.rounds` rounds, each measuring both in the order `in_turn` gives.
-pub async fn rounds(
-    cli: &Cli,
-    allot: (&Seeded, SocketAddr),
-    baseline: (&Seeded, SocketAddr),
-) -> Result<Vec<(Stats, Stats)>> {
+/// `cli.rounds` rounds, each measuring both in the order `in_turn` gives. Prints each
+/// round's CPU time per answered check of both servers: the figure that says where a
+/// ratio's difference is spent, steadier than the ratio on a machine the load generator
+/// shares.
+pub async fn rounds(cli: &Cli, allot: Checked<'_>, baseline: Checked<'_>) -> Result<Vec<(Stats, Stats)>> {
     let warm_up = Duration::from_secs(cli.warm_up);
     allot.0.checks(allot.1, cli, warm_up).await?;
     baseline.0.checks(baseline.1, cli, warm_up).await?;
     let seconds = Duration::from_secs(cli.seconds);
     let mut rounds = Vec::new();
     for round in 0..cli.rounds {
-        let measured = allot.0.checks(allot.1, cli, seconds);
-        let base = baseline.0.checks(baseline.1, cli, seconds);
-        rounds.push(in_turn(round, measured, base).await?);
+        let measured = costed(allot.2, allot.0.checks(allot.1, cli, seconds));
+        let base = costed(baseline.2, baseline.0.checks(baseline.1, cli, seconds));
+        let ((measured, allot_cpu), (base, base_cpu)) = in_turn(round, measured, base).await?;
+        eprintln!("round {round}: CPU per check, allot {allot_cpu:.1} µs, baseline {base_cpu:.1} µs");
+        rounds.push((measured, base));
     }
     Ok(rounds)
+}
+
+/// The run's figures, and the CPU microseconds process `pid` spent per answered request.
+async fn costed(pid: u32, run: impl std::future::Future<Output = Result<Stats>>) -> Result<(Stats, f64)> {
+    let before = system::cpu_seconds(pid)?;
+    let stats = run.await?;
+    let spent = system::cpu_seconds(pid)? - before;
+    let per_request = spent * 1e6 / stats.requests as f64;
+    Ok((stats, per_request))
 }
 
 /// The rows of throughput and p99 from the same rounds, showing the round whose throughput
@@ -160,10 +174,11 @@ pub fn rate_and_p99(
 /// The check against the minimal server, in rounds.
 pub async fn check(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let (_minimal, minimal) = servers::spawn_minimal_server(dir.path()).await?;
+    let (minimal_process, minimal) = servers::spawn_minimal_server(dir.path()).await?;
     let allot = Seeded::start(http, CHECK_USERS).await?;
     // The minimal server is sent the very requests allot is, drawn alike.
-    let rounds = rounds(cli, (&allot, allot.allot.addrs[0]), (&allot, minimal)).await?;
+    let rounds =
+        rounds(cli, (&allot, allot.allot.addrs[0], allot.pid()), (&allot, minimal, minimal_process.pid())).await?;
     allot.allot.verify(http).await?;
     let scenario = format!("check: random user of {CHECK_USERS}, license, token of {TOKENS}");
     let rate = (format!("req/s, {} conns", cli.connections), Target::AtLeast(0.8), ">= 0.8x the minimal axum server");
@@ -180,7 +195,8 @@ pub async fn scale(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<Row>) -> Re
     // The first start also creates the admin; the restarts only load.
     let warm = large.restart(http, false).await?.map_err(anyhow::Error::msg)?;
     let cold = large.restart(http, true).await?;
-    let rounds = rounds(cli, (&large, large.allot.addrs[0]), (&small, small.allot.addrs[0])).await?;
+    let rounds =
+        rounds(cli, (&large, large.allot.addrs[0], large.pid()), (&small, small.allot.addrs[0], small.pid())).await?;
     let name = format!("scale: {} users, 3 holdings, 2-3 groups each", cli.scale_users);
     let (peak, now) = (system::memory_mb(large.pid(), "VmHWM")?, system::memory_mb(large.pid(), "VmRSS")?);
     let memory = [Figures { allot: peak, baseline: 400.0 }];
