@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use crate::common::{ScopeView, ViolationView};
 use crate::licenses::{HeldLicense, LicenseSpec};
+use crate::users::Role;
 
 /// One pool's balance before and after a plan.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -59,6 +60,13 @@ pub struct PlanView {
 
 impl PlanView {
     pub fn new(plan: &Plan, applied: bool, revision: u64) -> Self {
+        Self::showing(plan, 0, applied, revision)
+    }
+
+    /// The view of `plan` showing its changes from the `first`th on (and the holdings they
+    /// set): the pools and violations are the whole plan's.
+    pub fn showing(plan: &Plan, first: usize, applied: bool, revision: u64) -> Self {
+        let shown = plan.changes.get(first..).unwrap_or_default();
         let pools = plan
             .pools
             .iter()
@@ -72,8 +80,7 @@ impl PlanView {
                 available_after: p.after.available(),
             })
             .collect();
-        let holdings = plan
-            .changes
+        let holdings = shown
             .iter()
             .filter_map(|change| match change {
                 Change::HoldingSet { user, product, before, after, .. } => Some(HoldingChangeView {
@@ -95,13 +102,14 @@ impl PlanView {
             pools,
             holdings,
             violations: plan.violations.iter().map(ViolationView::from).collect(),
-            changes: plan.changes.clone(),
+            changes: shown.to_vec(),
         }
     }
 }
 
-/// One change of a batch, by `op`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+/// One change of a batch, by `op`. The changes are planned in order, each on the state the
+/// ones before it leave.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PlanChange {
     /// Each listed user's direct licenses become exactly `licenses` (users x licenses).
@@ -118,6 +126,36 @@ pub enum PlanChange {
         licenses: Vec<String>,
         #[serde(default)]
         use_external_license: bool,
+    },
+    /// A new user, a `member` unless `role` says otherwise; the changes after this one may
+    /// name them. A password is set through the user's `password` endpoint.
+    CreateUser {
+        #[schema(value_type = crate::schema::UserId)]
+        user: String,
+        /// The id when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<Role>,
+    },
+    /// A user's name, email or role; fields left out stay as they are.
+    UpdateUser {
+        #[schema(value_type = crate::schema::UserId)]
+        user: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<Role>,
+    },
+    /// Deletes a user: their licenses return to the pools, their memberships end and their
+    /// tokens are revoked.
+    DeleteUser {
+        #[schema(value_type = crate::schema::UserId)]
+        user: String,
     },
     AddMember {
         #[schema(value_type = crate::schema::GroupId)]
@@ -172,6 +210,13 @@ pub struct PlanRequest {
     #[serde(default)]
     pub apply: bool,
     pub changes: Vec<PlanChange>,
+    /// Validates these changes after those of the stored plan `after` (a validation only),
+    /// for a change too large for one request, sent in parts: the plan answered, and kept,
+    /// is of the parts so far together. Its pools and violations are the whole's, its
+    /// holdings and changes this part's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::PlanId>)]
+    pub after: Option<String>,
 }
 
 impl PlanChange {

@@ -212,7 +212,7 @@ impl Preview {
 
 /// The plan of what a form asked for, validated and stored, shown.
 async fn preview(page: &OrgPage, asked: &Asked, moved: Option<String>) -> Result<Response, Page> {
-    let plan = page.scope.plan(PlanRequest { apply: false, changes: asked.changes(page)? }).await?;
+    let plan = page.scope.plan(PlanRequest { apply: false, changes: asked.changes(page)?, after: None }).await?;
     Ok(render(&Preview { moved, ..Preview::of(page, &plan, asked) }))
 }
 

@@ -2,7 +2,9 @@
 //! changes, all or nothing.
 
 use allot_api::{PlanChange, PlanRequest, PlanView, rfc3339};
-use allot_core::{Change, Command, Grant, Rule, ServiceType};
+use std::collections::HashMap;
+
+use allot_core::{Change, Command, Grant, InvalidId, Rule, ServiceType, UserId, UserProfile};
 use allot_store::{Store, StoredPlan};
 use axum::http::StatusCode;
 use rand::RngCore as _;
@@ -15,10 +17,61 @@ use crate::api::license_key;
 use crate::error::{ApiError, ApiResult};
 use allot_api::ErrorCode;
 
-fn commands(scope: &OrgScope, changes: &[PlanChange]) -> ApiResult<Vec<Command>> {
+/// The users a batch creates, by the profile it gives them: the changes after the one that
+/// creates a user may name them, though the books do not hold them yet.
+#[derive(Default)]
+struct Created(HashMap<UserId, UserProfile>);
+
+impl Created {
+    /// `user`, if the books hold them or an earlier change of the batch creates them; else 404.
+    fn user(&self, scope: &OrgScope, user: &str) -> ApiResult<UserId> {
+        match UserId::parse(user) {
+            Ok(id) if self.0.contains_key(&id) => Ok(id),
+            _ => scope.user_id(user),
+        }
+    }
+
+    /// Follows `command`: a user it creates becomes known with its profile, one it updates
+    /// takes the new profile, one it deletes is unknown again.
+    fn follow(&mut self, command: &Command) {
+        match command {
+            Command::CreateUser { user, profile, .. } => {
+                self.0.insert(user.clone(), profile.clone());
+            }
+            Command::UpdateUser { user, profile, .. } => {
+                if let Some(known) = self.0.get_mut(user) {
+                    *known = profile.clone();
+                }
+            }
+            Command::DeleteUser { user, .. } => {
+                self.0.remove(user);
+            }
+            _ => {}
+        }
+    }
+
+    /// The profile `user` has when the change is planned: as an earlier change of the batch
+    /// made it, else as the books hold it.
+    fn profile(&self, scope: &OrgScope, user: &UserId) -> UserProfile {
+        self.0.get(user).cloned().unwrap_or_else(|| {
+            let books = scope.app().books.read();
+            books
+                .org(scope.org().as_str())
+                .and_then(|o| o.users.get(user).map(|u| u.profile.clone()))
+                .unwrap_or_default()
+        })
+    }
+}
+
+/// The commands of `changes`, planned after `earlier` (the parts before, of a change sent
+/// in parts).
+fn commands(scope: &OrgScope, earlier: &[Command], changes: &[PlanChange]) -> ApiResult<Vec<Command>> {
     let org = scope.org();
     let mut commands = Vec::new();
+    let mut created = Created::default();
+    earlier.iter().for_each(|command| created.follow(command));
     for (i, change) in changes.iter().enumerate() {
+        let first = commands.len();
         let at = |field: &str| format!("changes[{i}].{field}");
         let grant = |quantity: i64, from: &Option<String>, until: &Option<String>| -> ApiResult<Grant> {
             if quantity < 0 {
@@ -47,7 +100,7 @@ fn commands(scope: &OrgScope, changes: &[PlanChange]) -> ApiResult<Vec<Command>>
                     ));
                 }
                 for user in users {
-                    let user = scope.user_id(user)?;
+                    let user = created.user(scope, user)?;
                     commands.push(Command::SetDirectLicenses { org: org.clone(), user, licenses: direct.clone() });
                 }
             }
@@ -64,15 +117,40 @@ fn commands(scope: &OrgScope, changes: &[PlanChange]) -> ApiResult<Vec<Command>>
                     rule: Rule { licenses, external: *use_external_license },
                 });
             }
+            PlanChange::CreateUser { user, name, email, role } => {
+                let id = UserId::parse(user).map_err(|e| invalid_id_at(&at("user"), e))?;
+                let profile = UserProfile {
+                    name: name.clone().unwrap_or_else(|| user.clone()),
+                    email: email.clone().map(Into::into),
+                    role: role.unwrap_or_default().into(),
+                    directory: None,
+                };
+                commands.push(Command::CreateUser { org: org.clone(), user: id, profile });
+            }
+            PlanChange::UpdateUser { user, name, email, role } => {
+                let user = created.user(scope, user)?;
+                let current = created.profile(scope, &user);
+                let profile = UserProfile {
+                    name: name.clone().unwrap_or(current.name),
+                    email: email.clone().map(Into::into).or(current.email),
+                    role: role.map_or(current.role, Into::into),
+                    directory: current.directory,
+                };
+                commands.push(Command::UpdateUser { org: org.clone(), user, profile });
+            }
+            PlanChange::DeleteUser { user } => {
+                let user = created.user(scope, user)?;
+                commands.push(Command::DeleteUser { org: org.clone(), user });
+            }
             PlanChange::AddMember { group, user } => commands.push(Command::AddMember {
                 org: org.clone(),
                 group: scope.group_id(group)?,
-                user: scope.user_id(user)?,
+                user: created.user(scope, user)?,
             }),
             PlanChange::RemoveMember { group, user } => commands.push(Command::RemoveMember {
                 org: org.clone(),
                 group: scope.group_id(group)?,
-                user: scope.user_id(user)?,
+                user: created.user(scope, user)?,
             }),
             PlanChange::SetTenantPool { tenant, service, license, quantity, valid_from, valid_until } => {
                 commands.push(Command::SetTenantPool {
@@ -93,8 +171,17 @@ fn commands(scope: &OrgScope, changes: &[PlanChange]) -> ApiResult<Vec<Command>>
                 })
             }
         }
+        commands[first..].iter().for_each(|command| created.follow(command));
     }
     Ok(commands)
+}
+
+/// Commands a change sent in parts may plan in all: a hundred requests of the default
+/// item limit.
+const MAX_PARTS_COMMANDS: usize = 1_000_000;
+
+fn invalid_id_at(field: &str, error: InvalidId) -> ApiError {
+    ApiError::bad_request(ErrorCode::InvalidId, format!("{field}: {error}"))
 }
 
 fn plan_id() -> String {
@@ -137,13 +224,32 @@ impl OrgScope {
             caller.require_host_admin()?;
         }
         app.check_items(body.changes.iter().map(PlanChange::items).fold(0, usize::saturating_add))?;
-        let commands = commands(self, &body.changes)?;
+        // The parts before this one, kept with the plan they were validated in.
+        let mut earlier = Vec::new();
+        if let Some(after) = &body.after {
+            if body.apply {
+                let detail =
+                    "after: a change sent in parts is validated in parts; apply each part, or the last plan by id";
+                return Err(ApiError::bad_request(ErrorCode::InvalidBody, detail));
+            }
+            earlier = self.live_plan(after).await?.commands;
+        }
+        let mut commands = commands(self, &earlier, &body.changes)?;
+        if earlier.len().saturating_add(commands.len()) > MAX_PARTS_COMMANDS {
+            let detail = format!("a change sent in parts plans at most {MAX_PARTS_COMMANDS} commands in all");
+            return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooManyItems, detail));
+        }
         if body.apply {
             let outcome = app.change(caller, &commands).await?;
+            self.forget_deleted(&outcome.plan);
             return Ok(PlanView::new(&outcome.plan, outcome.applied, outcome.revision));
         }
         // A validation is kept, to be applied later by id.
         let now = app.clock.now();
+        // What the earlier parts change now, so that this part's changes are shown apart.
+        let shown_from = if earlier.is_empty() { 0 } else { app.books.validate(&earlier, now).plan.changes.len() };
+        earlier.append(&mut commands);
+        let commands = earlier;
         let outcome = app.books.validate(&commands, now);
         let stored = StoredPlan {
             id: plan_id(),
@@ -157,7 +263,7 @@ impl OrgScope {
         };
         let (id, expires_at) = (stored.id.clone(), stored.expires_at);
         app.store.insert_plan(stored).await?;
-        let mut view = PlanView::new(&outcome.plan, false, outcome.revision);
+        let mut view = PlanView::showing(&outcome.plan, shown_from, false, outcome.revision);
         view.id = Some(id);
         view.expires_at = Some(rfc3339(expires_at));
         Ok(view)
@@ -166,16 +272,8 @@ impl OrgScope {
     /// Applies a stored plan, exactly: if planning it again now would change anything else,
     /// it is refused with 409 `plan_stale` and the fresh plan; an expired plan is 410.
     pub async fn apply_plan(&self, id: &str) -> ApiResult<PlanView> {
-        let (app, caller, org_id) = (self.app(), self.caller(), self.org());
-        let stored = app.store.plan(id).await?.filter(|p| p.org == org_id.key());
-        let stored = stored.ok_or_else(|| ApiError::not_found(format!("plan `{id}` does not exist")))?;
-        if stored.expires_at <= app.clock.now() {
-            return Err(ApiError::new(
-                StatusCode::GONE,
-                ErrorCode::PlanExpired,
-                format!("plan `{id}` expired at {}", rfc3339(stored.expires_at)),
-            ));
-        }
+        let (app, caller) = (self.app(), self.caller());
+        let stored = self.live_plan(id).await?;
         if stored.commands.iter().any(|c| matches!(c, Command::SetOrgPool { .. })) {
             caller.require_host_admin()?;
         }
@@ -208,8 +306,34 @@ impl OrgScope {
             let view = PlanView::new(&outcome.plan, false, outcome.revision);
             return Err(ApiError::refused(&outcome.plan, Some(view)));
         }
+        self.forget_deleted(&outcome.plan);
         let mut view = PlanView::new(&outcome.plan, outcome.applied, outcome.revision);
         view.id = Some(stored.id);
         Ok(view)
+    }
+
+    /// Stored plan `id` of this organization (404), if it has not expired (410).
+    async fn live_plan(&self, id: &str) -> ApiResult<StoredPlan> {
+        let app = self.app();
+        let stored = app.store.plan(id).await?.filter(|p| p.org == self.org().key());
+        let stored = stored.ok_or_else(|| ApiError::not_found(format!("plan `{id}` does not exist")))?;
+        if stored.expires_at <= app.clock.now() {
+            return Err(ApiError::new(
+                StatusCode::GONE,
+                ErrorCode::PlanExpired,
+                format!("plan `{id}` expired at {}", rfc3339(stored.expires_at)),
+            ));
+        }
+        Ok(stored)
+    }
+
+    /// The cached tokens of the users an applied plan deleted (the store revoked them with
+    /// the change).
+    fn forget_deleted(&self, plan: &allot_core::Plan) {
+        for change in &plan.changes {
+            if let Change::UserDeleted { user, .. } = change {
+                self.forget(user);
+            }
+        }
     }
 }

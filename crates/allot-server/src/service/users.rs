@@ -259,7 +259,7 @@ impl OrgScope {
     }
 
     /// This process's token cache follows a revocation the store made.
-    fn forget(&self, user: &UserId) {
+    pub(super) fn forget(&self, user: &UserId) {
         let revoked = Subject::OrgUser { org: self.org().key(), user: user.to_string() };
         self.app().auth.forget(|s| *s == revoked);
     }

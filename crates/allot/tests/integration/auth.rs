@@ -158,7 +158,7 @@ async fn roles_decide_what_people_may_do() {
     reader.org_pools("acme").await.unwrap();
     let denied = reader.set_user_licenses("acme", "member", &licenses(&["ATTUNU"])).await;
     assert_eq!(refused(denied), (403, ErrorCode::Forbidden));
-    let nothing = |apply| PlanRequest { apply, changes: vec![] };
+    let nothing = |apply| PlanRequest { apply, changes: vec![], after: None };
     reader.plan("acme", &nothing(false)).await.expect("readers may validate");
     assert_eq!(refused(reader.plan("acme", &nothing(true)).await), (403, ErrorCode::Forbidden));
     // Org admins cannot grant themselves licenses from the host.

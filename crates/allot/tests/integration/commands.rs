@@ -464,7 +464,7 @@ async fn shown(server: &Server, password: &str, max_page_guess: u32) -> Shown {
     let login = server.login(password).await;
     let admin = server.anonymous().with_token(&login.access_token);
     admin.create_org(&CreateOrg { id: "acme".into(), name: None }).await.unwrap();
-    let plan = admin.plan("acme", &PlanRequest { apply: false, changes: vec![] }).await.unwrap();
+    let plan = admin.plan("acme", &PlanRequest { apply: false, changes: vec![], after: None }).await.unwrap();
     let format = time::format_description::well_known::Rfc3339;
     let expires_at = time::OffsetDateTime::parse(plan.expires_at.as_deref().unwrap(), &format).unwrap();
     let seconds = (expires_at - time::OffsetDateTime::now_utc()).whole_seconds();

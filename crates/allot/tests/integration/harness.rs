@@ -274,7 +274,7 @@ pub fn member(id: &str) -> CreateUser {
 pub fn give(users: &[&str], licenses: &[&str], apply: bool) -> PlanRequest {
     let users = users.iter().map(|user| (*user).to_owned()).collect();
     let change = PlanChange::SetUserLicenses { users, licenses: licenses.iter().copied().map(held).collect() };
-    PlanRequest { apply, changes: vec![change] }
+    PlanRequest { apply, changes: vec![change], after: None }
 }
 
 /// A refusal's status and code, to compare in one assertion.

@@ -63,7 +63,7 @@ async fn an_org_admin_of_a_gets_404_on_every_id_of_b() {
         ("GET service pools", sent(c.service_pools(b, "tb", "orchestrator"))),
         ("PUT service pools", sent(c.set_service_pools(b, "tb", "orchestrator", &pools(&[("UNATT", 1)])))),
         ("GET pools", sent(c.org_pools(b))),
-        ("POST plans", sent(c.plan(b, &PlanRequest { apply: false, changes: vec![] }))),
+        ("POST plans", sent(c.plan(b, &PlanRequest { apply: false, changes: vec![], after: None }))),
         ("GET ledger", sent(c.ledger(b, &LedgerParams::default()))),
         ("GET clients", sent(c.clients(b))),
         ("POST clients", sent(c.create_client(b, &scopes("x", "allot:read")))),
