@@ -236,6 +236,17 @@ impl Client {
         self.token_request(&form).await
     }
 
+    /// Trades a refresh token (it works once) for new tokens.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens> {
+        self.token_request(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
+    }
+
+    /// Revokes an access or refresh token (a logout).
+    pub async fn revoke(&self, token: &str) -> Result<()> {
+        let request = self.http.post(format!("{}/oauth/revoke", self.base)).form(&[("token", token)]);
+        Call { request, answer: PhantomData }.await
+    }
+
     async fn token_request(&self, form: &[(&str, &str)]) -> Result<Tokens> {
         let request = self.http.post(format!("{}/oauth/token", self.base)).form(form);
         Call { request, answer: PhantomData }.await

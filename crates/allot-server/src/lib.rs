@@ -54,6 +54,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn routes_with_doc() -> (Router<App>, utoipa::openapi::OpenApi) {
     let (routes, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(auth::oauth::token))
+        .routes(routes!(auth::oauth::revoke))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))

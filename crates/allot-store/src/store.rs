@@ -751,6 +751,16 @@ pub trait Store: Sql {
         async move { write_first(self, vec![taken]).await?.into_iter().next().map(token).transpose() }
     }
 
+    /// Removes an access or refresh token (RFC 7009 revocation); answers whether it was held.
+    fn revoke_token(&self, hash: &str) -> impl Future<Output = StoreResult<bool>> + Send {
+        let revoke = statement(
+            "DELETE FROM tokens WHERE hash = ?1 AND kind IN ('access', 'refresh') RETURNING hash",
+            vec![hash.into()],
+            Expect::Any,
+        );
+        async move { Ok(!write_first(self, vec![revoke]).await?.is_empty()) }
+    }
+
     /// Moves a console session's expiry (it slides while the session is used).
     fn touch_session(&self, hash: &str, expires_at: Timestamp) -> impl Future<Output = StoreResult<()>> + Send {
         let touch = statement(

@@ -241,6 +241,15 @@ impl Auth {
         Ok(())
     }
 
+    /// Revokes one access or refresh token (a logout): this process stops honouring it at
+    /// once, the others when they next ask the store (within [`REVALIDATE_AFTER`]).
+    pub async fn revoke_token(&self, store: &impl Store, token: &str) -> ApiResult<()> {
+        let hash = token_hash(token);
+        self.cache.write().unwrap_or_else(|p| p.into_inner()).remove(&hash);
+        store.revoke_token(&hash).await?;
+        Ok(())
+    }
+
     /// Forgets the cached tokens whose subject `revoked` says the store revoked (with the
     /// change that revoked them), so this process stops honouring them at once.
     pub fn forget(&self, revoked: impl Fn(&Subject) -> bool) {

@@ -296,6 +296,33 @@ pub async fn token(
     grant(&app, addr, prefix, &headers, form, Login::Person).await
 }
 
+/// The revocation form (RFC 7009).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RevokeRequest {
+    /// An access or refresh token.
+    pub token: String,
+    /// `access_token` or `refresh_token`; either is found without it.
+    #[serde(default)]
+    pub token_type_hint: Option<String>,
+}
+
+/// Revoke a token (RFC 7009): a logout. Holding the token is the right to revoke it; an
+/// unknown or already revoked token answers 200 as well, as the RFC says.
+#[utoipa::path(
+    post,
+    path = "/oauth/revoke",
+    tag = "auth",
+    request_body(content = RevokeRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The token no longer works"), (status = 400, body = OAuthError))
+)]
+pub async fn revoke(
+    State(app): State<App>,
+    form: Result<Form<RevokeRequest>, FormRejection>,
+) -> Result<(), OAuthFailure> {
+    let Form(request) = form.map_err(|e| OAuthFailure::new("invalid_request", e.body_text()))?;
+    app.auth.revoke_token(&app.store, &request.token).await.map_err(OAuthFailure::from)
+}
+
 /// UiPath's `/identity_/connect/token`: as [`token`], except that its password grant
 /// requires `client_id` and `client_secret` (its definitions do), naming an API client of
 /// the user's organization.

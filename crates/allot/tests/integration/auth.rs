@@ -39,6 +39,23 @@ async fn the_password_grant_answers_a_bearer_token_and_a_refresh_token_that_work
 }
 
 #[tokio::test]
+async fn a_revoked_token_no_longer_works_whichever_kind_it_is() {
+    let t = spawn_app().await;
+    let anonymous = t.anonymous();
+    let tokens = anonymous.login(None, "admin", ADMIN_PASSWORD).await.unwrap();
+    let (access, refresh) = (tokens.access_token, tokens.refresh_token.unwrap());
+    t.client(&access).orgs().await.unwrap();
+    anonymous.revoke(&access).await.unwrap();
+    assert_eq!(refused(t.client(&access).orgs().await).0, 401, "revoked at once on this process");
+    anonymous.revoke(&refresh).await.unwrap();
+    let reused = anonymous.refresh(&refresh).await.unwrap_err();
+    assert_eq!(reused.status().map(|s| s.as_u16()), Some(400), "{reused}");
+    anonymous.revoke("allot_at_never_issued").await.expect("an unknown token answers 200 too");
+    let other = anonymous.login(None, "admin", ADMIN_PASSWORD).await.unwrap();
+    t.client(&other.access_token).orgs().await.expect("another login of the same admin still works");
+}
+
+#[tokio::test]
 async fn tokens_and_passwords_are_stored_only_as_hashes() {
     let t = spawn_app().await;
     let token = t.admin().await;
