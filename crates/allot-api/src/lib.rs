@@ -13,7 +13,7 @@ pub use admins::{AdminList, AdminView, CreateAdmin};
 pub use groups::{AddMember, CreateGroup, GroupList, GroupView, MemberList, MemberView};
 pub use orgs::{CreateOrg, OrgList, OrgView, UpdateOrg};
 pub use tenants::{CreateTenant, ServicePools, TenantList, TenantView};
-pub use users::{CreateUser, PageQuery, Role, SetPassword, UpdateUser, UserPage, UserView};
+pub use users::{CreateUser, PageQuery, Role, SetPassword, UpdateUser, UserPage, UserQuery, UserView};
 pub mod change;
 pub mod clients;
 pub mod common;

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::common::rfc3339;
 
 /// A license held by a user.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct HeldLicense {
     #[schema(value_type = crate::schema::License)]
     pub license: String,

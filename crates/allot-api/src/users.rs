@@ -48,6 +48,9 @@ pub struct UserView {
     /// Groups the user belongs to.
     #[schema(value_type = crate::schema::Vec<crate::schema::GroupId>)]
     pub groups: Vec<String>,
+    /// The licenses held, direct and inherited: in listings asked `licenses=true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licenses: Option<Vec<crate::licenses::HeldLicense>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -93,6 +96,41 @@ pub struct UpdateUser {
 pub struct SetPassword {
     #[schema(value_type = crate::schema::Password)]
     pub password: String,
+}
+
+/// Which users a listing shows, a page at a time.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UserQuery {
+    /// 100 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// The `next` of the previous page: the last user id it listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<crate::schema::UserId>)]
+    pub after: Option<String>,
+    /// Users whose id, name or email contains this, in any case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<String>,
+    /// Users holding this license: a code (any capability) or `code:capability`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<crate::schema::License>)]
+    pub license: Option<String>,
+    /// Members of this group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<crate::schema::GroupId>)]
+    pub group: Option<String>,
+    /// With each user's licenses, direct and inherited.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub licenses: bool,
+}
+
+impl UserQuery {
+    /// The page asked for.
+    pub fn page(&self) -> PageQuery {
+        PageQuery { limit: self.limit, after: self.after.clone() }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]

@@ -14,7 +14,7 @@ use allot_api::{
     CreateUser, CreatedClient, ErrorCode, GroupList, GroupRule, GroupRuleView, GroupView, Holders, HoldersQuery,
     LedgerPage, LedgerParams, MemberList, OrgList, OrgView, PageQuery, PlanRequest, PlanView, PoolList, Problem,
     ProductList, ProductView, SetPassword, SetPools, SetUserLicenses, TenantList, TenantView, UpdateOrg, UpdateUser,
-    Usage, UsageQuery, UserLicenses, UserPage, UserView,
+    Usage, UsageQuery, UserLicenses, UserPage, UserQuery, UserView,
 };
 use reqwest::header::{HeaderMap, HeaderName};
 use reqwest::{Method, StatusCode};
@@ -302,6 +302,12 @@ impl Client {
     // Users.
     pub fn users(&self, org: &str, page: &PageQuery) -> Call<UserPage> {
         self.get_with(&format!("/orgs/{}/users", seg(org)), page)
+    }
+
+    /// The users that pass `query`'s filters, a page at a time (with their licenses if it
+    /// asks for them).
+    pub fn users_where(&self, org: &str, query: &UserQuery) -> Call<UserPage> {
+        self.get_with(&format!("/orgs/{}/users", seg(org)), query)
     }
 
     pub fn create_user(&self, org: &str, body: &CreateUser) -> Call<UserView> {

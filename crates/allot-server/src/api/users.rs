@@ -1,7 +1,7 @@
 //! Users of an organization: the people who hold licenses, and (with a role and a
 //! password) administer the organization.
 
-use allot_api::{CreateUser, PageQuery, SetPassword, UpdateUser, UserPage, UserView};
+use allot_api::{CreateUser, SetPassword, UpdateUser, UserPage, UserQuery, UserView};
 use serde::Deserialize;
 
 use super::{Created, NoContent};
@@ -14,12 +14,12 @@ pub struct UserPath {
     user: String,
 }
 
-/// List users, in id order, a page at a time.
+/// List users, in id order, a page at a time; those that pass every filter given.
 #[utoipa::path(get, path = "/orgs/{org}/users", tag = "users", security(("bearer" = [])),
-    params(("org" = String, Path, description = "Organization id"), PageQuery),
+    params(("org" = String, Path, description = "Organization id"), UserQuery),
     responses((status = 200, body = UserPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
-pub async fn list(org: Org<Read>, Query(query): Query<PageQuery>) -> ApiResult<axum::Json<UserPage>> {
-    org.users(&query).map(axum::Json)
+pub async fn list(org: Org<Read>, Query(query): Query<UserQuery>) -> ApiResult<axum::Json<UserPage>> {
+    org.users_asked(&query).map(axum::Json)
 }
 
 /// Create a user.

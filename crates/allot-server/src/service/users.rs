@@ -3,7 +3,7 @@
 
 use std::ops::Bound;
 
-use allot_api::{CreateUser, PageQuery, UpdateUser, UserPage, UserView};
+use allot_api::{CreateUser, HeldLicense, PageQuery, UpdateUser, UserPage, UserQuery, UserView};
 use allot_core::state::{Holding, Org, Source, User};
 use allot_core::{Command, LicenseKey, UserId, UserProfile};
 use allot_store::{SideWrite, Store, Subject};
@@ -21,7 +21,14 @@ fn view(id: &UserId, user: &allot_core::state::User) -> UserView {
         email: user.profile.email.as_deref().map(str::to_owned),
         role: user.profile.role.into(),
         groups: user.groups.keys().map(ToString::to_string).collect(),
+        licenses: None,
     }
+}
+
+/// The user's view with the licenses they hold, direct and inherited.
+fn view_with_licenses(id: &UserId, user: &allot_core::state::User) -> UserView {
+    let held = user.holdings.iter().map(|(product, holding)| HeldLicense::new(product, holding)).collect();
+    UserView { licenses: Some(held), ..view(id, user) }
 }
 
 /// Which users a listing shows: those that pass every filter set.
@@ -89,11 +96,39 @@ impl OrgScope {
         self.users_matching(query, &UserFilter::default())
     }
 
+    /// The users a query of the API asks for.
+    pub fn users_asked(&self, query: &UserQuery) -> ApiResult<UserPage> {
+        let filter = UserFilter {
+            search: query.search.clone().unwrap_or_default(),
+            license: query.license.clone(),
+            group: query.group.clone(),
+            ..UserFilter::default()
+        };
+        match query.licenses {
+            true => self.users_with_licenses(&query.page(), &filter),
+            false => self.users_matching(&query.page(), &filter),
+        }
+    }
+
     /// The users `filter` lets through, in id order, a page at a time; all of them when
     /// it sets nothing. A filter reads the users from the page's start until the page is
     /// full: at worst the whole organization, from memory (a filter that few pass reads it
     /// all: 20-70 ms at 10^6 users, docs/BENCHMARKS.md).
     pub fn users_matching(&self, query: &PageQuery, filter: &UserFilter) -> ApiResult<UserPage> {
+        self.listing(query, filter, view)
+    }
+
+    /// As [`OrgScope::users_matching`], each user with the licenses they hold.
+    pub fn users_with_licenses(&self, query: &PageQuery, filter: &UserFilter) -> ApiResult<UserPage> {
+        self.listing(query, filter, view_with_licenses)
+    }
+
+    fn listing(
+        &self,
+        query: &PageQuery,
+        filter: &UserFilter,
+        view: fn(&UserId, &allot_core::state::User) -> UserView,
+    ) -> ApiResult<UserPage> {
         let limit = self.app().page_limit(query.limit)? as usize;
         let after = query.after.as_deref().map(UserId::parse).transpose();
         let after = after.map_err(|e| ApiError::bad_request(ErrorCode::InvalidQuery, format!("after: {e}")))?;

@@ -2,11 +2,11 @@
 
 use allot_api::{
     CreateGroup, CreateOrg, CreateTenant, CreateUser, ErrorCode, LedgerParams, MemberView, PageQuery, ProductKind,
-    ProductView, Role, UpdateOrg, UpdateUser,
+    ProductView, Role, UpdateOrg, UpdateUser, UserQuery, Via,
 };
 use serde_json::json;
 
-use crate::harness::{licenses, member, pools, refused, rule, spawn_app};
+use crate::harness::{group, licenses, member, pools, refused, rule, spawn_app};
 
 fn org(id: &str) -> CreateOrg {
     CreateOrg { id: id.to_owned(), name: None }
@@ -41,6 +41,44 @@ async fn organizations_can_be_created_read_renamed_listed_and_deleted() {
     host.delete_user("b-side", "x").await.unwrap();
     host.delete_org("b-side").await.unwrap();
     assert_eq!(refused(host.org("b-side").await), (404, ErrorCode::NotFound));
+}
+
+#[tokio::test]
+async fn users_are_listed_by_search_license_and_group_with_their_licenses_when_asked() {
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 5), ("TSTNU", 5)], &["ana", "ben", "cy"]).await;
+    let client = t.client(&boss);
+    client.set_user_licenses("acme", "ana", &licenses(&["ATTUNU"])).await.unwrap();
+    client.create_group("acme", &group("qa")).await.unwrap();
+    client.set_group_rule("acme", "qa", &rule(&["TSTNU"])).await.unwrap();
+    client.add_member("acme", "qa", "ben").await.unwrap();
+    client
+        .update_user("acme", "cy", &UpdateUser { name: Some("Cyrus Ben".into()), ..UpdateUser::default() })
+        .await
+        .unwrap();
+    let ids = |query: UserQuery| {
+        let client = client.clone();
+        async move {
+            let page = client.users_where("acme", &query).await.unwrap();
+            page.users.into_iter().map(|u| (u.id, u.licenses.map(|held| held.len()))).collect::<Vec<_>>()
+        }
+    };
+    let asked = |search: &str, license: &str, group: &str| UserQuery {
+        search: Some(search.to_owned()).filter(|s| !s.is_empty()),
+        license: Some(license.to_owned()).filter(|s| !s.is_empty()),
+        group: Some(group.to_owned()).filter(|s| !s.is_empty()),
+        ..UserQuery::default()
+    };
+    assert_eq!(ids(asked("BEN", "", "")).await, [("ben".to_owned(), None), ("cy".to_owned(), None)], "name or id");
+    assert_eq!(ids(asked("", "ATTUNU", "")).await, [("ana".to_owned(), None)]);
+    assert_eq!(ids(asked("", "TSTNU", "qa")).await, [("ben".to_owned(), None)], "inherited counts");
+    let with = UserQuery { licenses: true, ..asked("", "", "qa") };
+    let page = client.users_where("acme", &with).await.unwrap();
+    let held = page.users[0].licenses.as_ref().unwrap();
+    assert_eq!((held[0].license.as_str(), held[0].source, held[0].group.as_deref()), ("TSTNU", Via::Group, Some("qa")));
+    assert_eq!(refused(client.users_where("acme", &asked("", "NOPE", "")).await), (400, ErrorCode::InvalidQuery));
+    assert_eq!(refused(client.users_where("acme", &asked("", "", "nope")).await).0, 404);
 }
 
 #[tokio::test]
