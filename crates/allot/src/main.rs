@@ -1,4 +1,5 @@
-//! The `allot` binary: serve, migrate, check the ledger, reset a lost password, and configuration.
+//! The `allot` binary: serve, migrate, check the ledger, reset a lost password and
+//! configuration; and as a client of a server, log in, list, check, import and export.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,9 +10,12 @@ use clap::{Parser, Subcommand};
 use figment::Figment;
 use figment::providers::{Env, Format as _, Serialized, Toml};
 
+mod remote;
+mod terminal;
+
 #[derive(Parser)]
 #[command(name = "allot", version, about = "A self-hosted license allocation server")]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Commands,
 }
@@ -61,6 +65,8 @@ enum Commands {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    #[command(flatten)]
+    Remote(remote::Command),
 }
 
 #[derive(Subcommand)]
@@ -224,34 +230,10 @@ async fn reset_password(config: &Config, user: &str, password: &str) -> Result<(
     Ok(())
 }
 
-fn read_stdin_password() -> Result<String> {
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line).context("cannot read the password from stdin")?;
-    let password = line.trim_end_matches(['\r', '\n']).to_owned();
-    anyhow::ensure!(!password.is_empty(), "no password on stdin");
-    Ok(password)
-}
-
-/// Asks twice on the terminal, without echo where `stty` can turn it off.
+/// Asks twice on the terminal, without echo where it can.
 fn prompt_password() -> Result<String> {
-    use std::io::Write as _;
-    let echo = |on: bool| {
-        let tty = std::fs::File::open("/dev/tty").ok()?;
-        std::process::Command::new("stty").arg(if on { "echo" } else { "-echo" }).stdin(tty).status().ok()
-    };
-    let ask = |prompt: &str| -> Result<String> {
-        eprint!("{prompt}");
-        std::io::stderr().flush()?;
-        let hidden = echo(false).is_some_and(|s| s.success());
-        let read = read_stdin_password();
-        if hidden {
-            echo(true);
-            eprintln!();
-        }
-        read
-    };
-    let first = ask("New password: ")?;
-    anyhow::ensure!(ask("Again: ")? == first, "the passwords differ");
+    let first = terminal::ask_hidden("New password: ")?;
+    anyhow::ensure!(terminal::ask_hidden("Again: ")? == first, "the passwords differ");
     Ok(first)
 }
 
@@ -260,7 +242,18 @@ fn prompt_password() -> Result<String> {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match start() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // The causes, not a backtrace: this is what a user reads.
+            eprintln!("allot: error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn start() -> Result<()> {
     // Blocking threads (the database's reads) are kept for minutes, not tokio's 10 s: a
     // thread started anew for each burst of reads brings the allocator's pages of its own.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -308,12 +301,13 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Commands::Admin { command: AdminCommand::ResetPassword { common, password_stdin, user } } => {
             let config = load_config(&common, None)?;
-            let password = if password_stdin { read_stdin_password()? } else { prompt_password()? };
+            let password = if password_stdin { terminal::stdin_line("password")? } else { prompt_password()? };
             reset_password(&config, &user, &password).await
         }
         Commands::Config { command: ConfigCommand::PrintDefault } => {
             print!("{}", toml::to_string_pretty(&Config::default())?);
             Ok(())
         }
+        Commands::Remote(command) => remote::run(command).await,
     }
 }

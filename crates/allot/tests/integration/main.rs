@@ -8,6 +8,7 @@ mod admins;
 mod allocation;
 mod api_errors;
 mod auth;
+mod cli;
 mod cluster;
 mod commands;
 mod console;
