@@ -12,6 +12,7 @@ use clap::{Parser, ValueEnum};
 mod allocations;
 mod check;
 mod history;
+mod import;
 mod load;
 mod loaded;
 mod seed;
@@ -63,6 +64,8 @@ enum Scenario {
     Scale,
     /// The past at scale: `holders?as_of=`, `usage` and memory at 10^6 ledger entries.
     History,
+    /// The CLI's import of 100,000 users and their licenses from CSV.
+    Import,
     /// Not a scenario: the check's baseline server, which the check starts.
     #[value(hide = true)]
     MinimalServer,
@@ -134,6 +137,9 @@ async fn run_scenarios(cli: &Cli, http: &reqwest::Client, rows: &mut Vec<table::
     }
     if runs(Scenario::History) {
         history::history(cli, http, rows).await?;
+    }
+    if runs(Scenario::Import) {
+        import::import(cli, http, rows).await?;
     }
     Ok(())
 }

@@ -225,15 +225,19 @@ impl OrgScope {
         }
         app.check_items(body.changes.iter().map(PlanChange::items).fold(0, usize::saturating_add))?;
         // The parts before this one, kept with the plan they were validated in.
-        let mut earlier = Vec::new();
+        let mut earlier = None;
         if let Some(after) = &body.after {
             if body.apply {
                 let detail =
                     "after: a change sent in parts is validated in parts; apply each part, or the last plan by id";
                 return Err(ApiError::bad_request(ErrorCode::InvalidBody, detail));
             }
-            earlier = self.live_plan(after).await?.commands;
+            earlier = Some(self.live_plan(after).await?);
         }
+        let (mut earlier, earlier_plan) = match earlier {
+            Some(plan) => (plan.commands, Some((plan.base_revision, plan.changes.len()))),
+            None => (Vec::new(), None),
+        };
         let mut commands = commands(self, &earlier, &body.changes)?;
         if earlier.len().saturating_add(commands.len()) > MAX_PARTS_COMMANDS {
             let detail = format!("a change sent in parts plans at most {MAX_PARTS_COMMANDS} commands in all");
@@ -246,8 +250,13 @@ impl OrgScope {
         }
         // A validation is kept, to be applied later by id.
         let now = app.clock.now();
-        // What the earlier parts change now, so that this part's changes are shown apart.
-        let shown_from = if earlier.is_empty() { 0 } else { app.books.validate(&earlier, now).plan.changes.len() };
+        // What the earlier parts change now, so that this part's changes are shown apart:
+        // what they changed when they were validated, if nothing was committed since.
+        let shown_from = match earlier_plan {
+            None => 0,
+            Some((revision, changes)) if revision == app.books.revision() => changes,
+            Some(_) => app.books.validate(&earlier, now).plan.changes.len(),
+        };
         earlier.append(&mut commands);
         let commands = earlier;
         let outcome = app.books.validate(&commands, now);

@@ -149,6 +149,7 @@ pub async fn licenses(session: &mut Session, args: &ImportArgs) -> Result<()> {
     let sheet = Sheet::read(&args.file, LICENSE_COLUMNS, &["user", "license"])?;
     // Each listed user's direct licenses as the file gives them, users in the file's order.
     let mut wanted: Vec<(&Row, String, Vec<LicenseSpec>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     let mut rows_of: HashMap<(String, String), u64> = HashMap::new();
     for row in &sheet.rows {
         let user = sheet.get(row, "user").ok_or_else(|| sheet.wrong(row, "user", "a row needs a user"))?;
@@ -172,9 +173,12 @@ pub async fn licenses(session: &mut Session, args: &ImportArgs) -> Result<()> {
             valid_from: moment("valid_from")?,
             valid_until: moment("valid_until")?,
         };
-        match wanted.iter_mut().find(|(_, u, _)| u == user) {
-            Some((_, _, specs)) => specs.push(spec),
-            None => wanted.push((row, user.to_owned(), vec![spec])),
+        match index.get(user) {
+            Some(&at) => wanted[at].2.push(spec),
+            None => {
+                index.insert(user.to_owned(), wanted.len());
+                wanted.push((row, user.to_owned(), vec![spec]));
+            }
         }
     }
     let query = UserQuery { licenses: true, ..UserQuery::default() };
