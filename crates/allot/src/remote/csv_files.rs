@@ -23,8 +23,18 @@ impl Sheet {
     /// Reads `path`: its header must name only `known` columns, `required` among them.
     pub fn read(path: &Path, known: &[&str], required: &[&str]) -> Result<Self> {
         let name = path.display().to_string();
-        let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
-        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(file);
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
+        // Row numbers from byte offsets: the reader's own line count skips blank lines.
+        let line_starts: Vec<u64> = std::iter::once(0)
+            .chain(bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i as u64 + 1))
+            .collect();
+        let row_at = |position: &csv::Position| {
+            // A record's position is where the blank lines before it begin.
+            let blank = bytes.iter().skip(position.byte() as usize).take_while(|b| matches!(b, b'\r' | b'\n'));
+            let start = position.byte() + blank.count() as u64;
+            line_starts.partition_point(|line| *line <= start) as u64
+        };
+        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
         let columns: Vec<String> = reader
             .headers()
             .with_context(|| format!("{name}: row 1 is not a CSV header"))?
@@ -45,10 +55,10 @@ impl Sheet {
         let mut rows = Vec::new();
         for record in reader.records() {
             let record = record.map_err(|error| {
-                let row = error.position().map_or(String::new(), |p| format!(", row {}", p.line()));
+                let row = error.position().map_or(String::new(), |p| format!(", row {}", row_at(p)));
                 anyhow!("{name}{row}: {error}")
             })?;
-            let number = record.position().map_or(0, csv::Position::line);
+            let number = record.position().map_or(0, row_at);
             if record.iter().all(str::is_empty) {
                 continue;
             }

@@ -33,8 +33,8 @@ impl Cli {
         self.config.path().join("allot").join("profiles.toml")
     }
 
-    /// Runs `allot ARGS`, with `stdin` on its standard input.
-    async fn run(&self, args: &[&str], stdin: &str) -> Ran {
+    /// `allot ARGS`, with this config directory, its output piped.
+    fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_allot"));
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("ALLOT_") || name == "RUST_LOG" {
@@ -43,6 +43,12 @@ impl Cli {
         }
         command.args(args).env("XDG_CONFIG_HOME", self.config.path()).env("HOME", self.config.path());
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+    }
+
+    /// Runs `allot ARGS`, with `stdin` on its standard input.
+    async fn run(&self, args: &[&str], stdin: &str) -> Ran {
+        let mut command = self.command(args);
         let stdin = stdin.to_owned();
         // Blocking, off the runtime that serves the server it calls.
         let output: Output = tokio::task::spawn_blocking(move || {
@@ -174,6 +180,14 @@ async fn every_read_command_prints_a_table_json_and_csv() {
             printed.push_str(&format!("$ allot {} -o {format}\n{out}\n", command.join(" ")));
         }
     }
+    // An import's plan, in each format.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "licenses.csv", "user,license\nben,ATTUNU\nben,TSTNU\n");
+    for format in ["table", "json", "csv"] {
+        let out = cli.ok(&["licenses", "import", &file, "--org", "acme", "--dry-run", "-o", format]).await;
+        printed.push_str(&format!("$ allot licenses import licenses.csv --dry-run -o {format}\n{out}\n"));
+    }
+    let printed = printed.replace(&dir.path().display().to_string(), "[dir]");
     // The server's clock is the test's: the ledger's moments are the same on every run;
     // its request ids are not.
     let printed: String = printed
@@ -187,6 +201,37 @@ async fn every_read_command_prints_a_table_json_and_csv() {
     insta::assert_snapshot!(printed);
     let ran = cli.run(&["users", "list"], "").await;
     assert!(!ran.ok && ran.stderr.contains("--org"), "a host admin names the organization: {}", ran.stderr);
+}
+
+// Multi-threaded: the test waits for the lines on its own thread while the server serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_followed_prints_each_new_entry_as_a_json_line() {
+    use std::io::BufRead as _;
+    let t = spawn_app().await;
+    let boss = acme(&t).await;
+    let cli = Cli::new();
+    cli.login_admin(&server(&t)).await;
+    let mut child =
+        cli.command(&["ledger", "--org", "acme", "--user", "ana", "--follow", "-o", "json"]).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let next = || {
+        let line = received.recv_timeout(std::time::Duration::from_secs(30)).expect("a line within 30 s");
+        serde_json::from_str::<serde_json::Value>(&line).unwrap()
+    };
+    assert_eq!(next()["change"]["type"], "user_created", "the entries so far first");
+    assert_eq!(next()["change"]["type"], "holding_set");
+    t.client(&boss).set_user_licenses("acme", "ana", &licenses(&["TSTNU"])).await.unwrap();
+    let (released, taken) = (next(), next());
+    let products: Vec<&str> = [&released, &taken].iter().map(|e| e["change"]["product"].as_str().unwrap()).collect();
+    assert_eq!(products, ["ATTUNU", "TSTNU"], "then each new one, as it comes");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 #[tokio::test]
