@@ -71,16 +71,11 @@ pub async fn users(session: &mut Session, args: &ImportArgs) -> Result<()> {
                 role: user.role,
             }),
             Some(had) => {
-                let differs = |new: &Option<String>, old: Option<&String>| new.is_some() && new.as_ref() != old;
-                let update = PlanChange::UpdateUser {
-                    user: user.id.clone(),
-                    name: user.name.clone().filter(|_| differs(&user.name, Some(&had.name))),
-                    email: user.email.clone().filter(|_| differs(&user.email, had.email.as_ref())),
-                    role: user.role.filter(|role| *role != had.role),
-                };
-                if matches!(&update, PlanChange::UpdateUser { name, email, role, .. } if name.is_some() || email.is_some() || role.is_some())
-                {
-                    add(update);
+                let name = user.name.clone().filter(|name| *name != had.name);
+                let email = user.email.clone().filter(|email| had.email.as_ref() != Some(email));
+                let role = user.role.filter(|role| *role != had.role);
+                if name.is_some() || email.is_some() || role.is_some() {
+                    add(PlanChange::UpdateUser { user: user.id.clone(), name, email, role });
                 }
             }
         }
@@ -319,11 +314,12 @@ impl Import<'_> {
             return Ok(());
         }
         let file = std::fs::read(&args.file)?;
+        let validated_at = views.first().map_or(0, |v| v.base_revision);
         let progress = progress_bar(parts.len(), "applying");
         for (n, part) in parts.iter().enumerate() {
             let request =
                 PlanRequest { apply: true, changes: part.iter().map(|c| c.change.clone()).collect(), after: None };
-            let key = idempotency_key(&file, &request)?;
+            let key = idempotency_key(&file, validated_at, &request)?;
             let mut sent = session.call(|c| c.plan(&org, &request).idempotency_key(&key)).await;
             if sent.as_ref().is_err_and(is_transport) {
                 // The answer may be lost though the part applied: the same key replays it.
@@ -362,10 +358,7 @@ fn parts(changes: Vec<FromRow>, size: u64) -> Result<Vec<Vec<FromRow>>> {
     let (mut items, mut bytes) = (0, 0);
     for change in changes {
         let change_bytes = serde_json::to_vec(&change.change)?.len() + 1;
-        let items_of = match &change.change {
-            PlanChange::SetUserLicenses { users, .. } => users.len(),
-            _ => 1,
-        };
+        let items_of = change.change.items();
         let full = items + items_of > size || bytes + change_bytes > PART_BYTES;
         match parts.last_mut() {
             // A row's changes stay together, whatever the size.
@@ -381,10 +374,13 @@ fn parts(changes: Vec<FromRow>, size: u64) -> Result<Vec<Vec<FromRow>>> {
     Ok(parts)
 }
 
-/// The key of a part: the file's and the part's contents, hashed.
-fn idempotency_key(file: &[u8], part: &PlanRequest) -> Result<String> {
+/// The key of a part: the file's and the part's contents and the revision they were
+/// validated at, hashed. The same part sent again within a run is replayed; the same file
+/// imported again later (after its users were deleted, say) is a new change, not a replay.
+fn idempotency_key(file: &[u8], validated_at: u64, part: &PlanRequest) -> Result<String> {
     let mut hash = Sha256::new();
     hash.update(Sha256::digest(file));
+    hash.update(validated_at.to_be_bytes());
     hash.update(serde_json::to_vec(part)?);
     let digest = hash.finalize();
     Ok(format!("import-{}", digest.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>()))
