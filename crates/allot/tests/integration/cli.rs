@@ -270,10 +270,13 @@ async fn an_import_is_validated_whole_shown_then_applied_and_a_file_over_the_poo
         ("Cy", Some("cy@example.com"), &["qa".to_owned()][..])
     );
     assert_eq!(t.org_pool(&boss, "acme", "TSTNU").await, (10, 3));
-    // The same file again once cy is gone: a new change, not a replay of the first.
-    t.client(&boss).delete_user("acme", "cy").await.unwrap();
-    cli.ok(&["users", "import", &users, "--org", "acme"]).await;
-    assert_eq!(t.client(&boss).user("acme", "cy").await.unwrap().groups, ["qa"]);
+    // The same file again once its user is gone: a new change, not a replay of the first.
+    let eve = write(dir.path(), "eve.csv", "id,groups\neve,qa\n");
+    cli.ok(&["users", "import", &eve, "--org", "acme"]).await;
+    t.client(&boss).delete_user("acme", "eve").await.unwrap();
+    cli.ok(&["users", "import", &eve, "--org", "acme"]).await;
+    assert_eq!(t.client(&boss).user("acme", "eve").await.unwrap().groups, ["qa"]);
+    t.client(&boss).delete_user("acme", "eve").await.unwrap();
 
     let fits = write(dir.path(), "fits.csv", "user,license\nana,ATTUNU\nben,ATTUNU\ncy,ATTUNU\nben,TSTNU\n");
     let all = LedgerParams { limit: Some(1000), ..LedgerParams::default() };
