@@ -144,6 +144,69 @@ async fn login_keeps_a_profile_for_its_owner_that_refreshes_itself_and_logout_re
     assert_eq!(String::from_utf8(output.stdout).unwrap(), "id,name,users,groups\n");
 }
 
+#[tokio::test]
+async fn an_api_client_logs_in_with_its_secret_on_stdin_and_acts_on_its_own_organization() {
+    let t = spawn_app().await;
+    let boss = acme(&t).await;
+    let created = t
+        .client(&boss)
+        .create_client("acme", &allot_api::CreateClient { name: "sync".into(), scopes: vec!["allot:read".into()] });
+    let created = created.await.unwrap();
+    let cli = Cli::new();
+    let login = ["login", "--server", &server(&t), "--client-id", &created.client_id, "--client-secret-stdin"];
+    let ran = cli.run(&login, &format!("{}\n", created.client_secret)).await;
+    assert!(ran.ok, "{}", ran.stderr);
+    assert!(!std::fs::read_to_string(cli.profiles()).unwrap().is_empty());
+    // No --org: the client's own organization.
+    assert_eq!(
+        cli.ok(&["users", "list", "--license", "ATTUNU", "-o", "csv"]).await,
+        "id,name,email,role,groups\nana,ana,,member,\n"
+    );
+    // Its token runs out: the secret gets a new one (clients have no refresh token).
+    let text = std::fs::read_to_string(cli.profiles()).unwrap();
+    let expired = text.lines().map(|l| if l.starts_with("access_expires_at") { "access_expires_at = 0" } else { l });
+    std::fs::write(cli.profiles(), expired.collect::<Vec<_>>().join("\n")).unwrap();
+    assert_eq!(
+        cli.ok(&["check", "ana", "ATTUNU", "-o", "csv"]).await,
+        "allowed,reason,via,group,revision\ntrue,held,direct,,10\n"
+    );
+    let ran = cli
+        .run(&["login", "--server", &server(&t), "--client-id", &created.client_id, "--client-secret-stdin"], "wrong\n")
+        .await;
+    assert!(!ran.ok && ran.stderr.contains("cannot log in"), "{}", ran.stderr);
+}
+
+#[tokio::test]
+async fn imports_in_add_mode_only_add() {
+    let t = spawn_app().await;
+    let boss = acme(&t).await;
+    let client = t.client(&boss);
+    client.create_group("acme", &group("ops")).await.unwrap();
+    let cli = Cli::new();
+    cli.login_admin(&server(&t)).await;
+    let dir = tempfile::tempdir().unwrap();
+    // ben is in qa: in add mode a file naming only ops keeps him there.
+    let users = write(dir.path(), "users.csv", "id,groups\nben,ops\n");
+    cli.ok(&["users", "import", &users, "--org", "acme", "--mode", "add"]).await;
+    assert_eq!(client.user("acme", "ben").await.unwrap().groups, ["ops", "qa"]);
+    cli.ok(&["users", "import", &users, "--org", "acme"]).await;
+    assert_eq!(client.user("acme", "ben").await.unwrap().groups, ["ops"], "exact: only the file's groups");
+    // ana holds ATTUNU: adding TSTNU keeps it; a listed product's license is replaced.
+    let held = write(dir.path(), "licenses.csv", "user,license,external\nana,TSTNU,true\n");
+    cli.ok(&["licenses", "import", &held, "--org", "acme", "--mode", "add"]).await;
+    let licenses_of = |user: &'static str| {
+        let client = client.clone();
+        async move {
+            let held = client.user_licenses("acme", user).await.unwrap().licenses;
+            held.into_iter().map(|l| (l.license, l.external)).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(licenses_of("ana").await, [("ATTUNU".to_owned(), false), ("TSTNU".to_owned(), true)]);
+    let again = write(dir.path(), "again.csv", "user,license\nana,TSTNU\n");
+    cli.ok(&["licenses", "import", &again, "--org", "acme", "--mode", "add"]).await;
+    assert_eq!(licenses_of("ana").await, [("ATTUNU".to_owned(), false), ("TSTNU".to_owned(), false)]);
+}
+
 /// An organization `acme` with pools, a group whose rule gives a license, and users
 /// holding licenses directly and through the group.
 async fn acme(t: &TestApp) -> String {
