@@ -288,9 +288,18 @@ impl Session {
         }
     }
 
-    /// A new access token for the profile, stored with it.
+    /// A new access token for the profile, stored with it. Commands running at once take
+    /// turns: a refresh token works once, so the second finds the first one's new token in
+    /// the file and takes it, rather than refreshing with a spent one.
     async fn refresh(&mut self) -> Result<()> {
         let Some((name, profile)) = self.profile.as_mut() else { bail!("the token of ALLOT_TOKEN was refused") };
+        let _turn = profiles::lock()?;
+        let stored = Profiles::load(&profiles::path()?)?.profiles.remove(name.as_str());
+        if let Some(stored) = stored.filter(|s| s.access_token != profile.access_token) {
+            self.client = Client::new(stored.server.as_str()).with_token(stored.access_token.clone());
+            *profile = stored;
+            return Ok(());
+        }
         let anonymous = Client::new(profile.server.as_str());
         let again = || anyhow!("the login of profile `{name}` has run out: run `allot login` again");
         let tokens = match &profile.login {
@@ -306,7 +315,7 @@ impl Session {
         }
         profile.access_token = tokens.access_token.clone();
         profile.access_expires_at = now_secs() + i64::try_from(tokens.expires_in).unwrap_or(i64::MAX / 2);
-        store_profile(name, profile.clone())?;
+        save_profile(name, profile.clone())?;
         self.client = anonymous.with_token(tokens.access_token);
         Ok(())
     }
@@ -316,7 +325,14 @@ fn now_secs() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// Stores `profile` as `name`, in turn with other commands.
 fn store_profile(name: &str, profile: Profile) -> Result<()> {
+    let _turn = profiles::lock()?;
+    save_profile(name, profile)
+}
+
+/// Stores `profile` as `name`; the caller holds the lock.
+fn save_profile(name: &str, profile: Profile) -> Result<()> {
     let file = profiles::path()?;
     let mut profiles = Profiles::load(&file)?;
     profiles.profiles.insert(name.to_owned(), profile);
@@ -366,6 +382,7 @@ async fn login(args: LoginArgs) -> Result<()> {
 }
 
 async fn logout(remote: &Remote) -> Result<()> {
+    let _turn = profiles::lock()?;
     let file = profiles::path()?;
     let mut profiles = Profiles::load(&file)?;
     let profile =

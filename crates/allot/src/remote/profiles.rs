@@ -53,6 +53,18 @@ pub fn path() -> Result<PathBuf> {
     Ok(config.join("allot").join("profiles.toml"))
 }
 
+/// An exclusive lock on the profiles, held until dropped, for a read-modify-write of them.
+pub fn lock() -> Result<std::fs::File> {
+    let file = path()?.with_extension("lock");
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&file);
+    let lock = lock.with_context(|| format!("cannot open {}", file.display()))?;
+    lock.lock().with_context(|| format!("cannot lock {}", file.display()))?;
+    Ok(lock)
+}
+
 impl Profiles {
     /// The profiles in `file`; none when it does not exist.
     pub fn load(file: &Path) -> Result<Self> {

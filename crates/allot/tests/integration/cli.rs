@@ -124,8 +124,18 @@ async fn login_keeps_a_profile_for_its_owner_that_refreshes_itself_and_logout_re
     assert_ne!(token(&before, "access_token"), token(&after, "access_token"));
     assert_ne!(token(&before, "refresh_token"), token(&after, "refresh_token"), "a refresh token works once");
 
+    // Commands run at once with a token run out: they take turns, and the refresh token,
+    // which works once, is spent once.
+    let text = std::fs::read_to_string(cli.profiles()).unwrap();
+    let expired = text.lines().map(|l| if l.starts_with("access_expires_at") { "access_expires_at = 0" } else { l });
+    std::fs::write(cli.profiles(), expired.collect::<Vec<_>>().join("\n")).unwrap();
+    let at_once: Vec<_> = (0..4).map(|_| cli.run(&["orgs", "list", "-o", "json"], "")).collect();
+    for ran in futures_util::future::join_all(at_once).await {
+        assert!(ran.ok, "{}", ran.stderr);
+    }
+
     // A token the server revoked behind the profile's back: refreshed on the 401.
-    t.anonymous().revoke(&token(&after, "access_token")).await.unwrap();
+    t.anonymous().revoke(&token(&cli.profile(), "access_token")).await.unwrap();
     assert_eq!(cli.ok(&["orgs", "list", "-o", "json"]).await.trim(), "[]");
 
     let last = token(&cli.profile(), "access_token");
