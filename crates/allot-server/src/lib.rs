@@ -35,6 +35,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod prefix;
 pub mod rate_limit;
+pub mod scim;
 pub mod service;
 pub mod start;
 pub mod stored;
