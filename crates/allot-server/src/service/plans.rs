@@ -176,6 +176,13 @@ fn commands(scope: &OrgScope, earlier: &[Command], changes: &[PlanChange]) -> Ap
     Ok(commands)
 }
 
+/// The parts before this one of a change sent in parts: their commands, and the revision
+/// they were planned at with how many changes they made then.
+struct Earlier {
+    commands: Vec<Command>,
+    planned: Option<(u64, usize)>,
+}
+
 /// Commands a change sent in parts may plan in all: a hundred requests of the default
 /// item limit.
 const MAX_PARTS_COMMANDS: usize = 1_000_000;
@@ -224,20 +231,7 @@ impl OrgScope {
             caller.require_host_admin()?;
         }
         app.check_items(body.changes.iter().map(PlanChange::items).fold(0, usize::saturating_add))?;
-        // The parts before this one, kept with the plan they were validated in.
-        let mut earlier = None;
-        if let Some(after) = &body.after {
-            if body.apply {
-                let detail =
-                    "after: a change sent in parts is validated in parts; apply each part, or the last plan by id";
-                return Err(ApiError::bad_request(ErrorCode::InvalidBody, detail));
-            }
-            earlier = Some(self.live_plan(after).await?);
-        }
-        let (mut earlier, earlier_plan) = match earlier {
-            Some(plan) => (plan.commands, Some((plan.base_revision, plan.changes.len()))),
-            None => (Vec::new(), None),
-        };
+        let Earlier { commands: mut earlier, planned } = self.earlier_parts(&body).await?;
         let mut commands = commands(self, &earlier, &body.changes)?;
         if earlier.len().saturating_add(commands.len()) > MAX_PARTS_COMMANDS {
             let detail = format!("a change sent in parts plans at most {MAX_PARTS_COMMANDS} commands in all");
@@ -252,7 +246,7 @@ impl OrgScope {
         let now = app.clock.now();
         // What the earlier parts change now, so that this part's changes are shown apart:
         // what they changed when they were validated, if nothing was committed since.
-        let shown_from = match earlier_plan {
+        let shown_from = match planned {
             None => 0,
             Some((revision, changes)) if revision == app.books.revision() => changes,
             Some(_) => app.books.validate(&earlier, now).plan.changes.len(),
@@ -319,6 +313,17 @@ impl OrgScope {
         let mut view = PlanView::new(&outcome.plan, outcome.applied, outcome.revision);
         view.id = Some(stored.id);
         Ok(view)
+    }
+
+    /// The parts before this one of a change sent in parts (none without `after`).
+    async fn earlier_parts(&self, body: &PlanRequest) -> ApiResult<Earlier> {
+        let Some(after) = &body.after else { return Ok(Earlier { commands: Vec::new(), planned: None }) };
+        if body.apply {
+            let detail = "after: a change sent in parts is validated in parts; apply each part, or the last plan by id";
+            return Err(ApiError::bad_request(ErrorCode::InvalidBody, detail));
+        }
+        let plan = self.live_plan(after).await?;
+        Ok(Earlier { planned: Some((plan.base_revision, plan.changes.len())), commands: plan.commands })
     }
 
     /// Stored plan `id` of this organization (404), if it has not expired (410).
