@@ -21,6 +21,7 @@ use super::output::{Format, Listing};
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
+    /// The CSV file: a header row naming its columns, then a row per line.
     pub file: PathBuf,
     /// Validate the whole file and print the plan; change nothing.
     #[arg(long)]
