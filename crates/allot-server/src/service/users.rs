@@ -145,11 +145,10 @@ impl OrgScope {
                     (Some(_), None) => Some(None),
                     (None, _) => None,
                 };
+                // As the history's reads answer a license they do not know.
                 let unknown = || {
-                    ApiError::bad_request(
-                        ErrorCode::InvalidQuery,
-                        format!("license: `{license}` is not in the catalogue"),
-                    )
+                    let detail = format!("license: `{license}` is not in the catalogue");
+                    ApiError::new(axum::http::StatusCode::NOT_FOUND, ErrorCode::UnknownLicense, detail)
                 };
                 let (product, capability) = product.zip(capability).ok_or_else(unknown)?;
                 Some(LicenseKey { product: product.code.clone(), capability })

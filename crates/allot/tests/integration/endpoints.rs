@@ -77,7 +77,7 @@ async fn users_are_listed_by_search_license_and_group_with_their_licenses_when_a
     let page = client.users_where("acme", &with).await.unwrap();
     let held = page.users[0].licenses.as_ref().unwrap();
     assert_eq!((held[0].license.as_str(), held[0].source, held[0].group.as_deref()), ("TSTNU", Via::Group, Some("qa")));
-    assert_eq!(refused(client.users_where("acme", &asked("", "NOPE", "")).await), (400, ErrorCode::InvalidQuery));
+    assert_eq!(refused(client.users_where("acme", &asked("", "NOPE", "")).await), (404, ErrorCode::UnknownLicense));
     assert_eq!(refused(client.users_where("acme", &asked("", "", "nope")).await).0, 404);
 }
 
