@@ -20,6 +20,7 @@ pub const SCOPES: &[&str] = &[
     "PM.Audit.Read",
     "users:read",
     "users:write",
+    "scim",
 ];
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -57,4 +58,38 @@ pub struct CreateClient {
     /// Scopes the client may ask for: at least one.
     #[schema(value_type = Vec<crate::schema::Scope>, min_items = 1)]
     pub scopes: Vec<String>,
+}
+
+/// A long-lived SCIM token asked for: for an identity provider that keeps one static secret.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateScimToken {
+    /// When it stops working: at most two years ahead; a year ahead when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::schema::Option<crate::schema::Time>)]
+    pub expires_at: Option<String>,
+}
+
+/// A SCIM token, as it is listed: never the token itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ScimTokenView {
+    /// The first 16 hexadecimal digits of the token's hash.
+    pub id: String,
+    #[schema(value_type = crate::schema::Time)]
+    pub expires_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ScimTokenList {
+    pub tokens: Vec<ScimTokenView>,
+}
+
+/// A SCIM token just created: the token is in this answer only.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedScimToken {
+    pub id: String,
+    /// Shown once; only its hash is kept.
+    pub token: String,
+    #[schema(value_type = crate::schema::Time)]
+    pub expires_at: String,
 }

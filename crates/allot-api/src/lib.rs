@@ -26,7 +26,10 @@ pub mod products;
 pub mod schema;
 
 pub use change::ChangeView;
-pub use clients::{ClientList, ClientView, CreateClient, CreatedClient};
+pub use clients::{
+    ClientList, ClientView, CreateClient, CreateScimToken, CreatedClient, CreatedScimToken, ScimTokenList,
+    ScimTokenView,
+};
 pub use common::{Problem, ScopeKind, ScopeView, ViolationView, rfc3339};
 pub use error::ErrorCode;
 pub use history::{Holder, Holders, HoldersQuery, Usage, UsagePoint, UsageQuery};

@@ -10,11 +10,11 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 
 use allot_api::{
-    AdminList, AdminView, CheckAnswer, ClientList, CreateAdmin, CreateClient, CreateGroup, CreateOrg, CreateTenant,
-    CreateUser, CreatedClient, ErrorCode, GroupList, GroupRule, GroupRuleView, GroupView, Holders, HoldersQuery,
-    LedgerPage, LedgerParams, MemberList, OrgList, OrgView, PageQuery, PlanRequest, PlanView, PoolList, Problem,
-    ProductList, ProductView, SetPassword, SetPools, SetUserLicenses, TenantList, TenantView, UpdateOrg, UpdateUser,
-    Usage, UsageQuery, UserLicenses, UserPage, UserQuery, UserView,
+    AdminList, AdminView, CheckAnswer, ClientList, CreateAdmin, CreateClient, CreateGroup, CreateOrg, CreateScimToken,
+    CreateTenant, CreateUser, CreatedClient, CreatedScimToken, ErrorCode, GroupList, GroupRule, GroupRuleView,
+    GroupView, Holders, HoldersQuery, LedgerPage, LedgerParams, MemberList, OrgList, OrgView, PageQuery, PlanRequest,
+    PlanView, PoolList, Problem, ProductList, ProductView, ScimTokenList, SetPassword, SetPools, SetUserLicenses,
+    TenantList, TenantView, UpdateOrg, UpdateUser, Usage, UsageQuery, UserLicenses, UserPage, UserQuery, UserView,
 };
 use reqwest::header::{HeaderMap, HeaderName};
 use reqwest::{Method, StatusCode};
@@ -499,6 +499,18 @@ impl Client {
 
     pub fn delete_client(&self, org: &str, client_id: &str) -> Call<()> {
         self.delete(&format!("/orgs/{}/clients/{}", seg(org), seg(client_id)))
+    }
+
+    pub fn scim_tokens(&self, org: &str, client_id: &str) -> Call<ScimTokenList> {
+        self.get(&format!("/orgs/{}/clients/{}/scim-tokens", seg(org), seg(client_id)))
+    }
+
+    pub fn create_scim_token(&self, org: &str, client_id: &str, body: &CreateScimToken) -> Call<CreatedScimToken> {
+        self.send(Method::POST, &format!("/orgs/{}/clients/{}/scim-tokens", seg(org), seg(client_id)), body)
+    }
+
+    pub fn revoke_scim_token(&self, org: &str, client_id: &str, id: &str) -> Call<()> {
+        self.delete(&format!("/orgs/{}/clients/{}/scim-tokens/{}", seg(org), seg(client_id), seg(id)))
     }
 }
 

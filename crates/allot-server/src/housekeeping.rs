@@ -19,6 +19,8 @@ pub enum Expired {
     AccessToken,
     RefreshToken,
     Session,
+    /// A long-lived SCIM token past its expiry.
+    ScimToken,
     Plan,
     IdempotencyKey,
     /// A failed-login counter whose window ended and whose delay is over.
@@ -26,10 +28,11 @@ pub enum Expired {
 }
 
 impl Expired {
-    pub const ALL: [Expired; 6] = [
+    pub const ALL: [Expired; 7] = [
         Expired::AccessToken,
         Expired::RefreshToken,
         Expired::Session,
+        Expired::ScimToken,
         Expired::Plan,
         Expired::IdempotencyKey,
         Expired::LoginCounter,
@@ -40,6 +43,7 @@ impl Expired {
             Expired::AccessToken => "access_token",
             Expired::RefreshToken => "refresh_token",
             Expired::Session => "session",
+            Expired::ScimToken => "scim_token",
             Expired::Plan => "plan",
             Expired::IdempotencyKey => "idempotency_key",
             Expired::LoginCounter => "login_counter",
@@ -99,6 +103,7 @@ async fn purge(app: &App, kind: Expired, now: Timestamp) -> StoreResult<u64> {
         Expired::AccessToken => app.store.purge_expired_tokens(TokenKind::Access, now, batch).await,
         Expired::RefreshToken => app.store.purge_expired_tokens(TokenKind::Refresh, now, batch).await,
         Expired::Session => app.store.purge_expired_tokens(TokenKind::Session, now, batch).await,
+        Expired::ScimToken => app.store.purge_expired_tokens(TokenKind::Scim, now, batch).await,
         Expired::Plan => app.store.purge_expired_plans(now, batch).await,
         // A record is replayed while `created_at + ttl > now` (idempotency.rs).
         Expired::IdempotencyKey => {

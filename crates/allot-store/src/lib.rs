@@ -238,6 +238,9 @@ pub enum TokenKind {
     Refresh,
     /// A console session: its cookie's value is the token.
     Session,
+    /// A long-lived token of an API client for SCIM provisioning, for identity providers
+    /// that keep one static secret.
+    Scim,
 }
 
 impl TokenKind {
@@ -246,6 +249,7 @@ impl TokenKind {
             Self::Access => "access",
             Self::Refresh => "refresh",
             Self::Session => "session",
+            Self::Scim => "scim",
         }
     }
 }

@@ -148,6 +148,7 @@ fn token(row: Row) -> StoreResult<TokenRecord> {
         "refresh" => TokenKind::Refresh,
         "access" => TokenKind::Access,
         "session" => TokenKind::Session,
+        "scim" => TokenKind::Scim,
         other => return Err(StoreError::Corrupt(format!("token kind `{other}`"))),
     };
     Ok(TokenRecord { hash: r.hash, kind, subject, scopes: scopes(&r.scopes), expires_at: r.expires_at })
@@ -759,6 +760,36 @@ pub trait Store: Sql {
             Expect::Any,
         );
         async move { Ok(!write_first(self, vec![revoke]).await?.is_empty()) }
+    }
+
+    /// An API client's SCIM tokens: the first 16 hex digits of each one's hash (its id), and
+    /// when it expires, soonest first.
+    fn scim_tokens(&self, client_id: &str) -> impl Future<Output = StoreResult<Vec<(String, Timestamp)>>> + Send {
+        let sql = format!(
+            "SELECT {} FROM tokens WHERE kind = 'scim' AND subject_kind = 'client' AND principal = ?1
+             ORDER BY expires_at, hash",
+            TokenRow::COLUMNS
+        );
+        let params = vec![client_id.into()];
+        async move {
+            let rows = read_one(self, sql, params).await?;
+            rows.into_iter().map(|row| token(row).map(|t| (t.hash[..16].to_owned(), t.expires_at))).collect()
+        }
+    }
+
+    /// Removes the SCIM token of `client_id` whose id is `id`; answers its hash, if it held one.
+    fn revoke_scim_token(&self, client_id: &str, id: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send {
+        let revoke = statement(
+            "DELETE FROM tokens WHERE kind = 'scim' AND subject_kind = 'client' AND principal = ?1
+                 AND substr(hash, 1, 16) = ?2
+             RETURNING hash",
+            vec![client_id.into(), id.into()],
+            Expect::Any,
+        );
+        async move {
+            let removed = write_first(self, vec![revoke]).await?;
+            removed.into_iter().next().map(|mut row| row.take::<String>("hash")).transpose()
+        }
     }
 
     /// Moves a console session's expiry (it slides while the session is used).

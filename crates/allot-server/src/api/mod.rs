@@ -58,6 +58,8 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(history::usage))
         .routes(routes!(clients::list, clients::create))
         .routes(routes!(clients::delete))
+        .routes(routes!(clients::scim_tokens, clients::create_scim_token))
+        .routes(routes!(clients::revoke_scim_token))
 }
 
 /// A 201 answer with a JSON body.

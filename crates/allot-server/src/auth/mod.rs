@@ -205,7 +205,9 @@ impl Auth {
         let token = match cached {
             Some(token) if fresh == Vouched::Recently && token.vouched.elapsed() < REVALIDATE_AFTER => token,
             cached => match store.token(&hash).await {
-                Ok(Some(record)) if record.kind == TokenKind::Access => self.remember(hash.clone(), record),
+                Ok(Some(record)) if matches!(record.kind, TokenKind::Access | TokenKind::Scim) => {
+                    self.remember(hash.clone(), record)
+                }
                 Ok(_) => {
                     self.cache.write().unwrap_or_else(|p| p.into_inner()).remove(&hash);
                     return Err(ApiError::unauthorized("the token is not valid"));
@@ -248,6 +250,11 @@ impl Auth {
         self.cache.write().unwrap_or_else(|p| p.into_inner()).remove(&hash);
         store.revoke_token(&hash).await?;
         Ok(())
+    }
+
+    /// Forgets the cached token whose hash is `hash` (the store removed it).
+    pub fn forget_hash(&self, hash: &str) {
+        self.cache.write().unwrap_or_else(|p| p.into_inner()).remove(hash);
     }
 
     /// Forgets the cached tokens whose subject `revoked` says the store revoked (with the

@@ -23,6 +23,8 @@ pub enum Family {
     Group,
     User,
     Users,
+    /// SCIM provisioning (`scim`): users, groups and their members.
+    Scim,
 }
 
 impl Family {
@@ -34,6 +36,7 @@ impl Family {
             Family::Group => "PM.Group",
             Family::User => "PM.User",
             Family::Users => "users:write",
+            Family::Scim => "scim",
         }
     }
 }
@@ -59,9 +62,9 @@ impl Need {
 /// writing alone, as UiPath's do; the others that write also read.
 pub fn scope_allows(scope: &str, need: Need) -> bool {
     use Access::{Read, Write};
-    use Family::{Group, License, Native, User, Users};
+    use Family::{Group, License, Native, Scim, User, Users};
     match (scope, need.family) {
-        ("allot:write", Native) | ("users:write", Users) => true,
+        ("allot:write", Native) | ("users:write", Users) | ("scim", Scim) => true,
         ("allot:read", Native) | ("users:read", Users) => need.access == Read,
         ("PM.License", License) | ("PM.Group", Group) | ("PM.User", User) => true,
         ("PM.License.Read", License) | ("PM.Group.Read", Group) | ("PM.User.Read", User) => need.access == Read,
@@ -112,10 +115,10 @@ pub fn may_write(principal: &Principal, state: &State) -> bool {
 #[cfg(test)]
 mod tests {
     use super::Access::{Read, Write};
-    use super::Family::{Group, License, Native, User, Users};
+    use super::Family::{Group, License, Native, Scim, User, Users};
     use super::*;
 
-    const FAMILIES: [Family; 5] = [Native, License, Group, User, Users];
+    const FAMILIES: [Family; 6] = [Native, License, Group, User, Users, Scim];
 
     /// The families and accesses `scope` grants, every need tried.
     fn granted(scope: &str) -> Vec<(Family, Access)> {
@@ -129,6 +132,7 @@ mod tests {
         assert_eq!(granted("allot:write"), [(Native, Read), (Native, Write)]);
         assert_eq!(granted("users:read"), [(Users, Read)]);
         assert_eq!(granted("users:write"), [(Users, Read), (Users, Write)]);
+        assert_eq!(granted("scim"), [(Scim, Read), (Scim, Write)]);
         assert_eq!(granted("PM.License"), [(License, Read), (License, Write)]);
         assert_eq!(granted("PM.License.Read"), [(License, Read)]);
         assert_eq!(granted("PM.License.Write"), [(License, Write)]);

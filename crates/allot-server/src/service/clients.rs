@@ -1,14 +1,24 @@
 //! API clients: machine credentials of one organization, with scopes. Only people (host
 //! admins and organization admins) manage them.
 
-use allot_api::{ClientList, ClientView, CreateClient, CreatedClient, rfc3339};
-use allot_store::{ApiClient, Store, Subject};
+use allot_api::{
+    ClientList, ClientView, CreateClient, CreateScimToken, CreatedClient, CreatedScimToken, ScimTokenList,
+    ScimTokenView, rfc3339,
+};
+use allot_store::{ApiClient, Store, Subject, TokenKind, TokenRecord};
+use axum::http::StatusCode;
 use rand::RngCore as _;
 
 use super::OrgScope;
 use crate::auth::{KNOWN_SCOPES, new_token, token_hash};
 use crate::error::{ApiError, ApiResult};
 use allot_api::ErrorCode;
+
+/// The scope that lets a client provision users and groups over SCIM.
+pub const SCIM_SCOPE: &str = "scim";
+/// How far ahead a SCIM token may expire: two years.
+const SCIM_TOKEN_MAX_DAYS: i64 = 730;
+const DAY: i64 = 24 * 60 * 60 * 1000;
 
 fn view(client: &ApiClient) -> ClientView {
     ClientView {
@@ -62,6 +72,61 @@ impl OrgScope {
         };
         self.app().store.insert_client(client).await?;
         Ok(CreatedClient { client_id, client_secret, name: body.name, scopes: body.scopes })
+    }
+
+    /// The API client `client_id` of this organization, or 404.
+    async fn client_of_org(&self, client_id: &str) -> ApiResult<ApiClient> {
+        let found = self.app().store.client(client_id).await?.filter(|c| c.org == self.org().key());
+        found.ok_or_else(|| self.missing("client", client_id))
+    }
+
+    /// An API client's long-lived SCIM tokens.
+    pub async fn scim_tokens(&self, client_id: &str) -> ApiResult<ScimTokenList> {
+        self.require_person()?;
+        self.client_of_org(client_id).await?;
+        let tokens = self.app().store.scim_tokens(client_id).await?;
+        let view = |(id, expires_at): (String, i64)| ScimTokenView { id, expires_at: rfc3339(expires_at) };
+        Ok(ScimTokenList { tokens: tokens.into_iter().map(view).collect() })
+    }
+
+    /// A long-lived SCIM token for an API client granted `scim`, expiring within two years
+    /// (a year when `expires_at` is absent); the token is in this answer only.
+    pub async fn create_scim_token(&self, client_id: &str, body: CreateScimToken) -> ApiResult<CreatedScimToken> {
+        self.require_person()?;
+        let client = self.client_of_org(client_id).await?;
+        if !client.scopes.iter().any(|s| s == SCIM_SCOPE) {
+            let detail = format!("client `{client_id}` is not granted `{SCIM_SCOPE}`: create one that is");
+            return Err(ApiError::conflict(ErrorCode::UnknownScope, detail));
+        }
+        let now = self.app().clock.now();
+        let latest = now + SCIM_TOKEN_MAX_DAYS * DAY;
+        let expires_at =
+            crate::api::dto::parse_time("expires_at", body.expires_at.as_deref())?.unwrap_or(now + 365 * DAY);
+        if expires_at <= now || expires_at > latest {
+            let detail = format!("expires_at: give a moment after now and at most {SCIM_TOKEN_MAX_DAYS} days ahead");
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidDates, detail));
+        }
+        let token = new_token("allot_scim_");
+        let record = TokenRecord {
+            hash: token_hash(&token),
+            kind: TokenKind::Scim,
+            subject: Subject::Client { client_id: client.client_id, org: client.org },
+            scopes: vec![SCIM_SCOPE.to_owned()],
+            expires_at,
+        };
+        let id = record.hash[..16].to_owned();
+        self.app().store.insert_token(record).await?;
+        Ok(CreatedScimToken { id, token, expires_at: rfc3339(expires_at) })
+    }
+
+    /// Revokes an API client's SCIM token: it stops working at once.
+    pub async fn revoke_scim_token(&self, client_id: &str, id: &str) -> ApiResult<()> {
+        self.require_person()?;
+        self.client_of_org(client_id).await?;
+        let hash = self.app().store.revoke_scim_token(client_id, id).await?;
+        let hash = hash.ok_or_else(|| self.missing("SCIM token", id))?;
+        self.app().auth.forget_hash(&hash);
+        Ok(())
     }
 
     /// Deletes an API client; its tokens stop working at once.

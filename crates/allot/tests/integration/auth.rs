@@ -56,6 +56,58 @@ async fn a_revoked_token_no_longer_works_whichever_kind_it_is() {
 }
 
 #[tokio::test]
+async fn a_scim_token_is_shown_once_lives_up_to_two_years_and_stops_at_its_revocation() {
+    use allot_api::CreateScimToken;
+    let t = spawn_app().await;
+    let admin = t.admin().await;
+    let boss = t.org_with(&admin, "acme", &[("ATTUNU", 1)], &[]).await;
+    let other = t.org_with(&admin, "other", &[("ATTUNU", 1)], &[]).await;
+    let client = t.client(&boss);
+    let idp = client.create_client("acme", &api_client("okta", &["scim"])).await.unwrap();
+    let native = client.create_client("acme", &api_client("ci", &["allot:read"])).await.unwrap();
+    let at = |days: i64| allot_api::rfc3339(crate::harness::START + days * 86_400_000);
+
+    let created = client.create_scim_token("acme", &idp.client_id, &CreateScimToken::default()).await.unwrap();
+    assert!(created.token.starts_with("allot_scim_"), "{}", created.token);
+    assert_eq!(created.expires_at, at(365), "a year when not asked");
+    let listed = client.scim_tokens("acme", &idp.client_id).await.unwrap().tokens;
+    assert_eq!(
+        listed,
+        [allot_api::ScimTokenView { id: created.id.clone(), expires_at: at(365) }],
+        "the token is not listed"
+    );
+    assert!(t.app.store.token(&created.token).await.unwrap().is_none(), "stored as its hash");
+
+    // It authenticates as its client, which may do nothing but SCIM.
+    let scim = t.client(&created.token);
+    assert_eq!(refused(scim.org("acme").await), (403, ErrorCode::Forbidden));
+    let longest = CreateScimToken { expires_at: Some(at(730)) };
+    client.create_scim_token("acme", &idp.client_id, &longest).await.expect("two years is allowed");
+    for too_far in [at(731), at(0)] {
+        let asked = CreateScimToken { expires_at: Some(too_far.clone()) };
+        assert_eq!(
+            refused(client.create_scim_token("acme", &idp.client_id, &asked).await),
+            (422, ErrorCode::InvalidDates),
+            "{too_far}"
+        );
+    }
+    let no_scope = client.create_scim_token("acme", &native.client_id, &CreateScimToken::default()).await;
+    assert_eq!(refused(no_scope), (409, ErrorCode::UnknownScope), "only a client granted scim");
+    let elsewhere = t.client(&other).create_scim_token("other", &idp.client_id, &CreateScimToken::default()).await;
+    assert_eq!(refused(elsewhere).0, 404, "another organization's client is not found");
+
+    client.revoke_scim_token("acme", &idp.client_id, &created.id).await.unwrap();
+    assert_eq!(refused(scim.org("acme").await).0, 401, "revoked at once");
+    assert_eq!(refused(client.revoke_scim_token("acme", &idp.client_id, &created.id).await).0, 404);
+    assert_eq!(client.scim_tokens("acme", &idp.client_id).await.unwrap().tokens.len(), 1, "the two-year one");
+    // Deleting the client ends its SCIM tokens too.
+    let kept = client.create_scim_token("acme", &idp.client_id, &CreateScimToken::default()).await.unwrap();
+    t.client(&kept.token).org("acme").await.unwrap_err();
+    client.delete_client("acme", &idp.client_id).await.unwrap();
+    assert_eq!(refused(t.client(&kept.token).org("acme").await).0, 401);
+}
+
+#[tokio::test]
 async fn tokens_and_passwords_are_stored_only_as_hashes() {
     let t = spawn_app().await;
     let token = t.admin().await;

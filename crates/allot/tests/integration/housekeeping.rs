@@ -36,11 +36,12 @@ async fn rows(t: &TestApp, table: &str, filter: &str) -> u64 {
 }
 
 /// Rows of each kind, in the order of [`Expired::ALL`].
-async fn stored(t: &TestApp) -> [u64; 6] {
+async fn stored(t: &TestApp) -> [u64; 7] {
     [
         rows(t, "tokens", "kind = 'access'").await,
         rows(t, "tokens", "kind = 'refresh'").await,
         rows(t, "tokens", "kind = 'session'").await,
+        rows(t, "tokens", "kind = 'scim'").await,
         rows(t, "plans", "1 = 1").await,
         rows(t, "idempotency", "1 = 1").await,
         rows(t, "login_throttle", "1 = 1").await,
@@ -62,8 +63,20 @@ async fn console_session(t: &TestApp) {
     assert_eq!(answer.status(), 303);
 }
 
+/// `count` SCIM tokens of a new API client of acme, expiring within a minute of the test clock.
+async fn scim_tokens(t: &TestApp, boss: &str, count: usize) {
+    let client = t.client(boss);
+    let scim = allot_api::CreateClient { name: "idp".into(), scopes: vec!["scim".into()] };
+    let created = client.create_client("acme", &scim).await.unwrap();
+    let expires_at = allot_api::rfc3339(crate::harness::START + 60_000);
+    let body = allot_api::CreateScimToken { expires_at: Some(expires_at) };
+    for _ in 0..count {
+        client.create_scim_token("acme", &created.client_id, &body).await.unwrap();
+    }
+}
+
 /// `allot_purged_total` of each kind, in the order of [`Expired::ALL`].
-async fn purged_in_metrics(t: &TestApp) -> [u64; 6] {
+async fn purged_in_metrics(t: &TestApp) -> [u64; 7] {
     let metrics = t.http.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
     Expired::ALL.map(|kind| {
         let series = format!("allot_purged_total{{kind=\"{}\"}} ", kind.label());
@@ -85,9 +98,11 @@ async fn expired_tokens_plans_and_idempotency_keys_are_purged_on_schedule_and_fr
     let stale_plan = client.plan("acme", &give(&["a"], &["ATTUNU"], false)).await.unwrap().id.unwrap();
     client.set_user_licenses("acme", "b", &licenses(&["ATTUNU"])).idempotency_key("old-key").await.unwrap();
     console_session(&t).await;
-    let [access, refresh, sessions, plans, keys, _] = stored(&t).await;
-    assert!(access >= 2 && refresh >= 2 && sessions == 1 && plans == 1 && keys >= 1, "{:?}", stored(&t).await);
-    assert_eq!(purged_in_metrics(&t).await, [0; 6], "nothing has expired yet");
+    scim_tokens(&t, &boss, 1).await;
+    let [access, refresh, sessions, scim, plans, keys, _] = stored(&t).await;
+    let made = access >= 2 && refresh >= 2 && sessions == 1 && scim == 1 && plans == 1 && keys >= 1;
+    assert!(made, "{:?}", stored(&t).await);
+    assert_eq!(purged_in_metrics(&t).await, [0; 7], "nothing has expired yet");
 
     t.advance(PAST_EVERY_TTL);
     // Made after the clock moved: none of these has expired. The plan last, so that the
@@ -101,13 +116,14 @@ async fn expired_tokens_plans_and_idempotency_keys_are_purged_on_schedule_and_fr
     loop {
         // The login counters are the tick test's: a fresh login may renew an old one.
         let purged = purged_in_metrics(&t).await;
-        if purged[..5] == [access, refresh, sessions, plans, keys] {
+        if purged[..6] == [access, refresh, sessions, scim, plans, keys] {
             break;
         }
-        assert!(Instant::now() < deadline, "purged {purged:?} of {:?}", [access, refresh, sessions, plans, keys]);
+        let stored = [access, refresh, sessions, scim, plans, keys];
+        assert!(Instant::now() < deadline, "purged {purged:?} of {stored:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(stored(&t).await[..5], [1, 1, 0, 1, 1], "only the fresh login's tokens, plan and key are left");
+    assert_eq!(stored(&t).await[..6], [1, 1, 0, 0, 1, 1], "only the fresh login's tokens, plan and key are left");
     assert!(grant_c().answer().await.unwrap().replayed, "the fresh key still replays");
     assert!(fresh.apply_plan("acme", &plan).await.unwrap().applied, "the fresh plan still applies");
     assert_eq!(refused(fresh.apply_plan("acme", &stale_plan).await), (404, ErrorCode::NotFound), "purged");
@@ -136,11 +152,12 @@ async fn a_tick_purges_at_most_the_batch_of_each_kind_and_counts_what_it_purged(
         failed_login(&t, user).await;
         console_session(&t).await;
     }
+    scim_tokens(&t, &boss, 3).await;
     let before = stored(&t).await;
     assert!(before.iter().all(|n| *n >= 3), "{before:?}");
 
     t.advance(PAST_EVERY_TTL);
-    let mut purged = [0; 6];
+    let mut purged = [0; 7];
     for tick in 1..=before.iter().max().unwrap().div_ceil(2) + 1 {
         let counts = housekeeping::tick(&t.app).await;
         assert_eq!(counts.iter().map(|(kind, _)| *kind).collect::<Vec<_>>(), Expired::ALL, "tick {tick}");
@@ -151,7 +168,7 @@ async fn a_tick_purges_at_most_the_batch_of_each_kind_and_counts_what_it_purged(
         }
     }
     assert_eq!(purged, before, "every expired row, over the ticks");
-    assert_eq!(stored(&t).await, [0; 6]);
+    assert_eq!(stored(&t).await, [0; 7]);
     assert_eq!(purged_in_metrics(&t).await, before);
 }
 
