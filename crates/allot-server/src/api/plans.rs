@@ -19,7 +19,9 @@ pub struct PlanPath {
     responses((status = 200, description = "The plan (validated, or applied)", body = PlanView),
         (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "Applying was refused; `violations` and `plan` say why", body = Problem),
-        (status = 413, description = "`too_many_items`", body = Problem)))]
+        (status = 410, description = "`plan_expired`: the plan named by `after` expired", body = Problem),
+        (status = 413, description = "`too_many_items`", body = Problem),
+        (status = 422, description = "`invalid_body`: `after` with `apply`", body = Problem)))]
 pub async fn create(org: Org<Read>, Json(body): Json<PlanRequest>) -> ApiResult<axum::Json<PlanView>> {
     org.plan(body).await.map(axum::Json)
 }

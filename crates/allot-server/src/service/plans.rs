@@ -320,7 +320,7 @@ impl OrgScope {
         let Some(after) = &body.after else { return Ok(Earlier { commands: Vec::new(), planned: None }) };
         if body.apply {
             let detail = "after: a change sent in parts is validated in parts; apply each part, or the last plan by id";
-            return Err(ApiError::bad_request(ErrorCode::InvalidBody, detail));
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidBody, detail));
         }
         let plan = self.live_plan(after).await?;
         Ok(Earlier { planned: Some((plan.base_revision, plan.changes.len())), commands: plan.commands })

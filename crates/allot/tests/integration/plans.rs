@@ -165,7 +165,7 @@ async fn a_change_validated_in_parts_is_judged_whole_and_its_last_plan_applies_a
     assert_eq!(over.violations.iter().map(|v| v.code).collect::<Vec<_>>(), [ErrorCode::LicenseLimitExceeded]);
     assert_eq!(over.violations[0].available, Some(3));
     let applying = PlanRequest { apply: true, changes: vec![], after: second.id.clone() };
-    assert_eq!(refused(client.plan("acme", &applying).await), (400, ErrorCode::InvalidBody));
+    assert_eq!(refused(client.plan("acme", &applying).await), (422, ErrorCode::InvalidBody));
     assert_eq!(t.org_pool(&boss, "acme", "ATTUNU").await, (3, 0), "validating the parts changed nothing");
 
     let applied = client.apply_plan("acme", &second.id.unwrap()).await.unwrap();
