@@ -314,11 +314,16 @@ impl Session {
             *refresh_token = Some(new);
         }
         profile.access_token = tokens.access_token.clone();
-        profile.access_expires_at = now_secs() + i64::try_from(tokens.expires_in).unwrap_or(i64::MAX / 2);
+        profile.access_expires_at = expiry(&tokens);
         save_profile(name, profile.clone())?;
         self.client = anonymous.with_token(tokens.access_token);
         Ok(())
     }
+}
+
+/// When an access token just issued expires, in Unix seconds.
+fn expiry(tokens: &allot_client::Tokens) -> i64 {
+    now_secs().saturating_add(i64::try_from(tokens.expires_in).unwrap_or(i64::MAX))
 }
 
 fn now_secs() -> i64 {
@@ -368,7 +373,7 @@ async fn login(args: LoginArgs) -> Result<()> {
         server: args.server.clone(),
         organization,
         login,
-        access_expires_at: now_secs() + i64::try_from(tokens.expires_in).unwrap_or(i64::MAX / 2),
+        access_expires_at: expiry(&tokens),
         access_token: tokens.access_token,
     };
     store_profile(&args.profile, profile)?;

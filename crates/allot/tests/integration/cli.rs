@@ -83,6 +83,14 @@ impl Cli {
         assert!(ran.ok, "{}", ran.stderr);
     }
 
+    /// Makes the stored access token look expired, as it would be some time later.
+    fn expire_token(&self) {
+        let text = std::fs::read_to_string(self.profiles()).unwrap();
+        let expired =
+            text.lines().map(|l| if l.starts_with("access_expires_at") { "access_expires_at = 0" } else { l });
+        std::fs::write(self.profiles(), expired.collect::<Vec<_>>().join("\n")).unwrap();
+    }
+
     fn profile(&self) -> toml::Table {
         toml::from_str(&std::fs::read_to_string(self.profiles()).unwrap()).unwrap()
     }
@@ -116,9 +124,7 @@ async fn login_keeps_a_profile_for_its_owner_that_refreshes_itself_and_logout_re
         let default = &profile["profiles"]["default"];
         default.get(field).or_else(|| default["login"].get(field)).unwrap().as_str().unwrap().to_owned()
     };
-    let text = std::fs::read_to_string(cli.profiles()).unwrap();
-    let expired = text.lines().map(|l| if l.starts_with("access_expires_at") { "access_expires_at = 0" } else { l });
-    std::fs::write(cli.profiles(), expired.collect::<Vec<_>>().join("\n")).unwrap();
+    cli.expire_token();
     assert_eq!(cli.ok(&["orgs", "list", "-o", "json"]).await.trim(), "[]");
     let after = cli.profile();
     assert_ne!(token(&before, "access_token"), token(&after, "access_token"));
@@ -126,9 +132,7 @@ async fn login_keeps_a_profile_for_its_owner_that_refreshes_itself_and_logout_re
 
     // Commands run at once with a token run out: they take turns, and the refresh token,
     // which works once, is spent once.
-    let text = std::fs::read_to_string(cli.profiles()).unwrap();
-    let expired = text.lines().map(|l| if l.starts_with("access_expires_at") { "access_expires_at = 0" } else { l });
-    std::fs::write(cli.profiles(), expired.collect::<Vec<_>>().join("\n")).unwrap();
+    cli.expire_token();
     let at_once: Vec<_> = (0..4).map(|_| cli.run(&["orgs", "list", "-o", "json"], "")).collect();
     for ran in futures_util::future::join_all(at_once).await {
         assert!(ran.ok, "{}", ran.stderr);
@@ -173,9 +177,7 @@ async fn an_api_client_logs_in_with_its_secret_on_stdin_and_acts_on_its_own_orga
         "id,name,email,role,groups\nana,ana,,member,\n"
     );
     // Its token runs out: the secret gets a new one (clients have no refresh token).
-    let text = std::fs::read_to_string(cli.profiles()).unwrap();
-    let expired = text.lines().map(|l| if l.starts_with("access_expires_at") { "access_expires_at = 0" } else { l });
-    std::fs::write(cli.profiles(), expired.collect::<Vec<_>>().join("\n")).unwrap();
+    cli.expire_token();
     assert_eq!(
         cli.ok(&["check", "ana", "ATTUNU", "-o", "csv"]).await,
         "allowed,reason,via,group,revision\ntrue,held,direct,,10\n"
