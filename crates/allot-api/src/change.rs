@@ -80,6 +80,15 @@ pub enum ChangeView {
         before: String,
         after: String,
     },
+    /// An identity provider's (SCIM's) record of the group set, changed or dropped (`null`).
+    GroupProfileSet {
+        #[schema(value_type = crate::schema::OrgId)]
+        org: String,
+        #[schema(value_type = crate::schema::GroupId)]
+        group: String,
+        before: Option<GroupProfileView>,
+        after: Option<GroupProfileView>,
+    },
     TenantCreated {
         #[schema(value_type = crate::schema::OrgId)]
         org: String,
@@ -179,6 +188,54 @@ pub struct DirectoryView {
     pub attributes: std::collections::BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_center: Option<ContactCenterView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scim: Option<ScimProfileView>,
+    /// The direct licenses the user held when deactivated, which a reactivation may give back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub released: Vec<ReleasedLicense>,
+}
+
+/// A direct license a deactivation released.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleasedLicense {
+    #[schema(value_type = crate::schema::License)]
+    pub license: String,
+    pub external: bool,
+    pub valid_from: Option<i64>,
+    pub valid_until: Option<i64>,
+}
+
+/// What an identity provider (SCIM) records of a user beyond the directory entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScimProfileView {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// SCIM's `name`, as given, without its given and family names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub name: Option<serde_json::Value>,
+    /// SCIM's `emails`, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub emails: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<i64>,
+}
+
+/// What an identity provider (SCIM) records of a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupProfileView {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<i64>,
 }
 
 /// What Vonage's User Admin API records of a user beyond the directory: the role (a
@@ -320,6 +377,19 @@ mod tests {
             legacy_id: Some(7),
             attributes: [("team".to_owned(), "blue".to_owned())].into(),
             contact_center: Some(Box::new(agent)),
+            scim: Some(Box::new(allot_core::ScimProfile {
+                external_id: Some("00u1".into()),
+                name: Some(serde_json::json!({"formatted": "Ada Lovelace"})),
+                emails: Some(serde_json::json!([{"value": "ada@example.com", "primary": true}])),
+                created: Some(1),
+                modified: Some(2),
+            })),
+            released: vec![allot_core::DirectLicense {
+                license: license.clone(),
+                external: false,
+                valid_from: None,
+                valid_until: Some(3),
+            }],
         };
         let full = UserProfile {
             name: "Ada".into(),
@@ -347,6 +417,16 @@ mod tests {
                 group: group.clone(),
                 before: "Developers".into(),
                 after: "Builders".into(),
+            },
+            Change::GroupProfileSet {
+                org: org.clone(),
+                group: group.clone(),
+                before: None,
+                after: Some(allot_core::GroupProfile {
+                    external_id: Some("g1".into()),
+                    created: Some(1),
+                    modified: None,
+                }),
             },
             Change::GroupDeleted { org: org.clone(), group: group.clone(), name: "Developers".into() },
             Change::TenantCreated { org: org.clone(), tenant: tenant.clone(), name: "Production".into() },
@@ -389,6 +469,7 @@ mod tests {
                 | Change::GroupCreated { .. }
                 | Change::GroupDeleted { .. }
                 | Change::GroupRenamed { .. }
+                | Change::GroupProfileSet { .. }
                 | Change::TenantCreated { .. }
                 | Change::TenantDeleted { .. }
                 | Change::MemberAdded { .. }
@@ -405,7 +486,7 @@ mod tests {
     fn every_change_the_core_writes_reads_back_as_a_change_view_and_writes_out_the_same() {
         let changes = every_change();
         let kinds: std::collections::BTreeSet<&str> = changes.iter().map(Change::kind).collect();
-        assert_eq!(kinds.len(), 18, "every variant is sampled");
+        assert_eq!(kinds.len(), 19, "every variant is sampled");
         for change in changes {
             let written = serde_json::to_value(&change).unwrap();
             let view: ChangeView = serde_json::from_value(written.clone())

@@ -59,6 +59,8 @@ pub enum ErrorCode {
     NotEligible,
     AlreadyExists,
     NotAMember,
+    /// A license for a user who is deactivated.
+    UserInactive,
     OrganizationNotEmpty,
     /// The host would be left without an administrator.
     LastHostAdmin,
@@ -115,6 +117,7 @@ impl ErrorCode {
             NotEligible => "not_eligible",
             AlreadyExists => "already_exists",
             NotAMember => "not_a_member",
+            UserInactive => "user_inactive",
             OrganizationNotEmpty => "organization_not_empty",
             LastHostAdmin => "last_host_admin",
             InvalidQuantity => "invalid_quantity",
@@ -150,6 +153,7 @@ impl From<ViolationCode> for ErrorCode {
             ViolationCode::NotEligible => NotEligible,
             ViolationCode::AlreadyExists => AlreadyExists,
             ViolationCode::NotAMember => NotAMember,
+            ViolationCode::UserInactive => UserInactive,
             ViolationCode::OrganizationNotEmpty => OrganizationNotEmpty,
             ViolationCode::InvalidQuantity => InvalidQuantity,
             ViolationCode::InvalidDates => InvalidDates,
@@ -205,6 +209,7 @@ mod tests {
             ErrorCode::NotEligible,
             ErrorCode::AlreadyExists,
             ErrorCode::NotAMember,
+            ErrorCode::UserInactive,
             ErrorCode::OrganizationNotEmpty,
             ErrorCode::LastHostAdmin,
             ErrorCode::InvalidQuantity,

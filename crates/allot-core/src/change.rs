@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalogue::Product;
 use crate::ids::{GroupId, LicenseKey, OrgId, ProductCode, ServiceType, TenantId, UserId};
+use crate::profile::GroupProfile;
 use crate::state::{Grant, Holding, Rule, UserProfile};
 
 /// Where a pool sits.
@@ -28,24 +29,105 @@ impl Scope {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum Change {
-    ProductAdded { product: Product },
-    ProductRemoved { product: Product },
-    OrgCreated { org: OrgId, name: String },
-    OrgRenamed { org: OrgId, before: String, after: String },
-    OrgDeleted { org: OrgId, name: String },
-    UserCreated { org: OrgId, user: UserId, profile: UserProfile },
-    UserUpdated { org: OrgId, user: UserId, before: UserProfile, after: UserProfile },
-    UserDeleted { org: OrgId, user: UserId, profile: UserProfile },
-    GroupCreated { org: OrgId, group: GroupId, name: String },
-    GroupDeleted { org: OrgId, group: GroupId, name: String },
-    GroupRenamed { org: OrgId, group: GroupId, before: String, after: String },
-    TenantCreated { org: OrgId, tenant: TenantId, name: String },
-    TenantDeleted { org: OrgId, tenant: TenantId, name: String },
-    MemberAdded { org: OrgId, group: GroupId, user: UserId, seq: u64 },
-    MemberRemoved { org: OrgId, group: GroupId, user: UserId, seq: u64 },
-    RuleSet { org: OrgId, group: GroupId, before: Rule, after: Rule },
-    PoolSet { scope: Scope, license: LicenseKey, before: Grant, after: Grant },
-    HoldingSet { org: OrgId, user: UserId, product: ProductCode, before: Option<Holding>, after: Option<Holding> },
+    ProductAdded {
+        product: Product,
+    },
+    ProductRemoved {
+        product: Product,
+    },
+    OrgCreated {
+        org: OrgId,
+        name: String,
+    },
+    OrgRenamed {
+        org: OrgId,
+        before: String,
+        after: String,
+    },
+    OrgDeleted {
+        org: OrgId,
+        name: String,
+    },
+    UserCreated {
+        org: OrgId,
+        user: UserId,
+        profile: UserProfile,
+    },
+    UserUpdated {
+        org: OrgId,
+        user: UserId,
+        before: UserProfile,
+        after: UserProfile,
+    },
+    UserDeleted {
+        org: OrgId,
+        user: UserId,
+        profile: UserProfile,
+    },
+    GroupCreated {
+        org: OrgId,
+        group: GroupId,
+        name: String,
+    },
+    GroupDeleted {
+        org: OrgId,
+        group: GroupId,
+        name: String,
+    },
+    GroupRenamed {
+        org: OrgId,
+        group: GroupId,
+        before: String,
+        after: String,
+    },
+    /// An identity provider's record of the group set, changed or dropped.
+    GroupProfileSet {
+        org: OrgId,
+        group: GroupId,
+        before: Option<GroupProfile>,
+        after: Option<GroupProfile>,
+    },
+    TenantCreated {
+        org: OrgId,
+        tenant: TenantId,
+        name: String,
+    },
+    TenantDeleted {
+        org: OrgId,
+        tenant: TenantId,
+        name: String,
+    },
+    MemberAdded {
+        org: OrgId,
+        group: GroupId,
+        user: UserId,
+        seq: u64,
+    },
+    MemberRemoved {
+        org: OrgId,
+        group: GroupId,
+        user: UserId,
+        seq: u64,
+    },
+    RuleSet {
+        org: OrgId,
+        group: GroupId,
+        before: Rule,
+        after: Rule,
+    },
+    PoolSet {
+        scope: Scope,
+        license: LicenseKey,
+        before: Grant,
+        after: Grant,
+    },
+    HoldingSet {
+        org: OrgId,
+        user: UserId,
+        product: ProductCode,
+        before: Option<Holding>,
+        after: Option<Holding>,
+    },
 }
 
 impl Change {
@@ -63,6 +145,7 @@ impl Change {
             Change::GroupCreated { .. } => "group_created",
             Change::GroupDeleted { .. } => "group_deleted",
             Change::GroupRenamed { .. } => "group_renamed",
+            Change::GroupProfileSet { .. } => "group_profile_set",
             Change::TenantCreated { .. } => "tenant_created",
             Change::TenantDeleted { .. } => "tenant_deleted",
             Change::MemberAdded { .. } => "member_added",
@@ -90,6 +173,9 @@ impl Change {
             Change::GroupDeleted { org, group, name } => Change::GroupCreated { org, group, name },
             Change::GroupRenamed { org, group, before, after } => {
                 Change::GroupRenamed { org, group, before: after, after: before }
+            }
+            Change::GroupProfileSet { org, group, before, after } => {
+                Change::GroupProfileSet { org, group, before: after, after: before }
             }
             Change::TenantCreated { org, tenant, name } => Change::TenantDeleted { org, tenant, name },
             Change::TenantDeleted { org, tenant, name } => Change::TenantCreated { org, tenant, name },
@@ -121,6 +207,7 @@ impl Change {
             | Change::GroupCreated { org, .. }
             | Change::GroupDeleted { org, .. }
             | Change::GroupRenamed { org, .. }
+            | Change::GroupProfileSet { org, .. }
             | Change::TenantCreated { org, .. }
             | Change::TenantDeleted { org, .. }
             | Change::MemberAdded { org, .. }
@@ -201,6 +288,10 @@ impl std::fmt::Display for Change {
             Change::GroupRenamed { org, group, before, after } => {
                 write!(f, "group {org}/{group} renamed from {before} to {after}")
             }
+            Change::GroupProfileSet { org, group, after, .. } => match after {
+                Some(_) => write!(f, "group {org}/{group}: its directory record set"),
+                None => write!(f, "group {org}/{group}: its directory record dropped"),
+            },
             Change::TenantCreated { org, tenant, .. } => write!(f, "tenant {org}/{tenant} created"),
             Change::TenantDeleted { org, tenant, .. } => write!(f, "tenant {org}/{tenant} deleted"),
             Change::MemberAdded { org, group, user, .. } => write!(f, "{org}/{user} joins group {group}"),

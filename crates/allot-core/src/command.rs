@@ -68,6 +68,18 @@ pub enum Command {
         org: OrgId,
         group: GroupId,
     },
+    /// Sets (or, with `None`, drops) an identity provider's record of the group.
+    SetGroupProfile {
+        org: OrgId,
+        group: GroupId,
+        profile: Option<crate::profile::GroupProfile>,
+    },
+    /// Gives an active user back the direct licenses their deactivation released, each
+    /// whose pool still has a unit for it (the rest are left); then forgets them.
+    RestoreLicenses {
+        org: OrgId,
+        user: UserId,
+    },
     RenameGroup {
         org: OrgId,
         group: GroupId,

@@ -104,6 +104,10 @@ pub fn org_snapshot(state: &State, org: &str) -> Vec<Change> {
     }
     for (group, g) in &o.groups {
         changes.push(Change::GroupCreated { org: id.clone(), group: group.clone(), name: g.name.clone() });
+        if let Some(profile) = &g.profile {
+            let after = Some(profile.as_ref().clone());
+            changes.push(Change::GroupProfileSet { org: id.clone(), group: group.clone(), before: None, after });
+        }
         if g.rule != Rule::default() {
             let (before, after) = (Rule::default(), g.rule.clone());
             changes.push(Change::RuleSet { org: id.clone(), group: group.clone(), before, after });

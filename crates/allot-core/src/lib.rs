@@ -20,7 +20,7 @@ pub use ids::{
 };
 pub use ledger::{Actor, LedgerEntry};
 pub use planner::{MAX_QUANTITY, Plan, PoolDelta, plan};
-pub use profile::ContactCenterProfile;
+pub use profile::{ContactCenterProfile, GroupProfile, ScimProfile};
 pub use state::{
     CheckOutcome, CheckReason, DirectoryProfile, Grant, Holding, Pool, Role, Rule, Source, State, UserProfile, Via,
 };

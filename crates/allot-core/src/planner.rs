@@ -10,6 +10,7 @@ use crate::catalogue::{Product, ProductKind, UnknownLicense};
 use crate::change::{Change, Scope};
 use crate::command::{Command, DirectLicense};
 use crate::ids::{LicenseKey, OrgId, OrgKey, ProductCode, Timestamp, UserId};
+use crate::profile::GroupProfile;
 use crate::state::{Grant, Holding, Pool, Rule, Source, State};
 use crate::violation::{Violation, ViolationCode as Code};
 
@@ -306,9 +307,52 @@ impl Planner<'_> {
                     return;
                 }
                 let before = self.user_profile(&org, user);
-                if before != *profile {
-                    self.emit(Change::UserUpdated { org, user: user.clone(), before, after: profile.clone() });
+                let mut after = profile.clone();
+                match (before.is_active(), after.is_active()) {
+                    // A user deactivated holds nothing: their licenses go back to the pools
+                    // (and on to those waiting); the direct ones are remembered.
+                    (true, false) => after.directory_mut().released = self.release_all(&org, user),
+                    (was, _) => {
+                        // What was released is the planner's to keep, whatever profile is given.
+                        if !before.released().is_empty() {
+                            after.directory_mut().released = before.released().to_vec();
+                        }
+                        // Reactivated, they inherit again what their groups' rules grant.
+                        if !was {
+                            self.dirty_users.insert((org.key(), user.clone()));
+                        }
+                    }
                 }
+                if before != after {
+                    self.emit(Change::UserUpdated { org, user: user.clone(), before, after });
+                }
+            }
+            Command::RestoreLicenses { org, user } => {
+                let Some(org) = self.org(org) else { return };
+                if !self.user_exists(&org, user) {
+                    return;
+                }
+                let before = self.user_profile(&org, user);
+                if !before.is_active() || before.released().is_empty() {
+                    return;
+                }
+                for direct in before.released() {
+                    if self.fits(&org, user, direct) {
+                        let holding = Holding::new(direct.license.capability.clone(), Source::Direct, direct.external)
+                            .valid(direct.valid_from, direct.valid_until);
+                        self.set_holding(&org, user, &direct.license.product, Some(holding));
+                    }
+                }
+                let mut after = before.clone();
+                after.directory_mut().released = Vec::new();
+                self.emit(Change::UserUpdated { org, user: user.clone(), before, after });
+            }
+            Command::SetGroupProfile { org, group, profile } => {
+                let Some(org) = self.org(org) else { return };
+                if !self.group_exists(&org, group) {
+                    return;
+                }
+                self.set_group_profile(&org, group, profile.clone());
             }
             Command::DeleteUser { org, user } => {
                 let Some(org) = self.org(org) else { return };
@@ -365,6 +409,7 @@ impl Planner<'_> {
                     return;
                 };
                 self.set_rule(&org, group, Rule::default());
+                self.set_group_profile(&org, group, None);
                 for (seq, user) in found.members {
                     self.emit(Change::MemberRemoved {
                         org: org.clone(),
@@ -608,6 +653,11 @@ impl Planner<'_> {
         user: &UserId,
         licenses: &[DirectLicense],
     ) -> Option<BTreeMap<ProductCode, Holding>> {
+        if !licenses.is_empty() && !self.user_profile(org, user).is_active() {
+            let message = format!("user `{user}` is deactivated: an inactive user holds no licenses");
+            self.violate(Violation::new(Code::UserInactive, message).user(user));
+            return None;
+        }
         let mut wanted = BTreeMap::new();
         let mut ok = true;
         let current = self.holdings(org, user);
@@ -652,6 +702,44 @@ impl Planner<'_> {
             });
             self.dirty_users.insert((org.key(), user.clone()));
         }
+    }
+
+    fn set_group_profile(&mut self, org: &OrgId, group: &crate::ids::GroupId, after: Option<GroupProfile>) {
+        let found = self.state.org(org.as_str()).and_then(|o| o.groups.get(group));
+        let before = found.and_then(|g| g.profile.as_deref().cloned());
+        if before != after {
+            self.emit(Change::GroupProfileSet { org: org.clone(), group: group.clone(), before, after });
+        }
+    }
+
+    /// Releases every license `user` holds, direct and inherited; answers the direct ones.
+    fn release_all(&mut self, org: &OrgId, user: &UserId) -> Vec<DirectLicense> {
+        let mut direct = Vec::new();
+        for (product, holding) in self.holdings(org, user) {
+            if holding.source == Source::Direct {
+                direct.push(DirectLicense {
+                    license: holding.license(&product),
+                    external: holding.external,
+                    valid_from: holding.valid_from(),
+                    valid_until: holding.valid_until(),
+                });
+            }
+            self.set_holding(org, user, &product, None);
+        }
+        direct
+    }
+
+    /// Whether `user` could be given `direct` now without a violation: the product not held
+    /// already, a unit free in a pool valid now (for a license that draws one), still within
+    /// its own dates, and nothing held that refuses it.
+    fn fits(&self, org: &OrgId, user: &UserId, direct: &DirectLicense) -> bool {
+        let Some(o) = self.state.org(org.as_str()) else { return false };
+        let key = &direct.license;
+        let held = o.users.get(user).is_some_and(|u| u.holdings.contains_key(&key.product));
+        let pool = o.pool(key);
+        let unit = direct.external || (pool.grant.is_valid_at(self.now) && pool.available() > 0);
+        let current = direct.valid_until.is_none_or(|until| until > self.now);
+        !held && unit && current && self.eligible_for(&org.key(), user, key)
     }
 
     fn set_rule(&mut self, org: &OrgId, group: &crate::ids::GroupId, after: Rule) {

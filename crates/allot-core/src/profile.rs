@@ -20,3 +20,37 @@ pub struct ContactCenterProfile {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_configuration: Option<serde_json::Value>,
 }
+
+/// What an identity provider (SCIM) records of a user beyond the directory entry: its own
+/// id for the user, the parts of the name the entry has no field for, every address, and
+/// when SCIM created and last changed the user.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScimProfile {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// `name` as SCIM gives it (`formatted`, `middleName`, `honorificPrefix`, ...), the
+    /// given and family names aside, which are the entry's name and surname.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<serde_json::Value>,
+    /// `emails` as given; the primary one (or the first) is also the user's email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emails: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<crate::Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modified: Option<crate::Timestamp>,
+}
+
+/// What an identity provider (SCIM) records of a group: its own id for the group, and when
+/// SCIM created and last changed it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GroupProfile {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<crate::Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modified: Option<crate::Timestamp>,
+}

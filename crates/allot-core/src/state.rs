@@ -109,10 +109,18 @@ pub struct DirectoryProfile {
     /// A contact center's account of the user (the Vonage dialect's), if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_center: Option<Box<crate::profile::ContactCenterProfile>>,
+    /// An identity provider's record of the user (SCIM's), if one provisioned it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scim: Option<Box<crate::profile::ScimProfile>>,
+    /// The direct licenses the user held when deactivated, which a reactivation may give
+    /// back ([`crate::Command::RestoreLicenses`]). Set by the planner.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub released: Vec<crate::command::DirectLicense>,
 }
 
 impl UserProfile {
-    /// Whether the user may log in: not deactivated in the directory.
+    /// Whether the user is active: may log in, hold licenses and wait for them. A user
+    /// deactivated in the directory holds nothing.
     pub fn is_active(&self) -> bool {
         !self.directory.as_ref().is_some_and(|d| d.inactive)
     }
@@ -125,6 +133,21 @@ impl UserProfile {
     /// The user's contact center account, if it has one.
     pub fn contact_center(&self) -> Option<&crate::profile::ContactCenterProfile> {
         self.directory.as_deref().and_then(|d| d.contact_center.as_deref())
+    }
+
+    /// The identity provider's record of the user, if one provisioned it.
+    pub fn scim(&self) -> Option<&crate::profile::ScimProfile> {
+        self.directory.as_deref().and_then(|d| d.scim.as_deref())
+    }
+
+    /// The direct licenses the user's deactivation released.
+    pub fn released(&self) -> &[crate::command::DirectLicense] {
+        self.directory.as_deref().map_or(&[], |d| d.released.as_slice())
+    }
+
+    /// The directory entry, to change: the one there is, or an empty one.
+    pub fn directory_mut(&mut self) -> &mut DirectoryProfile {
+        self.directory.get_or_insert_with(Box::default)
     }
 
     /// The directory's surname, if one is set.
@@ -329,6 +352,8 @@ pub struct Group {
     pub rule: Rule,
     /// Members in order of joining.
     pub members: BTreeMap<u64, UserId>,
+    /// An identity provider's record of the group (SCIM's), if one provisioned it.
+    pub profile: Option<Box<crate::profile::GroupProfile>>,
 }
 
 #[derive(Debug, Clone)]
@@ -362,7 +387,11 @@ impl Org {
             .values()
             .filter(|group| group.rule.grants(license))
             .flat_map(|group| group.members.iter().map(move |(seq, user)| (*seq, user, &group.id, group.rule.external)))
-            .filter(|(_, user, _, _)| self.users.get(*user).is_some_and(|u| !u.holdings.contains_key(&license.product)))
+            .filter(|(_, user, _, _)| {
+                self.users
+                    .get(*user)
+                    .is_some_and(|u| u.profile.is_active() && !u.holdings.contains_key(&license.product))
+            })
             .collect();
         waiting.sort_by_key(|(seq, ..)| *seq);
         // A member of two such groups waits once, at their earliest place in line.
@@ -630,8 +659,13 @@ impl State {
                 if o.groups.contains_key(group) {
                     return Err(Inconsistent(format!("group {group} exists")));
                 }
-                let created =
-                    Group { id: group.clone(), name: name.clone(), rule: Rule::default(), members: BTreeMap::new() };
+                let created = Group {
+                    id: group.clone(),
+                    name: name.clone(),
+                    rule: Rule::default(),
+                    members: BTreeMap::new(),
+                    profile: None,
+                };
                 o.groups.insert(group.clone(), created);
             }
             Change::GroupRenamed { org, group, before, after } => {
@@ -640,9 +674,19 @@ impl State {
                 expect_eq(&g.name, before, "group name")?;
                 g.name = after.clone();
             }
+            Change::GroupProfileSet { org, group, before, after } => {
+                let o = self.org_mut(org)?;
+                let g = o.groups.get_mut(group).ok_or_else(|| missing("group", group))?;
+                expect_eq(&g.profile.as_deref(), &before.as_ref(), "group profile")?;
+                g.profile = after.clone().map(Box::new);
+            }
             Change::GroupDeleted { org, group, .. } => {
                 let o = self.org_mut(org)?;
-                o.groups.remove(group).ok_or_else(|| missing("group", group))?;
+                let g = o.groups.get(group).ok_or_else(|| missing("group", group))?;
+                if g.profile.is_some() {
+                    return Err(Inconsistent(format!("group {group} still has a profile")));
+                }
+                o.groups.remove(group);
             }
             Change::TenantCreated { org, tenant, name } => {
                 let o = self.org_mut(org)?;

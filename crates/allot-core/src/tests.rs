@@ -387,6 +387,13 @@ fn any_command() -> impl Strategy<Value = Command> {
         2 => (which.clone(), who.clone()).prop_map(|(group, user)| Command::AddMember { org: org(), group, user }),
         1 => (which.clone(), who.clone()).prop_map(|(group, user)| Command::RemoveMember { org: org(), group, user }),
         1 => who.clone().prop_map(|user| Command::DeleteUser { org: org(), user }),
+        2 => (who.clone(), any::<bool>()).prop_map(|(user, active)| Command::UpdateUser { org: org(), user, profile: activity(active) }),
+        1 => who.clone().prop_map(|user| Command::RestoreLicenses { org: org(), user }),
+        1 => which.clone().prop_map(|group| Command::SetGroupProfile {
+            org: org(),
+            group,
+            profile: Some(GroupProfile { external_id: Some("idp".into()), ..GroupProfile::default() }),
+        }),
         1 => who.prop_map(|user| Command::CreateUser { org: org(), user, profile: UserProfile::default() }),
         1 => which.clone().prop_map(|group| Command::CreateGroup { org: org(), group, name: "g".into() }),
         1 => which.prop_map(|group| Command::DeleteGroup { org: org(), group }),
@@ -465,7 +472,18 @@ fn property_fixture() -> Fixture {
 /// is what it granted its tenants plus the units its users hold (external holdings draw
 /// none); a tenant pool's is zero, as nothing draws from it. And no pool allocates more
 /// than its quantity.
+/// A profile that is active, or deactivated in the directory.
+fn activity(active: bool) -> UserProfile {
+    let directory = DirectoryProfile { inactive: !active, ..DirectoryProfile::default() };
+    UserProfile { directory: (!active).then(|| Box::new(directory)), ..UserProfile::default() }
+}
+
 fn assert_books_balance(state: &State) {
+    for o in state.orgs() {
+        for (id, u) in o.users.iter() {
+            assert!(u.profile.is_active() || u.holdings.is_empty(), "inactive {id} holds {:?}", u.holdings);
+        }
+    }
     let mut expected: BTreeMap<(Scope, LicenseKey), i64> = BTreeMap::new();
     for o in state.orgs() {
         let at = Scope::Org { org: o.id.clone() };
@@ -611,6 +629,70 @@ proptest! {
         let replayed = replay(Catalogue::default_products(), &books.ledger).unwrap();
         prop_assert_eq!(snapshot(&replayed), snapshot(&books.state), "the ledger replays to another state");
     }
+}
+
+#[test]
+fn a_deactivated_user_holds_nothing_and_a_reactivated_one_inherits_again_and_may_get_direct_ones_back() {
+    let mut books = Fixture::with_org(&[("ATTUNU", 1), ("TSTNU", 1)], &["ana", "ben"]);
+    books.ok(&[
+        Command::CreateGroup { org: org(), group: group("g"), name: "G".into() },
+        Command::AddMember { org: org(), group: group("g"), user: user("ana") },
+        Command::AddMember { org: org(), group: group("g"), user: user("ben") },
+        Command::SetGroupRule {
+            org: org(),
+            group: group("g"),
+            rule: Rule { licenses: vec![license("ATTUNU")], external: false },
+        },
+        set_direct("ana", &["TSTNU"], false),
+    ]);
+    assert!(books.check("ana", "ATTUNU").allowed);
+    assert_eq!(books.check("ben", "ATTUNU").reason, CheckReason::Waiting);
+
+    books.ok(&[Command::UpdateUser { org: org(), user: user("ana"), profile: activity(false) }]);
+    assert!(!books.check("ana", "ATTUNU").allowed && !books.check("ana", "TSTNU").allowed, "ana holds nothing");
+    assert!(books.check("ben", "ATTUNU").allowed, "the freed unit goes to the next in line");
+    assert_eq!(books.org_pool("TSTNU").allocated, 0);
+    let ana = |books: &Fixture| books.state.org("song-one").unwrap().users.get(&user("ana")).unwrap().profile.clone();
+    assert_eq!(ana(&books).released(), &[DirectLicense::of(license("TSTNU"), false)], "the direct one is remembered");
+    assert_eq!(codes(&books.run(&[set_direct("ana", &["TSTNU"], false)])), vec![ViolationCode::UserInactive]);
+
+    // Back, ana waits behind nobody (ben holds the one unit) and gets TESTER back on asking.
+    books.ok(&[Command::UpdateUser { org: org(), user: user("ana"), profile: activity(true) }]);
+    assert_eq!(books.check("ana", "ATTUNU").reason, CheckReason::Waiting);
+    assert!(!books.check("ana", "TSTNU").allowed, "direct licenses do not come back by themselves");
+    books.ok(&[Command::RemoveMember { org: org(), group: group("g"), user: user("ben") }]);
+    assert!(books.check("ana", "ATTUNU").allowed, "a reactivated member inherits again");
+    books.ok(&[Command::RestoreLicenses { org: org(), user: user("ana") }]);
+    assert!(books.check("ana", "TSTNU").allowed);
+    assert!(ana(&books).released().is_empty(), "given back once");
+
+    // A direct license whose pool has no unit left by then stays released.
+    books.ok(&[Command::UpdateUser { org: org(), user: user("ana"), profile: activity(false) }]);
+    books.ok(&[set_direct("ben", &["TSTNU"], false)]);
+    books.ok(&[
+        Command::UpdateUser { org: org(), user: user("ana"), profile: activity(true) },
+        Command::RestoreLicenses { org: org(), user: user("ana") },
+    ]);
+    assert!(!books.check("ana", "TSTNU").allowed && books.check("ben", "TSTNU").allowed);
+    assert!(ana(&books).released().is_empty());
+    assert_books_balance(&books.state);
+}
+
+#[test]
+fn a_group_keeps_its_directory_record_until_it_is_deleted_and_the_ledger_replays_it() {
+    let mut books = Fixture::with_org(&[], &[]);
+    let profile = GroupProfile { external_id: Some("0a1b".into()), created: Some(NOW), modified: Some(NOW) };
+    books.ok(&[
+        Command::CreateGroup { org: org(), group: group("g"), name: "G".into() },
+        Command::SetGroupProfile { org: org(), group: group("g"), profile: Some(profile.clone()) },
+    ]);
+    let held =
+        |books: &Fixture| books.state.org("song-one").unwrap().groups.get(&group("g")).map(|g| g.profile.clone());
+    assert_eq!(held(&books), Some(Some(Box::new(profile))));
+    let replayed = replay(Catalogue::default_products(), &books.ledger).unwrap();
+    assert_eq!(replayed.org("song-one").unwrap().groups.get(&group("g")).unwrap().profile, held(&books).unwrap());
+    books.ok(&[Command::DeleteGroup { org: org(), group: group("g") }]);
+    assert_eq!(held(&books), None);
 }
 
 #[test]
@@ -800,6 +882,7 @@ fn every_change_names_the_type_the_ledger_stores_it_under() {
         Change::GroupCreated { org: org(), group: g.clone(), name: "g".into() },
         Change::GroupDeleted { org: org(), group: g.clone(), name: "g".into() },
         Change::GroupRenamed { org: org(), group: g.clone(), before: "g".into(), after: "h".into() },
+        Change::GroupProfileSet { org: org(), group: g.clone(), before: None, after: Some(Default::default()) },
         Change::TenantCreated { org: org(), tenant: tenant.clone(), name: "t".into() },
         Change::TenantDeleted { org: org(), tenant, name: "t".into() },
         Change::MemberAdded { org: org(), group: g.clone(), user: u.clone(), seq: 1 },
@@ -835,6 +918,7 @@ fn every_change_names_the_type_the_ledger_stores_it_under() {
         Change::GroupCreated { .. } => "group_created",
         Change::GroupDeleted { .. } => "group_deleted",
         Change::GroupRenamed { .. } => "group_renamed",
+        Change::GroupProfileSet { .. } => "group_profile_set",
         Change::TenantCreated { .. } => "tenant_created",
         Change::TenantDeleted { .. } => "tenant_deleted",
         Change::MemberAdded { .. } => "member_added",

@@ -34,6 +34,8 @@ pub enum ViolationCode {
     NotEligible,
     AlreadyExists,
     NotAMember,
+    /// A license for a user who is deactivated.
+    UserInactive,
     OrganizationNotEmpty,
     InvalidQuantity,
     InvalidDates,
@@ -59,6 +61,7 @@ impl ViolationCode {
             Self::NotEligible => "not_eligible",
             Self::AlreadyExists => "already_exists",
             Self::NotAMember => "not_a_member",
+            Self::UserInactive => "user_inactive",
             Self::OrganizationNotEmpty => "organization_not_empty",
             Self::InvalidQuantity => "invalid_quantity",
             Self::InvalidDates => "invalid_dates",

@@ -58,7 +58,7 @@ fn refused_by_pool_limit<T>(result: &StoreResult<T>, constraint: &str) -> bool {
 struct OrgView {
     name: String,
     users: Vec<(UserId, UserProfile, BTreeMap<GroupId, u64>)>,
-    groups: Vec<(GroupId, String, Rule, BTreeMap<u64, UserId>)>,
+    groups: Vec<(GroupId, String, Rule, BTreeMap<u64, UserId>, Option<allot_core::GroupProfile>)>,
     tenants: Vec<(TenantId, String)>,
 }
 
@@ -72,7 +72,9 @@ fn orgs(state: &State) -> BTreeMap<OrgKey, OrgView> {
                 groups: o
                     .groups
                     .values()
-                    .map(|g| (g.id.clone(), g.name.clone(), g.rule.clone(), g.members.clone()))
+                    .map(|g| {
+                        (g.id.clone(), g.name.clone(), g.rule.clone(), g.members.clone(), g.profile.as_deref().cloned())
+                    })
                     .collect(),
                 tenants: o.tenants.values().map(|t| (t.id.clone(), t.name.clone())).collect(),
             };
@@ -161,6 +163,15 @@ pub async fn loads_what_was_committed(store: impl Store) {
             Command::UpdateUser { org: org(), user: UserId::parse("b").unwrap(), profile: admin },
             Command::CreateGroup { org: org(), group: g.clone(), name: "G".into() },
             Command::RenameGroup { org: org(), group: g.clone(), name: "G Renamed".into() },
+            Command::SetGroupProfile {
+                org: org(),
+                group: g.clone(),
+                profile: Some(allot_core::GroupProfile {
+                    external_id: Some("okta-g".into()),
+                    created: Some(NOW),
+                    modified: None,
+                }),
+            },
             Command::AddMember { org: org(), group: g.clone(), user: UserId::parse("d").unwrap() },
             Command::AddMember { org: org(), group: g.clone(), user: UserId::parse("c").unwrap() },
             Command::SetGroupRule {
@@ -181,7 +192,7 @@ pub async fn loads_what_was_committed(store: impl Store) {
     )
     .await;
     let inherited = state.all_holdings().into_values().filter(|h| matches!(h.source, Source::Group(_))).count();
-    assert_eq!(inherited, 1, "d takes the last unit through the group; c waits");
+    assert_eq!(inherited, 2, "b's deactivation frees b's unit: d and c take the last two through the group");
     let loaded = store.load().await.unwrap();
     assert_eq!(loaded.revision(), state.revision());
     assert_eq!(loaded.catalogue().get("ROBOT9"), Some(&product));

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use allot_core::{
-    Capability, Catalogue, Change, Grant, GroupId, Holding, LicenseKey, OrgId, OrgKey, Product, ProductCode, Rule,
-    Scope, ServiceType, Source, State, TenantId, Timestamp, UserId, UserProfile,
+    Capability, Catalogue, Change, Grant, GroupId, GroupProfile, Holding, LicenseKey, OrgId, OrgKey, Product,
+    ProductCode, Rule, Scope, ServiceType, Source, State, TenantId, Timestamp, UserId, UserProfile,
 };
 
 use crate::sql::{FromRow, Row, Sink, Value, from_json, parsed, row_struct};
@@ -100,7 +100,9 @@ row_struct! { struct RevisionRow { value: u64 } }
 row_struct! { struct ProductRow { product: String } }
 row_struct! { struct OrgRow { org_id: String, name: String } }
 row_struct! { struct UserRow { org_key: String, user_id: String, profile: String } }
-row_struct! { struct GroupRow { org_key: String, group_id: String, name: String, licenses: String, external: bool } }
+row_struct! {
+    struct GroupRow { org_key: String, group_id: String, name: String, licenses: String, external: bool, profile: Option<String> }
+}
 row_struct! { struct TenantRow { org_key: String, tenant_id: String, name: String } }
 row_struct! { struct MemberRow { org_key: String, group_id: String, user_id: String, seq: u64 } }
 row_struct! {
@@ -271,6 +273,15 @@ impl Loader {
                 self.apply(&created)?;
                 let licenses = r.licenses.split_whitespace().map(|l| parsed(LicenseKey::parse(l)));
                 let rule = Rule { licenses: licenses.collect::<StoreResult<_>>()?, external: r.external };
+                if let Some(profile) = r.profile.as_deref() {
+                    let after = Some(from_json::<GroupProfile>(profile)?);
+                    self.apply(&Change::GroupProfileSet {
+                        org: org.clone(),
+                        group: group.clone(),
+                        before: None,
+                        after,
+                    })?;
+                }
                 Change::RuleSet { org, group, before: Rule::default(), after: rule }
             }
             Table::Tenants => {

@@ -166,6 +166,11 @@ fn change_statements(
             vec![key(org), group.as_str().into(), after.as_str().into(), modified.into()],
             One("group"),
         )),
+        Change::GroupProfileSet { org, group, after, .. } => out.push(statement(
+            "UPDATE groups SET profile = ?3, modified_at = ?4 WHERE org_key = ?1 AND group_id = ?2",
+            vec![key(org), group.as_str().into(), after.as_ref().map(to_json).transpose()?.into(), modified.into()],
+            One("group"),
+        )),
         Change::GroupDeleted { org, group, .. } => out.push(statement(
             "DELETE FROM groups WHERE org_key = ?1 AND group_id = ?2",
             vec![key(org), group.as_str().into()],
@@ -262,7 +267,9 @@ impl Dates {
                 self.users.remove(&row);
                 modified(&self.made, true, &row)
             }
-            Change::RuleSet { org, group, .. } | Change::GroupRenamed { org, group, .. } => {
+            Change::RuleSet { org, group, .. }
+            | Change::GroupRenamed { org, group, .. }
+            | Change::GroupProfileSet { org, group, .. } => {
                 let row = row(org, group.as_str());
                 self.groups.remove(&row);
                 modified(&self.made, false, &row)

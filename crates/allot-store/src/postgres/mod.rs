@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../../migrations/postgres/0006_expiry_indexes.sql")),
     (7, include_str!("../../migrations/postgres/0007_lifetimes.sql")),
     (8, include_str!("../../migrations/postgres/0008_checkpoints.sql")),
+    (9, include_str!("../../migrations/postgres/0009_group_profiles.sql")),
 ];
 
 /// How long a request may wait for the database before it answers 503.

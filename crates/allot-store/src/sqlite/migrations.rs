@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../../migrations/sqlite/0006_expiry_indexes.sql")),
     (7, include_str!("../../migrations/sqlite/0007_lifetimes.sql")),
     (8, include_str!("../../migrations/sqlite/0008_checkpoints.sql")),
+    (9, include_str!("../../migrations/sqlite/0009_group_profiles.sql")),
 ];
 
 /// Applies every migration the database lacks, each in its own transaction. Answers the

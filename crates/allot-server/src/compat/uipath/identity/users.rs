@@ -59,8 +59,7 @@ fn new_profile(id: &UserId, user: NewUser) -> ApiResult<UserProfile> {
         bypass_basic_auth_restriction: user.bypass_basic_auth_restriction.unwrap_or_default(),
         invitation_accepted: user.invitation_accepted.unwrap_or_default(),
         legacy_id: user.legacy_id,
-        attributes: Default::default(),
-        contact_center: None,
+        ..DirectoryProfile::default()
     };
     Ok(UserProfile { name, email: user.email.map(Into::into), role: Default::default(), directory: boxed(directory) })
 }
