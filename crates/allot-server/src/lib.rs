@@ -74,6 +74,7 @@ pub fn router(app: App) -> Router {
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
         .merge(compat::uipath::router())
         .merge(compat::vonage::router())
+        .merge(scim::router())
         .merge(console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

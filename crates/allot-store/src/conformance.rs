@@ -51,14 +51,17 @@ fn refused_by_pool_limit<T>(result: &StoreResult<T>, constraint: &str) -> bool {
     }
 }
 
+/// A group as the conformance tests compare it: id, name, rule, members and record.
+type GroupView = (GroupId, String, Rule, BTreeMap<u64, UserId>, Option<allot_core::GroupProfile>);
+
 /// An organization as loaded, beyond its pools and holdings: its name, users (profile,
-/// groups joined with their place in line), groups (name, rule, members in order) and
-/// tenants.
+/// groups joined with their place in line), groups (name, rule, members in order, record)
+/// and tenants.
 #[derive(Debug, PartialEq)]
 struct OrgView {
     name: String,
     users: Vec<(UserId, UserProfile, BTreeMap<GroupId, u64>)>,
-    groups: Vec<(GroupId, String, Rule, BTreeMap<u64, UserId>, Option<allot_core::GroupProfile>)>,
+    groups: Vec<GroupView>,
     tenants: Vec<(TenantId, String)>,
 }
 

@@ -60,6 +60,18 @@ pub enum Operand {
     Null,
 }
 
+impl Operand {
+    /// The value as JSON.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Operand::String(s) => Value::String(s.clone()),
+            Operand::Number(n) => serde_json::Number::from_f64(*n).map_or(Value::Null, Value::Number),
+            Operand::Bool(b) => Value::Bool(*b),
+            Operand::Null => Value::Null,
+        }
+    }
+}
+
 /// Why a filter is refused: answered 400 `invalidFilter`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidFilter(pub String);

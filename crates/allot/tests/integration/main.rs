@@ -23,6 +23,7 @@ mod openapi;
 mod outage;
 mod plans;
 mod processes;
+mod scim;
 mod slow_clients;
 mod store_errors;
 mod throttle;
