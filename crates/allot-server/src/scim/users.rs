@@ -167,11 +167,12 @@ fn new_id(org: &Org, user_name: &str) -> UserId {
     use sha2::Digest as _;
     let digest = sha2::Sha256::digest(lower.as_bytes());
     let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
-    let mut id = format!("scim-{hex}");
-    while UserId::parse(&id).is_ok_and(|taken| org.users.contains_key(&taken)) {
-        id.push('x');
-    }
-    UserId::parse(&id).unwrap_or_else(|_| UserId::parse("scim-user").unwrap_or_else(|_| unreachable!()))
+    // `scim-` and 24 hex digits, then a counter: always a valid id, the first one free.
+    (1u64..)
+        .map(|n| if n == 1 { format!("scim-{hex}") } else { format!("scim-{hex}-{n}") })
+        .filter_map(|id| UserId::parse(&id).ok())
+        .find(|id| !org.users.contains_key(id))
+        .unwrap_or_else(|| unreachable!("an organization holds fewer than 2^64 users"))
 }
 
 /// Refuses `user_name` if a user other than `except` has it, in any case.

@@ -108,6 +108,10 @@ async fn okta_provisions_users_pushes_a_group_whose_rule_licenses_its_members_an
     let (ana, ben, cy) = (ids[0].clone(), ids[1].clone(), ids[2].clone());
     let (status, again) = idp.post("/Users", okta_user("ANA@example.com", "Ana", "Again")).await;
     assert_eq!((status, again["scimType"].as_str()), (409, Some("uniqueness")), "userName is unique in any case");
+    let (status, spaced) = idp.post("/Users", okta_user("Dee Smith", "Dee", "Smith")).await;
+    assert_eq!(status, 201, "{spaced}");
+    assert!(spaced["id"].as_str().unwrap().starts_with("scim-"), "a userName that is no id gets one made: {spaced}");
+    assert_eq!(idp.post("/Users", okta_user("dee smith", "Dee", "Again")).await.0, 409);
     let (_, by_external) = idp.get(&format!("/Users?filter={}", query("externalId eq \"00uBen\""))).await;
     assert_eq!(by_external["Resources"][0]["id"], ben.as_str());
 
